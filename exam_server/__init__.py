@@ -1,0 +1,1 @@
+"""exam_server."""
