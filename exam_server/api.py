@@ -1,0 +1,182 @@
+"""Declaring JSON endpoints once: route, roles, request model; the OpenAPI document comes from it."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any, Awaitable, Callable
+
+from aiohttp import web
+from pydantic import BaseModel, ValidationError
+
+from registry.roles import Role
+
+from .errors import ApiError
+
+Handler = Callable[..., Awaitable[web.StreamResponse]]
+ANYONE: frozenset[Role] = frozenset()  # no login needed
+ALL_ROLES: frozenset[Role] = frozenset(Role)
+
+
+@dataclass(slots=True)
+class Endpoint:
+    method: str
+    path: str
+    handler: Handler
+    summary: str
+    roles: frozenset[Role]
+    body: type[BaseModel] | None = None
+    # Reachable before the forced password change / phone binding is done.
+    before_setup: bool = False
+    multipart: bool = False
+    tags: tuple[str, ...] = ()
+    query: dict[str, str] = field(default_factory=dict)
+
+
+class ApiRoutes:
+    def __init__(self) -> None:
+        self.endpoints: list[Endpoint] = []
+
+    def route(self, method: str, path: str, *, summary: str, roles: frozenset[Role] | set[Role] | tuple[Role, ...],
+              body: type[BaseModel] | None = None, before_setup: bool = False, multipart: bool = False,
+              tags: tuple[str, ...] = (), query: dict[str, str] | None = None) -> Callable[[Handler], Handler]:
+        def register(handler: Handler) -> Handler:
+            self.endpoints.append(Endpoint(method, path, handler, summary, frozenset(roles), body, before_setup,
+                                           multipart, tags, query or {}))
+            return handler
+
+        return register
+
+    def get(self, path: str, **kw: Any) -> Callable[[Handler], Handler]:
+        return self.route("GET", path, **kw)
+
+    def post(self, path: str, **kw: Any) -> Callable[[Handler], Handler]:
+        return self.route("POST", path, **kw)
+
+
+def json_ok(data: object, status: int = 200) -> web.Response:
+    return web.json_response(data, status=status, dumps=lambda o: json.dumps(o, ensure_ascii=False, default=str))
+
+
+_MESSAGES = {
+    "missing": "{t}不能为空",
+    "string_too_short": "{t}不能为空" ,
+    "string_too_long": "{t}不能超过 {max_length} 个字符",
+    "string_type": "{t}应为文本",
+    "int_parsing": "{t}应为整数",
+    "int_type": "{t}应为整数",
+    "bool_type": "{t}应为是或否",
+    "bool_parsing": "{t}应为是或否",
+    "list_type": "{t}应为列表",
+    "too_long": "{t}最多 {max_length} 项",
+    "too_short": "{t}至少 {min_length} 项",
+    "literal_error": "{t}的取值无效",
+    "enum": "{t}的取值无效",
+    "string_pattern_mismatch": "{t}格式不正确",
+    "greater_than_equal": "{t}不能小于 {ge}",
+    "less_than_equal": "{t}不能大于 {le}",
+    "greater_than": "{t}应大于 {gt}",
+    "date_from_datetime_parsing": "{t}应为日期（YYYY-MM-DD）",
+    "date_parsing": "{t}应为日期（YYYY-MM-DD）",
+    "date_type": "{t}应为日期（YYYY-MM-DD）",
+    "extra_forbidden": "不认识的字段“{name}”",
+    "value_error": "{t}：{msg}",
+}
+
+
+def translate(model: type[BaseModel], exc: ValidationError) -> dict[str, str]:
+    """Chinese message per field, naming the field by its title."""
+    fields: dict[str, str] = {}
+    for err in exc.errors(include_url=False):
+        loc = err.get("loc") or ("body",)
+        name = str(loc[0])
+        info = model.model_fields.get(name)
+        title = (info.title if info and info.title else name)
+        ctx = dict(err.get("ctx") or {})
+        msg = str(ctx.pop("error", "")) or err.get("msg", "")
+        template = _MESSAGES.get(err["type"], "{t}的值无效")
+        try:
+            text = template.format(t=title, name=name, msg=msg.removeprefix("Value error, "), **ctx)
+        except (KeyError, IndexError):
+            text = f"{title}的值无效"
+        fields.setdefault(name, text)
+    return fields
+
+
+async def parse_body(request: web.Request, model: type[BaseModel]) -> Any:
+    if request.content_type != "application/json":
+        raise ApiError("请求内容应为 JSON", code="unsupported_media_type", status=415)
+    raw = await request.read()
+    try:
+        data = json.loads(raw or b"null")
+    except (ValueError, UnicodeDecodeError):
+        raise ApiError("请求内容不是有效的 JSON") from None
+    if not isinstance(data, dict):
+        raise ApiError("请求内容应为 JSON 对象")
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        fields = translate(model, exc)
+        raise ApiError("；".join(fields.values()), fields=fields, code="invalid_input") from None
+
+
+def openapi_document(routes: ApiRoutes, *, version: str) -> dict[str, Any]:
+    paths: dict[str, dict[str, Any]] = {}
+    schemas: dict[str, Any] = {}
+    for ep in routes.endpoints:
+        op: dict[str, Any] = {
+            "summary": ep.summary,
+            "operationId": ep.handler.__name__,
+            "tags": list(ep.tags),
+            "responses": {
+                "200": {"description": "成功", "content": {"application/json": {"schema": {"type": "object"}}}},
+                "400": {"$ref": "#/components/responses/Error"},
+            },
+        }
+        if ep.roles:
+            op["x-roles"] = sorted(ep.roles)
+            op["security"] = [{"session": []}]
+            op["responses"]["401"] = {"$ref": "#/components/responses/Error"}
+            op["responses"]["403"] = {"$ref": "#/components/responses/Error"}
+        params = [{"name": n, "in": "path", "required": True, "schema": {"type": "string"}}
+                  for n in _path_params(ep.path)]
+        params += [{"name": n, "in": "query", "required": False, "schema": {"type": "string"}, "description": d}
+                   for n, d in ep.query.items()]
+        if params:
+            op["parameters"] = params
+        if ep.body is not None:
+            schema = ep.body.model_json_schema(ref_template="#/components/schemas/{model}")
+            for name, sub in schema.pop("$defs", {}).items():
+                schemas[name] = sub
+            schemas[ep.body.__name__] = schema
+            op["requestBody"] = {"required": True, "content": {
+                "application/json": {"schema": {"$ref": f"#/components/schemas/{ep.body.__name__}"}}}}
+        elif ep.multipart:
+            op["requestBody"] = {"required": True, "content": {"multipart/form-data": {"schema": {"type": "object"}}}}
+        paths.setdefault(_openapi_path(ep.path), {})[ep.method.lower()] = op
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "Dingkao API", "version": version,
+                 "description": "医师定期考核在线考试系统 API。状态变更请求须携带 X-CSRF-Token 头（与 dk_csrf Cookie 相同）。"},
+        "paths": paths,
+        "components": {
+            "schemas": schemas,
+            "securitySchemes": {"session": {"type": "apiKey", "in": "cookie", "name": "dk_session"}},
+            "responses": {"Error": {"description": "错误", "content": {"application/json": {"schema": {
+                "type": "object", "properties": {"error": {"type": "object", "properties": {
+                    "code": {"type": "string"}, "message": {"type": "string"},
+                    "fields": {"type": "object", "additionalProperties": {"type": "string"}}}}}}}}}},
+        },
+    }
+
+
+def _path_params(path: str) -> list[str]:
+    import re
+
+    return [m.split(":")[0] for m in re.findall(r"\{([^}]+)\}", path)]
+
+
+def _openapi_path(path: str) -> str:
+    import re
+
+    return re.sub(r"\{([^}:]+)(:[^}]+)?\}", r"{\1}", path)

@@ -1,0 +1,120 @@
+"""The `dingkao` command: serve, demo, migrate, imports, proctoring workers."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from pathlib import Path
+
+from .settings import Settings, SettingsError, load_settings
+
+
+def _settings(demo: bool = False) -> Settings:
+    try:
+        return load_settings(demo=demo)
+    except SettingsError as exc:
+        print(f"配置错误 / setting error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def _prepare_storage(settings: Settings) -> None:
+    if settings.is_sqlite:
+        path = settings.database_url.split(":///", 1)[1]
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    settings.storage_dir.mkdir(parents=True, exist_ok=True)
+
+
+def _serve(settings: Settings) -> None:
+    from aiohttp import web
+
+    from .app import create_app
+    from .request_context import configure_logging
+
+    configure_logging(json_lines=settings.log_json)
+    web.run_app(create_app(settings), host=settings.host, port=settings.port, access_log=None,
+                print=lambda msg: print(msg, flush=True))
+
+
+def cmd_migrate(args: argparse.Namespace) -> None:
+    from registry.migrate import upgrade
+
+    settings = _settings(demo=True)
+    _prepare_storage(settings)
+    asyncio.run(upgrade(settings.database_url))
+    print("数据库已迁移到最新版本 / database migrated to head")
+
+
+def cmd_serve(args: argparse.Namespace) -> None:
+    _serve(_settings())
+
+
+def cmd_demo(args: argparse.Namespace) -> None:
+    from registry.migrate import upgrade
+
+    from .demo import print_logins, seed_demo
+
+    settings = _settings(demo=True)
+    # Demo runs on plain http://127.0.0.1, where browsers drop Secure cookies on non-localhost names.
+    settings = settings.with_(cookie_secure=False, log_json=False)
+    _prepare_storage(settings)
+    asyncio.run(upgrade(settings.database_url))
+    asyncio.run(seed_demo(settings))
+    print_logins(settings)
+    _serve(settings)
+
+
+def _import(args: argparse.Namespace, what: str) -> None:
+    from registry import master_data
+    from registry.db import make_engine, make_sessionmaker
+    from registry.errors import RegistryError
+
+    settings = _settings(demo=True)
+    path = Path(args.file)
+    if not path.is_file():
+        print(f"文件不存在：{path}", file=sys.stderr)
+        raise SystemExit(2)
+
+    async def run() -> master_data.ImportReport:
+        engine = make_engine(settings.database_url)
+        try:
+            async with make_sessionmaker(engine)() as session, session.begin():
+                if what == "physicians":
+                    return await master_data.import_physicians(
+                        session, path.name, path.read_bytes(), actor_id=None, initial_password=settings.initial_password)
+                return await master_data.import_institutions(session, path.name, path.read_bytes(), actor_id=None)
+        finally:
+            await engine.dispose()
+
+    try:
+        report = asyncio.run(run())
+    except RegistryError as exc:
+        problems = getattr(exc, "problems", None)
+        if problems:
+            print(f"导入失败，未导入任何数据（共 {len(problems)} 处问题）：", file=sys.stderr)
+            for p in problems:
+                print(f"  {p}", file=sys.stderr)
+        else:
+            print(f"导入失败：{exc.message}", file=sys.stderr)
+        raise SystemExit(1) from None
+    print(f"导入完成：新增 {report.created}，更新 {report.updated}，未变 {report.unchanged}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="dingkao", description="医师定期考核在线考试系统")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("serve", help="serve the web application (production)").set_defaults(func=cmd_serve)
+    sub.add_parser("demo", help="migrate, seed demo data and serve on SQLite").set_defaults(func=cmd_demo)
+    sub.add_parser("migrate", help="run database migrations").set_defaults(func=cmd_migrate)
+    p = sub.add_parser("import-physicians", help="import physicians' master data (CSV or XLSX)")
+    p.add_argument("file")
+    p.set_defaults(func=lambda a: _import(a, "physicians"))
+    p = sub.add_parser("import-institutions", help="import institutions (CSV or XLSX)")
+    p.add_argument("file")
+    p.set_defaults(func=lambda a: _import(a, "institutions"))
+    args = parser.parse_args(argv)
+    args.func(args)
+
+
+if __name__ == "__main__":
+    main()

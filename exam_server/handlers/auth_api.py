@@ -1,0 +1,131 @@
+"""Login, logout, forced password change and phone binding."""
+
+from __future__ import annotations
+
+import re
+
+from aiohttp import web
+
+from registry import accounts
+from registry.idcard import mask_id_number, normalise_id_number, resident_id_problem
+from registry.passwords import needs_rehash, hash_password, verify_password
+from registry.roles import ROLE_NAMES_ZH
+
+from ..api import ALL_ROLES, ANYONE, json_ok, parse_body
+from ..auth import LoginGuard, client_address, create_session, current_account, destroy_session
+from ..errors import ApiError
+from ..keys import live_key, sessionmaker_key, settings_key, sms_key
+from ..phone_codes import PhoneCodes
+from ..schemas import LoginBody, PasswordBody, PhoneBindBody, PhoneCodeBody
+from . import routes
+
+NEXT_URL = {"password": "/password", "phone": "/phone", "home": "/"}
+_LOOKS_LIKE_RESIDENT_ID = re.compile(r"^\d{15,17}[\dX]?$")
+
+
+@routes.post("/api/v1/auth/login", summary="登录（医师用证件号码，工作人员用用户名）", roles=ANYONE,
+             body=LoginBody, before_setup=True, tags=("auth",))
+async def login(request: web.Request) -> web.StreamResponse:
+    body: LoginBody = await parse_body(request, LoginBody)
+    login_name = body.login
+    if body.kind == "physician":
+        login_name = normalise_id_number(body.login)
+        if _LOOKS_LIKE_RESIDENT_ID.match(login_name):
+            problem = resident_id_problem(login_name)
+            if problem:
+                raise ApiError(problem, fields={"login": problem})
+    guard = LoginGuard(request.app[live_key])
+    subject = f"{body.kind}:{login_name}"
+    await guard.ensure_not_locked(subject)
+    async with request.app[sessionmaker_key]() as session, session.begin():
+        account = await accounts.find_for_login(session, kind=body.kind, login=login_name)
+        if account is None or not account.is_active or not verify_password(account.password_hash, body.password):
+            count = await guard.failed(subject)
+            left = LoginGuard.MAX_FAILURES - count
+            what = "证件号码" if body.kind == "physician" else "用户名"
+            message = f"{what}或密码错误" + (f"，还可尝试 {left} 次" if 0 < left < 3 else "")
+            if left <= 0:
+                message = "密码错误次数过多，账户已锁定 15 分钟"
+            raise ApiError(message, fields={"password": message}, code="bad_credentials", status=401)
+        await guard.succeeded(subject)
+        if needs_rehash(account.password_hash):
+            account.password_hash = hash_password(body.password)
+        step = accounts.next_step_after_login(account)
+    response = json_ok({"next": NEXT_URL[step], "role": account.role})
+    await create_session(request, response, account)
+    return response
+
+
+@routes.post("/api/v1/auth/logout", summary="退出登录", roles=ANYONE, before_setup=True, tags=("auth",))
+async def logout(request: web.Request) -> web.StreamResponse:
+    response = json_ok({"next": "/login"})
+    await destroy_session(request, response)
+    return response
+
+
+@routes.get("/api/v1/me", summary="当前账户", roles=ALL_ROLES, before_setup=True, tags=("auth",))
+async def me(request: web.Request) -> web.StreamResponse:
+    account = current_account(request)
+    return json_ok({
+        "id": account.id,
+        "role": account.role,
+        "role_name": ROLE_NAMES_ZH[account.role],
+        "display_name": account.display_name,
+        "id_number": mask_id_number(account.physician.id_number) if account.physician else None,
+        "must_change_password": account.must_change_password,
+        "phone_bound": account.phone_verified_at is not None,
+        "next": NEXT_URL[accounts.next_step_after_login(account)],
+    })
+
+
+@routes.post("/api/v1/auth/password", summary="修改密码（首次登录强制修改）", roles=ALL_ROLES, body=PasswordBody,
+             before_setup=True, tags=("auth",))
+async def change_password(request: web.Request) -> web.StreamResponse:
+    body: PasswordBody = await parse_body(request, PasswordBody)
+    settings = request.app[settings_key]
+    async with request.app[sessionmaker_key]() as session, session.begin():
+        account = await session.merge(current_account(request), load=True)
+        await accounts.change_password(session, account, old=body.old_password, new=body.new_password,
+                                       confirm=body.confirm_password, initial_password=settings.initial_password)
+        step = accounts.next_step_after_login(account)
+    response = json_ok({"next": NEXT_URL[step]})
+    await create_session(request, response, account)  # the old session ended with the old password
+    return response
+
+
+def _phone(raw: str) -> str:
+    phone = raw.replace(" ", "").replace("-", "").removeprefix("+86")
+    problem = accounts.phone_problem(phone)
+    if problem:
+        raise ApiError(problem, fields={"phone": problem})
+    return phone
+
+
+@routes.post("/api/v1/auth/phone/code", summary="获取手机验证码", roles=ALL_ROLES, body=PhoneCodeBody,
+             before_setup=True, tags=("auth",))
+async def send_phone_code(request: web.Request) -> web.StreamResponse:
+    body: PhoneCodeBody = await parse_body(request, PhoneCodeBody)
+    account = current_account(request)
+    if account.must_change_password:
+        raise ApiError("请先修改初始密码", code="password_change_required", status=403)
+    codes = PhoneCodes(request.app[live_key], request.app[sms_key])
+    await codes.send(account_id=account.id, phone=_phone(body.phone), client=client_address(request))
+    return json_ok({"sent": True, "resend_after": 60})
+
+
+@routes.post("/api/v1/auth/phone/bind", summary="绑定手机号", roles=ALL_ROLES, body=PhoneBindBody,
+             before_setup=True, tags=("auth",))
+async def bind_phone(request: web.Request) -> web.StreamResponse:
+    body: PhoneBindBody = await parse_body(request, PhoneBindBody)
+    account = current_account(request)
+    if account.must_change_password:
+        raise ApiError("请先修改初始密码", code="password_change_required", status=403)
+    phone = _phone(body.phone)
+    await PhoneCodes(request.app[live_key], request.app[sms_key]).verify(
+        account_id=account.id, phone=phone, code=body.code)
+    async with request.app[sessionmaker_key]() as session, session.begin():
+        stored = await session.merge(account, load=True)
+        await accounts.bind_phone(session, stored, phone)
+    return json_ok({"next": "/"})
+
+

@@ -1,0 +1,219 @@
+"""Live state shared between server processes: short-lived keys, counters, locks, pub/sub.
+
+Two implementations of one small port: Redis for several processes, in-process for the
+embedded default. Nothing that must not be lost is kept here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+import uuid
+from collections import defaultdict
+from typing import AsyncIterator, Protocol
+
+
+class LockNotAcquired(Exception):
+    """Another holder has the lock and it did not come free in time."""
+
+
+class LiveState(Protocol):
+    async def get(self, key: str) -> str | None: ...
+    async def set(self, key: str, value: str, *, ttl: float | None = None, only_if_absent: bool = False) -> bool: ...
+    async def delete(self, *keys: str) -> None: ...
+    async def incr(self, key: str, *, ttl: float | None = None) -> int: ...
+    async def ttl(self, key: str) -> float | None: ...
+    async def expire(self, key: str, ttl: float) -> None: ...
+    def lock(self, name: str, *, ttl: float = 10.0, wait: float = 0.0) -> contextlib.AbstractAsyncContextManager[None]: ...
+    async def publish(self, channel: str, message: str) -> None: ...
+    def subscribe(self, channel: str) -> contextlib.AbstractAsyncContextManager[AsyncIterator[str]]: ...
+    async def ping(self) -> bool: ...
+    async def close(self) -> None: ...
+
+
+class MemoryLiveState:
+    """In-process state for a single server process (the embedded default)."""
+
+    def __init__(self) -> None:
+        self._values: dict[str, tuple[str, float | None]] = {}
+        self._subscribers: dict[str, set[asyncio.Queue[str]]] = defaultdict(set)
+
+    def _alive(self, key: str) -> tuple[str, float | None] | None:
+        item = self._values.get(key)
+        if item is None:
+            return None
+        if item[1] is not None and item[1] <= time.monotonic():
+            del self._values[key]
+            return None
+        return item
+
+    async def get(self, key: str) -> str | None:
+        item = self._alive(key)
+        return None if item is None else item[0]
+
+    async def set(self, key: str, value: str, *, ttl: float | None = None, only_if_absent: bool = False) -> bool:
+        if only_if_absent and self._alive(key) is not None:
+            return False
+        self._values[key] = (value, None if ttl is None else time.monotonic() + ttl)
+        return True
+
+    async def delete(self, *keys: str) -> None:
+        for key in keys:
+            self._values.pop(key, None)
+
+    async def incr(self, key: str, *, ttl: float | None = None) -> int:
+        item = self._alive(key)
+        if item is None:
+            value, expires = 1, (None if ttl is None else time.monotonic() + ttl)
+        else:
+            value, expires = int(item[0]) + 1, item[1]
+        self._values[key] = (str(value), expires)
+        return value
+
+    async def ttl(self, key: str) -> float | None:
+        item = self._alive(key)
+        if item is None or item[1] is None:
+            return None
+        return max(0.0, item[1] - time.monotonic())
+
+    async def expire(self, key: str, ttl: float) -> None:
+        item = self._alive(key)
+        if item is not None:
+            self._values[key] = (item[0], time.monotonic() + ttl)
+
+    @contextlib.asynccontextmanager
+    async def lock(self, name: str, *, ttl: float = 10.0, wait: float = 0.0) -> AsyncIterator[None]:
+        token = uuid.uuid4().hex
+        key = f"lock:{name}"
+        deadline = time.monotonic() + wait
+        while not await self.set(key, token, ttl=ttl, only_if_absent=True):
+            if time.monotonic() >= deadline:
+                raise LockNotAcquired(name)
+            await asyncio.sleep(0.01)
+        try:
+            yield
+        finally:
+            if await self.get(key) == token:
+                await self.delete(key)
+
+    async def publish(self, channel: str, message: str) -> None:
+        for queue in list(self._subscribers.get(channel, ())):
+            queue.put_nowait(message)
+
+    @contextlib.asynccontextmanager
+    async def subscribe(self, channel: str) -> AsyncIterator[AsyncIterator[str]]:
+        queue: asyncio.Queue[str] = asyncio.Queue()
+        self._subscribers[channel].add(queue)
+
+        async def messages() -> AsyncIterator[str]:
+            while True:
+                yield await queue.get()
+
+        try:
+            yield messages()
+        finally:
+            self._subscribers[channel].discard(queue)
+
+    async def ping(self) -> bool:
+        return True
+
+    async def close(self) -> None:
+        self._values.clear()
+
+
+# Delete the lock only if we still own it (it may have expired and been taken).
+_UNLOCK = """
+if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end
+return 0
+"""
+# INCR and set the TTL only when the counter is new, atomically.
+_INCR = """
+local v = redis.call('incr', KEYS[1])
+if v == 1 and tonumber(ARGV[1]) > 0 then redis.call('pexpire', KEYS[1], ARGV[1]) end
+return v
+"""
+
+
+class RedisLiveState:
+    """Live state in Redis, every key under `prefix` so deployments and tests can share a server."""
+
+    def __init__(self, url: str, *, prefix: str = "dingkao:") -> None:
+        from redis import asyncio as aioredis
+
+        self._redis = aioredis.from_url(url, decode_responses=True, health_check_interval=30)
+        self.prefix = prefix
+        self._unlock = self._redis.register_script(_UNLOCK)
+        self._incr = self._redis.register_script(_INCR)
+
+    def _k(self, key: str) -> str:
+        return self.prefix + key
+
+    async def get(self, key: str) -> str | None:
+        return await self._redis.get(self._k(key))
+
+    async def set(self, key: str, value: str, *, ttl: float | None = None, only_if_absent: bool = False) -> bool:
+        px = None if ttl is None else max(1, int(ttl * 1000))
+        return bool(await self._redis.set(self._k(key), value, px=px, nx=only_if_absent))
+
+    async def delete(self, *keys: str) -> None:
+        if keys:
+            await self._redis.delete(*(self._k(k) for k in keys))
+
+    async def incr(self, key: str, *, ttl: float | None = None) -> int:
+        return int(await self._incr(keys=[self._k(key)], args=[0 if ttl is None else int(ttl * 1000)]))
+
+    async def ttl(self, key: str) -> float | None:
+        ms = await self._redis.pttl(self._k(key))
+        return None if ms < 0 else ms / 1000
+
+    async def expire(self, key: str, ttl: float) -> None:
+        await self._redis.pexpire(self._k(key), max(1, int(ttl * 1000)))
+
+    @contextlib.asynccontextmanager
+    async def lock(self, name: str, *, ttl: float = 10.0, wait: float = 0.0) -> AsyncIterator[None]:
+        token = uuid.uuid4().hex
+        key = f"lock:{name}"
+        deadline = time.monotonic() + wait
+        while not await self.set(key, token, ttl=ttl, only_if_absent=True):
+            if time.monotonic() >= deadline:
+                raise LockNotAcquired(name)
+            await asyncio.sleep(0.02)
+        try:
+            yield
+        finally:
+            await self._unlock(keys=[self._k(key)], args=[token])
+
+    async def publish(self, channel: str, message: str) -> None:
+        await self._redis.publish(self._k(channel), message)
+
+    @contextlib.asynccontextmanager
+    async def subscribe(self, channel: str) -> AsyncIterator[AsyncIterator[str]]:
+        pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
+        await pubsub.subscribe(self._k(channel))
+
+        async def messages() -> AsyncIterator[str]:
+            async for item in pubsub.listen():
+                if item.get("type") == "message":
+                    yield item["data"]
+
+        try:
+            yield messages()
+        finally:
+            await pubsub.unsubscribe()
+            await pubsub.aclose()
+
+    async def ping(self) -> bool:
+        return bool(await self._redis.ping())
+
+    async def delete_prefix(self) -> None:
+        """Drop every key under this prefix (tests use their own prefix and clean up)."""
+        async for key in self._redis.scan_iter(match=self.prefix + "*", count=500):
+            await self._redis.delete(key)
+
+    async def close(self) -> None:
+        await self._redis.aclose()
+
+
+def make_live_state(redis_url: str | None, *, prefix: str = "dingkao:") -> LiveState:
+    return RedisLiveState(redis_url, prefix=prefix) if redis_url else MemoryLiveState()

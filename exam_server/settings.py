@@ -1,0 +1,141 @@
+"""Settings, read once from the environment into one typed object.
+
+A missing or malformed setting stops start-up with one line naming it (SettingsError).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Mapping
+from urllib.parse import urlsplit
+
+
+class SettingsError(Exception):
+    """A setting is missing or malformed; str() is the one line shown at start-up."""
+
+
+SMS_BACKENDS = ("log",)
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    database_url: str
+    redis_url: str | None
+    secret_key: str
+    storage_dir: Path
+    host: str = "127.0.0.1"
+    port: int = 8080
+    sms_backend: str = "log"
+    demo_mode: bool = False
+    cookie_secure: bool = True
+    initial_password: str = "666666"
+    # Max request body; uploads have their own, smaller, per-field limits.
+    max_body_bytes: int = 25 * 1024 * 1024
+    session_idle_seconds: int = 2 * 3600
+    log_json: bool = True
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+    def with_(self, **changes: object) -> "Settings":
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    value = raw.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise SettingsError(f"{name}: expected true/false, got {raw!r}")
+
+
+def _int(env: Mapping[str, str], name: str, default: int, *, lo: int, hi: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name}: expected an integer, got {raw!r}") from None
+    if not lo <= value <= hi:
+        raise SettingsError(f"{name}: must be between {lo} and {hi}, got {value}")
+    return value
+
+
+def _database_url(env: Mapping[str, str], var_dir: Path) -> str:
+    raw = env.get("DATABASE_URL", "").strip()
+    if not raw:
+        return f"sqlite+aiosqlite:///{(var_dir / 'dingkao.sqlite3').resolve()}"
+    scheme = urlsplit(raw).scheme
+    # Accept the plain scheme people paste and pick the async driver ourselves.
+    aliases = {
+        "postgres": "postgresql+asyncpg",
+        "postgresql": "postgresql+asyncpg",
+        "postgresql+asyncpg": "postgresql+asyncpg",
+        "sqlite": "sqlite+aiosqlite",
+        "sqlite+aiosqlite": "sqlite+aiosqlite",
+    }
+    if scheme not in aliases:
+        raise SettingsError(
+            f"DATABASE_URL: unsupported scheme {scheme!r} (use postgresql://... or sqlite:///...)"
+        )
+    url = aliases[scheme] + raw[len(scheme):]
+    if url.startswith("postgresql") and not urlsplit(url).hostname and "host=" not in url:
+        raise SettingsError("DATABASE_URL: PostgreSQL URL has no host")
+    return url
+
+
+def _redis_url(env: Mapping[str, str]) -> str | None:
+    raw = env.get("REDIS_URL", "").strip()
+    if not raw:
+        return None
+    parts = urlsplit(raw)
+    if parts.scheme not in ("redis", "rediss", "unix"):
+        raise SettingsError(f"REDIS_URL: unsupported scheme {parts.scheme!r} (use redis://host:port/db)")
+    if parts.scheme != "unix" and not parts.hostname:
+        raise SettingsError("REDIS_URL: no host")
+    return raw
+
+
+def load_settings(env: Mapping[str, str] | None = None, *, demo: bool = False) -> Settings:
+    env = os.environ if env is None else env
+    var_dir = Path(env.get("DINGKAO_VAR_DIR", "var"))
+    secret = env.get("DINGKAO_SECRET_KEY", "")
+    if not secret:
+        if not demo:
+            raise SettingsError(
+                "DINGKAO_SECRET_KEY: not set (give at least 32 random characters; `dingkao demo` makes one)"
+            )
+        secret = secrets.token_urlsafe(32)
+    elif len(secret) < 32:
+        raise SettingsError("DINGKAO_SECRET_KEY: too short (at least 32 characters)")
+    sms = env.get("DINGKAO_SMS_BACKEND", "log").strip() or "log"
+    if sms not in SMS_BACKENDS:
+        raise SettingsError(f"DINGKAO_SMS_BACKEND: unknown backend {sms!r} (known: {', '.join(SMS_BACKENDS)})")
+    host = env.get("DINGKAO_HOST", "127.0.0.1").strip() or "127.0.0.1"
+    initial_password = env.get("DINGKAO_INITIAL_PASSWORD", "666666")
+    if not initial_password:
+        raise SettingsError("DINGKAO_INITIAL_PASSWORD: must not be empty")
+    return Settings(
+        database_url=_database_url(env, var_dir),
+        redis_url=_redis_url(env),
+        secret_key=secret,
+        storage_dir=Path(env.get("DINGKAO_STORAGE_DIR", str(var_dir / "storage"))),
+        host=host,
+        port=_int(env, "DINGKAO_PORT", 8080, lo=1, hi=65535),
+        sms_backend=sms,
+        demo_mode=demo,
+        # Browsers keep Secure cookies on http://localhost, not on other plain-http hosts.
+        cookie_secure=_bool(env, "DINGKAO_COOKIE_SECURE", True),
+        initial_password=initial_password,
+        log_json=_bool(env, "DINGKAO_LOG_JSON", True),
+    )

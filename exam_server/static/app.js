@@ -1,0 +1,144 @@
+// Plain JS for every page: forms post JSON to /api/v1 with the CSRF header and show Chinese errors per field.
+(function () {
+  "use strict";
+  function csrf() {
+    var m = document.cookie.match(/(?:^|; )dk_csrf=([^;]+)/);
+    return m ? decodeURIComponent(m[1]) : (document.querySelector('meta[name=csrf-token]') || {}).content || "";
+  }
+  async function api(method, url, body) {
+    var opts = { method: method, headers: { "X-CSRF-Token": csrf(), "Accept": "application/json" }, credentials: "same-origin" };
+    if (body instanceof FormData) { opts.body = body; }
+    else if (body !== undefined) { opts.headers["Content-Type"] = "application/json"; opts.body = JSON.stringify(body); }
+    var res = await fetch(url, opts);
+    var data = {};
+    try { data = await res.json(); } catch (e) { data = { error: { message: "服务器返回了无法识别的内容（" + res.status + "）" } }; }
+    if (res.status === 401 && data.error && data.error.code === "not_logged_in") { location.href = "/login"; }
+    return { ok: res.ok, status: res.status, data: data };
+  }
+  window.dk = { api: api, csrf: csrf };
+
+  function formValues(form) {
+    var out = {};
+    Array.prototype.forEach.call(form.elements, function (el) {
+      if (!el.name || el.disabled) return;
+      if (el.type === "checkbox") { if (el.dataset.list !== undefined) { (out[el.name] = out[el.name] || []); if (el.checked) out[el.name].push(el.value); } else out[el.name] = el.checked; }
+      else if (el.type === "radio") { if (el.checked) out[el.name] = el.value; }
+      else out[el.name] = el.value;
+    });
+    return out;
+  }
+  function clearErrors(form) {
+    form.querySelectorAll(".err").forEach(function (e) { e.textContent = ""; });
+    form.querySelectorAll("[aria-invalid]").forEach(function (e) { e.removeAttribute("aria-invalid"); });
+    var box = form.querySelector("[data-form-error]"); if (box) { box.hidden = true; box.textContent = ""; }
+  }
+  function showErrors(form, error) {
+    var fields = (error && error.fields) || {}, shownInline = false;
+    Object.keys(fields).forEach(function (name) {
+      var slot = form.querySelector('.err[data-for="' + name + '"]');
+      var input = form.querySelector('[name="' + name + '"]');
+      if (input) input.setAttribute("aria-invalid", "true");
+      if (slot) { slot.textContent = fields[name]; shownInline = true; }
+    });
+    var box = form.querySelector("[data-form-error]") || document.querySelector("[data-form-error]");
+    if (box && (!shownInline || !Object.keys(fields).length)) { box.textContent = (error && error.message) || "操作失败"; box.hidden = false; }
+  }
+  window.dk.showErrors = showErrors; window.dk.clearErrors = clearErrors; window.dk.formValues = formValues;
+
+  document.querySelectorAll("form[data-api]").forEach(function (form) {
+    form.addEventListener("submit", async function (ev) {
+      ev.preventDefault();
+      clearErrors(form);
+      var btn = form.querySelector("[type=submit]"); if (btn) btn.disabled = true;
+      try {
+        var r = await api("POST", form.dataset.api, formValues(form));
+        if (r.ok) {
+          var next = r.data.next || form.dataset.next || location.href;
+          if (form.dataset.next && r.data.next === "/" ) next = form.dataset.next;
+          location.href = next;
+        } else { showErrors(form, r.data.error); }
+      } catch (e) { showErrors(form, { message: "网络连接失败，请检查网络后重试" }); }
+      finally { if (btn) btn.disabled = false; }
+    });
+  });
+
+  document.querySelectorAll("[data-logout]").forEach(function (b) {
+    b.addEventListener("click", async function () { await api("POST", "/api/v1/auth/logout"); location.href = "/login"; });
+  });
+
+  // Login tabs: physician (ID number) or staff (username).
+  document.querySelectorAll(".tab[data-tab]").forEach(function (tab) {
+    tab.addEventListener("click", function () {
+      document.querySelectorAll(".tab").forEach(function (t) { t.classList.toggle("active", t === tab); });
+      var form = document.getElementById("login-form"), kind = tab.dataset.tab;
+      form.elements.kind.value = kind;
+      form.querySelector("[data-label-physician]").hidden = kind !== "physician";
+      form.querySelector("[data-label-staff]").hidden = kind !== "staff";
+      form.elements.login.placeholder = kind === "physician" ? "与医师电子化注册系统一致的证件号码" : "工作人员用户名";
+      form.elements.password.placeholder = kind === "physician" ? "初始密码 666666" : "";
+    });
+  });
+
+  // Phone binding: send the code, then count down to the next allowed resend.
+  var sendBtn = document.querySelector("[data-send-code]");
+  if (sendBtn) sendBtn.addEventListener("click", async function () {
+    var form = sendBtn.closest("form"); clearErrors(form);
+    var r = await api("POST", "/api/v1/auth/phone/code", { phone: form.elements.phone.value });
+    if (!r.ok) { showErrors(form, r.data.error); return; }
+    var ok = form.querySelector("[data-form-ok]"); ok.textContent = "验证码已发送，5 分钟内有效"; ok.hidden = false;
+    var left = r.data.resend_after || 60; sendBtn.disabled = true;
+    var timer = setInterval(function () { left -= 1; sendBtn.textContent = left + " 秒后重发"; if (left <= 0) { clearInterval(timer); sendBtn.disabled = false; sendBtn.textContent = "获取验证码"; } }, 1000);
+  });
+
+  // Institution: list physicians and open registration.
+  var table = document.getElementById("physicians");
+  if (table) {
+    var filter = document.getElementById("physician-filter");
+    var msgOk = document.querySelector("[data-form-ok]"), msgErr = document.querySelector("[data-form-error]");
+    async function load() {
+      var q = new URLSearchParams({ q: filter.elements.q.value, state: filter.elements.state.value, size: "200" });
+      var r = await api("GET", "/api/v1/physicians?" + q.toString());
+      var body = table.querySelector("tbody"); body.innerHTML = "";
+      if (!r.ok) { msgErr.textContent = r.data.error.message; msgErr.hidden = false; return; }
+      r.data.items.forEach(function (p) {
+        var tr = document.createElement("tr");
+        tr.dataset.physicianId = p.physician_id;
+        function td(text) { var c = document.createElement("td"); c.textContent = text; tr.appendChild(c); return c; }
+        var box = document.createElement("input"); box.type = "checkbox"; box.value = p.physician_id; box.setAttribute("aria-label", "选择 " + p.name);
+        box.disabled = p.state !== "NOT_OPENED";
+        var c0 = document.createElement("td"); c0.appendChild(box); tr.appendChild(c0);
+        td(p.name); td(p.id_number_masked); td(p.practice_category);
+        var st = td(p.state_words); st.className = "st";
+        var act = document.createElement("td"); var reset = document.createElement("button");
+        reset.type = "button"; reset.className = "btn"; reset.textContent = "重置密码";
+        reset.addEventListener("click", async function () {
+          if (!confirm("确定将 " + p.name + " 的密码重置为初始密码？")) return;
+          var rr = await api("POST", "/api/v1/physicians/" + p.physician_id + "/reset-password");
+          show(rr, "已重置 " + p.name + " 的密码");
+        });
+        act.appendChild(reset); tr.appendChild(act);
+        body.appendChild(tr);
+      });
+      document.getElementById("physician-total").textContent = "共 " + r.data.total + " 名医师";
+    }
+    function show(r, text) {
+      msgOk.hidden = msgErr.hidden = true;
+      if (r.ok) { msgOk.textContent = text; msgOk.hidden = false; } else { msgErr.textContent = r.data.error.message; msgErr.hidden = false; }
+    }
+    filter.addEventListener("submit", function (ev) { ev.preventDefault(); load(); });
+    document.querySelector("[data-check-all]").addEventListener("change", function (ev) {
+      table.querySelectorAll("tbody input[type=checkbox]:not(:disabled)").forEach(function (b) { b.checked = ev.target.checked; });
+    });
+    document.querySelectorAll("[data-open]").forEach(function (btn) {
+      btn.addEventListener("click", async function () {
+        var all = btn.dataset.open === "all";
+        var ids = Array.prototype.map.call(table.querySelectorAll("tbody input:checked"), function (b) { return Number(b.value); });
+        if (all && !confirm("确定为本机构全部医师开通本周期报名？")) return;
+        var r = await api("POST", "/api/v1/registrations/open", all ? { all: true } : { physician_ids: ids });
+        show(r, r.ok ? "已为 " + r.data.opened + " 名医师开通报名" : "");
+        if (r.ok) load();
+      });
+    });
+    load();
+  }
+})();

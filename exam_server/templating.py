@@ -1,0 +1,45 @@
+"""Jinja2 setup and the render helpers pages use."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import aiohttp_jinja2
+import jinja2
+from aiohttp import web
+
+from registry.roles import ROLE_NAMES_ZH
+
+TEMPLATES = Path(__file__).with_name("templates")
+STATIC = Path(__file__).with_name("static")
+
+
+async def _context(request: web.Request) -> dict[str, Any]:
+    from .auth import csrf_token
+    from .keys import account_key, settings_key
+
+    account = request.get(account_key)
+    return {
+        "account": account,
+        "role_name": ROLE_NAMES_ZH.get(account.role) if account else None,
+        "csrf_token": csrf_token(request),
+        "demo_mode": request.app[settings_key].demo_mode,
+    }
+
+
+def setup(app: web.Application) -> None:
+    aiohttp_jinja2.setup(
+        app, loader=jinja2.FileSystemLoader(str(TEMPLATES)), autoescape=jinja2.select_autoescape(default=True),
+        context_processors=[_context], undefined=jinja2.StrictUndefined,
+    )
+
+
+def render(request: web.Request, template: str, context: dict[str, Any] | None = None, *, status: int = 200) -> web.Response:
+    response = aiohttp_jinja2.render_template(template, request, context or {}, status=status)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def render_error(request: web.Request, status: int, message: str) -> web.Response:
+    return render(request, "error.html", {"status": status, "message": message}, status=status)

@@ -1,0 +1,85 @@
+"""Accounts: finding one to log in, passwords, phone binding, resets by the institution."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from . import audit
+from .errors import InvalidInput, NotFound
+from .idcard import normalise_id_number
+from .models import Account, Physician
+from .passwords import hash_password, password_problem, verify_password
+from .roles import Role
+from .scope import Actor, ensure_role, ensure_sees_physician
+from .db import utcnow
+
+PHONE = re.compile(r"^1[3-9]\d{9}$")
+
+
+async def find_for_login(session: AsyncSession, *, kind: str, login: str) -> Account | None:
+    if kind == "physician":
+        number = normalise_id_number(login)
+        return await session.scalar(
+            select(Account).join(Physician, Account.physician_id == Physician.id).where(Physician.id_number == number)
+        )
+    return await session.scalar(select(Account).where(Account.username == login.strip(), Account.role != Role.PHYSICIAN))
+
+
+async def change_password(
+    session: AsyncSession, account: Account, *, old: str, new: str, confirm: str, initial_password: str
+) -> None:
+    if not verify_password(account.password_hash, old):
+        raise InvalidInput("原密码不正确", fields={"old_password": "原密码不正确"})
+    if new != confirm:
+        raise InvalidInput("两次输入的新密码不一致", fields={"confirm_password": "两次输入的新密码不一致"})
+    id_number = account.physician.id_number if account.physician else None
+    problem = password_problem(new, id_number=id_number, initial_password=initial_password)
+    if problem is None and new == old:
+        problem = "新密码不能与原密码相同"
+    if problem:
+        raise InvalidInput(problem, fields={"new_password": problem})
+    account.password_hash = hash_password(new)
+    account.must_change_password = False
+    account.password_version += 1
+    audit.record(session, actor_id=account.id, action="change_password", entity="account", entity_id=account.id)
+
+
+def phone_problem(phone: str) -> str | None:
+    return None if PHONE.match(phone) else "请输入 11 位中国大陆手机号码"
+
+
+async def bind_phone(session: AsyncSession, account: Account, phone: str) -> None:
+    account.phone = phone
+    account.phone_verified_at = utcnow()
+    audit.record(session, actor_id=account.id, action="bind_phone", entity="account", entity_id=account.id,
+                 detail={"phone": phone[:3] + "****" + phone[-4:]})
+
+
+async def reset_physician_password(
+    session: AsyncSession, actor: Actor, physician_id: int, *, initial_password: str
+) -> Account:
+    """The physician's institution sets the password back to the initial one, forcing a change."""
+    ensure_role(actor, Role.INSTITUTION)
+    physician = await session.get(Physician, physician_id)
+    if physician is None:
+        raise NotFound("医师不存在")
+    ensure_sees_physician(actor, physician)
+    account = await session.scalar(select(Account).where(Account.physician_id == physician.id))
+    if account is None:
+        raise NotFound("该医师尚无账户")
+    account.password_hash = hash_password(initial_password)
+    account.must_change_password = True
+    account.password_version += 1  # ends every open session of the account
+    audit.record(session, actor_id=actor.account_id, action="reset_password", entity="account", entity_id=account.id)
+    return account
+
+
+def next_step_after_login(account: Account) -> str:
+    if account.must_change_password:
+        return "password"
+    if account.phone_verified_at is None:
+        return "phone"
+    return "home"

@@ -1,0 +1,77 @@
+"""Who may see which records: role *and* scope, checked on every request."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import ColumnElement, false, true
+
+from .errors import PermissionDenied
+from .models import Account, Institution, Physician
+from .roles import Role
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    account_id: int
+    role: Role
+    institution_id: int | None = None
+    body_id: int | None = None
+    region_id: int | None = None
+    physician_id: int | None = None
+
+    @classmethod
+    def of(cls, account: Account) -> "Actor":
+        return cls(
+            account_id=account.id,
+            role=Role(account.role),
+            institution_id=account.institution_id,
+            body_id=account.body_id,
+            region_id=account.region_id,
+            physician_id=account.physician_id,
+        )
+
+
+def institution_clause(actor: Actor) -> ColumnElement[bool]:
+    """A WHERE clause on Institution selecting the institutions the actor oversees."""
+    match actor.role:
+        case Role.ADMIN:
+            return true()
+        case Role.INSTITUTION:
+            return Institution.id == actor.institution_id
+        case Role.BODY:
+            return Institution.body_id == actor.body_id
+        case Role.HEALTH_ADMIN:
+            return Institution.region_id == actor.region_id
+        case _:
+            return false()
+
+
+def can_oversee_institution(actor: Actor, institution: Institution) -> bool:
+    match actor.role:
+        case Role.ADMIN:
+            return True
+        case Role.INSTITUTION:
+            return institution.id == actor.institution_id
+        case Role.BODY:
+            return institution.body_id == actor.body_id
+        case Role.HEALTH_ADMIN:
+            return institution.region_id == actor.region_id
+        case _:
+            return False
+
+
+def can_see_physician(actor: Actor, physician: Physician) -> bool:
+    if actor.role is Role.PHYSICIAN:
+        return actor.physician_id == physician.id
+    return can_oversee_institution(actor, physician.institution)
+
+
+def ensure_role(actor: Actor, *roles: Role) -> None:
+    if actor.role not in roles:
+        raise PermissionDenied("当前角色无权执行此操作")
+
+
+def ensure_sees_physician(actor: Actor, physician: Physician) -> None:
+    if not can_see_physician(actor, physician):
+        raise PermissionDenied("无权访问其他机构的医师记录")
