@@ -13,7 +13,7 @@ from aiohttp import web
 from .keys import account_key, request_id_key
 
 log = logging.getLogger("dingkao.access")
-_ID = re.compile(r"^[A-Za-z0-9-]{8,64}$")
+_ID = re.compile(r"^[A-Za-z0-9-]{8,36}\Z")  # \Z: "$" would let a trailing newline through; 36 = audit_log.request_id
 
 
 

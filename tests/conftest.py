@@ -136,7 +136,7 @@ async def make_client(client):  # type: ignore[no-untyped-def]
     async def make() -> Api:
         session = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
         sessions.append(session)
-        return Api(session, base=str(client.base))
+        return Api(session, base=str(client.base), app=client.app)
 
     yield make
     for s in sessions:

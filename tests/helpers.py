@@ -16,7 +16,7 @@ def physician_login(index: int = 0) -> str:
 
 
 class Api:
-    def __init__(self, raw: TestClient | aiohttp.ClientSession, *, base: str | None = None) -> None:
+    def __init__(self, raw: TestClient | aiohttp.ClientSession, *, base: str | None = None, app: Any = None) -> None:
         if isinstance(raw, TestClient):
             self.session = raw.session
             self.base = str(raw.make_url("")).rstrip("/")
@@ -24,7 +24,7 @@ class Api:
         else:
             self.session = raw
             self.base = (base or "").rstrip("/")
-            self.app = None
+            self.app = app
 
     def _csrf(self) -> str:
         for cookie in self.session.cookie_jar:

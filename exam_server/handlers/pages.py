@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from registry import registrations
+from registry import exemptions, messages, registrations
 from registry.idcard import mask_id_number
 from registry.models import Institution
 from registry.roles import Role
@@ -56,9 +56,14 @@ async def home(request: web.Request) -> web.StreamResponse:
             cycle = await registrations.current_cycle(session)
             reg = await registrations.registration_of(session, account.physician_id or 0, cycle.id)
             state = registrations.state_of(reg)
+            exemption = await exemptions.exemption_of(session, reg.id) if reg else None
+            inbox = await messages.list_messages(session, account.id, limit=10)
             return render(request, "home_physician.html", {
                 "cycle": cycle, "state": state, "state_words": STATE_WORDS[state], "registration": reg,
-                "physician": account.physician, "masked_id": mask_id_number(account.physician.id_number)})
+                "physician": account.physician, "masked_id": mask_id_number(account.physician.id_number),
+                "exemption": exemption, "exemption_words": exemptions.EXEMPTION_WORDS,
+                "waived": exemptions.waived_paper(reg.procedure if reg else None), "messages": inbox,
+                "failed_rating": bool(reg and "不合格" in (reg.work_rating, reg.ethics_rating))})
         if actor.role is Role.INVIGILATOR:
             return render(request, "home_invigilator.html", {})
         cycle = await registrations.current_cycle(session)

@@ -1,0 +1,182 @@
+// Review queue, record view with institution/body actions, departments, transfers, exemption form.
+(function () {
+  "use strict";
+  var dk = window.dk;
+  var okBox = document.querySelector("[data-form-ok]"), errBox = document.querySelector("[data-form-error]");
+  function say(r, text) {
+    if (okBox) okBox.hidden = true; if (errBox) errBox.hidden = true;
+    if (r.ok) { if (okBox) { okBox.textContent = text; okBox.hidden = false; } }
+    else if (errBox) { errBox.textContent = r.data.error.message; errBox.hidden = false; }
+  }
+  function el(tag, text, cls) { var e = document.createElement(tag); if (text !== undefined && text !== null) e.textContent = text; if (cls) e.className = cls; return e; }
+  var PROC = { simple: "简易程序", general: "一般程序" };
+
+  // Review queue.
+  var table = document.getElementById("reviews");
+  if (table) {
+    var filter = document.getElementById("review-filter"), role = table.dataset.role;
+    async function load() {
+      var q = new URLSearchParams(); Array.prototype.forEach.call(filter.elements, function (e) { if (e.name && e.value) q.set(e.name, e.value); });
+      q.set("size", "500");
+      var r = await dk.api("GET", "/api/v1/reviews?" + q.toString());
+      var body = table.querySelector("tbody"); body.innerHTML = "";
+      if (!r.ok) { say(r); return; }
+      r.data.items.forEach(function (it) {
+        var tr = el("tr"); tr.dataset.registrationId = it.registration_id;
+        if (role === "institution") { var c = el("td"), b = el("input"); b.type = "checkbox"; b.value = it.registration_id; b.disabled = it.state !== "SUBMITTED"; b.setAttribute("aria-label", "选择 " + it.name); c.appendChild(b); tr.appendChild(c); }
+        [it.name, it.id_number_masked, it.institution_name, it.department || "", PROC[it.procedure] || "", it.state_words].forEach(function (t) { tr.appendChild(el("td", t)); });
+        var flag = el("td", it.eligibility || "", it.eligible === false ? "flag-bad" : (it.eligibility ? "flag-check" : "")); tr.appendChild(flag);
+        var act = el("td"), a = el("a", "查看", "btn small"); a.href = "/records/" + it.registration_id; act.appendChild(a); tr.appendChild(act);
+        body.appendChild(tr);
+      });
+      document.getElementById("review-total").textContent = "共 " + r.data.total + " 条";
+    }
+    filter.addEventListener("submit", function (ev) { ev.preventDefault(); load(); });
+    var all = document.querySelector("[data-check-all]");
+    if (all) all.addEventListener("change", function () { table.querySelectorAll("tbody input:not(:disabled)").forEach(function (b) { b.checked = all.checked; }); });
+    var batch = document.querySelector("[data-batch-approve]");
+    if (batch) batch.addEventListener("click", async function () {
+      var ids = Array.prototype.map.call(table.querySelectorAll("tbody input:checked"), function (b) { return Number(b.value); });
+      if (!ids.length) { say({ ok: false, data: { error: { message: "请先勾选要审核的记录" } } }); return; }
+      if (!confirm("确定审核通过选中的 " + ids.length + " 条记录，并将工作成绩、职业道德均评定为合格？")) return;
+      var r = await dk.api("POST", "/api/v1/registrations/batch-approve", { registration_ids: ids });
+      say(r, r.ok ? "已审核通过 " + r.data.approved + " 条记录" : ""); if (r.ok) load();
+    });
+    load();
+  }
+
+  // One record.
+  var record = document.getElementById("record");
+  if (record) {
+    var rid = record.dataset.id, current = null;
+    function dl(pairs) { var d = el("dl", null, "facts"); pairs.forEach(function (p) { d.appendChild(el("dt", p[0])); var dd = el("dd", p[1] === null || p[1] === undefined ? "" : String(p[1])); if (p[2]) dd.className = p[2]; d.appendChild(dd); }); return d; }
+    function fileLinks(files, ids) { var span = el("span"); files.filter(function (f) { return !ids || ids.indexOf(f.id) >= 0; }).forEach(function (f) { var a = el("a", f.name); a.href = "/api/v1/files/" + f.id; a.target = "_blank"; span.appendChild(a); span.appendChild(el("br")); }); return span; }
+    async function load() {
+      var r = await dk.api("GET", "/api/v1/registrations/" + rid);
+      var box = document.getElementById("record-body"); box.innerHTML = "";
+      if (!r.ok) { say(r); return; }
+      var d = current = r.data, s = d.steps, p = d.physician;
+      document.getElementById("record-state").textContent = "【" + d.state_words + "】";
+      if (d.return_reason) box.appendChild(el("p", "退回原因：" + d.return_reason, "alert"));
+      var head = el("div", null, "confirm-basic");
+      if (s.basic.photo_file_id) { var img = el("img", null, "photo-thumb"); img.src = "/api/v1/files/" + s.basic.photo_file_id; img.alt = "照片"; head.appendChild(img); }
+      head.appendChild(dl([["姓名", p.name], ["证件编号", p.id_number], ["机构", p.institution], ["资格证书编号", p.qualification_cert_no], ["执业证书编号", p.practice_cert_no], ["首次执业日期", p.practice_start_date], ["性别", s.basic.gender], ["民族", s.basic.ethnicity], ["学历", s.basic.education], ["手机号", s.basic.mobile], ["电子邮件", s.basic.email]]));
+      box.appendChild(head);
+      box.appendChild(el("h2", "执业信息"));
+      box.appendChild(dl([["科室", d.department_name], ["从事专业", (s.practice.specialties || []).join("、")], ["职称", s.practice.title], ["医师级别", s.practice.level], ["规培生", s.practice.resident === true ? "是" : s.practice.resident === false ? "否" : ""], ["执业类别", s.practice.practice_category], ["执业范围", s.practice.practice_scope], ["执业情况", s.practice.employment]]));
+      box.appendChild(el("h2", "相关经历"));
+      [["filings", "多机构备案"], ["education", "教育经历"], ["practice_history", "执业经历"]].forEach(function (k) {
+        box.appendChild(el("h3", k[1])); var items = s.experience[k[0]] || [];
+        if (!items.length) box.appendChild(el("p", "无", "hint"));
+        items.forEach(function (it) { box.appendChild(el("p", Object.values(it).filter(Boolean).join(" · "), "line")); });
+      });
+      box.appendChild(el("h2", "工作成绩、职业道德自评"));
+      box.appendChild(dl([["工作成绩", s.self_eval.work_rating], ["说明", s.self_eval.work_summary, "pre"], ["职业道德", s.self_eval.ethics_rating], ["说明", s.self_eval.ethics_summary, "pre"]]));
+      box.appendChild(el("h2", "考核程序"));
+      var proc = [["考核程序", PROC[d.procedure] || ""]];
+      if (d.procedure === "simple") proc.push(["简易程序条件", d.eligibility.message, d.eligibility.eligible === false ? "flag-bad" : "flag-check"]);
+      box.appendChild(dl(proc));
+      if (d.procedure === "simple") { box.appendChild(el("h3", "证明材料")); box.appendChild(fileLinks(d.files, s.procedure.proof_file_ids)); box.appendChild(el("h3", "述职报告")); box.appendChild(el("p", s.procedure.report || "", "pre")); }
+      if (d.work_rating) box.appendChild(dl([["机构评定", "工作成绩 " + d.work_rating + "，职业道德 " + d.ethics_rating], ["评定意见", d.rating_comment]]));
+      document.querySelectorAll("[data-when]").forEach(function (p) { p.hidden = p.dataset.when !== d.state; });
+      var ex = document.getElementById("exemption-panel");
+      if (ex) {
+        ex.hidden = !d.exemption;
+        if (d.exemption) {
+          var eb = document.getElementById("exemption-body"); eb.innerHTML = "";
+          eb.appendChild(dl([["状态", d.exemption.state_words], ["免考条件", d.exemption.condition_codes.join("、")], ["免考科目", d.exemption.waived_paper]]));
+          eb.appendChild(fileLinks(d.files, d.exemption.proof_file_ids));
+          var canDecide = (record.dataset.role === "institution" && d.exemption.state === "SUBMITTED") || (record.dataset.role === "body" && d.exemption.state === "INSTITUTION_APPROVED");
+          document.getElementById("exemption-form").hidden = !canDecide;
+        }
+      }
+    }
+    function bind(id, url, build, text) {
+      var f = document.getElementById(id); if (!f) return;
+      f.addEventListener("submit", async function (ev) {
+        ev.preventDefault(); dk.clearErrors(f);
+        var r = await dk.api("POST", url, build(f));
+        if (!r.ok) { dk.showErrors(f, r.data.error); say(r); return; }
+        say(r, text); f.reset(); load();
+      });
+    }
+    bind("approve-form", "/api/v1/registrations/" + rid + "/approve", function (f) { var v = dk.formValues(f); v.version = current.version; return v; }, "已审核通过");
+    bind("return-form", "/api/v1/registrations/" + rid + "/return", function (f) { return { reason: f.elements.reason.value, version: current.version }; }, "已退回");
+    bind("body-approve-form", "/api/v1/registrations/" + rid + "/body-approve", function () { return { version: current.version }; }, "已复核通过");
+    bind("body-return-form", "/api/v1/registrations/" + rid + "/body-return", function (f) { return { reason: f.elements.reason.value, version: current.version }; }, "已退回");
+    document.querySelectorAll("[data-decide]").forEach(function (b) {
+      b.addEventListener("click", async function () {
+        var f = document.getElementById("exemption-form"); dk.clearErrors(f);
+        var r = await dk.api("POST", "/api/v1/exemptions/" + current.exemption.id + "/decide", { approve: b.dataset.decide === "true", reason: f.elements.reason.value, version: current.exemption.version });
+        if (!r.ok) { dk.showErrors(f, r.data.error); return; }
+        say(r, "已处理免考申请"); load();
+      });
+    });
+    load();
+  }
+
+  // Departments.
+  var depts = document.getElementById("departments");
+  if (depts) {
+    (async function load() {
+      var r = await dk.api("GET", "/api/v1/departments");
+      depts.innerHTML = "";
+      r.data.items.forEach(function (d) {
+        var li = el("li", d.name + " "), b = el("button", "删除", "btn small danger"); b.type = "button";
+        b.addEventListener("click", async function () { var rr = await dk.api("POST", "/api/v1/departments/" + d.id + "/delete"); if (rr.ok) li.remove(); else say(rr); });
+        li.appendChild(b); depts.appendChild(li);
+      });
+    })();
+  }
+
+  // Health administration: move a physician.
+  var hp = document.getElementById("health-physicians");
+  if (hp) {
+    var hf = document.getElementById("health-filter"), options = [];
+    async function loadHealth() {
+      if (!options.length) options = (await dk.api("GET", "/api/v1/institution-options")).data.items;
+      var r = await dk.api("GET", "/api/v1/physicians?size=200&q=" + encodeURIComponent(hf.elements.q.value));
+      var body = hp.querySelector("tbody"); body.innerHTML = "";
+      r.data.items.forEach(function (p) {
+        var tr = el("tr"); [p.name, p.id_number_masked, p.institution_name, p.state_words].forEach(function (t) { tr.appendChild(el("td", t)); });
+        var sel = el("select"); options.forEach(function (o) { var op = el("option", o.name); op.value = o.id; sel.appendChild(op); });
+        var c1 = el("td"); c1.appendChild(sel); tr.appendChild(c1);
+        var reason = el("input"); reason.maxLength = 500; reason.placeholder = "调整原因"; var c2 = el("td"); c2.appendChild(reason); tr.appendChild(c2);
+        var b = el("button", "调整", "btn small"); b.type = "button"; var c3 = el("td"); c3.appendChild(b); tr.appendChild(c3);
+        b.addEventListener("click", async function () {
+          var rr = await dk.api("POST", "/api/v1/physicians/" + p.physician_id + "/transfer", { institution_id: Number(sel.value), reason: reason.value });
+          say(rr, "已将 " + p.name + " 调整到 " + sel.options[sel.selectedIndex].text); if (rr.ok) loadHealth();
+        });
+        body.appendChild(tr);
+      });
+    }
+    hf.addEventListener("submit", function (ev) { ev.preventDefault(); loadHealth(); });
+    loadHealth();
+  }
+
+  // Physician: exemption application.
+  var ef = document.getElementById("exemption-apply");
+  if (ef) {
+    var input = document.getElementById("exemption-proof-input");
+    input.addEventListener("change", async function () {
+      dk.clearErrors(ef);
+      for (var i = 0; i < input.files.length; i++) {
+        var fd = new FormData(); fd.append("proof", input.files[i], input.files[i].name);
+        var r = await dk.api("POST", "/api/v1/exemption/proofs", fd);
+        if (!r.ok) { dk.showErrors(ef, r.data.error); break; }
+        var li = el("li"); li.innerHTML = '<label><input type="checkbox" name="proof_file_ids" data-list checked> <span></span></label>';
+        li.querySelector("input").value = r.data.id; li.querySelector("span").textContent = r.data.name;
+        document.getElementById("exemption-proofs").appendChild(li);
+      }
+      input.value = "";
+    });
+    ef.addEventListener("submit", async function (ev) {
+      ev.preventDefault(); dk.clearErrors(ef);
+      var v = dk.formValues(ef);
+      v.condition_codes = v.condition_codes || []; v.proof_file_ids = (v.proof_file_ids || []).map(Number);
+      var r = await dk.api("POST", "/api/v1/exemption", v);
+      if (!r.ok) { dk.showErrors(ef, r.data.error); return; }
+      location.href = "/";
+    });
+  }
+})();

@@ -1,0 +1,164 @@
+"""Analysis of one webcam frame: quality, faces, identity, liveness measures -> a verdict."""
+
+from __future__ import annotations
+
+import enum
+import math
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from proctoring.enrolment import Enrolment, is_stale
+from proctoring.errors import ImageDecodeError, StaleEnrolmentError
+from proctoring.faces import FaceBox, detect_faces, encode_face, face_distance
+from proctoring.imaging import UNDECODABLE, ImageQuality, decode_image, face_quality, frame_quality, to_gray
+from proctoring.liveness import LivenessMeasures, measure_face
+from proctoring.settings import DEFAULT_SETTINGS, AnalysisSettings
+from proctoring.tracking import TrackingState, VerifyReason, verification_reason
+
+
+class Verdict(enum.StrEnum):
+    OK = "ok"
+    NO_FACE = "no_face"
+    SEVERAL_FACES = "several_faces"
+    ANOTHER_PERSON = "another_person"
+    POOR_IMAGE = "poor_image"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FrameAnalysis:
+    """The verdict on one frame with its evidence.
+
+    ``distance`` is the best distance to the enrolment from the latest identity check;
+    ``identity_checked`` says whether that check ran on this very frame (otherwise the
+    same face was tracked since a recent check and ``verify_reason`` is None).
+    """
+
+    frame_id: str
+    captured_at: float
+    verdict: Verdict
+    faces: tuple[FaceBox, ...] = ()
+    distance: float | None = None
+    identity_checked: bool = False
+    verify_reason: VerifyReason | None = None
+    quality: ImageQuality | None = None
+    liveness: LivenessMeasures | None = None
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "frame_id": self.frame_id,
+            "captured_at": self.captured_at,
+            "verdict": str(self.verdict),
+            "faces": [f.to_list() for f in self.faces],
+            "distance": None if self.distance is None else round(self.distance, 4),
+            "identity_checked": self.identity_checked,
+            "verify_reason": None if self.verify_reason is None else str(self.verify_reason),
+            "quality": None if self.quality is None else self.quality.to_dict(),
+            "liveness": None if self.liveness is None else self.liveness.to_dict(),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, object]) -> FrameAnalysis:
+        q, lv, vr, d = data.get("quality"), data.get("liveness"), data.get("verify_reason"), data.get("distance")
+        return cls(
+            frame_id=str(data["frame_id"]),
+            captured_at=float(data["captured_at"]),  # type: ignore[arg-type]
+            verdict=Verdict(data["verdict"]),
+            faces=tuple(FaceBox.from_seq(f) for f in data.get("faces", ())),  # type: ignore[union-attr]
+            distance=None if d is None else float(d),  # type: ignore[arg-type]
+            identity_checked=bool(data.get("identity_checked", False)),
+            verify_reason=None if vr is None else VerifyReason(vr),
+            quality=None if q is None else ImageQuality.from_dict(q),  # type: ignore[arg-type]
+            liveness=None if lv is None else LivenessMeasures.from_dict(lv),  # type: ignore[arg-type]
+        )
+
+
+def analyze_frame(
+    image: bytes,
+    *,
+    enrolment: Enrolment,
+    frame_id: str,
+    captured_at: float,
+    tracking: TrackingState | None = None,
+    settings: AnalysisSettings = DEFAULT_SETTINGS,
+) -> tuple[FrameAnalysis, TrackingState]:
+    """Judge one frame of a candidate against their enrolment.
+
+    Pure apart from CPU: takes the candidate's tracking state from the previous frame
+    and returns the new one with the analysis. Raises StaleEnrolmentError when the
+    enrolment must be redone; an undecodable frame is a POOR_IMAGE verdict.
+    """
+    if is_stale(enrolment):
+        raise StaleEnrolmentError(f"enrolment of {enrolment.person_id} uses {enrolment.model_version}")
+    state = tracking or TrackingState()
+
+    def result(verdict: Verdict, **kw: object) -> FrameAnalysis:
+        return FrameAnalysis(frame_id=frame_id, captured_at=captured_at, verdict=verdict, **kw)  # type: ignore[arg-type]
+
+    # Forget the face positions after a frame that tells nothing; keep the last check.
+    blind = replace(state, face_count=0, last_box=None)
+    try:
+        rgb = decode_image(image)
+    except ImageDecodeError:
+        return result(Verdict.POOR_IMAGE, quality=UNDECODABLE), blind
+
+    gray = to_gray(rgb)
+    faces, scanned_at = _find_faces(rgb, state, captured_at, settings)
+    state = replace(state, scanned_at=scanned_at)
+    blind = replace(blind, scanned_at=scanned_at)
+    if not faces:
+        quality = frame_quality(gray, settings=settings)
+        verdict = Verdict.POOR_IMAGE if quality.issues else Verdict.NO_FACE
+        return result(verdict, quality=quality), blind
+
+    main = faces[0]
+    quality = face_quality(gray, main.as_tuple(), settings=settings)
+    if quality.issues:
+        return result(Verdict.POOR_IMAGE, faces=faces, quality=quality), blind
+    liveness = measure_face(rgb, main) if settings.measure_liveness else None
+
+    if len(faces) > 1:
+        # Encoding every face would cost 75 ms each; "several faces" is already the
+        # finding. The next single-face frame is a count change and gets verified.
+        new_state = replace(state, face_count=len(faces), last_box=main)
+        return result(Verdict.SEVERAL_FACES, faces=faces, quality=quality, liveness=liveness), new_state
+
+    reason = verification_reason(state, main, now=captured_at, settings=settings)
+    if reason is None:
+        # Same face, same place, verified recently and matched: reuse that check.
+        new_state = replace(state, face_count=1, last_box=main)
+        return result(
+            Verdict.OK, faces=faces, quality=quality, liveness=liveness, distance=state.distance
+        ), new_state
+
+    distance = face_distance(enrolment.known(), encode_face(rgb, main))
+    matched = distance <= settings.tolerance
+    new_state = replace(
+        state, verified_at=captured_at, verified_box=main, distance=distance if math.isfinite(distance) else None,
+        matched=matched, face_count=1, last_box=main,
+    )
+    return result(
+        Verdict.OK if matched else Verdict.ANOTHER_PERSON,
+        faces=faces, quality=quality, liveness=liveness, distance=distance,
+        identity_checked=True, verify_reason=reason,
+    ), new_state
+
+
+def _find_faces(
+    rgb: np.ndarray, state: TrackingState, now: float, settings: AnalysisSettings
+) -> tuple[tuple[FaceBox, ...], float | None]:
+    """Fast pass every frame; thorough scan when it matters (see AnalysisSettings)."""
+    fast = detect_faces(rgb, max_side=settings.detect_max_side)
+    if state.scanned_at is None or len(fast) != 1:
+        return tuple(detect_faces(rgb, max_side=settings.scan_max_side, upsample=1)), now
+    if now - state.scanned_at >= settings.scene_scan_seconds - 1.0:
+        scanned = detect_faces(rgb, max_side=settings.scan_max_side)
+        return tuple(scanned if len(scanned) > 1 else fast), now
+    return tuple(fast), state.scanned_at
+
+
+def frame_encodings(image: bytes, *, settings: AnalysisSettings = DEFAULT_SETTINGS) -> list[np.ndarray]:
+    """Encodings of every face found by the frame detector (for tools and benchmarks)."""
+    rgb = decode_image(image)
+    faces, _ = _find_faces(rgb, TrackingState(), 0.0, settings)
+    return [encode_face(rgb, box) for box in faces]

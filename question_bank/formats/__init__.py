@@ -1,0 +1,148 @@
+"""Import/export formats and format detection.
+
+Every reader takes the file's bytes and returns an :class:`~question_bank.result.ImportResult`;
+every writer takes questions and returns bytes. :func:`read_file` detects the format (content
+first, then file name) and never raises for a bad file: problems come back in the result.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Callable, Iterable
+
+from ..errors import ImportFormatError, Problem, UnsupportedFormatError
+from ..model import Question
+from ..result import ImportResult
+from ._safety import MAX_UPLOAD_BYTES
+
+__all__ = ["FORMATS", "WRITABLE_FORMATS", "detect_format", "read_file", "read_file_strict", "write_questions"]
+
+FORMATS = ("xlsx", "csv", "aiken", "gift", "moodle_xml", "qti21", "text")
+WRITABLE_FORMATS = ("xlsx", "csv", "aiken", "gift", "moodle_xml")
+
+_EXT = {".xlsx": "xlsx", ".csv": "csv", ".aiken": "aiken", ".gift": "gift", ".xml": "moodle_xml", ".zip": "qti21"}
+_AIKEN_ANSWER = re.compile(r"^\s*ANSWER\s*[:：]\s*[A-Za-z]\s*$", re.MULTILINE)
+_GIFT_HINT = re.compile(r"(\$CATEGORY\s*:|^\s*::.+?::|\{[^{}]*[=~][^{}]*\}|\{\s*(T|F|TRUE|FALSE)\s*\})", re.MULTILINE)
+_TEXT_KEY = re.compile(r"^\s*\[([A-Ha-h]+|对|错|√|×|正确|错误)\]", re.MULTILINE)
+
+
+def detect_format(data: bytes, *, filename: str | None = None) -> str:
+    """Guess the format from content (then extension); raise UnsupportedFormatError."""
+    head = data[:4096]
+    if head.startswith(b"PK\x03\x04"):
+        from ._safety import SafeZip
+
+        z = SafeZip(data, max_member_bytes=1 << 30, max_total_bytes=1 << 31)  # names only; readers apply limits
+        if z.has("[Content_Types].xml") and any(n.startswith("xl/") for n in z.names()):
+            return "xlsx"
+        if z.has("imsmanifest.xml"):
+            return "qti21"
+        raise UnsupportedFormatError("无法识别的 zip 文件：既不是 XLSX，也不是含 imsmanifest.xml 的 QTI 题目包")
+    stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if stripped.startswith(b"<"):
+        if re.search(rb"<quiz[\s>]", head):
+            return "moodle_xml"
+        if re.search(rb"<(\w+:)?(assessmentItem|manifest)[\s>]", head):
+            return "qti21"
+        raise UnsupportedFormatError("无法识别的 XML 文件：既不是 Moodle XML（<quiz>）也不是 QTI 2.1 试题（<assessmentItem>）")
+    from .csv_template import decode_text
+
+    text = decode_text(data[: 256 * 1024])
+    first_lines = text[:2000].split("\n", 12)[:12]
+    if any("题型" in l and "题干" in l for l in first_lines):
+        return "csv"
+    if any("题目类型" in l for l in first_lines):
+        return "csv"  # a foreign one-option-per-row template; the CSV reader refuses it clearly
+    if _AIKEN_ANSWER.search(text):
+        return "aiken"
+    if _GIFT_HINT.search(text):
+        return "gift"
+    if _TEXT_KEY.search(text):
+        return "text"
+    if filename:
+        ext = os.path.splitext(filename)[1].lower()
+        if ext in _EXT:
+            return _EXT[ext]
+    raise UnsupportedFormatError("无法识别文件格式：支持 XLSX/CSV 模板、Aiken、GIFT、Moodle XML、QTI 2.1 和纯文本试题")
+
+
+def _reader(fmt: str) -> Callable[[bytes], ImportResult]:
+    if fmt == "xlsx":
+        from .xlsx_template import read_xlsx as r
+    elif fmt == "csv":
+        from .csv_template import read_csv as r
+    elif fmt == "aiken":
+        from .aiken import read_aiken as r
+    elif fmt == "gift":
+        from .gift import read_gift as r
+    elif fmt == "moodle_xml":
+        from .moodle_xml import read_moodle_xml as r
+    elif fmt == "qti21":
+        from .qti21 import read_qti as r
+    elif fmt == "text":
+        from .plain_text import read_text as r
+    else:
+        raise UnsupportedFormatError(f"不支持的格式 {fmt}")
+    return r
+
+
+def read_file(
+    source: str | os.PathLike[str] | bytes,
+    *,
+    format: str | None = None,
+    filename: str | None = None,
+) -> ImportResult:
+    """Read questions from a path or bytes. Never raises for a bad file: a file that is not
+    readable at all (or holds no question) yields an ImportResult with one problem."""
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        data = bytes(source)
+    else:
+        p = Path(source)
+        filename = filename or p.name
+        if p.stat().st_size > MAX_UPLOAD_BYTES:
+            return ImportResult(format or "unknown", problems=UnsupportedFormatError("文件过大").problems)
+        data = p.read_bytes()
+    fmt = format
+    try:
+        if fmt is None:
+            fmt = detect_format(data, filename=filename)
+        result = _reader(fmt)(data)
+    except ImportFormatError as exc:
+        return ImportResult(fmt or "unknown", problems=list(exc.problems))
+    if not result.questions and not result.problems:
+        result.problems.append(Problem(None, "文件", "文件中没有任何试题"))
+    return result
+
+
+def read_file_strict(source: str | os.PathLike[str] | bytes, *, format: str | None = None,
+                     filename: str | None = None) -> list[Question]:
+    """Like :func:`read_file` but returns the questions or raises ImportFormatError."""
+    return read_file(source, format=format, filename=filename).raise_for_problems()
+
+
+def write_questions(questions: Iterable[Question], *, format: str) -> bytes:
+    """Export in one of :data:`WRITABLE_FORMATS`."""
+    qs = list(questions)
+    if format == "xlsx":
+        from .xlsx_template import write_xlsx
+
+        return write_xlsx(qs)
+    if format == "csv":
+        from .csv_template import write_csv
+
+        return write_csv(qs)
+    if format == "aiken":
+        from .aiken import write_aiken
+
+        return write_aiken(qs)
+    if format == "gift":
+        from .gift import write_gift
+
+        return write_gift(qs)
+    if format == "moodle_xml":
+        from .moodle_xml import write_moodle_xml
+
+        return write_moodle_xml(qs)
+    raise UnsupportedFormatError(f"不支持导出为 {format}（可选：{'、'.join(WRITABLE_FORMATS)}）")

@@ -1,0 +1,113 @@
+"""The XLSX import template (see :mod:`question_bank.formats._table` for the columns).
+
+Reading uses openpyxl's read-only streaming mode (values only). Writing uses write-only mode.
+:func:`blank_template` produces the downloadable template: an empty 试题 sheet with the header,
+a 填写说明 sheet, and a 示例 sheet with one example of every item type.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+from typing import Iterable
+
+from ..errors import UnsupportedFormatError
+from ..model import Group, Option, Question, QuestionType, TF_OPTIONS
+from ..result import ImportResult
+from ._safety import MAX_UPLOAD_BYTES, SafeZip, refuse_dtd
+from ._table import COLUMNS, INSTRUCTIONS, questions_to_rows, read_rows
+
+__all__ = ["read_xlsx", "write_xlsx", "blank_template", "SHEET_QUESTIONS", "example_questions"]
+
+SHEET_QUESTIONS = "试题"
+SHEET_INSTRUCTIONS = "填写说明"
+SHEET_EXAMPLES = "示例"
+
+
+def _check_package(data: bytes) -> None:
+    # Worksheet XML of a large but legitimate bank is big (≈ 300 bytes per row); the ratio
+    # check in SafeZip still stops zip bombs.
+    z = SafeZip(data, what="XLSX 文件", max_member_bytes=512 * 1024 * 1024, max_total_bytes=1024 * 1024 * 1024)
+    for name in z.names():
+        if name.endswith((".xml", ".rels")):
+            refuse_dtd(z.read_head(name, 4096), what=f"XLSX 文件中的 {name} ")
+    if not z.has("[Content_Types].xml"):
+        raise UnsupportedFormatError("不是有效的 XLSX 文件（缺少 [Content_Types].xml）")
+
+
+def read_xlsx(data: bytes) -> ImportResult:
+    """Read the first sheet named 试题 (or else the first sheet) of an XLSX template."""
+    import openpyxl
+
+    if len(data) > MAX_UPLOAD_BYTES:
+        raise UnsupportedFormatError("XLSX 文件过大")
+    _check_package(data)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many types for broken files
+        raise UnsupportedFormatError(f"XLSX 文件无法打开：{type(exc).__name__}") from None
+    try:
+        names = wb.sheetnames
+        sheet = SHEET_QUESTIONS if SHEET_QUESTIONS in names else next(
+            (n for n in names if n not in (SHEET_INSTRUCTIONS, SHEET_EXAMPLES)), names[0])
+        ws = wb[sheet]
+        rows = enumerate(ws.iter_rows(values_only=True), start=1)
+        return read_rows(rows, format_name="xlsx")
+    finally:
+        wb.close()
+
+
+def _write(sheets: Iterable[tuple[str, Iterable[list[object]], list[int]]]) -> bytes:
+    import openpyxl
+
+    wb = openpyxl.Workbook(write_only=True)
+    for title, rows, widths in sheets:
+        ws = wb.create_sheet(title)
+        for i, w in enumerate(widths):
+            ws.column_dimensions[openpyxl.utils.get_column_letter(i + 1)].width = w
+        for row in rows:
+            ws.append(row)
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+_WIDTHS = [8, 40] + [18] * 8 + [8, 6, 18, 6, 30, 12]
+
+
+def write_xlsx(questions: Iterable[Question]) -> bytes:
+    """The questions as an importable XLSX template (one sheet, 试题)."""
+    return _write([(SHEET_QUESTIONS, questions_to_rows(questions), _WIDTHS)])
+
+
+def example_questions() -> list[Question]:
+    """One example of every item type, as shown in the template's 示例 sheet."""
+    five = lambda *t: tuple(Option(l, x) for l, x in zip("ABCDE", t))  # noqa: E731
+    a3 = Group("G1", QuestionType.A3, "男，58 岁。突发胸骨后压榨性疼痛 2 小时，伴大汗，含服硝酸甘油不缓解。")
+    b1 = Group("G2", QuestionType.B1, "", five("青霉素", "红霉素", "甲硝唑", "异烟肼", "氟康唑"))
+    return [
+        Question(QuestionType.A1, "《中华人民共和国医师法》施行的日期是", five(
+            "2021年8月20日", "2022年3月1日", "2020年6月1日", "2019年12月28日", "2023年1月1日"),
+            ("B",), 2, "医学人文/法律法规", 2, "医师法于 2021 年 8 月 20 日通过，自 2022 年 3 月 1 日起施行。"),
+        Question(QuestionType.X, "医师定期考核的内容包括", five("业务水平", "工作成绩", "职业道德", "科研论文数量", "学历层次"),
+                 ("A", "B", "C"), 2, "医学人文/法律法规", 3, "医师法第四十二条。"),
+        Question(QuestionType.TF, "医师定期考核每三年为一个周期。", TF_OPTIONS, ("T",), 1, "医学人文/法律法规", 1),
+        Question(QuestionType.A3, "最可能的诊断是", five("急性心肌梗死", "稳定型心绞痛", "急性胃炎", "肋间神经痛", "气胸"),
+                 ("A",), 2, "临床/内科", 2, group=a3),
+        Question(QuestionType.A3, "首选的检查是", five("心电图", "胃镜", "腹部B超", "肺功能", "头颅CT"),
+                 ("A",), 2, "临床/内科", 2, group=a3),
+        Question(QuestionType.B1, "治疗结核病的一线药物是", (), ("D",), 1, "临床/内科", 2, group=b1),
+        Question(QuestionType.B1, "治疗阴道毛滴虫病首选", (), ("C",), 1, "临床/内科", 3, group=b1),
+    ]
+
+
+def blank_template() -> bytes:
+    """The downloadable template: empty 试题 sheet, 填写说明 and 示例 sheets."""
+    instructions = [["项目", "说明"], *([k, v] for k, v in INSTRUCTIONS)]
+    return _write([
+        (SHEET_QUESTIONS, [list(COLUMNS)], _WIDTHS),
+        (SHEET_INSTRUCTIONS, instructions, [16, 110]),
+        (SHEET_EXAMPLES, questions_to_rows(example_questions()), _WIDTHS),
+    ])

@@ -1,0 +1,55 @@
+"""The password policy and hashing."""
+
+from __future__ import annotations
+
+import pytest
+
+from registry.passwords import hash_password, needs_rehash, password_problem, verify_password
+
+ID_NUMBER = "12010119830909075X"
+
+
+@pytest.mark.parametrize("password, reason", [
+    ("", "新密码至少 8 位"),
+    ("Abc1234", "新密码至少 8 位"),
+    ("a1" * 64 + "x", "新密码不能超过 128 位"),
+    ("abcdefgh", "新密码须同时包含字母和数字"),
+    ("12345678", "新密码须同时包含字母和数字"),
+    ("!@#$%^&*()", "新密码须同时包含字母和数字"),
+    ("医师医师医师医师12", "新密码须同时包含字母和数字"),
+    ("Init2026x", "新密码不能与初始密码相同"),
+    ("a" + ID_NUMBER, "新密码不能包含证件号码"),
+    ("a" + ID_NUMBER.lower(), "新密码不能包含证件号码"),
+])
+def test_weak_passwords_are_refused_with_a_chinese_reason(password: str, reason: str) -> None:
+    assert password_problem(password, id_number=ID_NUMBER, initial_password="Init2026x") == reason
+
+
+@pytest.mark.parametrize("password", ["Doctor2026x", "abcdefg1", "1234567a", "a1" * 64, "正确的密码Abc123"])
+def test_acceptable_passwords(password: str) -> None:
+    assert password_problem(password, id_number=ID_NUMBER, initial_password="666666") is None
+
+
+def test_the_id_number_rule_applies_only_to_physicians() -> None:
+    assert password_problem("a" + ID_NUMBER, id_number=None, initial_password="666666") is None
+
+
+def test_the_published_initial_password_is_refused_by_the_length_rule_anyway() -> None:
+    assert password_problem("666666", id_number=None, initial_password="666666") == "新密码至少 8 位"
+
+
+def test_hash_and_verify() -> None:
+    stored = hash_password("Doctor2026x")
+    assert stored.startswith("$argon2")
+    assert "Doctor2026x" not in stored
+    assert verify_password(stored, "Doctor2026x")
+    assert not verify_password(stored, "Doctor2026X")
+    assert not verify_password(stored, "")
+    assert not needs_rehash(stored)
+    # Two hashes of the same password differ (salted).
+    assert hash_password("Doctor2026x") != stored
+
+
+@pytest.mark.parametrize("stored", ["", "not a hash", "$argon2id$v=19$m=1,t=1,p=1$garbage"])
+def test_a_damaged_stored_hash_never_verifies_and_never_raises(stored: str) -> None:
+    assert verify_password(stored, "anything") is False
