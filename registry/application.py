@@ -305,7 +305,7 @@ def clean_step(step: str, data: object, ctx: StepContext, *, complete: bool) -> 
         raise InvalidInput("步骤无效", fields={"step": "步骤无效"})
     if not isinstance(data, dict):
         raise InvalidInput("内容应为 JSON 对象")
-    known = {k for k in _field_names(step)}
+    known = set(FIELDS[step])
     unknown = [k for k in data if k not in known]
     if unknown:
         raise InvalidInput(f"不认识的字段“{unknown[0]}”", fields={unknown[0]: "不认识的字段"})
@@ -317,15 +317,14 @@ def clean_step(step: str, data: object, ctx: StepContext, *, complete: bool) -> 
     return cleaned
 
 
-def _field_names(step: str) -> tuple[str, ...]:
-    return {
-        "basic": ("name", "gender", "ethnicity", "birth_date", "education", "email", "mobile", "photo_file_id"),
-        "practice": ("department_id", "specialties", "title", "title_date", "position", "position_date", "level",
-                     "resident", "practice_category", "practice_scope", "employment"),
-        "experience": tuple(_LISTS),
-        "self_eval": ("work_rating", "work_summary", "ethics_rating", "ethics_summary"),
-        "procedure": ("procedure", "report", "proof_file_ids"),
-    }[step]
+FIELDS: dict[str, tuple[str, ...]] = {
+    "basic": ("name", "gender", "ethnicity", "birth_date", "education", "email", "mobile", "photo_file_id"),
+    "practice": ("department_id", "specialties", "title", "title_date", "position", "position_date", "level",
+                 "resident", "practice_category", "practice_scope", "employment"),
+    "experience": tuple(_LISTS),
+    "self_eval": ("work_rating", "work_summary", "ethics_rating", "ethics_summary"),
+    "procedure": ("procedure", "report", "proof_file_ids"),
+}
 
 
 def incomplete_steps(data: dict[str, Any], ctx: StepContext) -> dict[str, dict[str, str]]:

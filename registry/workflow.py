@@ -14,7 +14,7 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from . import audit
-from .application import STEPS, StepContext, clean_step, incomplete_steps
+from .application import FIELDS, STEPS, StepContext, clean_step, incomplete_steps
 from .codes import RATINGS
 from .db import utcnow
 from .eligibility import simple_procedure_flag
@@ -68,7 +68,7 @@ def _prefill(physician: Physician) -> dict[str, Any]:
 def form_view(reg: Registration) -> dict[str, Any]:
     data = reg.data or {}
     base = _prefill(reg.physician)
-    return {step: {**base.get(step, {}), **data.get(step, {})} for step in STEPS}
+    return {step: {**dict.fromkeys(FIELDS[step]), **base.get(step, {}), **data.get(step, {})} for step in STEPS}
 
 
 async def save_step(session: AsyncSession, actor: Actor, step: str, payload: object, *, complete: bool,

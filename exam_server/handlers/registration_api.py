@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+from functools import partial
+
 from aiohttp import web
 
 from registry import exemptions, files, messages, workflow
@@ -146,19 +149,20 @@ async def store_proof(request: web.Request, kind: str) -> web.StreamResponse:
     try:
         check_proof_count(existing, 1)
     except UploadRejected as exc:
-        raise ApiError(exc.message, fields={"proof": exc.message}, code="upload_rejected") from None
+        raise _rejected(exc) from None
     data, name = await read_upload(request, "proof", PROOF_MAX_BYTES, "证明材料")
     try:
-        checked = check_proof(data, filename=name)
+        # Parsing a PDF or decoding a large scan takes up to a second: keep it off the event loop.
+        checked = await asyncio.get_running_loop().run_in_executor(None, partial(check_proof, data, filename=name))
     except UploadRejected as exc:
-        raise ApiError(exc.message, fields={"proof": exc.message}, code="upload_rejected") from None
+        raise _rejected(exc) from None
     key = await request.app[storage_key].put(checked.data, prefix="proofs")
     async with request.app[sessionmaker_key]() as session, session.begin():
         reg = await workflow.own_registration(session, actor, for_update=True)
         try:  # counted again inside the transaction: parallel uploads cannot pass 10 together
             check_proof_count(await files.count_files(session, reg.id, kind), 1)
         except UploadRejected as exc:
-            raise ApiError(exc.message, fields={"proof": exc.message}, code="upload_rejected") from None
+            raise _rejected(exc) from None
         record = await files.add_file(session, actor, reg, kind=kind, storage_key=key, mime=checked.mime,
                                       size=len(checked.data), sha256=checked.sha256, original_name=name,
                                       meta={"pages": checked.pages})

@@ -18,6 +18,7 @@
     async function load() {
       var q = new URLSearchParams(); Array.prototype.forEach.call(filter.elements, function (e) { if (e.name && e.value) q.set(e.name, e.value); });
       q.set("size", "500");
+      var inst = new URLSearchParams(location.search).get("institution_id"); if (inst) q.set("institution_id", inst);
       var r = await dk.api("GET", "/api/v1/reviews?" + q.toString());
       var body = table.querySelector("tbody"); body.innerHTML = "";
       if (!r.ok) { say(r); return; }

@@ -334,6 +334,9 @@ def test_encrypted_pdf_is_refused() -> None:
     S.pdf(open_action=S.action("/JavaScript", JS="app.alert(1)")).replace(b"/JavaScript", b"/J#61vaScript"),
     S.pdf_with_object_stream(b"/OpenAction << /S /JavaScript /JS (app.alert\\(1\\)) >>"),
     S.pdf_with_object_stream(b"/Names << /EmbeddedFiles 9 0 R >>"),
+    # Objects outside the cross-reference table: pypdf never reads them, a repairing viewer might.
+    S.pdf() + b"99 0 obj\n<< /S /JavaScript /JS (app.alert\\(1\\)) >>\nendobj\n%%EOF\n",
+    S.pdf() + b"99 0 obj\n<< /S /J#61v#61Script /JS (app.alert\\(1\\)) >>\nendobj\n%%EOF\n",
 ])
 def test_pdf_with_active_content_is_refused(sample: bytes) -> None:
     exc = refused(check_proof, sample)
@@ -449,12 +452,16 @@ def test_proof_image_bomb_is_refused_from_the_header(bomb: bytes, monkeypatch: p
     assert exc.message.startswith("证明材料图片尺寸过大") and "4000 万" in exc.message
 
 
-def test_damaged_proof_images_are_refused() -> None:
-    png = S.png(300, 400)
-    crc_broken = bytearray(png)
-    crc_broken[40] ^= 0xFF  # inside IDAT: its CRC no longer matches
-    for sample in (png[:len(png) // 2], bytes(crc_broken), S.jpeg(300, 400)[:3000]):
+@pytest.mark.parametrize("lenient_pillow", [False, True])
+def test_damaged_images_are_refused(lenient_pillow: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Some other code in the process may make Pillow lenient; our own structure checks still hold.
+    monkeypatch.setattr(ImageFile, "LOAD_TRUNCATED_IMAGES", lenient_pillow)
+    png, jpeg = S.png(300, 400), S.jpeg(300, 400)
+    flipped = bytearray(png)
+    flipped[png.index(b"IDAT") + 500] ^= 0x01  # one bit of image data: the chunk CRC no longer matches
+    for sample in (png[:len(png) // 2], bytes(flipped), jpeg[:len(jpeg) * 3 // 4]):
         assert refused(check_proof, sample).message.startswith("证明材料图片已损坏或不完整")
+    assert refused(check_photo, jpeg[:len(jpeg) * 3 // 4]).message.startswith(PHOTO_DAMAGED)
 
 
 def test_tiny_proof_image_is_refused() -> None:

@@ -1,0 +1,250 @@
+// Question banks (import with preview, browse, export), question editing, paper definitions.
+(function () {
+  "use strict";
+  var dk = window.dk;
+  var FORMATS = { xlsx: "Excel 模板", csv: "CSV 模板", aiken: "Aiken", gift: "GIFT", moodle_xml: "Moodle XML", qti21: "QTI 2.1", text: "纯文本", demo: "演示" };
+  function el(tag, text, cls) { var e = document.createElement(tag); if (text !== undefined && text !== null) e.textContent = text; if (cls) e.className = cls; return e; }
+  function show(box, text) { if (!box) return; box.textContent = text || ""; box.hidden = !text; }
+  function errorOf(r) { return (r.data && r.data.error) || { message: "操作失败（" + r.status + "）" }; }
+
+  // Bank list: export in the chosen format (a download, or the reason it cannot be exported).
+  document.querySelectorAll("[data-export]").forEach(function (btn) {
+    btn.addEventListener("click", async function () {
+      var fmt = btn.parentNode.querySelector("select").value, box = document.querySelector("[data-bank-error]");
+      show(box, "");
+      btn.disabled = true;
+      try {
+        var res = await fetch("/api/v1/admin/question-banks/" + btn.dataset.export + "/export?format=" + encodeURIComponent(fmt), { credentials: "same-origin", headers: { "Accept": "application/json" } });
+        if (!res.ok) { var data = {}; try { data = await res.json(); } catch (e) { /* not JSON */ } show(box, (data.error && data.error.message) || "导出失败（" + res.status + "）"); return; }
+        var name = "题库导出", cd = res.headers.get("Content-Disposition") || "", m = cd.match(/filename\*=UTF-8''([^;]+)/);
+        if (m) name = decodeURIComponent(m[1]);
+        var url = URL.createObjectURL(await res.blob()), a = el("a"); a.href = url; a.download = name;
+        document.body.appendChild(a); a.click(); a.remove(); setTimeout(function () { URL.revokeObjectURL(url); }, 10000);
+      } catch (e) { show(box, "网络连接失败，请检查网络后重试"); }
+      finally { btn.disabled = false; }
+    });
+  });
+
+  // Import: preview first (dry run), then confirm with the same file.
+  var importForm = document.getElementById("import-form");
+  if (importForm) {
+    var confirmBtn = importForm.querySelector("[data-import-confirm]"), previewBox = document.getElementById("import-preview");
+    var okBox = document.getElementById("import-ok"), previewed = null;
+    function invalidate() { previewed = null; confirmBtn.disabled = true; }
+    importForm.elements.bank.addEventListener("input", invalidate);
+    importForm.elements.file.addEventListener("change", invalidate);
+    function upload(dry) {
+      var file = importForm.elements.file.files[0], fd = new FormData();
+      fd.append("file", file, file.name);
+      var q = new URLSearchParams({ bank: importForm.elements.bank.value.trim() }); if (dry) q.set("dry_run", "1");
+      return dk.api("POST", "/api/v1/admin/question-banks/import?" + q.toString(), fd);
+    }
+    function checkInputs() {
+      var fields = {};
+      if (!importForm.elements.bank.value.trim()) fields.bank = "请填写题库名称";
+      var file = importForm.elements.file.files[0];
+      if (!file) fields.file = "请选择试题文件";
+      else if (file.size > 50 * 1024 * 1024) fields.file = "试题文件不能超过 50 MB";
+      if (Object.keys(fields).length) { dk.showErrors(importForm, { message: Object.values(fields).join("；"), fields: fields }); return false; }
+      return true;
+    }
+    function renderProblems(problems) {
+      var wrap = document.getElementById("preview-problems"), list = wrap.querySelector("ol"); list.innerHTML = "";
+      (problems || []).forEach(function (p) { list.appendChild(el("li", p.message)); });
+      wrap.querySelector("[data-problem-count]").textContent = (problems || []).length;
+      wrap.hidden = !(problems && problems.length);
+    }
+    function renderPreview(p) {
+      var sum = document.getElementById("preview-summary"); sum.innerHTML = "";
+      [["格式", FORMATS[p.format] || p.format], ["共读到", p.total + " 道"], ["将新增", p.would_create + " 道"],
+       ["已在题库中（跳过）", p.already_in_bank + " 道"], ["文件内重复", p.duplicates_in_file.length + " 组"]].forEach(function (kv) {
+        sum.appendChild(el("span", kv[0] + "：" + kv[1]));
+      });
+      Object.keys(p.by_type || {}).forEach(function (t) { sum.appendChild(el("span", t + " " + p.by_type[t] + " 道", "hint")); });
+      if (!p.bank_exists) sum.appendChild(el("span", "将新建题库“" + p.bank + "”", "notice"));
+      renderProblems(p.problems);
+      var body = document.querySelector("#preview-table tbody"); body.innerHTML = "";
+      (p.first || []).forEach(function (q) {
+        var tr = el("tr"), opts = (q.options && q.options.length ? q.options : (q.group && q.group.options) || []);
+        var key = q.type === "TF" ? (q.key[0] === "T" ? "正确" : "错误") : q.key.join("");
+        var stem = (q.group && q.group.stem ? "【" + q.group.stem + "】" : "") + q.stem;
+        [q.source_ref || "", q.type, stem, opts.map(function (o) { return o.label + ". " + o.text; }).join("  "), key, q.points, q.category].forEach(function (t, i) {
+          tr.appendChild(el("td", t, i === 2 || i === 3 ? "stem" : ""));
+        });
+        body.appendChild(tr);
+      });
+      if (p.total > (p.first || []).length) { var more = el("tr"), td = el("td", "……仅显示前 " + p.first.length + " 道", "hint"); td.colSpan = 7; more.appendChild(td); body.appendChild(more); }
+      previewBox.hidden = false;
+    }
+    importForm.addEventListener("submit", async function (ev) {
+      ev.preventDefault(); dk.clearErrors(importForm); show(okBox, ""); invalidate();
+      if (!checkInputs()) return;
+      var btn = importForm.querySelector("[type=submit]"); btn.disabled = true; btn.textContent = "正在读取…";
+      try {
+        var r = await upload(true);
+        if (!r.ok) { dk.showErrors(importForm, errorOf(r)); previewBox.hidden = true; return; }
+        renderPreview(r.data);
+        if (r.data.ok && r.data.would_create > 0) { previewed = true; confirmBtn.disabled = false; }
+        else if (r.data.ok) show(okBox, "文件中的试题都已在题库中，无需导入");
+      } catch (e) { dk.showErrors(importForm, { message: "网络连接失败，请检查网络后重试" }); }
+      finally { btn.disabled = false; btn.textContent = "预览"; }
+    });
+    confirmBtn.addEventListener("click", async function () {
+      if (!previewed || !checkInputs()) return;
+      dk.clearErrors(importForm); confirmBtn.disabled = true; confirmBtn.textContent = "正在导入…";
+      try {
+        var r = await upload(false);
+        if (!r.ok) { var err = errorOf(r); dk.showErrors(importForm, err); if (err.problems) renderProblems(err.problems); return; }
+        show(okBox, "已导入到题库“" + r.data.bank_name + "”：新增 " + r.data.created + " 道，跳过重复 " + r.data.duplicates + " 道");
+        previewed = null;
+        setTimeout(function () { location.href = "/admin/banks?bank=" + r.data.bank_id + "#browse"; }, 1500);
+      } catch (e) { dk.showErrors(importForm, { message: "网络连接失败，请检查网络后重试" }); }
+      finally { confirmBtn.textContent = "确认导入"; }
+    });
+  }
+
+  // Browse and search one bank.
+  var browse = document.getElementById("browse-form");
+  if (browse) {
+    var table = document.getElementById("questions"), page = 1, size = 30, total = 0;
+    var bOk = document.querySelector("[data-browse-ok]"), bErr = document.querySelector("[data-browse-error]");
+    async function loadCategories() {
+      var sel = browse.elements.category; sel.length = 1;
+      var r = await dk.api("GET", "/api/v1/admin/question-banks/" + browse.elements.bank_id.value + "/categories");
+      if (!r.ok) return;
+      r.data.items.forEach(function (c) {
+        var depth = c.category.split("/").length - 1, o = el("option", "\u3000".repeat(depth) + c.category.split("/").pop() + "（" + c.count + "）");
+        o.value = c.category; sel.appendChild(o);
+      });
+    }
+    async function load() {
+      show(bErr, "");
+      var q = new URLSearchParams({ category: browse.elements.category.value, type: browse.elements.type.value, status: browse.elements.status.value,
+                                    q: browse.elements.q.value, page: String(page), size: String(size) });
+      var r = await dk.api("GET", "/api/v1/admin/question-banks/" + browse.elements.bank_id.value + "/questions?" + q.toString());
+      var body = table.querySelector("tbody"); body.innerHTML = "";
+      if (!r.ok) { show(bErr, errorOf(r).message); return; }
+      total = r.data.total;
+      r.data.items.forEach(function (it) {
+        var tr = el("tr"); if (it.retired) tr.className = "retired"; tr.dataset.questionId = it.id;
+        [it.id, it.type_label, it.category, it.stem, it.difficulty || ""].forEach(function (t, i) { tr.appendChild(el("td", t, i === 3 ? "stem" : "")); });
+        var act = el("td"), edit = el("a", "修改", "btn small"); edit.href = "/admin/questions/" + it.id; act.appendChild(edit);
+        var toggle = el("button", it.retired ? "恢复" : "停用", "btn small" + (it.retired ? "" : " danger")); toggle.type = "button";
+        toggle.addEventListener("click", async function () {
+          if (!it.retired && !confirm("停用后该题不再被抽取" + (it.group_key ? "（同组小题一并停用）" : "") + "，确定停用？")) return;
+          var rr = await dk.api("POST", "/api/v1/admin/questions/" + it.id + "/retire", { retired: !it.retired });
+          if (!rr.ok) { show(bErr, errorOf(rr).message); return; }
+          show(bOk, (it.retired ? "已恢复 " : "已停用 ") + rr.data.count + " 道试题"); load();
+        });
+        act.appendChild(toggle); tr.appendChild(act); body.appendChild(tr);
+      });
+      if (!r.data.items.length) { var tr = el("tr"), td = el("td", "没有符合条件的试题", "hint"); td.colSpan = 6; tr.appendChild(td); body.appendChild(tr); }
+      var pages = Math.max(1, Math.ceil(total / size));
+      document.getElementById("questions-total").textContent = "共 " + total + " 道 · 第 " + page + "/" + pages + " 页";
+    }
+    browse.addEventListener("submit", function (ev) { ev.preventDefault(); page = 1; load(); });
+    browse.elements.bank_id.addEventListener("change", async function () { page = 1; await loadCategories(); load(); });
+    ["category", "type", "status"].forEach(function (n) { browse.elements[n].addEventListener("change", function () { page = 1; load(); }); });
+    document.querySelectorAll("[data-page]").forEach(function (b) {
+      b.addEventListener("click", function () {
+        var next = page + Number(b.dataset.page);
+        if (next < 1 || (next - 1) * size >= total) return;
+        page = next; load();
+      });
+    });
+    loadCategories().then(load);
+  }
+
+  // Edit one question.
+  var qForm = document.getElementById("question-form");
+  if (qForm) {
+    var qid = qForm.dataset.id;
+    function values(name) { return Array.prototype.map.call(qForm.querySelectorAll('[name="' + name + '"]'), function (e) { return e.value; }); }
+    qForm.addEventListener("submit", async function (ev) {
+      ev.preventDefault(); dk.clearErrors(qForm); show(qForm.querySelector("[data-form-ok]"), "");
+      var body = { stem: qForm.elements.stem.value, key: qForm.elements.key.value, points: qForm.elements.points.value,
+                   category: qForm.elements.category.value, difficulty: qForm.elements.difficulty.value || null,
+                   explanation: qForm.elements.explanation.value, options: values("options") };
+      if (qForm.elements.group_stem) body.group_stem = qForm.elements.group_stem.value;
+      if (qForm.querySelector('[name="group_options"]')) body.group_options = values("group_options");
+      var r = await dk.api("POST", "/api/v1/admin/questions/" + qid, body);
+      if (!r.ok) { dk.showErrors(qForm, errorOf(r)); return; }
+      show(qForm.querySelector("[data-form-ok]"), "已保存");
+    });
+    var retire = qForm.querySelector("[data-retire]");
+    retire.addEventListener("click", async function () {
+      var on = retire.dataset.retire === "true";
+      if (on && !confirm("停用后该题不再被抽取，确定停用？")) return;
+      var r = await dk.api("POST", "/api/v1/admin/questions/" + qid + "/retire", { retired: on });
+      if (!r.ok) { dk.showErrors(qForm, errorOf(r)); return; }
+      location.reload();
+    });
+  }
+
+  // Define a paper: sections, live totals, fillability check, save.
+  var pForm = document.getElementById("paper-form");
+  if (pForm) {
+    var rows = document.querySelector("#sections tbody"), tpl = document.getElementById("section-row");
+    function renumber() {
+      var count = 0, points = 0;
+      rows.querySelectorAll("tr").forEach(function (tr, i) {
+        tr.querySelector("[data-n]").textContent = i + 1;
+        var c = Number(tr.querySelector('[data-f="count"]').value) || 0, p = Number(tr.querySelector('[data-f="points_each"]').value) || 0;
+        count += c; points += c * p;
+      });
+      document.getElementById("paper-total").textContent = "共 " + count + " 题，总分 " + Math.round(points * 100) / 100 + " 分";
+    }
+    function addRow(values) {
+      var tr = tpl.content.firstElementChild.cloneNode(true);
+      Object.keys(values || {}).forEach(function (k) { tr.querySelector('[data-f="' + k + '"]').value = values[k]; });
+      tr.querySelector("[data-remove]").addEventListener("click", function () { tr.remove(); renumber(); });
+      tr.querySelectorAll("input").forEach(function (i) { i.addEventListener("input", renumber); });
+      rows.appendChild(tr); renumber();
+    }
+    pForm.querySelector("[data-add-section]").addEventListener("click", function () { addRow(); });
+    addRow({ title: "A1型题", type: "A1" });
+    function collect() {
+      var v = { title: pForm.elements.title.value, kind: pForm.elements.kind.value, practice_category: pForm.elements.practice_category.value || null,
+                time_limit_minutes: pForm.elements.time_limit_minutes.value, pass_mark: pForm.elements.pass_mark.value,
+                attempts_allowed: pForm.elements.attempts_allowed.value, partial_credit: pForm.elements.partial_credit.checked,
+                shuffle_options: pForm.elements.shuffle_options.checked, sections: [], bank_ids: [] };
+      pForm.querySelectorAll('[name="bank_ids"]:checked').forEach(function (b) { v.bank_ids.push(Number(b.value)); });
+      rows.querySelectorAll("tr").forEach(function (tr) {
+        var s = {}; tr.querySelectorAll("[data-f]").forEach(function (i) { s[i.dataset.f] = i.value; }); v.sections.push(s);
+      });
+      return v;
+    }
+    var checkBox = document.getElementById("paper-check");
+    function renderCheck(d) {
+      var list = checkBox.querySelector("ul"); list.innerHTML = "";
+      d.problems.concat(d.shortfalls.map(function (s) { return s.message; })).forEach(function (m) { list.appendChild(el("li", m, "flag-bad")); });
+      if (d.ok) list.appendChild(el("li", "所选题库可以组成该试卷：共 " + d.question_count + " 题，总分 " + d.total_points + " 分（题库在用 " + d.pool_size + " 题）", "ok"));
+      checkBox.hidden = false;
+    }
+    pForm.querySelector("[data-check]").addEventListener("click", async function () {
+      dk.clearErrors(pForm); show(pForm.querySelector("[data-form-ok]"), "");
+      var r = await dk.api("POST", "/api/v1/admin/papers/check", collect());
+      if (!r.ok) { dk.showErrors(pForm, errorOf(r)); checkBox.hidden = true; return; }
+      renderCheck(r.data);
+    });
+    pForm.addEventListener("submit", async function (ev) {
+      ev.preventDefault(); dk.clearErrors(pForm); show(pForm.querySelector("[data-form-ok]"), "");
+      var r = await dk.api("POST", "/api/v1/admin/papers", collect());
+      if (!r.ok) { dk.showErrors(pForm, errorOf(r)); return; }
+      show(pForm.querySelector("[data-form-ok]"), "已保存试卷“" + r.data.title + "”");
+      setTimeout(function () { location.reload(); }, 1200);
+    });
+    var datalist = document.getElementById("category-options");
+    pForm.querySelectorAll('[name="bank_ids"]').forEach(function (b) {
+      b.addEventListener("change", async function () {
+        var seen = {}; datalist.innerHTML = "";
+        var checked = pForm.querySelectorAll('[name="bank_ids"]:checked');
+        for (var i = 0; i < checked.length; i++) {
+          var r = await dk.api("GET", "/api/v1/admin/question-banks/" + checked[i].value + "/categories");
+          if (!r.ok) continue;
+          r.data.items.forEach(function (c) { if (!seen[c.category]) { seen[c.category] = 1; var o = el("option"); o.value = c.category; datalist.appendChild(o); } });
+        }
+      });
+    });
+  }
+})();
