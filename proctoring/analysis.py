@@ -148,7 +148,13 @@ def _find_faces(
     rgb: np.ndarray, state: TrackingState, now: float, settings: AnalysisSettings
 ) -> tuple[tuple[FaceBox, ...], float | None]:
     """Fast pass every frame; thorough scan when it matters (see AnalysisSettings)."""
-    fast = detect_faces(rgb, max_side=settings.detect_max_side)
+    max_side = settings.detect_max_side
+    if state.last_box is not None and state.last_box.width > 0:
+        # Scale so the tracked face stays ~100 px, above HOG's 80 px window: a candidate
+        # sitting far back costs a larger fast pass instead of a thorough scan per frame.
+        wanted = round(max(rgb.shape[:2]) * 100 / state.last_box.width)
+        max_side = min(max(wanted, settings.detect_max_side), settings.scan_max_side)
+    fast = detect_faces(rgb, max_side=max_side)
     if state.scanned_at is None or len(fast) != 1:
         return tuple(detect_faces(rgb, max_side=settings.scan_max_side, upsample=1)), now
     if now - state.scanned_at >= settings.scene_scan_seconds - 1.0:

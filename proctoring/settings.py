@@ -34,10 +34,10 @@ class AnalysisSettings:
     # A thorough scan (long side at most scan_max_side; webcam frames keep their size) runs on a subject's first frame and on
     # any frame where the fast pass does not find exactly one face, with a 1x upsample
     # (faces down to ~40 px, as the naive pipeline), so "no face"/"several faces" are
-    # confirmed at full accuracy; and every scene_scan_seconds without upsample (faces
+    # confirmed at full accuracy; and every scene_scan_seconds (2 min) without upsample (faces
     # down to ~80 px at 640x480) to notice a second person who stays in the background.
     scan_max_side: int = 800
-    scene_scan_seconds: float = 60.0
+    scene_scan_seconds: float = 120.0
 
     # Identity is re-verified (a 75 ms ResNet encoding) at least this often per
     # candidate; between verifications a face that stays put is the same person.

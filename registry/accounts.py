@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from . import audit
 from .errors import InvalidInput, NotFound
 from .idcard import normalise_id_number
+from .messages import notify_physicians
 from .models import Account, Physician
 from .passwords import hash_password, password_problem, verify_password
 from .roles import Role
@@ -74,6 +75,7 @@ async def reset_physician_password(
     account.must_change_password = True
     account.password_version += 1  # ends every open session of the account
     audit.record(session, actor_id=actor.account_id, action="reset_password", entity="account", entity_id=account.id)
+    await notify_physicians(session, [physician.id], "所在机构已将您的登录密码重置为初始密码，请登录后修改")
     return account
 
 

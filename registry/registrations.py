@@ -11,6 +11,7 @@ from . import audit
 from .db import utcnow
 from .errors import ConcurrentUpdate, InvalidInput, NotFound, PermissionDenied
 from .idcard import mask_id_number
+from .messages import notify_physicians
 from .models import Cycle, Institution, Physician, Registration
 from .roles import Role
 from .scope import Actor, ensure_role, institution_clause
@@ -109,9 +110,10 @@ async def open_registration(
         opened += 1
     await session.flush()
     if opened:
+        newly = [p for p in ids if p not in already]
         audit.record(session, actor_id=actor.account_id, action="open_registration", entity="cycle",
-                     entity_id=cycle.id, detail={"physician_ids": [p for p in ids if p not in already]},
-                     request_id=request_id)
+                     entity_id=cycle.id, detail={"physician_ids": newly}, request_id=request_id)
+        await notify_physicians(session, newly, f"所在机构已为您开通{cycle.name}考核报名，请在“我要报名”中提交报名信息")
     return opened
 
 
