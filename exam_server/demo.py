@@ -105,6 +105,9 @@ async def seed_demo(settings: Settings) -> bool:
                     must_change_password=False, phone="13800000000", phone_verified_at=utcnow(),
                     institution_id=insts[inst].id if inst else None, body_id=bodies[body].id if body else None,
                     region_id=regions[region].id if region else None))
+        from .demo_banks import seed_question_banks
+
+        await seed_question_banks(settings)
         return True
     finally:
         await engine.dispose()

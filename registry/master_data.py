@@ -7,9 +7,10 @@ Re-importing the same file changes nothing.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from . import audit
@@ -58,6 +59,9 @@ def _parse_date(text: str) -> dt.date | None:
 
 
 INSTITUTION_COLUMNS = ("机构编码", "机构名称", "地区编码", "地区名称", "考核机构编码", "考核机构名称")
+# Column widths of the tables they land in.
+INSTITUTION_LIMITS = {"机构编码": 32, "机构名称": 128, "地区编码": 12, "地区名称": 64, "考核机构编码": 32,
+                      "考核机构名称": 128}
 
 
 async def import_institutions(session: AsyncSession, name: str, data: bytes, *, actor_id: int | None) -> ImportReport:
@@ -69,10 +73,9 @@ async def import_institutions(session: AsyncSession, name: str, data: bytes, *, 
             if not row.values.get(col):
                 report.problems.append(RowProblem(row.number, col, "不能为空"))
         code = row.values.get("机构编码", "")
-        if len(code) > 32:
-            report.problems.append(RowProblem(row.number, "机构编码", "超过 32 个字符"))
-        if len(row.values.get("机构名称", "")) > 128:
-            report.problems.append(RowProblem(row.number, "机构名称", "超过 128 个字符"))
+        for col, limit in INSTITUTION_LIMITS.items():
+            if len(row.values.get(col, "")) > limit:
+                report.problems.append(RowProblem(row.number, col, f"超过 {limit} 个字符"))
         if code in seen:
             report.problems.append(RowProblem(row.number, "机构编码", f"与第 {seen[code]} 行重复"))
         seen.setdefault(code, row.number)
@@ -107,8 +110,9 @@ async def import_institutions(session: AsyncSession, name: str, data: bytes, *, 
         else:
             report.unchanged += 1
     await session.flush()
-    audit.record(session, actor_id=actor_id, action="import_institutions", entity="file", entity_id=name,
-                 detail={"created": report.created, "updated": report.updated})
+    audit.record(session, actor_id=actor_id, action="import_institutions", entity="file",
+                 entity_id=hashlib.sha256(data).hexdigest(),
+                 detail={"name": name, "created": report.created, "updated": report.updated})
     return report
 
 
@@ -243,10 +247,15 @@ async def import_physicians(
         if changes:
             for f, value in changes.items():
                 setattr(physician, f, value)
+            if "name" in changes:  # the name shown in the top bar
+                await session.execute(update(Account).where(Account.physician_id == physician.id)
+                                      .values(display_name=rec.name))
             report.updated += 1
         else:
             report.unchanged += 1
     await session.flush()
-    audit.record(session, actor_id=actor_id, action="import_physicians", entity="file", entity_id=name,
-                 detail={"created": report.created, "updated": report.updated, "unchanged": report.unchanged})
+    audit.record(session, actor_id=actor_id, action="import_physicians", entity="file",
+                 entity_id=hashlib.sha256(data).hexdigest(),
+                 detail={"name": name, "created": report.created, "updated": report.updated,
+                         "unchanged": report.unchanged})
     return report

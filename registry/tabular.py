@@ -43,7 +43,10 @@ def read_table(name: str, data: bytes, *, required: tuple[str, ...]) -> list[Row
     if data[:4] == b"PK\x03\x04" or suffix == ".xlsx":
         raw_rows = _xlsx_rows(data)
     elif suffix in (".csv", ".txt", ""):
-        raw_rows = list(csv.reader(io.StringIO(_decode(data))))
+        try:
+            raw_rows = list(csv.reader(io.StringIO(_decode(data))))
+        except csv.Error as exc:  # e.g. a cell beyond the csv module's field limit
+            raise InvalidInput(f"CSV 文件格式有误：{exc}") from None
     else:
         raise InvalidInput(f"不支持的文件类型“{suffix}”，请上传 CSV 或 XLSX 文件")
     if not raw_rows:

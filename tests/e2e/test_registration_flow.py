@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from playwright.sync_api import expect
 
 from ..photos import ONE_FACE, portrait_jpeg
 from ..integration.test_registration_files import pdf_bytes
@@ -92,7 +93,7 @@ def test_general_and_simple_procedure_through_every_role(make_context, screensho
     fill_experience_and_self_eval(doctor)
     # 下一步 without a choice names the field.
     doctor.click("[data-next-step]")
-    assert doctor.inner_text('.err[data-for="procedure"]') == "请选择考核程序"
+    expect(doctor.locator('.err[data-for="procedure"]')).to_have_text("请选择考核程序")
     doctor.check("input[name=procedure][value=general]")
     doctor.click("[data-next-step]")
     doctor.wait_for_url(re.compile(r"/register/confirm$"))
@@ -161,7 +162,7 @@ def test_general_and_simple_procedure_through_every_role(make_context, screensho
     second.fill("[name=report]", "述" * 2001)
     assert "2001 / 2000" in second.inner_text('[data-counter-for="report"]')
     second.click("[data-next-step]")
-    assert "2000" in second.inner_text('.err[data-for="report"]')
+    expect(second.locator('.err[data-for="report"]')).to_contain_text("2000")
     second.fill("[name=report]", "本周期内本人认真履行岗位职责，" * 20)
     shot(second, screenshots, "physician_simple_procedure_phone")
     second.click("[data-next-step]")

@@ -1,0 +1,54 @@
+"""The admin's pages for question banks (import, browse, edit) and paper definitions."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from question_bank import PaperKind, PracticeCategory, QuestionType
+from registry.errors import NotFound
+from registry.roles import Role
+
+from .. import question_store
+from ..keys import sessionmaker_key
+from ..templating import render
+from . import page_routes
+from .workflow_pages import _require
+
+EXPORT_CHOICES = [(fmt, name) for fmt, name in question_store.FORMAT_NAMES.items()]
+
+
+@page_routes.get("/admin/banks", name="admin_banks")
+async def banks_page(request: web.Request) -> web.StreamResponse:
+    _require(request, Role.ADMIN)
+    async with request.app[sessionmaker_key]() as session:
+        banks = await question_store.list_banks(session)
+    raw = request.query.get("bank", "")
+    selected = int(raw) if raw.isdigit() and len(raw) < 12 else (banks[0].id if banks else 0)
+    return render(request, "bank_banks.html", {"banks": banks, "selected": selected, "types": list(QuestionType),
+                                               "formats": EXPORT_CHOICES})
+
+
+@page_routes.get("/admin/questions/{question_id}", name="admin_question")
+async def question_page(request: web.Request) -> web.StreamResponse:
+    _require(request, Role.ADMIN)
+    raw = request.match_info["question_id"]
+    if not raw.isdigit() or len(raw) > 12:
+        raise web.HTTPNotFound()
+    async with request.app[sessionmaker_key]() as session:
+        try:
+            q = await question_store.get_question(session, int(raw))
+        except NotFound:
+            raise web.HTTPNotFound() from None
+    return render(request, "bank_question.html", {"q": q, "labels": "ABCDEFGH"})
+
+
+@page_routes.get("/admin/papers", name="admin_papers")
+async def papers_page(request: web.Request) -> web.StreamResponse:
+    _require(request, Role.ADMIN)
+    async with request.app[sessionmaker_key]() as session:
+        banks = await question_store.list_banks(session)
+        names = {b.id: b.name for b in banks}
+        papers = [question_store.paper_json(p, names) for p in await question_store.list_papers(session)]
+    return render(request, "bank_papers.html", {
+        "banks": banks, "papers": papers, "types": list(QuestionType), "kinds": list(PaperKind),
+        "categories": [c.value for c in PracticeCategory]})

@@ -1,0 +1,126 @@
+"""Browser tests: the real `dingkao demo` server in a subprocess, Debian's chromium through Playwright.
+
+Screenshots go to $DINGKAO_SCREENSHOTS (default: a pytest temporary directory).
+Playwright's sync API is used from sync fixtures and tests only (it cannot run inside a running loop).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+DINGKAO = REPO / ".venv" / "bin" / "dingkao"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+    "--no-first-run", "--disable-sync", "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
+]
+PHONE = {"viewport": {"width": 375, "height": 667}, "is_mobile": True, "has_touch": True, "device_scale_factor": 2}
+DESKTOP = {"viewport": {"width": 1280, "height": 800}}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _healthy(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url + "/healthz", timeout=2) as r:
+            return r.status == 200
+    except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
+        return False
+
+
+@pytest.fixture(scope="session")
+def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """`dingkao demo` on a free port with its own SQLite file and in-process live state."""
+    var_dir = tmp_path_factory.mktemp("demo-var")
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DINGKAO_", "DATABASE_URL", "REDIS_URL"))}
+    env.update(DINGKAO_VAR_DIR=str(var_dir), DINGKAO_PORT=str(port), DINGKAO_HOST="127.0.0.1")
+    log_path = var_dir / "server.log"
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen([str(DINGKAO), "demo"], env=env, cwd=var_dir, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while not _healthy(url):
+            if proc.poll() is not None:
+                pytest.fail(f"dingkao demo exited with {proc.returncode}:\n{log_path.read_text(errors='replace')}")
+            if time.monotonic() > deadline:
+                pytest.fail(f"dingkao demo did not become healthy:\n{log_path.read_text(errors='replace')}")
+            time.sleep(0.2)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=5)
+
+
+@pytest.fixture(scope="session")
+def screenshots(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    raw = os.environ.get("DINGKAO_SCREENSHOTS")
+    path = Path(raw) if raw else tmp_path_factory.mktemp("screenshots")
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+@pytest.fixture(scope="session")
+def browser():  # type: ignore[no-untyped-def]
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+def _context(browser, demo_server: str, options: dict):  # type: ignore[no-untyped-def]
+    context = browser.new_context(base_url=demo_server, locale="zh-CN", timezone_id="Asia/Shanghai", **options)
+    context.set_default_timeout(15_000)
+    return context
+
+
+@pytest.fixture
+def phone_context(browser, demo_server):  # type: ignore[no-untyped-def]
+    context = _context(browser, demo_server, PHONE)
+    yield context
+    context.close()
+
+
+@pytest.fixture
+def desktop_context(browser, demo_server):  # type: ignore[no-untyped-def]
+    context = _context(browser, demo_server, DESKTOP)
+    yield context
+    context.close()
+
+
+@pytest.fixture
+def make_context(browser, demo_server):  # type: ignore[no-untyped-def]
+    """Contexts by name ("phone" / "desktop"), each its own browser profile; closed after the test."""
+    made = []
+
+    def make(kind: str):  # type: ignore[no-untyped-def]
+        context = _context(browser, demo_server, PHONE if kind == "phone" else DESKTOP)
+        made.append(context)
+        return context
+
+    yield make
+    for context in made:
+        context.close()
