@@ -32,6 +32,18 @@ class LiveState(Protocol):
     async def close(self) -> None: ...
 
 
+async def _acquire(state: "MemoryLiveState | RedisLiveState", name: str, *, ttl: float, wait: float) -> tuple[str, str]:
+    """Take `lock:{name}` with a random token (so only the holder releases it), polling up to `wait` s."""
+    token = uuid.uuid4().hex
+    key = f"lock:{name}"
+    deadline = time.monotonic() + wait
+    while not await state.set(key, token, ttl=ttl, only_if_absent=True):
+        if time.monotonic() >= deadline:
+            raise LockNotAcquired(name)
+        await asyncio.sleep(0.01)
+    return key, token
+
+
 class MemoryLiveState:
     """In-process state for a single server process (the embedded default)."""
 
@@ -84,13 +96,7 @@ class MemoryLiveState:
 
     @contextlib.asynccontextmanager
     async def lock(self, name: str, *, ttl: float = 10.0, wait: float = 0.0) -> AsyncIterator[None]:
-        token = uuid.uuid4().hex
-        key = f"lock:{name}"
-        deadline = time.monotonic() + wait
-        while not await self.set(key, token, ttl=ttl, only_if_absent=True):
-            if time.monotonic() >= deadline:
-                raise LockNotAcquired(name)
-            await asyncio.sleep(0.01)
+        key, token = await _acquire(self, name, ttl=ttl, wait=wait)
         try:
             yield
         finally:
@@ -172,13 +178,7 @@ class RedisLiveState:
 
     @contextlib.asynccontextmanager
     async def lock(self, name: str, *, ttl: float = 10.0, wait: float = 0.0) -> AsyncIterator[None]:
-        token = uuid.uuid4().hex
-        key = f"lock:{name}"
-        deadline = time.monotonic() + wait
-        while not await self.set(key, token, ttl=ttl, only_if_absent=True):
-            if time.monotonic() >= deadline:
-                raise LockNotAcquired(name)
-            await asyncio.sleep(0.02)
+        key, token = await _acquire(self, name, ttl=ttl, wait=wait)
         try:
             yield
         finally:

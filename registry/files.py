@@ -17,7 +17,7 @@ KINDS = {"photo": "照片", "proof": "证明材料", "exemption_proof": "免考�
 MAX_PER_KIND = {"photo": 20, "proof": 10, "exemption_proof": 10}
 
 
-async def count_files(session: AsyncSession, registration_id: int, kind: str, *, referenced: list[int] | None = None) -> int:
+async def count_files(session: AsyncSession, registration_id: int, kind: str) -> int:
     return int(await session.scalar(select(func.count()).select_from(StoredFile).where(
         StoredFile.registration_id == registration_id, StoredFile.kind == kind)) or 0)
 

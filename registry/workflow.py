@@ -22,7 +22,7 @@ from .errors import ConcurrentUpdate, IllegalTransition, InvalidInput, NotFound,
 from .idcard import mask_id_number
 from .messages import notify_physicians
 from .models import AuditLog, Department, Institution, Physician, Registration, StoredFile
-from .registrations import apply_move, current_cycle, registration_of
+from .registrations import apply_move, current_cycle
 from .roles import Role
 from .scope import Actor, ensure_role, ensure_sees_physician, institution_clause
 from .states import STATE_WORDS, Action, State, next_state, physician_may_edit
@@ -283,12 +283,3 @@ async def review_queue(session: AsyncSession, actor: Actor, *, state: str | None
 async def history(session: AsyncSession, registration_id: int) -> list[AuditLog]:
     return list((await session.scalars(select(AuditLog).where(
         AuditLog.entity == "registration", AuditLog.entity_id == str(registration_id)).order_by(AuditLog.id))).all())
-
-
-async def physician_registration(session: AsyncSession, physician_id: int) -> Registration | None:
-    cycle = await current_cycle(session)
-    return await registration_of(session, physician_id, cycle.id)
-
-
-def ensure_physician_in_scope(actor: Actor, physician: Physician) -> None:
-    ensure_sees_physician(actor, physician)

@@ -93,6 +93,14 @@ async def change_password(request: web.Request) -> web.StreamResponse:
     return response
 
 
+def _password_changed(request: web.Request):  # type: ignore[no-untyped-def]
+    """The account, once it has left the initial password behind (phone binding comes second)."""
+    account = current_account(request)
+    if account.must_change_password:
+        raise ApiError("请先修改初始密码", code="password_change_required", status=403)
+    return account
+
+
 def _phone(raw: str) -> str:
     phone = raw.replace(" ", "").replace("-", "").removeprefix("+86")
     problem = accounts.phone_problem(phone)
@@ -105,9 +113,7 @@ def _phone(raw: str) -> str:
              before_setup=True, tags=("auth",))
 async def send_phone_code(request: web.Request) -> web.StreamResponse:
     body: PhoneCodeBody = await parse_body(request, PhoneCodeBody)
-    account = current_account(request)
-    if account.must_change_password:
-        raise ApiError("请先修改初始密码", code="password_change_required", status=403)
+    account = _password_changed(request)
     codes = PhoneCodes(request.app[live_key], request.app[sms_key])
     await codes.send(account_id=account.id, phone=_phone(body.phone), client=client_address(request))
     return json_ok({"sent": True, "resend_after": 60})
@@ -117,9 +123,7 @@ async def send_phone_code(request: web.Request) -> web.StreamResponse:
              before_setup=True, tags=("auth",))
 async def bind_phone(request: web.Request) -> web.StreamResponse:
     body: PhoneBindBody = await parse_body(request, PhoneBindBody)
-    account = current_account(request)
-    if account.must_change_password:
-        raise ApiError("请先修改初始密码", code="password_change_required", status=403)
+    account = _password_changed(request)
     phone = _phone(body.phone)
     await PhoneCodes(request.app[live_key], request.app[sms_key]).verify(
         account_id=account.id, phone=phone, code=body.code)

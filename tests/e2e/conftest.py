@@ -79,7 +79,9 @@ def screenshots(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-@pytest.fixture(scope="session")
+# Module scope: sync Playwright keeps an event loop running in this thread while it is open,
+# which would break the asyncio tests that run after the browser tests.
+@pytest.fixture(scope="module")
 def browser():  # type: ignore[no-untyped-def]
     from playwright.sync_api import sync_playwright
 

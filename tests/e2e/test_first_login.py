@@ -55,6 +55,9 @@ def first_login(page, index: int, phone: str, screenshots: Path, tag: str) -> No
     page.fill("input[name=confirm_password]", NEW_PASSWORD)
     page.click("form button[type=submit]")
     page.wait_for_url("**/phone")
+    # The home page is out of reach until the phone is bound.
+    page.goto("/")
+    page.wait_for_url("**/phone")
     shot(page, screenshots, f"03-phone-{tag}")
     page.fill("input[name=phone]", phone)
     page.click("[data-send-code]")
