@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable
@@ -54,8 +55,16 @@ class ApiRoutes:
         return self.route("POST", path, **kw)
 
 
+def _json_default(value: object) -> str:
+    # Stored datetimes are naive UTC: say so, so clients can show local time.
+    if isinstance(value, dt.datetime):
+        return (value if value.tzinfo else value.replace(tzinfo=dt.UTC)).isoformat()
+    return str(value)
+
+
 def json_ok(data: object, status: int = 200) -> web.Response:
-    return web.json_response(data, status=status, dumps=lambda o: json.dumps(o, ensure_ascii=False, default=str))
+    return web.json_response(data, status=status,
+                             dumps=lambda o: json.dumps(o, ensure_ascii=False, default=_json_default))
 
 
 _MESSAGES = {

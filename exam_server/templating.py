@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
+from zoneinfo import ZoneInfo
 from typing import Any
 
 import aiohttp_jinja2
@@ -28,11 +30,20 @@ async def _context(request: web.Request) -> dict[str, Any]:
     }
 
 
+# Stored times are naive UTC; people read them in China Standard Time.
+DISPLAY_TZ = ZoneInfo("Asia/Shanghai")
+
+
+def local_time(value: dt.datetime, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    return value.replace(tzinfo=dt.UTC).astimezone(DISPLAY_TZ).strftime(fmt)
+
+
 def setup(app: web.Application) -> None:
-    aiohttp_jinja2.setup(
+    env = aiohttp_jinja2.setup(
         app, loader=jinja2.FileSystemLoader(str(TEMPLATES)), autoescape=jinja2.select_autoescape(default=True),
         context_processors=[_context], undefined=jinja2.StrictUndefined,
     )
+    env.filters["local"] = local_time
 
 
 def render(request: web.Request, template: str, context: dict[str, Any] | None = None, *, status: int = 200) -> web.Response:

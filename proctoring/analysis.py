@@ -4,14 +4,24 @@ from __future__ import annotations
 
 import enum
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import numpy as np
 
 from proctoring.enrolment import Enrolment, is_stale
 from proctoring.errors import ImageDecodeError, StaleEnrolmentError
-from proctoring.faces import FaceBox, detect_faces, encode_face, face_distance
-from proctoring.imaging import UNDECODABLE, ImageQuality, decode_image, face_quality, frame_quality, to_gray
+from proctoring.faces import FaceBox, detect_faces, detect_faces_near, detect_faces_scaled, encode_face, face_distance
+from proctoring.imaging import (
+    UNDECODABLE,
+    ImageQuality,
+    decode_gray,
+    decode_image,
+    face_quality,
+    frame_quality,
+    resize_to_max_side,
+    to_gray,
+)
 from proctoring.liveness import LivenessMeasures, measure_face
 from proctoring.settings import DEFAULT_SETTINGS, AnalysisSettings
 from proctoring.tracking import TrackingState, VerifyReason, verification_reason
@@ -81,12 +91,15 @@ def analyze_frame(
     captured_at: float,
     tracking: TrackingState | None = None,
     settings: AnalysisSettings = DEFAULT_SETTINGS,
+    liveness: bool = False,
 ) -> tuple[FrameAnalysis, TrackingState]:
     """Judge one frame of a candidate against their enrolment.
 
     Pure apart from CPU: takes the candidate's tracking state from the previous frame
     and returns the new one with the analysis. Raises StaleEnrolmentError when the
     enrolment must be redone; an undecodable frame is a POOR_IMAGE verdict.
+    ``liveness`` (or ``settings.measure_liveness``) adds the 68-point liveness measures
+    of the main face (~2 ms), for frames taken while a liveness challenge runs.
     """
     if is_stale(enrolment):
         raise StaleEnrolmentError(f"enrolment of {enrolment.person_id} uses {enrolment.model_version}")
@@ -97,13 +110,19 @@ def analyze_frame(
 
     # Forget the face positions after a frame that tells nothing; keep the last check.
     blind = replace(state, face_count=0, last_box=None)
+    # Decode in colour only when the frame will likely need it (an identity check is
+    # due, or liveness); otherwise grey is enough for detection and quality, and colour
+    # is decoded later only if the face turns out to have moved.
+    colour = _Colour(image)
     try:
-        rgb = decode_image(image)
+        if liveness or settings.measure_liveness or _check_expected(state, captured_at, settings):
+            gray = to_gray(colour())
+        else:
+            gray = decode_gray(image)
     except ImageDecodeError:
         return result(Verdict.POOR_IMAGE, quality=UNDECODABLE), blind
 
-    gray = to_gray(rgb)
-    faces, scanned_at = _find_faces(rgb, state, captured_at, settings)
+    faces, scanned_at = _find_faces(colour, gray, state, captured_at, settings)
     state = replace(state, scanned_at=scanned_at)
     blind = replace(blind, scanned_at=scanned_at)
     if not faces:
@@ -115,56 +134,105 @@ def analyze_frame(
     quality = face_quality(gray, main.as_tuple(), settings=settings)
     if quality.issues:
         return result(Verdict.POOR_IMAGE, faces=faces, quality=quality), blind
-    liveness = measure_face(rgb, main) if settings.measure_liveness else None
-
-    if len(faces) > 1:
-        # Encoding every face would cost 75 ms each; "several faces" is already the
-        # finding. The next single-face frame is a count change and gets verified.
-        new_state = replace(state, face_count=len(faces), last_box=main)
-        return result(Verdict.SEVERAL_FACES, faces=faces, quality=quality, liveness=liveness), new_state
+    measures = measure_face(colour(), main) if liveness or settings.measure_liveness else None
 
     reason = verification_reason(state, main, now=captured_at, settings=settings)
-    if reason is None:
+    if len(faces) == 1 and reason is None:
         # Same face, same place, verified recently and matched: reuse that check.
         new_state = replace(state, face_count=1, last_box=main)
         return result(
-            Verdict.OK, faces=faces, quality=quality, liveness=liveness, distance=state.distance
+            Verdict.OK, faces=faces, quality=quality, liveness=measures, distance=state.distance
         ), new_state
 
-    distance = face_distance(enrolment.known(), encode_face(rgb, main))
+    # With several faces, "several faces" is the finding; the main (largest) face is
+    # still checked (one encoding, not one per face), so the evidence says whether the
+    # candidate is among them. The next single-face frame is a count change and is
+    # verified again.
+    distance = face_distance(enrolment.known(), encode_face(colour(), main))
     matched = distance <= settings.tolerance
     new_state = replace(
         state, verified_at=captured_at, verified_box=main, distance=distance if math.isfinite(distance) else None,
-        matched=matched, face_count=1, last_box=main,
+        matched=matched, face_count=len(faces), last_box=main,
     )
+    if len(faces) > 1:
+        verdict = Verdict.SEVERAL_FACES
+    else:
+        verdict = Verdict.OK if matched else Verdict.ANOTHER_PERSON
     return result(
-        Verdict.OK if matched else Verdict.ANOTHER_PERSON,
-        faces=faces, quality=quality, liveness=liveness, distance=distance,
-        identity_checked=True, verify_reason=reason,
+        verdict, faces=faces, quality=quality, liveness=measures, distance=distance,
+        identity_checked=True, verify_reason=reason or VerifyReason.FACE_COUNT_CHANGED,
     ), new_state
 
 
+class _Colour:
+    """The frame decoded in colour (RGB), on first use."""
+
+    def __init__(self, image: bytes) -> None:
+        self.image = image
+        self.rgb: np.ndarray | None = None
+
+    def __call__(self) -> np.ndarray:
+        if self.rgb is None:
+            self.rgb = decode_image(self.image)
+        return self.rgb
+
+
+def _check_expected(state: TrackingState, now: float, settings: AnalysisSettings) -> bool:
+    """Whether this frame will need an identity check whatever its face does."""
+    return (
+        state.verified_at is None or state.matched is not True or state.face_count != 1
+        or now - state.verified_at >= settings.reverify_seconds - 1.0
+    )
+
+
 def _find_faces(
-    rgb: np.ndarray, state: TrackingState, now: float, settings: AnalysisSettings
+    colour: Callable[[], np.ndarray], gray: np.ndarray, state: TrackingState, now: float, settings: AnalysisSettings
 ) -> tuple[tuple[FaceBox, ...], float | None]:
-    """Fast pass every frame; thorough scan when it matters (see AnalysisSettings)."""
+    """Fast pass every frame; thorough passes only when it matters (see AnalysisSettings).
+
+    Returns the faces (largest first) and the capture time of the latest thorough look.
+    """
     max_side = settings.detect_max_side
-    if state.last_box is not None and state.last_box.width > 0:
+    long_side = max(gray.shape[:2])
+    if state.last_box is not None and 0 < state.last_box.width * max_side / long_side < 85:
         # Scale so the tracked face stays ~100 px, above HOG's 80 px window: a candidate
         # sitting far back costs a larger fast pass instead of a thorough scan per frame.
-        wanted = round(max(rgb.shape[:2]) * 100 / state.last_box.width)
+        wanted = round(long_side * 100 / state.last_box.width)
         max_side = min(max(wanted, settings.detect_max_side), settings.scan_max_side)
-    fast = detect_faces(rgb, max_side=max_side)
-    if state.scanned_at is None or len(fast) != 1:
-        return tuple(detect_faces(rgb, max_side=settings.scan_max_side, upsample=1)), now
-    if now - state.scanned_at >= settings.scene_scan_seconds - 1.0:
-        scanned = detect_faces(rgb, max_side=settings.scan_max_side)
+    small, scale = resize_to_max_side(gray, max_side)
+    first = state.scanned_at is None
+    fast: list[FaceBox] = []
+    if not first and state.face_count == 1 and state.last_box is not None:
+        # One face last frame: look for it around where it was. Faces elsewhere are
+        # the periodic scene scan's job (below).
+        fast = detect_faces_near(small, scale, state.last_box, margin=settings.roi_margin, full_shape=gray.shape)
+    if len(fast) != 1:
+        fast = detect_faces_scaled(small, scale, full_shape=gray.shape)
+    scene_scanned = False
+    if not fast:
+        # Nothing at the fast scale: full resolution (grey, no upsample; the same pass as
+        # a scene scan), then the naive pipeline's own detection (colour, one upsample)
+        # before saying "no face".
+        fast = detect_faces(gray, max_side=settings.scan_max_side) if scale < 1.0 else []
+        if not fast:
+            return tuple(detect_faces(colour(), max_side=settings.scan_max_side, upsample=1)), now
+        scene_scanned = True
+    if first or len(fast) > 1:
+        # Confirm and count faces at full accuracy (faces down to ~40 px, as naive).
+        thorough = detect_faces(colour(), max_side=settings.scan_max_side, upsample=1)
+        return tuple(thorough if len(thorough) >= len(fast) else fast), now
+    if scene_scanned:
+        return tuple(fast), now
+    if state.scanned_at is None or state.face_count > 1 or now - state.scanned_at >= settings.scene_scan_seconds - 1.0:
+        # Periodic look for a smaller face in the background, and again on the frame
+        # after one was seen, so a person who stays is seen on consecutive frames.
+        scanned = detect_faces(gray, max_side=settings.scan_max_side)
         return tuple(scanned if len(scanned) > 1 else fast), now
     return tuple(fast), state.scanned_at
 
 
 def frame_encodings(image: bytes, *, settings: AnalysisSettings = DEFAULT_SETTINGS) -> list[np.ndarray]:
     """Encodings of every face found by the frame detector (for tools and benchmarks)."""
-    rgb = decode_image(image)
-    faces, _ = _find_faces(rgb, TrackingState(), 0.0, settings)
-    return [encode_face(rgb, box) for box in faces]
+    colour = _Colour(image)
+    faces, _ = _find_faces(colour, to_gray(colour()), TrackingState(), 0.0, settings)
+    return [encode_face(colour(), box) for box in faces]

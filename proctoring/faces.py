@@ -11,13 +11,12 @@ import importlib.metadata
 import math
 import os
 from dataclasses import dataclass
-from types import ModuleType
 from typing import Sequence
 
 import cv2
 import numpy as np
 
-from proctoring.imaging import resize_to_max_side
+from proctoring.imaging import resize_to_max_side, to_gray
 from proctoring.settings import AnalysisSettings
 
 
@@ -66,6 +65,7 @@ class FaceBox:
         return abs(other.width - self.width) > size_ratio * width
 
 
+@functools.cache
 def encoder_version() -> str:
     """Identifies the encoder; enrolments made by another version must be redone."""
     try:
@@ -86,49 +86,125 @@ def limit_native_threads() -> None:
     cv2.setNumThreads(1)
 
 
+@dataclass(frozen=True, slots=True)
+class _Models:
+    detector: object  # dlib.fhog_object_detector (frontal faces, HOG)
+    shape5: object  # dlib.shape_predictor, 5 points: what the encoder's face chip needs
+    encoder: object  # dlib.face_recognition_model_v1 (ResNet, 128-d)
+
+
 @functools.cache
-def _fr() -> ModuleType:
+def _models() -> _Models:
+    """The dlib models, loaded once per process (about a second).
+
+    Loaded directly rather than through ``face_recognition``, which would also load the
+    68-point and CNN models that frame analysis does not use. The encodings are the
+    same as ``face_recognition.face_encodings(..., model="small")``: the same 5-point
+    landmarks, face chip and ResNet.
+    """
     import warnings
+
+    import dlib
 
     with warnings.catch_warnings():
         # face_recognition_models imports the deprecated pkg_resources.
         warnings.simplefilter("ignore")
-        import face_recognition
+        import face_recognition_models as frm
 
-    return face_recognition
+    return _Models(
+        detector=dlib.get_frontal_face_detector(),
+        shape5=dlib.shape_predictor(frm.pose_predictor_five_point_model_location()),
+        encoder=dlib.face_recognition_model_v1(frm.face_recognition_model_location()),
+    )
 
 
 def warm_up() -> None:
     """Load the dlib models now (e.g. in a pool initializer) instead of on the first frame."""
-    _fr()
+    _models()
 
 
-def _hog(rgb: np.ndarray, upsample: int) -> list[FaceBox]:
-    return [FaceBox.from_seq(b) for b in _fr().face_locations(rgb, upsample, "hog")]
+def _hog(img: np.ndarray, upsample: int) -> list[FaceBox]:
+    """dlib's HOG detector on an RGB or grey image (grey costs ~20% less)."""
+    rects = _models().detector(img, upsample)  # type: ignore[operator]
+    return [FaceBox(r.top(), r.right(), r.bottom(), r.left()) for r in rects]
 
 
-def detect_faces(rgb: np.ndarray, *, max_side: int, upsample: int = 0) -> list[FaceBox]:
-    """HOG detection on a copy scaled to ``max_side``; boxes in ``rgb`` coordinates, largest first."""
-    small, scale = resize_to_max_side(rgb, max_side)
-    boxes = _hog(small, upsample)
-    if scale < 1.0:
-        boxes = [
-            FaceBox(round(b.top / scale), round(b.right / scale), round(b.bottom / scale), round(b.left / scale))
-            for b in boxes
-        ]
-    h, w = rgb.shape[:2]
+def _scaled_back(boxes: list[FaceBox], scale: float, *, dx: int = 0, dy: int = 0) -> list[FaceBox]:
+    if scale == 1.0 and dx == dy == 0:
+        return boxes
+    return [
+        FaceBox(round(b.top / scale) + dy, round(b.right / scale) + dx, round(b.bottom / scale) + dy,
+                round(b.left / scale) + dx)
+        for b in boxes
+    ]
+
+
+def _clip_and_sort(boxes: list[FaceBox], shape: tuple[int, ...]) -> list[FaceBox]:
+    h, w = shape[:2]
     clipped = [FaceBox(max(b.top, 0), min(b.right, w), min(b.bottom, h), max(b.left, 0)) for b in boxes]
-    return sorted(clipped, key=lambda b: b.area, reverse=True)
+    return sorted((b for b in clipped if b.area > 0), key=lambda b: b.area, reverse=True)
+
+
+def detect_faces(img: np.ndarray, *, max_side: int, upsample: int = 0) -> list[FaceBox]:
+    """HOG detection on a copy scaled to ``max_side``; boxes in ``img`` coordinates, largest first."""
+    small, scale = resize_to_max_side(img, max_side)
+    return _clip_and_sort(_scaled_back(_hog(small, upsample), scale), img.shape)
+
+
+def detect_faces_scaled(small: np.ndarray, scale: float, *, full_shape: tuple[int, ...]) -> list[FaceBox]:
+    """HOG (no upsample) on ``small``, a copy of a frame scaled by ``scale``; boxes in frame coordinates."""
+    return _clip_and_sort(_scaled_back(_hog(small, 0), scale), full_shape)
+
+
+def detect_faces_near(
+    small: np.ndarray, scale: float, box: FaceBox, *, margin: float, full_shape: tuple[int, ...]
+) -> list[FaceBox]:
+    """HOG on the region of ``small`` (a copy of the frame scaled by ``scale``) around
+    ``box`` (frame coordinates) widened by ``margin`` face widths on each side.
+
+    Costs about a third of a pass over the whole scaled frame; boxes in frame coordinates.
+    """
+    pad = margin * max(box.width, box.height)
+    h, w = small.shape[:2]
+    top, bottom = max(int((box.top - pad) * scale), 0), min(int((box.bottom + pad) * scale) + 1, h)
+    left, right = max(int((box.left - pad) * scale), 0), min(int((box.right + pad) * scale) + 1, w)
+    if bottom - top < 40 or right - left < 40:
+        return []
+    roi = np.ascontiguousarray(small[top:bottom, left:right])
+    found = _scaled_back(_hog(roi, 0), 1.0, dx=left, dy=top)
+    return _clip_and_sort(_scaled_back(found, scale), full_shape)
 
 
 def detect_faces_thoroughly(rgb: np.ndarray) -> list[FaceBox]:
-    """HOG with one upsample at full size: slow, for one-off photos (registration)."""
-    return detect_faces(rgb, max_side=max(rgb.shape[:2]), upsample=1)
+    """HOG with one upsample at full size: slow, for one-off photos (registration).
+
+    When the colour pass finds nothing, the grey image is tried too, with and without
+    upsampling: HOG's scores differ between them and a dim or soft face (one LFW photo
+    of the shared set) is found only in grey.
+    """
+    faces = detect_faces(rgb, max_side=max(rgb.shape[:2]), upsample=1)
+    if faces:
+        return faces
+    gray = to_gray(rgb)
+    for upsample in (0, 1):
+        faces = detect_faces(gray, max_side=max(gray.shape[:2]), upsample=upsample)
+        if faces:
+            return faces
+    return []
 
 
 def encode_face(rgb: np.ndarray, box: FaceBox, *, jitters: int = 1) -> np.ndarray:
-    """The 128-d encoding of the face in ``box`` (about 75 ms of CPU per jitter)."""
-    return np.asarray(_fr().face_encodings(rgb, [box.as_tuple()], num_jitters=jitters)[0], dtype=np.float64)
+    """The 128-d encoding of the face in ``box`` (about 75 ms of CPU per jitter).
+
+    The ResNet forward pass is nearly all of it (dlib-bin is built without BLAS); the
+    5-point landmarks for the face chip cost under 1 ms.
+    """
+    import dlib
+
+    m = _models()
+    shape = m.shape5(rgb, dlib.rectangle(box.left, box.top, box.right, box.bottom))  # type: ignore[operator]
+    descriptor = m.encoder.compute_face_descriptor(rgb, shape, jitters)  # type: ignore[attr-defined]
+    return np.asarray(descriptor, dtype=np.float64)
 
 
 def face_distance(known: np.ndarray, encoding: np.ndarray) -> float:

@@ -58,18 +58,27 @@ UNDECODABLE = ImageQuality(0.0, 0.0, 0.0, (QualityIssue.UNDECODABLE,))
 
 def decode_image(data: bytes) -> np.ndarray:
     """Decode JPEG (or PNG) bytes into an RGB ``uint8`` array (the layout dlib expects)."""
+    return cv2.cvtColor(_decode(data, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+
+
+def decode_gray(data: bytes) -> np.ndarray:
+    """Decode straight to grey (a third cheaper than colour, for frames that need no encoding)."""
+    return _decode(data, cv2.IMREAD_GRAYSCALE)
+
+
+def _decode(data: bytes, flags: int) -> np.ndarray:
     if not data:
         raise ImageDecodeError("empty image")
     buf = np.frombuffer(data, dtype=np.uint8)
     try:
-        bgr = cv2.imdecode(buf, cv2.IMREAD_COLOR)
+        img = cv2.imdecode(buf, flags)
     except cv2.error as exc:  # raised for some truncated or oversized inputs
         raise ImageDecodeError(str(exc)) from exc
-    if bgr is None or bgr.ndim != 3 or bgr.size == 0:
+    if img is None or img.ndim != (3 if flags == cv2.IMREAD_COLOR else 2) or img.size == 0:
         raise ImageDecodeError("not a decodable image")
-    if bgr.shape[0] * bgr.shape[1] > MAX_IMAGE_PIXELS:
+    if img.shape[0] * img.shape[1] > MAX_IMAGE_PIXELS:
         raise ImageDecodeError("image too large")
-    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+    return img
 
 
 def encode_jpeg(rgb: np.ndarray, *, quality: int = 90) -> bytes:

@@ -30,6 +30,9 @@ class FrameJob:
     enrolment: Enrolment
     captured_at: float = field(default_factory=time.time)
     job_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    # Ask for the liveness measures (68-point landmarks, ~2 ms) of this frame, e.g.
+    # while a "blink" or "turn your head" challenge runs; off for routine frames.
+    liveness: bool = False
 
     def to_bytes(self) -> bytes:
         return json.dumps(
@@ -40,6 +43,7 @@ class FrameJob:
                 "captured_at": self.captured_at,
                 "image": base64.b64encode(self.image).decode(),
                 "enrolment": self.enrolment.to_dict(),
+                "liveness": self.liveness,
             },
             separators=(",", ":"),
         ).encode()
@@ -55,6 +59,7 @@ class FrameJob:
                 captured_at=float(d["captured_at"]),
                 image=base64.b64decode(d["image"], validate=True),
                 enrolment=Enrolment.from_dict(d["enrolment"]),
+                liveness=bool(d.get("liveness", False)),
             )
         except (ValueError, KeyError, TypeError, EnrolmentFormatError) as exc:
             raise JobFormatError(f"bad frame job: {exc}") from exc
@@ -128,6 +133,7 @@ def analyze_job(
             captured_at=job.captured_at,
             tracking=tracking,
             settings=settings,
+            liveness=job.liveness,
         )
     except ProctoringError as exc:
         return error_result(job, f"{type(exc).__name__}: {exc}"), tracking

@@ -44,7 +44,9 @@ def birth_date_and_gender(number: str) -> tuple[dt.date, str]:
 
 
 def mask_id_number(number: str) -> str:
-    """Show the first 4 and last 2 characters, as the manual does (1201*****28)."""
-    if len(number) <= 6:
+    """Show the first 4 and last 2 characters, as the manual does (1201*****28); less of short numbers."""
+    if len(number) <= 4:
         return "*" * len(number)
+    if len(number) < 15:  # passports and permits: keep most of the number hidden
+        return f"{number[0]}*****{number[-1]}"
     return f"{number[:4]}*****{number[-2:]}"

@@ -12,7 +12,6 @@ import typing
 from dataclasses import dataclass
 from typing import Any
 
-import pytest
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import select
 

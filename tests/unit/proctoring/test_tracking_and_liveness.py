@@ -81,3 +81,16 @@ def test_a_mirrored_photo_has_yaw_of_opposite_sign(identity_photos):
             if abs(m.yaw) > 10:  # only clearly turned faces have a meaningful sign
                 assert np.sign(m.yaw) == -np.sign(f.yaw), (p.path, m.yaw, f.yaw)
                 assert abs(abs(m.yaw) - abs(f.yaw)) < 8
+
+
+def test_liveness_measures_are_opt_in_per_frame(identity_photos, enrolments):
+    from proctoring import FrameJob
+
+    frame = _webcam_frame(identity_photos["obama"][1].read())
+    plain, _ = analyze_frame(frame, enrolment=enrolments["obama"], frame_id="a", captured_at=0.0)
+    asked, _ = analyze_frame(frame, enrolment=enrolments["obama"], frame_id="b", captured_at=0.0, liveness=True)
+    assert plain.liveness is None
+    assert asked.liveness is not None and 0.15 < asked.liveness.ear < 0.5
+    job = FrameJob(subject_id="s", frame_id="f", image=frame, enrolment=enrolments["obama"], liveness=True)
+    assert FrameJob.from_bytes(job.to_bytes()).liveness is True
+    assert FrameJob.from_bytes(FrameJob(subject_id="s", frame_id="f", image=b"x", enrolment=enrolments["obama"]).to_bytes()).liveness is False
