@@ -100,7 +100,8 @@ def roc(same: list[float | None], diff: list[float | None]) -> str:
     s = np.array([np.inf if d is None else d for d in same])
     f = np.array([np.inf if d is None else d for d in diff])
     return "  ".join(
-        f"{t:.2f}: FRR {np.mean(s > t) * 100:.2f}% FAR {np.mean(f <= t) * 100:.3f}%" for t in (0.54, 0.55, 0.56, 0.57, 0.58)
+        f"{t:.3f}: FRR {np.mean(s > t) * 100:.2f}% FAR {np.mean(f <= t) * 100:.3f}%"
+        for t in (0.54, 0.55, 0.56, 0.564, 0.57, 0.58)
     )
 
 

@@ -21,10 +21,13 @@ class AnalysisSettings:
     # enrolment, 1-jitter frame encodings, this package's detection with fallbacks; 360
     # genuine / 13,920 impostor ordered pairs, no frame without a face):
     #   0.54: FRR 4.44% FAR 0.022%   0.55: FRR 3.33% FAR 0.050%   0.56: FRR 2.22% FAR 0.072%
+    #   0.561: FRR 1.94% FAR 0.072%  0.563: FRR 1.39% FAR 0.079%  0.564: FRR 1.39% FAR 0.079%
+    #   0.566: FRR 1.39% FAR 0.086%  0.567: FRR 1.11% FAR 0.093%  0.569: FRR 1.11% FAR 0.101%
     #   0.57: FRR 1.11% FAR 0.108%   0.58: FRR 1.11% FAR 0.201%
-    # 0.56 is the largest measured value with FAR <= 0.1%; its FRR (8/360) is just above
-    # the 2% target. Persistence rules in policy.py absorb the remaining one-off rejects.
-    tolerance: float = 0.56
+    # 0.564 sits inside the plateau 0.563-0.566 where FRR (5/360) is under 2% and FAR
+    # (11/13,920) under 0.1%, with a step of margin to either target. Persistence rules in
+    # policy.py absorb the remaining one-off rejects.
+    tolerance: float = 0.564
     # Random jitters averaged into *enrolment* encodings (a one-off cost of ~0.75 s a
     # photo); it made genuine distances smaller by enough to lower FRR ~2 points at the
     # same FAR. Frames use 1 jitter: they are paid for every 15 s.
