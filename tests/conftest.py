@@ -15,6 +15,7 @@ from typing import AsyncIterator, Iterator
 import pytest
 from sqlalchemy import text
 
+import exam_server.exam_models  # noqa: F401  (exam tables, so each test empties them too)
 from exam_server.settings import Settings
 from registry.db import Base, make_engine
 

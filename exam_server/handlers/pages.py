@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from registry import exemptions, messages, registrations
+from registry.accounts import next_step_after_login
 from registry.idcard import mask_id_number
 from registry.models import Institution
 from registry.roles import Role
@@ -19,7 +20,6 @@ from ..sms import LogSms
 from ..templating import render
 from . import page_routes
 from .auth_api import NEXT_URL
-from registry.accounts import next_step_after_login
 
 
 def _setup_redirect(request: web.Request, here: str) -> None:

@@ -10,11 +10,9 @@ from sqlalchemy.engine import Connection
 from registry import models  # noqa: F401  (registers the tables)
 from registry.db import Base, make_engine
 
-try:  # the exam tables live in exam_server on registry's Base
-    import exam_server.exam_models  # noqa: F401
-except ImportError:
-    pass
-
+# Revisions are explicit operations, so upgrades need no models. Autogenerate compares with
+# whatever tables are registered on Base: import exam_server.exam_models first for the exam
+# tables (registry never imports exam_server itself).
 target_metadata = Base.metadata
 
 
