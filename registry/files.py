@@ -55,3 +55,20 @@ async def readable_file(session: AsyncSession, actor: Actor, file_id: int) -> St
 async def files_of(session: AsyncSession, registration_id: int) -> list[StoredFile]:
     return list((await session.scalars(select(StoredFile).where(StoredFile.registration_id == registration_id)
                                        .order_by(StoredFile.id))).all())
+
+
+
+async def owned_file(session: AsyncSession, actor: Actor, file_id: int) -> StoredFile:
+    record = await session.get(StoredFile, file_id)
+    if record is None or record.owner_account_id != actor.account_id:
+        raise NotFound("文件不存在")
+    return record
+
+
+async def remove_file(session: AsyncSession, actor: Actor, record: StoredFile, *, in_use: set[int]) -> None:
+    """A physician withdraws one of their uploads that the record does not use."""
+    if record.id in in_use:
+        raise InvalidInput("该文件正在报名信息或免考申请中使用，请先取消选择并保存", fields={"file": "文件正在使用"})
+    await session.delete(record)
+    audit.record(session, actor_id=actor.account_id, action="remove_file", entity="file", entity_id=record.id,
+                 detail={"kind": record.kind, "sha256": record.sha256})

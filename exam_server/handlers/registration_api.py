@@ -22,6 +22,7 @@ from ..request_context import request_id
 from ..schemas import StepBody
 from ..uploads import PHOTO_MAX_BYTES, PROOF_MAX_BYTES, UploadRejected, check_proof, check_proof_count
 from . import routes
+from .institution_api import path_id
 
 PHYSICIAN = (Role.PHYSICIAN,)
 
@@ -177,6 +178,25 @@ async def upload_proof(request: web.Request) -> web.StreamResponse:
         if not workflow.physician_may_edit(State(reg.state)):
             raise ApiError("报名信息已提交，不能再上传证明材料", code="illegal_transition", status=409)
     return await store_proof(request, "proof")
+
+
+@routes.post("/api/v1/registration/files/{file_id}/delete", summary="删除本人上传但未使用的文件", roles=PHYSICIAN,
+             tags=("registration",))
+async def delete_file(request: web.Request) -> web.StreamResponse:
+    actor = current_actor(request)
+    async with request.app[sessionmaker_key]() as session, session.begin():
+        record = await files.owned_file(session, actor, path_id(request, "file_id"))
+        reg = await workflow.own_registration(session, actor, for_update=True)
+        exemption = await exemptions.exemption_of(session, reg.id)
+        if exemption is not None and exemption.state != exemptions.ExemptionState.REFUSED:
+            raise ApiError("免考申请审核中，不能删除已上传的文件", code="illegal_transition", status=409)
+        view = workflow.form_view(reg)
+        in_use = {view["basic"].get("photo_file_id"), *(view["procedure"].get("proof_file_ids") or [])}
+        if exemption is not None:
+            in_use.update(exemption.proof_file_ids or [])
+        await files.remove_file(session, actor, record, in_use={i for i in in_use if i})
+    await request.app[storage_key].delete(record.storage_key)
+    return json_ok({"deleted": True})
 
 
 @routes.get("/api/v1/messages", summary="我的站内消息", roles=frozenset(Role), tags=("registration",))

@@ -62,6 +62,23 @@
     });
   });
 
+  // A field's error goes away as soon as the user changes the field.
+  document.addEventListener("input", function (ev) {
+    var el = ev.target; if (!el.name || !el.form) return;
+    el.removeAttribute("aria-invalid");
+    var slot = el.form.querySelector('.err[data-for="' + el.name + '"]'); if (slot) slot.textContent = "";
+  });
+
+  // Withdraw an upload the record does not use (frees one of the 10 proof slots).
+  document.addEventListener("click", async function (ev) {
+    var btn = ev.target.closest && ev.target.closest("[data-delete-file]");
+    if (!btn) return;
+    if (!confirm("确定删除该文件？")) return;
+    var r = await api("POST", "/api/v1/registration/files/" + btn.dataset.deleteFile + "/delete");
+    if (r.ok) { btn.closest("li").remove(); return; }
+    var box = document.querySelector("[data-form-error]"); if (box) { box.textContent = r.data.error.message; box.hidden = false; }
+  });
+
   document.querySelectorAll("[data-logout]").forEach(function (b) {
     b.addEventListener("click", async function () { await api("POST", "/api/v1/auth/logout"); location.href = "/login"; });
   });

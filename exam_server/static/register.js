@@ -97,7 +97,8 @@
       var r = await upload("/api/v1/registration/proofs", "proof", file);
       if (!r.ok) { dk.showErrors(form, r.data.error); break; }
       var li = document.createElement("li"); li.dataset.id = r.data.id;
-      li.innerHTML = '<label><input type="checkbox" data-proof checked> <a target="_blank"></a></label>';
+      li.innerHTML = '<label><input type="checkbox" data-proof checked> <a target="_blank"></a></label> <button type="button" class="btn small danger">删除</button>';
+      li.querySelector("button").dataset.deleteFile = r.data.id;
       li.querySelector("input").value = r.data.id; var a = li.querySelector("a"); a.href = r.data.url; a.textContent = r.data.name;
       document.getElementById("proof-list").appendChild(li);
     }

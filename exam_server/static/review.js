@@ -165,7 +165,8 @@
         var fd = new FormData(); fd.append("proof", input.files[i], input.files[i].name);
         var r = await dk.api("POST", "/api/v1/exemption/proofs", fd);
         if (!r.ok) { dk.showErrors(ef, r.data.error); break; }
-        var li = el("li"); li.innerHTML = '<label><input type="checkbox" name="proof_file_ids" data-list checked> <span></span></label>';
+        var li = el("li"); li.innerHTML = '<label><input type="checkbox" name="proof_file_ids" data-list checked> <span></span></label> <button type="button" class="btn small danger">删除</button>';
+        li.querySelector("button").dataset.deleteFile = r.data.id;
         li.querySelector("input").value = r.data.id; li.querySelector("span").textContent = r.data.name;
         document.getElementById("exemption-proofs").appendChild(li);
       }

@@ -159,6 +159,8 @@ def test_general_and_simple_procedure_through_every_role(make_context, screensho
     second.check("input[name=procedure][value=simple]")
     second.set_input_files("#proof-input", proofs)
     second.wait_for_selector("#proof-list li >> nth=1")
+    second.locator("#proof-list li").nth(1).locator("[data-delete-file]").click()  # withdraw a wrong upload
+    expect(second.locator("#proof-list li")).to_have_count(1)
     second.fill("[name=report]", "述" * 2001)
     assert "2001 / 2000" in second.inner_text('[data-counter-for="report"]')
     second.click("[data-next-step]")

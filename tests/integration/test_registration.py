@@ -359,3 +359,26 @@ async def test_health_administration_moves_a_physician_and_the_record_follows(cl
     assert any("滨海市口腔医院" in m["text"] for m in msgs["items"])
     assert (await officer.post(f"/api/v1/physicians/{pid}/transfer",
                                {"institution_id": 1, "reason": "x"}))[0] == 403
+
+
+async def test_an_unused_upload_can_be_withdrawn_to_free_a_slot(client, make_client):
+    from .test_registration_files import pdf_bytes
+
+    officer, doctor = await setup_doctor(client, make_client)
+    ids = []
+    for n in range(10):
+        status, body = await upload(doctor, "/api/v1/registration/proofs", "proof", pdf_bytes(n), f"p{n}.pdf")
+        assert status == 200, body
+        ids.append(body["id"])
+    await doctor.post("/api/v1/registration/steps/procedure",
+                      {"data": {"procedure": "simple", "report": "x", "proof_file_ids": [ids[0]]}, "complete": False})
+    status, body = await doctor.post(f"/api/v1/registration/files/{ids[0]}/delete")
+    assert status == 400 and "正在" in body["error"]["message"]
+    other = await ready_doctor(make_client, client, 1)
+    await open_for(officer, "李欣欣")
+    assert (await other.post(f"/api/v1/registration/files/{ids[1]}/delete"))[0] == 404
+    status, _ = await doctor.post(f"/api/v1/registration/files/{ids[1]}/delete")
+    assert status == 200
+    assert (await officer.get(f"/api/v1/files/{ids[1]}"))[0] == 404
+    status, body = await upload(doctor, "/api/v1/registration/proofs", "proof", pdf_bytes(11), "p11.pdf")
+    assert status == 200, body
