@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 from alembic import command
@@ -22,19 +21,18 @@ def alembic_config(database_url: str) -> Config:
 
 
 async def upgrade(database_url: str, revision: str = "head") -> None:
-    engine = make_engine(database_url)
-    try:
-        async with engine.begin() as conn:
-            await conn.run_sync(_run, database_url, "upgrade", revision)
-    finally:
-        await engine.dispose()
+    await _migrate(database_url, "upgrade", revision)
 
 
 async def downgrade(database_url: str, revision: str = "base") -> None:
+    await _migrate(database_url, "downgrade", revision)
+
+
+async def _migrate(database_url: str, verb: str, revision: str) -> None:
     engine = make_engine(database_url)
     try:
         async with engine.begin() as conn:
-            await conn.run_sync(_run, database_url, "downgrade", revision)
+            await conn.run_sync(_run, database_url, verb, revision)
     finally:
         await engine.dispose()
 
@@ -44,6 +42,3 @@ def _run(connection: Connection, database_url: str, verb: str, revision: str) ->
     cfg.attributes["connection"] = connection
     getattr(command, verb)(cfg, revision)
 
-
-def upgrade_sync(database_url: str) -> None:
-    asyncio.run(upgrade(database_url))
