@@ -8,7 +8,6 @@ import secrets
 from dataclasses import dataclass
 
 from aiohttp import web
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from registry.models import Account
 from registry.scope import Actor
@@ -132,10 +131,7 @@ class LoginGuard:
 def client_address(request: web.Request) -> str:
     # Behind the reverse proxy the proxy's address is the peer; it appends the client's.
     forwarded = request.headers.get("X-Forwarded-For", "")
-    if forwarded and request.app[settings_key].extra.get("trust_proxy") == "1":
+    if forwarded and request.app[settings_key].trust_proxy:
         return forwarded.split(",")[-1].strip()
     return request.remote or "unknown"
 
-
-async def session_for(request: web.Request) -> AsyncSession:
-    return request.app[sessionmaker_key]()

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 import secrets
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Mapping
 from urllib.parse import urlsplit
@@ -36,7 +36,8 @@ class Settings:
     max_body_bytes: int = 25 * 1024 * 1024
     session_idle_seconds: int = 2 * 3600
     log_json: bool = True
-    extra: Mapping[str, str] = field(default_factory=dict)
+    # Behind the reverse proxy, take the client address from X-Forwarded-For (rate limits per client).
+    trust_proxy: bool = False
 
     def with_(self, **changes: object) -> "Settings":
         return replace(self, **changes)  # type: ignore[arg-type]
@@ -138,4 +139,5 @@ def load_settings(env: Mapping[str, str] | None = None, *, demo: bool = False) -
         cookie_secure=_bool(env, "DINGKAO_COOKIE_SECURE", True),
         initial_password=initial_password,
         log_json=_bool(env, "DINGKAO_LOG_JSON", True),
+        trust_proxy=_bool(env, "DINGKAO_TRUST_PROXY", False),
     )

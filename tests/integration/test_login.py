@@ -210,3 +210,28 @@ async def test_institution_resets_a_password_and_old_sessions_end(client, make_c
     assert (await doctor.get("/api/v1/me"))[0] == 401
     body = await doctor.login_physician(0, "666666")
     assert body["next"] == "/password"
+
+
+async def test_behind_a_trusted_proxy_sms_limits_count_per_forwarded_client(seeded, live_prefix, aiohttp_client):
+    from exam_server.app import create_app
+
+    from ..helpers import Api
+
+    api = Api(await aiohttp_client(create_app(seeded.with_(trust_proxy=True), live_prefix=live_prefix)))
+    await api.login_physician(0)
+    await api.post("/api/v1/auth/password", {
+        "old_password": "666666", "new_password": "Doctor2026x", "confirm_password": "Doctor2026x"})
+    for i in range(5):
+        status, _ = await api.post("/api/v1/auth/phone/code", {"phone": f"1350000000{i}"},
+                                   headers={"X-Forwarded-For": "203.0.113.7"})
+        assert status == 200
+    status, body = await api.post("/api/v1/auth/phone/code", {"phone": "13500000009"},
+                                  headers={"X-Forwarded-For": "203.0.113.7"})
+    assert status == 429 and "当前网络" in body["error"]["message"]
+    # A client claiming an address in front of the proxy's own entry gains nothing: the last entry counts.
+    status, body = await api.post("/api/v1/auth/phone/code", {"phone": "13500000008"},
+                                  headers={"X-Forwarded-For": "198.51.100.1, 203.0.113.7"})
+    assert status == 429
+    status, _ = await api.post("/api/v1/auth/phone/code", {"phone": "13500000008"},
+                               headers={"X-Forwarded-For": "198.51.100.2"})
+    assert status == 200
