@@ -32,33 +32,31 @@ class Actor:
         )
 
 
+# Which column of Institution must equal which attribute of the actor, per overseeing role.
+_OVERSIGHT = {
+    Role.INSTITUTION: ("id", "institution_id"),
+    Role.BODY: ("body_id", "body_id"),
+    Role.HEALTH_ADMIN: ("region_id", "region_id"),
+}
+
+
 def institution_clause(actor: Actor) -> ColumnElement[bool]:
     """A WHERE clause on Institution selecting the institutions the actor oversees."""
-    match actor.role:
-        case Role.ADMIN:
-            return true()
-        case Role.INSTITUTION:
-            return Institution.id == actor.institution_id
-        case Role.BODY:
-            return Institution.body_id == actor.body_id
-        case Role.HEALTH_ADMIN:
-            return Institution.region_id == actor.region_id
-        case _:
-            return false()
+    if actor.role is Role.ADMIN:
+        return true()
+    if actor.role not in _OVERSIGHT:
+        return false()
+    column, attribute = _OVERSIGHT[actor.role]
+    return getattr(Institution, column) == getattr(actor, attribute)
 
 
 def can_oversee_institution(actor: Actor, institution: Institution) -> bool:
-    match actor.role:
-        case Role.ADMIN:
-            return True
-        case Role.INSTITUTION:
-            return institution.id == actor.institution_id
-        case Role.BODY:
-            return institution.body_id == actor.body_id
-        case Role.HEALTH_ADMIN:
-            return institution.region_id == actor.region_id
-        case _:
-            return False
+    if actor.role is Role.ADMIN:
+        return True
+    if actor.role not in _OVERSIGHT:
+        return False
+    column, attribute = _OVERSIGHT[actor.role]
+    return getattr(institution, column) == getattr(actor, attribute)
 
 
 def can_see_physician(actor: Actor, physician: Physician) -> bool:

@@ -21,6 +21,7 @@ from registry.db import Base, make_engine
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("DINGKAO_SHARED_DIR", REPO.parent / "shared"))
+FACES = SHARED / "faces"
 PG_SERVER = os.environ.get("DINGKAO_TEST_PG", "postgresql+asyncpg://postgres@127.0.0.1:5432")
 REDIS_URL = os.environ.get("REDIS_TEST_URL", "redis://127.0.0.1:6379/0")
 BACKENDS = ("sqlite", "postgres")
@@ -34,6 +35,14 @@ async def _pg_admin(sql: str) -> None:
         await conn.execute(sql)
     finally:
         await conn.close()
+
+
+@pytest.fixture(scope="session")
+def faces_dir() -> Path:
+    """The shared face photos, read in place; tests skip with the reason when they are missing."""
+    if not (FACES / "labels.csv").is_file():
+        pytest.skip(f"shared face photos not found at {FACES} (set DINGKAO_SHARED_DIR)")
+    return FACES
 
 
 @pytest.fixture(scope="session", params=BACKENDS)

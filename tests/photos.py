@@ -7,9 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import SHARED
+from .conftest import FACES
 
-FACES = SHARED / "faces"
 
 
 def face_file(rel: str) -> Path:

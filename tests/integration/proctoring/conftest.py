@@ -15,20 +15,6 @@ from proctoring import Enrolment, LocalPoolAnalyzer, RedisQueueAnalyzer, enrol, 
 REDIS_URL = os.environ.get("REDIS_TEST_URL", "redis://127.0.0.1:6379/0")
 
 
-def shared_faces_dir() -> Path:
-    root = os.environ.get("DINGKAO_SHARED_DIR")
-    shared = Path(root) if root else Path(__file__).resolve().parents[3] / ".." / "shared"
-    return (shared / "faces").resolve()
-
-
-@pytest.fixture(scope="session")
-def faces_dir() -> Path:
-    d = shared_faces_dir()
-    if not (d / "labels.csv").is_file():
-        pytest.skip(f"shared face photos not found at {d} (set DINGKAO_SHARED_DIR)")
-    return d
-
-
 @pytest.fixture(scope="session")
 def obama(faces_dir: Path) -> tuple[Enrolment, bytes]:
     """An enrolment and a different photo of the same person."""

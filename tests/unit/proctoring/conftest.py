@@ -3,21 +3,16 @@
 from __future__ import annotations
 
 import csv
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from tests.conftest import FACES
+
 from proctoring import Enrolment, enrol
 from proctoring.analysis import frame_encodings
-
-
-def shared_faces_dir() -> Path:
-    root = os.environ.get("DINGKAO_SHARED_DIR")
-    shared = Path(root) if root else Path(__file__).resolve().parents[3] / ".." / "shared"
-    return (shared / "faces").resolve()
 
 
 @dataclass(frozen=True)
@@ -27,15 +22,7 @@ class Photo:
     faces: int | None
 
     def read(self) -> bytes:
-        return (shared_faces_dir() / self.path).read_bytes()
-
-
-@pytest.fixture(scope="session")
-def faces_dir() -> Path:
-    d = shared_faces_dir()
-    if not (d / "labels.csv").is_file():
-        pytest.skip(f"shared face photos not found at {d} (set DINGKAO_SHARED_DIR)")
-    return d
+        return (FACES / self.path).read_bytes()
 
 
 @pytest.fixture(scope="session")
