@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import functools
 from typing import AsyncIterator
 
@@ -14,9 +16,12 @@ from . import templating
 from .api import Endpoint
 from .auth import csrf_middleware, current_account, session_middleware
 from .errors import ApiError, Forbidden, error_middleware
-from .handlers import auth_api, bank_api, bank_pages, institution_api, ops, pages, registration_api, review_api, workflow_pages  # noqa: F401
+from .handlers import auth_api, bank_api, bank_pages, exam_api, exam_pages, institution_api, ops, pages, registration_api, review_api, workflow_pages  # noqa: F401
 from .handlers import page_routes, routes
-from .keys import engine_key, live_key, sessionmaker_key, settings_key, sms_key, storage_key
+from .exam.papers import PaperCache
+from .exam.push import AttemptHub
+from .exam.sweeper import run_sweeper
+from .keys import attempt_hub_key, engine_key, live_key, paper_cache_key, sessionmaker_key, settings_key, sms_key, storage_key
 from .livestate import make_live_state
 from .request_context import request_id_middleware
 from .settings import Settings
@@ -62,7 +67,21 @@ def create_app(settings: Settings, *, live_prefix: str = "dingkao:") -> web.Appl
         yield
         await live.close()
 
-    app.cleanup_ctx.extend([database, live_state])
+    async def exam_engine(app: web.Application) -> AsyncIterator[None]:
+        # Every process pushes attempt events to its own pages and sweeps overdue attempts.
+        hub = AttemptHub(app[live_key])
+        app[attempt_hub_key] = hub
+        hub.start()
+        sweeper = asyncio.create_task(run_sweeper(app[sessionmaker_key], app[paper_cache_key], hub.publish,
+                                                  interval=settings.sweep_interval), name="deadline-sweeper")
+        yield
+        sweeper.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await sweeper
+        await hub.stop()
+
+    app[paper_cache_key] = PaperCache()
+    app.cleanup_ctx.extend([database, live_state, exam_engine])
     templating.setup(app)
     for ep in routes.endpoints:
         app.router.add_route(ep.method, ep.path, _guard(ep), name=f"api_{ep.handler.__name__}")

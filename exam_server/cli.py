@@ -53,6 +53,7 @@ def cmd_demo(args: argparse.Namespace) -> None:
     from registry.migrate import upgrade
 
     from .demo import print_logins, seed_demo
+    from .demo_exams import print_exam_logins, seed_exam_demo
 
     settings = _settings(demo=True)
     # Demo runs on plain http://127.0.0.1, where browsers drop Secure cookies on non-localhost names.
@@ -60,7 +61,9 @@ def cmd_demo(args: argparse.Namespace) -> None:
     _prepare_storage(settings)
     asyncio.run(upgrade(settings.database_url))
     asyncio.run(seed_demo(settings))
+    asyncio.run(seed_exam_demo(settings))
     print_logins(settings)
+    print_exam_logins(settings)
     _serve(settings)
 
 

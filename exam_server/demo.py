@@ -45,11 +45,11 @@ PHYSICIANS = [
 ]
 
 
-def physicians_csv() -> bytes:
+def physicians_csv(rows: list[tuple] | None = None) -> bytes:
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(list(master_data.PHYSICIAN_COLUMNS) + ["执业范围", "首次执业日期"])
-    for name, born, seq, inst, cat, scope, year, start in PHYSICIANS:
+    for name, born, seq, inst, cat, scope, year, start in (PHYSICIANS if rows is None else rows):
         number = demo_id_number("120101", born, seq)
         writer.writerow([name, "居民身份证", number, f"{year}{number[-8:]}", f"1{year}{number[-9:]}", inst, cat,
                          scope, start.isoformat()])

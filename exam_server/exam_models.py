@@ -66,3 +66,8 @@ class Paper(Base):
     blueprint: Mapped[dict[str, Any]]
     bank_ids: Mapped[list[Any]]
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+# The exam engine's tables live with the engine; importing them here registers them on Base
+# wherever the exam tables are needed (migrations, tests).
+from .exam.models import Answer, Attempt, ExamSchedule, QuestionSnapshot  # noqa: E402,F401

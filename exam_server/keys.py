@@ -9,6 +9,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from registry.models import Account
 
+from .exam.papers import PaperCache
+from .exam.push import AttemptHub
 from .livestate import LiveState
 from .settings import Settings
 from .sms import SmsSender
@@ -21,6 +23,8 @@ live_key = web.AppKey("live", LiveState)
 sms_key = web.AppKey("sms", SmsSender)
 storage_key = web.AppKey("storage", FileStorage)
 executor_key = web.AppKey("executor", Executor)
+paper_cache_key = web.AppKey("paper_cache", PaperCache)
+attempt_hub_key = web.AppKey("attempt_hub", AttemptHub)
 
 # Request-scoped.
 account_key = web.RequestKey("account", Account | None)  # type: ignore[arg-type]

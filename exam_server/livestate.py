@@ -147,7 +147,10 @@ class RedisLiveState:
     def __init__(self, url: str, *, prefix: str = "dingkao:") -> None:
         from redis import asyncio as aioredis
 
-        self._redis = aioredis.from_url(url, decode_responses=True, health_check_interval=30)
+        # A bounded pool that makes a burst of requests wait for a connection instead of failing.
+        pool = aioredis.BlockingConnectionPool.from_url(url, decode_responses=True, health_check_interval=30,
+                                                        max_connections=64, timeout=10)
+        self._redis = aioredis.Redis(connection_pool=pool)
         self.prefix = prefix
         self._unlock = self._redis.register_script(_UNLOCK)
         self._incr = self._redis.register_script(_INCR)

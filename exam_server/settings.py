@@ -38,6 +38,13 @@ class Settings:
     log_json: bool = True
     # Behind the reverse proxy, take the client address from X-Forwarded-For (rate limits per client).
     trust_proxy: bool = False
+    # Answers arriving this long after an attempt's deadline (requests in flight) are still taken.
+    exam_grace_seconds: int = 10
+    # The pre-exam identity check (proctoring) must pass before an attempt starts; the hook is
+    # exam_server.exam.gate.identity_gate. Off until that check exists.
+    exam_face_check: bool = False
+    # How often each process looks for overdue attempts (seconds).
+    sweep_interval: float = 1.0
 
     def with_(self, **changes: object) -> "Settings":
         return replace(self, **changes)  # type: ignore[arg-type]
@@ -140,4 +147,6 @@ def load_settings(env: Mapping[str, str] | None = None, *, demo: bool = False) -
         initial_password=initial_password,
         log_json=_bool(env, "DINGKAO_LOG_JSON", True),
         trust_proxy=_bool(env, "DINGKAO_TRUST_PROXY", False),
+        exam_grace_seconds=_int(env, "DINGKAO_EXAM_GRACE_SECONDS", 10, lo=0, hi=300),
+        exam_face_check=_bool(env, "DINGKAO_EXAM_FACE_CHECK", False),
     )

@@ -1,0 +1,54 @@
+"""The attempt lifecycle: which move is legal from which state, by whom. One table, like registry.states."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from registry.errors import IllegalTransition
+
+
+class AttemptState(StrEnum):
+    IN_PROGRESS = "in_progress"
+    SUBMITTED = "submitted"
+    SCORED = "scored"
+
+
+ATTEMPT_WORDS = {AttemptState.IN_PROGRESS: "进行中", AttemptState.SUBMITTED: "已交卷", AttemptState.SCORED: "已评分"}
+
+
+class SubmitReason(StrEnum):
+    """Who ended the attempt: the physician, the clock, or staff (with a reason)."""
+
+    PHYSICIAN = "physician"
+    TIME_UP = "time_up"
+    INVIGILATOR = "invigilator"
+    BODY = "body"
+
+
+SUBMIT_WORDS = {SubmitReason.PHYSICIAN: "考生交卷", SubmitReason.TIME_UP: "时间到自动交卷",
+                SubmitReason.INVIGILATOR: "监考员结束考试", SubmitReason.BODY: "考核机构结束考试"}
+
+
+class AttemptAction(StrEnum):
+    SUBMIT = "submit"
+    SCORE = "score"
+
+
+@dataclass(frozen=True, slots=True)
+class AttemptMove:
+    source: AttemptState
+    target: AttemptState
+
+
+MOVES = {
+    AttemptAction.SUBMIT: AttemptMove(AttemptState.IN_PROGRESS, AttemptState.SUBMITTED),
+    AttemptAction.SCORE: AttemptMove(AttemptState.SUBMITTED, AttemptState.SCORED),
+}
+
+
+def next_attempt_state(current: AttemptState, action: AttemptAction) -> AttemptState:
+    move = MOVES[action]
+    if current is not move.source:
+        raise IllegalTransition(f"考试当前状态为“{ATTEMPT_WORDS[current]}”，不能执行此操作")
+    return move.target

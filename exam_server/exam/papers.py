@@ -1,0 +1,138 @@
+"""Drawing an attempt's paper and rebuilding it later: pools cached per paper, questions snapshotted.
+
+A province sitting the same paper starts thousands of attempts within minutes; building a pool
+means loading every question of the banks, so each process keeps the pool of a paper for
+``POOL_TTL`` seconds. A rebuilt paper is immutable, so it is kept per attempt (LRU).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import json
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+from sqlalchemy import event, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from question_bank import Blueprint, Pool, Question, question_from_dict, question_to_dict
+from question_bank.drawing import DrawnPaper, draw_paper, paper_from_record
+
+from ..exam_models import Paper
+from ..question_store import bank_questions
+from .models import QuestionSnapshot
+
+POOL_TTL = 30.0
+PAPER_CACHE_SIZE = 50_000
+
+
+def snapshot_key(payload: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:32]
+
+
+@dataclass(slots=True)
+class PaperCache:
+    """Per-process caches; nothing in them is authoritative."""
+
+    pools: dict[int, tuple[float, Pool]] = field(default_factory=dict)
+    pool_locks: dict[int, asyncio.Lock] = field(default_factory=dict)
+    papers: OrderedDict[int, DrawnPaper] = field(default_factory=OrderedDict)
+    snapshots_known: set[str] = field(default_factory=set)
+
+    async def pool(self, session: AsyncSession, paper: Paper) -> Pool:
+        async with self.pool_locks.setdefault(paper.id, asyncio.Lock()):  # one load when a crowd starts at once
+            hit = self.pools.get(paper.id)
+            if hit and time.monotonic() - hit[0] < POOL_TTL:
+                return hit[1]
+            pool = Pool(await bank_questions(session, paper.bank_ids))
+            self.pools[paper.id] = (time.monotonic(), pool)
+            return pool
+
+    def remember(self, attempt_id: int, paper: DrawnPaper) -> None:
+        self.papers[attempt_id] = paper
+        self.papers.move_to_end(attempt_id)
+        while len(self.papers) > PAPER_CACHE_SIZE:
+            self.papers.popitem(last=False)
+
+
+def blueprint_for(paper: Paper, *, time_limit_minutes: int, pass_mark: float) -> Blueprint:
+    """The paper definition with the schedule's time limit and pass mark."""
+    d = dict(paper.blueprint)
+    d.update(time_limit_minutes=time_limit_minutes, pass_mark=pass_mark)
+    return Blueprint.from_dict(d)
+
+
+async def draw(session: AsyncSession, cache: PaperCache, paper: Paper, blueprint: Blueprint, *, seed: str,
+               seen: Sequence[str]) -> tuple[dict[str, Any], DrawnPaper]:
+    """Draw, snapshot the drawn questions, and return (record to store, drawn paper)."""
+    pool = await cache.pool(session, paper)
+    drawn = draw_paper(pool, blueprint, seed=seed, seen=seen)
+    payloads = [question_to_dict(it.question.with_id(None)) for it in drawn.items]
+    keys = [snapshot_key(p) for p in payloads]
+    new = {k: p for k, p in zip(keys, payloads) if k not in cache.snapshots_known}
+    if new:
+        # Sorted, so concurrent starts drawing the same questions lock rows in one order (no deadlock).
+        rows = [{"fingerprint": k, "payload": new[k]} for k in sorted(new)]
+        dialect = session.bind.dialect.name if session.bind else "sqlite"
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        await session.execute(insert(QuestionSnapshot).values(rows).on_conflict_do_nothing())
+        # Known only once committed: a start that rolls back must not stop the next one writing them.
+        event.listen(session.sync_session, "after_commit", lambda _s: cache.snapshots_known.update(new), once=True)
+    record = drawn.to_record()
+    record["snaps"] = keys
+    return record, drawn
+
+
+async def rebuild(session: AsyncSession, cache: PaperCache, attempt_id: int, record: dict[str, Any]) -> DrawnPaper:
+    hit = cache.papers.get(attempt_id)
+    if hit is not None:
+        return hit
+    keys = list(record["snaps"])
+    rows = (await session.execute(select(QuestionSnapshot.fingerprint, QuestionSnapshot.payload)
+                                  .where(QuestionSnapshot.fingerprint.in_(set(keys))))).all()
+    by_key = {k: question_from_dict(p) for k, p in rows}
+    questions: dict[str, Question] = {}
+    for key, item in zip(keys, record["items"]):
+        questions[item["fp"]] = by_key[key]
+    paper = paper_from_record(record, questions)
+    cache.remember(attempt_id, paper)
+    return paper
+
+
+def seen_fingerprints(records: Sequence[dict[str, Any]]) -> list[str]:
+    return [it["fp"] for r in records for it in r.get("items", [])]
+
+
+def _image(img: Any) -> dict[str, str]:
+    if img.data is not None:
+        return {"src": f"data:{img.mime};base64,{base64.b64encode(img.data).decode()}", "name": img.name}
+    return {"src": img.ref or "", "name": img.name}
+
+
+def candidate_view(paper: DrawnPaper) -> dict[str, Any]:
+    """What the candidate's page shows: stems and options in display order; never keys or explanations."""
+    items = [{
+        "number": it.number,
+        "type": it.question.type.value,
+        "type_label": it.question.type.label_zh,
+        "stem": it.question.stem,
+        "images": [_image(i) for i in it.question.images],
+        "options": [{"label": o.label, "text": o.text} for o in it.options],
+        "multiple": it.multiple,
+        "points": it.points,
+        "group": it.group_index,
+    } for it in paper.items]
+    groups = [{"index": g.index, "type": g.type.value, "stem": g.stem,
+               "options": [{"label": o.label, "text": o.text} for o in g.options],
+               "images": [_image(i) for i in g.images], "items": list(g.item_numbers)} for g in paper.groups]
+    return {"title": paper.title, "items": items, "groups": groups, "total_points": paper.total_points,
+            "pass_mark": paper.pass_mark}
+
+
+def item_options(paper: DrawnPaper) -> list[tuple[str, bool]]:
+    return [("".join(o.label for o in it.options), it.multiple) for it in paper.items]

@@ -1,0 +1,52 @@
+"""Reusable flows for exam-engine tests: a demo exam physician ready to sit, answering a paper."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from exam_server.demo_exams import exam_login, seed_exam_demo
+from exam_server.keys import sms_key
+from exam_server.settings import Settings
+
+from .helpers import Api, last_code
+
+DEVICE = "device-aaaaaaaa"
+GENERAL, SIMPLE, WAIVED_PRO, SUBMITTED, INST_APPROVED, SIMPLE_STOMA = range(6)
+
+
+async def seed_exams(settings: Settings) -> None:
+    assert await seed_exam_demo(settings)
+
+
+async def exam_doctor(make_client: Any, client: Api, index: int) -> Api:
+    """Another browser logged in as exam-demo physician ``index``, past the first-login steps."""
+    doctor = await make_client()
+    status, body = await doctor.post("/api/v1/auth/login", {"kind": "physician", "login": exam_login(index),
+                                                           "password": "666666"})
+    assert status == 200, body
+    status, body = await doctor.post("/api/v1/auth/password", {
+        "old_password": "666666", "new_password": "Doctor2026x", "confirm_password": "Doctor2026x"})
+    assert status == 200, body
+    phone = f"1370000{index:04d}"
+    status, body = await doctor.post("/api/v1/auth/phone/code", {"phone": phone})
+    assert status == 200, body
+    status, body = await doctor.post("/api/v1/auth/phone/bind",
+                                     {"phone": phone, "code": last_code(client.app[sms_key].outbox, phone)})
+    assert status == 200, body
+    return doctor
+
+
+async def start(doctor: Api, kind: str, device: str = DEVICE) -> int:
+    status, body = await doctor.post("/api/v1/exams/start", {"kind": kind, "device": device})
+    assert status == 201, body
+    return int(body["attempt_id"])
+
+
+async def paper_of(doctor: Api, attempt_id: int, device: str = DEVICE) -> dict[str, Any]:
+    status, body = await doctor.get(f"/api/v1/attempts/{attempt_id}?device={device}")
+    assert status == 200, body
+    return body
+
+
+def first_option_answers(paper: dict[str, Any], *, seq: int = 1) -> list[dict[str, Any]]:
+    return [{"item": it["number"], "choice": it["options"][0]["label"], "seq": seq} for it in paper["paper"]["items"]]
