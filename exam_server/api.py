@@ -32,6 +32,8 @@ class Endpoint:
     multipart: bool = False
     tags: tuple[str, ...] = ()
     query: dict[str, str] = field(default_factory=dict)
+    # Also reachable with the exam page's attempt token instead of a login session.
+    attempt_token: bool = False
 
 
 class ApiRoutes:
@@ -40,10 +42,11 @@ class ApiRoutes:
 
     def route(self, method: str, path: str, *, summary: str, roles: frozenset[Role] | set[Role] | tuple[Role, ...],
               body: type[BaseModel] | None = None, before_setup: bool = False, multipart: bool = False,
-              tags: tuple[str, ...] = (), query: dict[str, str] | None = None) -> Callable[[Handler], Handler]:
+              tags: tuple[str, ...] = (), query: dict[str, str] | None = None,
+              attempt_token: bool = False) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:
             self.endpoints.append(Endpoint(method, path, handler, summary, frozenset(roles), body, before_setup,
-                                           multipart, tags, query or {}))
+                                           multipart, tags, query or {}, attempt_token))
             return handler
 
         return register

@@ -15,13 +15,14 @@ from registry.roles import Role
 from . import templating
 from .api import Endpoint
 from .auth import csrf_middleware, current_account, session_middleware
-from .errors import ApiError, Forbidden, error_middleware
+from .errors import ApiError, Forbidden, NotLoggedIn, error_middleware
+from .exam import tokens
 from .handlers import auth_api, bank_api, bank_pages, exam_api, exam_pages, institution_api, ops, pages, registration_api, review_api, workflow_pages  # noqa: F401
 from .handlers import page_routes, routes
 from .exam.papers import PaperCache
 from .exam.push import AttemptHub
 from .exam.sweeper import run_sweeper
-from .keys import attempt_hub_key, engine_key, live_key, paper_cache_key, sessionmaker_key, settings_key, sms_key, storage_key
+from .keys import account_key, attempt_hub_key, attempt_token_key, engine_key, live_down_key, live_key, paper_cache_key, sessionmaker_key, settings_key, sms_key, storage_key
 from .livestate import make_live_state
 from .request_context import request_id_middleware
 from .settings import Settings
@@ -34,7 +35,16 @@ def _guard(ep: Endpoint) -> web.Handler:
 
     @functools.wraps(ep.handler)
     async def guarded(request: web.Request) -> web.StreamResponse:
+        request[attempt_token_key] = None
+        if ep.attempt_token and request.headers.get(tokens.HEADER):
+            token = tokens.verify(request.app[settings_key].secret_key, request.headers[tokens.HEADER])
+            if token is None:
+                raise NotLoggedIn("考试凭证无效，请重新进入考试")
+            request[attempt_token_key] = token
+            return await ep.handler(request)
         if ep.roles:
+            if request.get(account_key) is None and request.get(live_down_key):
+                raise ApiError("服务暂时不可用，请稍后重试", code="unavailable", status=503)
             account = current_account(request)
             if Role(account.role) not in ep.roles:
                 raise Forbidden("当前角色无权执行此操作")

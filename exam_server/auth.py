@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+import logging
 import json
 import secrets
 from dataclasses import dataclass
@@ -13,8 +14,10 @@ from registry.models import Account
 from registry.scope import Actor
 
 from .errors import ApiError, NotLoggedIn, TooManyRequests
-from .keys import account_key, live_key, sessionmaker_key, settings_key
-from .livestate import LiveState
+from .keys import account_key, live_down_key, live_key, sessionmaker_key, settings_key
+from .livestate import LIVE_STATE_ERRORS, LiveState
+
+log = logging.getLogger("dingkao.auth")
 
 SESSION_COOKIE = "dk_session"
 CSRF_COOKIE = "dk_csrf"
@@ -62,7 +65,12 @@ async def session_middleware(request: web.Request, handler):  # type: ignore[no-
     sid = request.cookies.get(SESSION_COOKIE)
     if sid and len(sid) < 100:
         settings = request.app[settings_key]
-        data = await _load_session(request.app[live_key], sid, settings.session_idle_seconds)
+        try:
+            data = await _load_session(request.app[live_key], sid, settings.session_idle_seconds)
+        except LIVE_STATE_ERRORS:
+            log.warning("live state unavailable while loading a session", exc_info=True)
+            request[live_down_key] = True
+            return await handler(request)
         if data is not None:
             async with request.app[sessionmaker_key]() as session:
                 account = await session.get(Account, data.account_id)

@@ -6,10 +6,17 @@ import json
 import logging
 
 from aiohttp import web
+from redis import exceptions as redis_errors
+from sqlalchemy import exc as sa_exc
 
 from registry.errors import ConcurrentUpdate, IllegalTransition, InvalidInput, NotFound, PermissionDenied, RegistryError
 
 log = logging.getLogger("dingkao.errors")
+
+# A lost database connection (asyncpg/sqlite surface as these through SQLAlchemy) or Redis outage.
+OUTAGES: tuple[type[BaseException], ...] = (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError,
+                                            redis_errors.ConnectionError, redis_errors.TimeoutError,
+                                            ConnectionRefusedError, ConnectionResetError)
 
 
 class ApiError(Exception):
@@ -92,6 +99,10 @@ async def error_middleware(request: web.Request, handler):  # type: ignore[no-un
         return _respond(request, 405, "method_not_allowed", "不支持该请求方法")
     except web.HTTPException:
         raise
+    except OUTAGES as exc:
+        # The database or Redis is briefly down: say so, so pages keep their work and retry.
+        log.warning("backing service unavailable on %s %s: %s", request.method, request.path, exc)
+        return _respond(request, 503, "unavailable", "服务暂时不可用（数据库或缓存连接中断），请稍后重试，已填写的内容不会丢失")
     except Exception as exc:
         for cls, status, code in EXTRA_MAPPINGS:
             if isinstance(exc, cls):

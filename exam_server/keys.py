@@ -11,6 +11,7 @@ from registry.models import Account
 
 from .exam.papers import PaperCache
 from .exam.push import AttemptHub
+from .exam.tokens import AttemptToken
 from .livestate import LiveState
 from .settings import Settings
 from .sms import SmsSender
@@ -29,3 +30,6 @@ attempt_hub_key = web.AppKey("attempt_hub", AttemptHub)
 # Request-scoped.
 account_key = web.RequestKey("account", Account | None)  # type: ignore[arg-type]
 request_id_key = web.RequestKey("request_id", str)
+attempt_token_key = web.RequestKey("attempt_token", AttemptToken | None)  # type: ignore[arg-type]
+# Set when the live state (Redis) could not be read: no session can be checked, so say 503, not 401.
+live_down_key = web.RequestKey("live_down", bool)

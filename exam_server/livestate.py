@@ -13,6 +13,12 @@ import uuid
 from collections import defaultdict
 from typing import AsyncIterator, Protocol
 
+from redis import exceptions as redis_errors
+
+# What a live-state call raises when Redis is down or restarting (the in-process state never does).
+LIVE_STATE_ERRORS: tuple[type[BaseException], ...] = (redis_errors.ConnectionError, redis_errors.TimeoutError,
+                                                      ConnectionError, TimeoutError)
+
 
 class LockNotAcquired(Exception):
     """Another holder has the lock and it did not come free in time."""

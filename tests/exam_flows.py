@@ -50,3 +50,37 @@ async def paper_of(doctor: Api, attempt_id: int, device: str = DEVICE) -> dict[s
 
 def first_option_answers(paper: dict[str, Any], *, seq: int = 1) -> list[dict[str, Any]]:
     return [{"item": it["number"], "choice": it["options"][0]["label"], "seq": seq} for it in paper["paper"]["items"]]
+
+
+async def correct_answers(app: Any, attempt_id: int, *, wrong: int = 0, seq: int = 1) -> list[dict[str, Any]]:
+    """The right answer to every item, read server-side as scoring does (the first ``wrong`` items get a
+    wrong one) - the test's oracle; no endpoint ever reveals keys."""
+    from exam_server.exam import papers
+    from exam_server.exam.models import Attempt
+    from exam_server.keys import sessionmaker_key
+
+    async with app[sessionmaker_key]() as session:
+        attempt = await session.get(Attempt, attempt_id)
+        paper = await papers.rebuild(session, papers.PaperCache(), attempt_id, attempt.paper)
+    out = []
+    for it in paper.items:
+        key = "".join(it.key)
+        if it.number <= wrong:
+            key = next(o.label for o in it.options if o.label not in it.key)
+        out.append({"item": it.number, "choice": key, "seq": seq})
+    return out
+
+
+async def set_deadline_past(app: Any, attempt_id: int, seconds: int = 60) -> None:
+    """Time passes: the attempt's deadline moves into the past (as if its time limit ran out)."""
+    import datetime as dt
+
+    from sqlalchemy import update
+
+    from exam_server.exam.models import Attempt
+    from exam_server.keys import sessionmaker_key
+    from registry.db import utcnow
+
+    async with app[sessionmaker_key]() as session, session.begin():
+        await session.execute(update(Attempt).where(Attempt.id == attempt_id)
+                              .values(deadline=utcnow() - dt.timedelta(seconds=seconds)))

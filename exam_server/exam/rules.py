@@ -179,10 +179,6 @@ def paper_statuses(candidate: Candidate, situations: Sequence[PaperSituation], *
             lock = Lock.PASSED
         elif in_progress:
             lock = None  # resume
-        elif candidate.state in _DECIDED:
-            lock = Lock.ASSESSMENT_DECIDED
-        elif candidate.state != "APPROVED":
-            lock = Lock.NOT_APPROVED
         elif outcome is Outcome.FAILED:
             if len(sit.attempts) >= allowed:
                 lock = Lock.ATTEMPTS_USED
@@ -190,6 +186,10 @@ def paper_statuses(candidate: Candidate, situations: Sequence[PaperSituation], *
                 lock = Lock.CLOSED
             else:
                 lock = Lock.FAILED
+        elif candidate.state in _DECIDED:
+            lock = Lock.ASSESSMENT_DECIDED
+        elif candidate.state != "APPROVED":
+            lock = Lock.NOT_APPROVED
         elif not earlier_done:
             lock = Lock.NEEDS_HUMANITIES
         elif sit.window is None:

@@ -9,6 +9,7 @@ from typing import Any, Literal
 
 from aiohttp import web
 from pydantic import Field
+from sqlalchemy import select
 
 from registry.db import utcnow
 from registry.roles import Role
@@ -19,7 +20,8 @@ from ..errors import ApiError
 from ..exam import answers, attempts, schedules
 from ..exam.gate import identity_gate
 from ..exam.lifecycle import AttemptState
-from ..keys import attempt_hub_key, paper_cache_key, sessionmaker_key, settings_key
+from ..exam import tokens
+from ..keys import account_key, attempt_hub_key, attempt_token_key, paper_cache_key, sessionmaker_key, settings_key
 from ..request_context import request_id
 from ..schemas import Body
 from . import routes
@@ -90,6 +92,23 @@ def utc(value: dt.datetime) -> dt.datetime:
     return aware.astimezone(dt.UTC).replace(tzinfo=None)
 
 
+def _token(request: web.Request, attempt_id: int, physician_id: int, device: str) -> str:
+    return tokens.issue(request.app[settings_key].secret_key, attempt_id, physician_id, device)
+
+
+def caller_physician(request: web.Request, attempt_id: int) -> int:
+    """The physician sitting: from the attempt token (for this attempt only) or the login session."""
+    token = request.get(attempt_token_key)
+    if token is not None:
+        if token.attempt_id != attempt_id:
+            raise ApiError("考试记录不存在", code="not_found", status=404)
+        return token.physician_id
+    actor = current_actor(request)
+    if actor.role is not Role.PHYSICIAN or actor.physician_id is None:
+        raise ApiError("只有考生本人可以作答", code="forbidden", status=403)
+    return actor.physician_id
+
+
 def _refused(exc: attempts.StartRefused) -> ApiError:
     return ApiError(exc.message, code=f"locked_{exc.lock.value}", status=409,
                     fields={"kind": exc.message, **({"attempt_id": str(exc.attempt_id)} if exc.attempt_id else {})})
@@ -118,7 +137,8 @@ async def start_exam(request: web.Request) -> web.StreamResponse:
                                                    cache=request.app[paper_cache_key], request_id=request_id(request))
         except attempts.StartRefused as exc:
             raise _refused(exc) from None
-    return json_ok({"attempt_id": attempt.id, "deadline": attempt.deadline}, status=201)
+    return json_ok({"attempt_id": attempt.id, "deadline": attempt.deadline,
+                    "token": _token(request, attempt.id, attempt.physician_id, body.device)}, status=201)
 
 
 @routes.get("/api/v1/attempts/{attempt_id}", summary="考试内容（不含答案）、已保存作答与服务器时间",
@@ -137,11 +157,14 @@ async def get_attempt(request: web.Request) -> web.StreamResponse:
 
 
 @routes.get("/api/v1/attempts/{attempt_id}/clock", summary="心跳与对时：服务器时间、截止时间、状态",
-            roles=PHYSICIAN, tags=("exam",), query={"device": "设备标识"})
+            roles=PHYSICIAN, tags=("exam",), query={"device": "设备标识"}, attempt_token=True)
 async def attempt_clock(request: web.Request) -> web.StreamResponse:
-    actor = current_actor(request)
+    attempt_id = id_param(request, "attempt_id")
+    physician_id = caller_physician(request, attempt_id)
     async with request.app[sessionmaker_key]() as session:
-        attempt = await attempts.attempt_in_scope(session, actor, id_param(request, "attempt_id"))
+        attempt = await session.get(attempts.Attempt, attempt_id)
+    if attempt is None or attempt.physician_id != physician_id:
+        raise ApiError("考试记录不存在", code="not_found", status=404)
     now = utcnow()
     return json_ok({"now": now, "deadline": attempt.deadline, "state": attempt.state,
                     "remaining_seconds": max(0.0, (attempt.deadline - now).total_seconds()),
@@ -158,21 +181,22 @@ async def claim_attempt(request: web.Request) -> web.StreamResponse:
                                                   request_id=request_id(request))
     if took_over:
         await request.app[attempt_hub_key].publish(attempt.id, "takeover", device=body.device)
-    return json_ok({"attempt_id": attempt.id, "took_over": took_over})
+    return json_ok({"attempt_id": attempt.id, "took_over": took_over,
+                    "token": _token(request, attempt.id, attempt.physician_id, body.device)})
 
 
 @routes.post("/api/v1/attempts/{attempt_id}/answers", summary="保存作答（按序号幂等，写入数据库后才答复）",
-             roles=PHYSICIAN, body=AnswersBody, tags=("exam",))
+             roles=PHYSICIAN, body=AnswersBody, tags=("exam",), attempt_token=True)
 async def save_attempt_answers(request: web.Request) -> web.StreamResponse:
-    actor = current_actor(request)
-    body: AnswersBody = await parse_body(request, AnswersBody)
     attempt_id = id_param(request, "attempt_id")
+    physician_id = caller_physician(request, attempt_id)
+    body: AnswersBody = await parse_body(request, AnswersBody)
     settings = request.app[settings_key]
     now = utcnow()
     async with request.app[sessionmaker_key]() as session, session.begin():
         try:
             result = await answers.save_answers(session, request.app[paper_cache_key], attempt_id=attempt_id,
-                                                physician_id=actor.physician_id or 0, device_id=body.device,
+                                                physician_id=physician_id, device_id=body.device,
                                                 raw=body.answers, now=now, grace_seconds=settings.exam_grace_seconds)
         except answers.TimeUp as exc:
             raise ApiError(exc.message, code="time_up", status=409) from None
@@ -182,19 +206,23 @@ async def save_attempt_answers(request: web.Request) -> web.StreamResponse:
 
 
 @routes.post("/api/v1/attempts/{attempt_id}/submit", summary="交卷并评分", roles=PHYSICIAN, body=SubmitBody,
-             tags=("exam",))
+             tags=("exam",), attempt_token=True)
 async def submit_attempt(request: web.Request) -> web.StreamResponse:
-    actor = current_actor(request)
+    attempt_id = id_param(request, "attempt_id")
+    physician_id = caller_physician(request, attempt_id)
     body: SubmitBody = await parse_body(request, SubmitBody)
     if not body.confirm:
         raise ApiError("请确认交卷", fields={"confirm": "请确认交卷"})
     cache = request.app[paper_cache_key]
     async with request.app[sessionmaker_key]() as session, session.begin():
-        attempt = await attempts.attempt_in_scope(session, actor, id_param(request, "attempt_id"))
+        attempt = await session.get(attempts.Attempt, attempt_id, with_for_update=True)
+        if attempt is None or attempt.physician_id != physician_id:
+            raise ApiError("考试记录不存在", code="not_found", status=404)
         if attempt.state == AttemptState.IN_PROGRESS and attempt.device_id != body.device:
             raise ApiError("本场考试已在另一台设备上继续，请在该设备上交卷", code="taken_over", status=409)
+        account_id = request[account_key].id if request.get(account_key) else None
         if not await attempts.submit(session, attempt, attempts.SubmitReason.PHYSICIAN, now=utcnow(), cache=cache,
-                                     by=actor.account_id, request_id=request_id(request)):
+                                     by=account_id, request_id=request_id(request)):
             raise ApiError("试卷已提交", code="already_submitted", status=409)
         schedule = await session.get(attempts.ExamSchedule, attempt.schedule_id)
         result = attempts.attempt_json(attempt, schedule, now=utcnow())  # type: ignore[arg-type]
@@ -203,12 +231,14 @@ async def submit_attempt(request: web.Request) -> web.StreamResponse:
 
 
 @routes.get("/api/v1/attempts/{attempt_id}/events", summary="考试事件推送（SSE）：延长时间、他处接管、交卷",
-            roles=PHYSICIAN, tags=("exam",))
+            roles=PHYSICIAN, tags=("exam",), attempt_token=True)
 async def attempt_events(request: web.Request) -> web.StreamResponse:
-    actor = current_actor(request)
     attempt_id = id_param(request, "attempt_id")
+    physician_id = caller_physician(request, attempt_id)
     async with request.app[sessionmaker_key]() as session:
-        await attempts.attempt_in_scope(session, actor, attempt_id)
+        owner = await session.scalar(select(attempts.Attempt.physician_id).where(attempts.Attempt.id == attempt_id))
+    if owner != physician_id:
+        raise ApiError("考试记录不存在", code="not_found", status=404)
     hub = request.app[attempt_hub_key]
     response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-store",
                                            "X-Accel-Buffering": "no"})
