@@ -32,7 +32,7 @@ def _serve(settings: Settings) -> None:
     from .request_context import configure_logging
 
     configure_logging(json_lines=settings.log_json)
-    web.run_app(create_app(settings), host=settings.host, port=settings.port, access_log=None,
+    web.run_app(create_app(settings, live_prefix=settings.live_prefix), host=settings.host, port=settings.port, access_log=None,
                 print=lambda msg: print(msg, flush=True))
 
 
