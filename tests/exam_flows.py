@@ -8,7 +8,7 @@ from exam_server.demo_exams import exam_login, seed_exam_demo
 from exam_server.keys import sms_key
 from exam_server.settings import Settings
 
-from .helpers import Api, last_code
+from .helpers import Api
 
 DEVICE = "device-aaaaaaaa"
 GENERAL, SIMPLE, WAIVED_PRO, SUBMITTED, INST_APPROVED, SIMPLE_STOMA = range(6)
@@ -21,18 +21,7 @@ async def seed_exams(settings: Settings) -> None:
 async def exam_doctor(make_client: Any, client: Api, index: int) -> Api:
     """Another browser logged in as exam-demo physician ``index``, past the first-login steps."""
     doctor = await make_client()
-    status, body = await doctor.post("/api/v1/auth/login", {"kind": "physician", "login": exam_login(index),
-                                                           "password": "666666"})
-    assert status == 200, body
-    status, body = await doctor.post("/api/v1/auth/password", {
-        "old_password": "666666", "new_password": "Doctor2026x", "confirm_password": "Doctor2026x"})
-    assert status == 200, body
-    phone = f"1370000{index:04d}"
-    status, body = await doctor.post("/api/v1/auth/phone/code", {"phone": phone})
-    assert status == 200, body
-    status, body = await doctor.post("/api/v1/auth/phone/bind",
-                                     {"phone": phone, "code": last_code(client.app[sms_key].outbox, phone)})
-    assert status == 200, body
+    await doctor.ready_physician(sms_outbox=client.app[sms_key].outbox, login=exam_login(index), phone=f"1370000{index:04d}")
     return doctor
 
 

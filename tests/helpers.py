@@ -68,19 +68,20 @@ class Api:
         status, body = await self.post("/api/v1/auth/login", {"kind": "staff", "login": username, "password": password})
         assert status == 200, body
 
-    async def login_physician(self, index: int = 0, password: str = "666666") -> dict[str, Any]:
-        status, body = await self.post("/api/v1/auth/login",
-                                       {"kind": "physician", "login": physician_login(index), "password": password})
+    async def login_physician(self, index: int = 0, password: str = "666666", *, login: str | None = None) -> dict[str, Any]:
+        status, body = await self.post("/api/v1/auth/login", {"kind": "physician", "password": password,
+                                                              "login": login or physician_login(index)})
         assert status == 200, body
         return body
 
-    async def ready_physician(self, index: int = 0, sms_outbox: Any = None) -> None:
-        """Log a demo physician in and finish the first-login steps."""
-        await self.login_physician(index)
+    async def ready_physician(self, index: int = 0, sms_outbox: Any = None, *, login: str | None = None,
+                              phone: str | None = None) -> None:
+        """Log a demo physician in (by index, or by ID number) and finish the first-login steps."""
+        await self.login_physician(index, login=login)
         status, body = await self.post("/api/v1/auth/password", {
             "old_password": "666666", "new_password": "Doctor2026x", "confirm_password": "Doctor2026x"})
         assert status == 200, body
-        phone = f"139{index:08d}"
+        phone = phone or f"139{index:08d}"
         status, body = await self.post("/api/v1/auth/phone/code", {"phone": phone})
         assert status == 200, body
         code = last_code(sms_outbox, phone)

@@ -10,7 +10,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Any, Sequence
 
-from sqlalchemy import func, select, update
+from sqlalchemy import event, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -188,7 +188,8 @@ async def start_attempt(session: AsyncSession, actor: Actor, kind: str, *, devic
             await session.flush()
     except IntegrityError:
         raise StartRefused(rules.Lock.OTHER_IN_PROGRESS) from None
-    cache.remember(attempt.id, drawn)
+    # Cached only once committed: a rolled-back id can be handed out again (SQLite reuses rowids).
+    event.listen(session.sync_session, "after_commit", lambda _s: cache.remember(attempt.id, drawn), once=True)
     audit.record(session, actor_id=actor.account_id, action="attempt.start", entity="attempt", entity_id=attempt.id,
                  detail={"schedule_id": schedule.id, "attempt_no": attempt.attempt_no, "deadline": attempt.deadline.isoformat()},
                  request_id=request_id)
