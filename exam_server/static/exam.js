@@ -284,10 +284,11 @@
   function timeUp() {
     if (state !== "answering") return;
     state = "closing"; lockInputs(); ui.confirm.hidden = true; ui.timeup.hidden = false;
-    flush();
     clearInterval(pollTimer);
-    pollTimer = setInterval(quietSync, 2000);
+    pollTimer = setInterval(closingPoll, 2000);
+    closingPoll();
   }
+  function closingPoll() { flush().finally(quietSync); }
   function resume() {  // extra time arrived while the page waited for the submission
     clearInterval(pollTimer); ui.timeup.hidden = true; state = "answering";
     root.querySelectorAll("[data-submit], .question button").forEach(function (b) { b.disabled = false; });
@@ -309,6 +310,7 @@
     if (state === "done" || finishing) return;
     finishing = true;
     try {
+      if (pendingCount()) await flush();  // a late answer is either saved or reported as not saved
       var r = await dk.api("GET", BASE + "?device=" + encodeURIComponent(DEVICE));
       if (r.ok && r.data.attempt.state !== "in_progress") showResult(r.data.attempt);
     } catch (e) { /* offline: the poll tries again */ }
@@ -391,14 +393,15 @@
     show(firstOpen ? firstOpen.number : 1);
     setSave(pendingCount() ? "local" : "saved");
     openEvents();
-    await syncClock().catch(function () { /* the clock from the paper response stands */ });
     setInterval(tick, 250); tick();
+    await syncClock().catch(function () { /* the clock from the paper response stands */ });
+    tick();
     setInterval(quietSync, 30000);
     flush();
   }
   function wake() {
     if (state === "loading" || state === "done" || state === "taken") return;
-    quietSync(); flush(); openEvents();
+    flush().finally(quietSync); openEvents();
   }
   document.addEventListener("visibilitychange", function () { if (!document.hidden) wake(); });
   window.addEventListener("focus", wake);
