@@ -7,6 +7,7 @@ the keys from the server's SQLite file, never over HTTP.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import time
 from pathlib import Path
@@ -22,6 +23,8 @@ from .exam_steps import (LOCAL, SAVED, answer, answered_count, assert_fits_the_s
                          wrong_choice)
 
 pytestmark = pytest.mark.e2e
+# A device clock two hours fast, adjustable by the test through window.__skew.
+SKEWED_CLOCK = "(() => { const real = Date.now.bind(Date); window.__skew = 2 * 3600 * 1000; Date.now = () => real() + window.__skew; })()"
 
 
 @pytest.fixture(scope="module")
@@ -215,8 +218,11 @@ def test_takeover_extra_time_and_ending_by_staff(make_context, demo_var: Path, s
     expect(phone.locator("[data-save]")).to_have_text(SAVED)
     phone_left = remaining_seconds(phone)
 
-    # The same physician continues on a desktop: it resumes the same paper, answers and time...
-    desk = make_context("desktop").new_page()
+    # The same physician continues on a desktop whose clock is two hours fast: it resumes the same
+    # paper, answers and time (the countdown follows the server's clock, not the device's)...
+    desk_context = make_context("desktop")
+    desk_context.add_init_script(SKEWED_CLOCK)
+    desk = desk_context.new_page()
     login_again(desk, SIMPLE_STOMA)
     desk.goto("/exams")
     desk.click("[data-continue]")
@@ -225,6 +231,17 @@ def test_takeover_extra_time_and_ending_by_staff(make_context, demo_var: Path, s
     expect(desk.locator("[data-q-number]")).to_have_text("第 3 题 / 共 50 题")
     assert answered_count(desk) == 2
     assert abs(remaining_seconds(desk) - phone_left) <= 5
+    # The device clock jumps (a phone asleep drifts): the page re-syncs when it is shown again.
+    desk.evaluate("window.__skew += 10 * 60 * 1000")
+    desk.wait_for_function("() => { const [m] = document.querySelector('[data-clock]').textContent.split(':'); return +m < 55; }")
+    desk.evaluate("document.dispatchEvent(new Event('visibilitychange'))")
+    deadline = dt.datetime.fromisoformat(attempt_row(demo_var, attempt)["deadline"])
+
+    def server_left() -> float:
+        return (deadline - dt.datetime.now(dt.UTC).replace(tzinfo=None)).total_seconds()
+
+    wait_for(lambda: abs(remaining_seconds(desk) - server_left()) <= 3, timeout=3,
+             what="the countdown right again after the re-sync")
     # ...and the phone is told at once and stops accepting input.
     expect(phone.locator("[data-banner]")).to_contain_text("本场考试已在另一台设备上继续作答", timeout=5000)
     assert phone.locator("[data-options] input").first.is_disabled()
