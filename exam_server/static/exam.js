@@ -149,8 +149,9 @@
         });
         writeLocal();
         if (r.data.deadline) deadline = Date.parse(r.data.deadline);
-        if (!done) { scheduleRetry(); return; }
-        continue;
+        var newer = list.some(function (a) { return local.pending[a.item] && local.pending[a.item].seq > a.seq; });
+        if (!done && !newer && pendingCount() <= list.length) { scheduleRetry(); return; }
+        continue;  // answers given while this request was in flight go next
       }
       var code = r.data.error && r.data.error.code;
       if (r.status === 409 && code === "taken_over") { takenOver(); return; }

@@ -295,13 +295,14 @@ def test_takeover_extra_time_and_ending_by_staff(make_context, demo_var: Path, s
     shot(desk, screenshots, "11-extra-time-desktop")
     assert attempt_row(demo_var, attempt)["extra_minutes"] == 10
 
-    # The body ends the attempt with a reason: the candidate's page shows the result.
+    # The body ends the attempt with a reason (markup in it stays text): the candidate's page shows the result.
     row.locator("[data-end]").click()
-    staff.fill("#action-form [name=reason]", "违反考场纪律")
+    staff.fill("#action-form [name=reason]", "<img src=x onerror=window.__pwned=1>违反考场纪律")
     staff.click("[data-action-ok]")
     expect(desk.locator("[data-result]")).to_be_visible(timeout=5000)
     expect(desk.locator("[data-result-how]")).to_have_text("考核机构结束考试")
-    expect(desk.locator("[data-banner]")).to_contain_text("违反考场纪律")
+    expect(desk.locator("[data-banner]")).to_contain_text("<img src=x onerror=window.__pwned=1>违反考场纪律")
+    assert desk.evaluate("window.__pwned") is None
     expect(desk.locator("[data-result-score]")).to_have_text("6 / 100 分")
     expect(staff.locator("#attempts tbody tr", has_text="许静")).to_contain_text("已评分（考核机构结束考试）")
     shot(desk, screenshots, "12-ended-by-staff-desktop")
@@ -338,6 +339,9 @@ def test_schedules_page_creates_with_errors_by_field_and_guards_roles(make_conte
     new_row = page.locator("#schedules tbody tr", has_text="临江县")
     expect(new_row).to_contain_text("45 分钟")
     expect(new_row).to_contain_text("2026/12/20 09:00 至 2026/12/31 18:00")
+    # Another body's candidates stay out of sight on the shared (admin's) schedules.
+    page.locator("#schedules tbody tr", has_text="全部考核机构").first.locator("text=查看考生").click()
+    expect(page.locator("#attempts tbody")).to_have_text("暂无考生作答记录")
     # Scheduling the same paper twice is refused by the paper field.
     form.locator("[type=submit]").click()
     expect(form.locator('.err[data-for="paper_id"]')).to_contain_text("本周期已安排该类考试")
