@@ -298,8 +298,12 @@
   function takenOver() {
     if (state === "taken" || state === "done") return;
     state = "taken"; lockInputs(); stopLive(); ui.confirm.hidden = true; ui.timeup.hidden = true;
+    // Answers this page could not upload are dropped: replayed later they could overwrite newer ones.
+    var lost = pendingCount();
+    local.pending = {}; writeLocal();
     var box = el("span"), again = el("button", "在本设备继续作答", "btn small");
     box.appendChild(el("b", "本场考试已在另一台设备上继续作答，此页面已停止作答。"));
+    if (lost) box.appendChild(document.createTextNode("本页有 " + lost + " 题的作答未能上传，请在正在作答的设备上核对。"));
     box.appendChild(document.createTextNode(" 如需回到本设备作答，请点击："));
     again.type = "button"; again.addEventListener("click", function () { location.reload(); });
     box.appendChild(again);

@@ -151,6 +151,7 @@ def answered_count(page) -> int:  # type: ignore[no-untyped-def]
 
 
 def remaining_seconds(page) -> int:  # type: ignore[no-untyped-def]
+    expect(page.locator("[data-clock]")).to_have_text(re.compile(r"^\d"))
     parts = [int(p) for p in page.inner_text("[data-clock]").split(":")]
     while len(parts) < 3:
         parts.insert(0, 0)

@@ -207,7 +207,9 @@ def test_failing_humanities_ends_a_general_assessment(make_context, demo_var: Pa
 
 
 def test_takeover_extra_time_and_ending_by_staff(make_context, demo_var: Path, screenshots: Path) -> None:  # type: ignore[no-untyped-def]
-    phone = make_context("phone").new_page()
+    phone_context = make_context("phone")
+    phone_context.route("**/events", lambda route: route.abort())  # this device never hears a push
+    phone = phone_context.new_page()
     first_login(phone, SIMPLE_STOMA, phone="13800000005")
     phone.goto("/exams")
     expect(phone.locator(".paper[data-kind=humanities] [data-attempts]")).to_have_text("已考 0 次，剩余 3 次（共 3 次）")
@@ -242,10 +244,14 @@ def test_takeover_extra_time_and_ending_by_staff(make_context, demo_var: Path, s
 
     wait_for(lambda: abs(remaining_seconds(desk) - server_left()) <= 3, timeout=3,
              what="the countdown right again after the re-sync")
-    # ...and the phone is told at once and stops accepting input.
+    # ...and the phone, which hears no pushes, learns it from the refusal of its next answer and stops.
+    answer(phone, 3, wrong_choice(phone, keys[3]))
     expect(phone.locator("[data-banner]")).to_contain_text("本场考试已在另一台设备上继续作答", timeout=5000)
     assert phone.locator("[data-options] input").first.is_disabled()
     assert phone.locator("[data-submit]").is_disabled()
+    expect(phone.locator("[data-banner]")).to_contain_text("本页有 1 题的作答未能上传")
+    assert saved_answers(demo_var, attempt) == {1: keys[1], 2: keys[2]}
+    assert phone.evaluate(f"JSON.parse(localStorage.getItem('dk.attempt.{attempt}')).pending") == {}
     shot(phone, screenshots, "09-taken-over-phone")
     # The server refuses the old device too (409 taken_over), whatever its page does.
     status = phone.evaluate("""async () => (await window.dk.api('POST', '/api/v1/attempts/%d/answers',
@@ -294,6 +300,17 @@ def test_takeover_extra_time_and_ending_by_staff(make_context, demo_var: Path, s
     shot(staff, screenshots, "10-schedules-extra-time-desktop")
     shot(desk, screenshots, "11-extra-time-desktop")
     assert attempt_row(demo_var, attempt)["extra_minutes"] == 10
+
+    # A third device takes over from the desktop, which is told at once by a push.
+    tablet = make_context("phone").new_page()
+    login_again(tablet, SIMPLE_STOMA)
+    tablet.goto(f"/exams/attempt/{attempt}")
+    expect(tablet.locator("[data-banner]")).to_contain_text("已在本设备继续作答")
+    assert remaining_seconds(tablet) > 60 * 60
+    expect(desk.locator("[data-banner]")).to_contain_text("本场考试已在另一台设备上继续作答", timeout=3000)
+    assert desk.locator("[data-options] input").first.is_disabled()
+    shot(desk, screenshots, "11b-taken-over-desktop")
+    desk = tablet
 
     # The body ends the attempt with a reason (markup in it stays text): the candidate's page shows the result.
     row.locator("[data-end]").click()
