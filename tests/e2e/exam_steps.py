@@ -164,7 +164,8 @@ def assert_fits_the_screen(page) -> None:  # type: ignore[no-untyped-def]
 
 
 def shot(page, directory: Path, name: str) -> None:  # type: ignore[no-untyped-def]
-    page.screenshot(path=str(directory / f"exam-{name}.png"), full_page=True)
+    # The exam page as the candidate sees it (a full-page capture misplaces its sticky clock bar).
+    page.screenshot(path=str(directory / f"exam-{name}.png"), full_page="/exams/attempt/" not in page.url)
 
 
 def csrf_headers(context) -> dict[str, str]:  # type: ignore[no-untyped-def]

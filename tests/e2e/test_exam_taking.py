@@ -167,9 +167,22 @@ def test_general_procedure_passes_both_papers_with_an_offline_stretch(make_conte
     wait_for(lambda: saved_answers(demo_var, attempt2) == {n: keys2[n] for n in range(1, 71)}, timeout=10,
              what="the 40 offline answers replayed into the database")
     assert page.evaluate(f"Object.keys(JSON.parse(localStorage.getItem('dk.attempt.{attempt2}')).pending).length") == 0
+
+    # Saves failing (server unreachable for them), then a reload: the answers kept locally are replayed.
+    page.route("**/answers", lambda route: route.abort())
+    for n in range(71, 76):
+        answer(page, n, keys2[n])
+    expect(page.locator("[data-save]")).to_have_text(LOCAL)
+    page.unroute("**/answers")
+    page.reload()
+    page.locator("[data-main]").wait_for()
+    expect(page.locator("[data-save]")).to_have_text(SAVED, timeout=10_000)
+    assert answered_count(page) == 75
+    wait_for(lambda: saved_answers(demo_var, attempt2) == {n: keys2[n] for n in range(1, 76)}, timeout=10,
+             what="the answers kept over the reload")
     confirm_submit(page)
     expect(page.locator("[data-result-words]")).to_have_text("通过")
-    expect(page.locator("[data-result-score]")).to_have_text("70 / 100 分")
+    expect(page.locator("[data-result-score]")).to_have_text("75 / 100 分")
 
     page.goto("/")
     expect(page.locator(".state")).to_have_text("【考核合格】")
