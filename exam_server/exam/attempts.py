@@ -133,7 +133,9 @@ def status_json(status: rules.PaperStatus, schedule: ExamSchedule | None, attemp
         "locked": status.lock.value if status.lock else None,
         "locked_words": status.lock.words if status.lock else None,
         "attempts": [{"id": a.id, "attempt_no": a.attempt_no, "state": a.state, "score": a.score, "passed": a.passed,
-                      "started_at": a.started_at, "submitted_at": a.submitted_at} for a in attempts],
+                      "started_at": a.started_at, "submitted_at": a.submitted_at,
+                      "submit_words": SUBMIT_WORDS[SubmitReason(a.submit_reason)] if a.submit_reason else None}
+                     for a in attempts],
     }
 
 

@@ -1,17 +1,27 @@
-"""Pages of the exam engine: 我的考试, the exam page itself, and the schedules page for staff."""
+"""Pages of the exam engine: 我的考试, the exam page itself, and the schedules page for staff.
+
+我的考试 is rendered on the server from the same function as ``GET /api/v1/exams``; the exam page
+and the schedules page are filled by static/exam.js and static/schedules.js through the JSON API.
+"""
 
 from __future__ import annotations
 
 from aiohttp import web
 
+from registry.db import utcnow
 from registry.roles import Role
 
-from ..auth import current_account
+from ..auth import current_account, current_actor
 from ..errors import Forbidden
+from ..exam import attempts
+from ..keys import sessionmaker_key
+from ..question_store import list_papers, paper_json
 from ..templating import render
 from . import page_routes
 from .exam_api import id_param
 from .pages import _setup_redirect
+
+RESULT_WORDS = {"PASSED": "考核合格", "FAILED": "考核不合格"}
 
 
 def _physician_only(request: web.Request, here: str) -> None:
@@ -24,7 +34,12 @@ def _physician_only(request: web.Request, here: str) -> None:
 @page_routes.get("/exams", name="exams")
 async def exams_page(request: web.Request) -> web.StreamResponse:
     _physician_only(request, "/exams")
-    return render(request, "exams.html", {})
+    async with request.app[sessionmaker_key]() as session, session.begin():
+        try:
+            overview = await attempts.my_exams(session, current_actor(request), now=utcnow())
+        except attempts.StartRefused as exc:  # no registration in this cycle
+            overview = {"papers": [], "result": None, "registration_words": exc.message, "procedure": None}
+    return render(request, "exams.html", {"exams": overview, "result_words": RESULT_WORDS.get(overview["result"] or "")})
 
 
 @page_routes.get("/exams/attempt/{attempt_id}", name="attempt")
@@ -39,4 +54,10 @@ async def schedules_page(request: web.Request) -> web.StreamResponse:
     _setup_redirect(request, "/schedules")
     if account.role not in (Role.BODY, Role.ADMIN, Role.INVIGILATOR):
         raise Forbidden("仅考核机构、监考员和系统管理员可访问此页面")
-    return render(request, "schedules.html", {"can_schedule": account.role in (Role.BODY, Role.ADMIN)})
+    can_schedule = account.role in (Role.BODY, Role.ADMIN)
+    papers = []
+    if can_schedule:  # the paper choice of the form (the bank's paper list is the admin's own API)
+        async with request.app[sessionmaker_key]() as session:
+            papers = [paper_json(p) for p in await list_papers(session)]
+    return render(request, "schedules.html", {"can_schedule": can_schedule, "papers": papers,
+                                              "can_end": can_schedule})

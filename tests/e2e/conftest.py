@@ -6,6 +6,7 @@ Playwright's sync API is used from sync fixtures and tests only (it cannot run i
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -42,10 +43,10 @@ def _healthy(url: str) -> bool:
         return False
 
 
-@pytest.fixture(scope="session")
-def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """`dingkao demo` on a free port with its own SQLite file and in-process live state."""
-    var_dir = tmp_path_factory.mktemp("demo-var")
+@contextlib.contextmanager
+def run_demo(var_dir: Path) -> Iterator[str]:
+    """`dingkao demo` on a free port with its own SQLite file (``var_dir/dingkao.sqlite3``) and
+    in-process live state; yields its URL."""
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DINGKAO_", "DATABASE_URL", "REDIS_URL"))}
     env.update(DINGKAO_VAR_DIR=str(var_dir), DINGKAO_PORT=str(port), DINGKAO_HOST="127.0.0.1")
@@ -69,6 +70,18 @@ def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(timeout=5)
+
+
+@pytest.fixture(scope="session")
+def demo_var(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The shared demo server's directory; its database is ``demo_var / "dingkao.sqlite3"``."""
+    return tmp_path_factory.mktemp("demo-var")
+
+
+@pytest.fixture(scope="session")
+def demo_server(demo_var: Path) -> Iterator[str]:
+    with run_demo(demo_var) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
