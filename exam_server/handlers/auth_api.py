@@ -12,7 +12,7 @@ from registry.passwords import needs_rehash, hash_password, verify_password
 from registry.roles import ROLE_NAMES_ZH
 
 from ..api import ALL_ROLES, ANYONE, json_ok, parse_body
-from ..auth import LoginGuard, client_address, create_session, current_account, destroy_session
+from ..auth import LoginGuard, client_address, create_session, current_account, destroy_session, login_subject
 from ..errors import ApiError
 from ..keys import live_key, sessionmaker_key, settings_key, sms_key
 from ..phone_codes import PhoneCodes
@@ -35,7 +35,7 @@ async def login(request: web.Request) -> web.StreamResponse:
             if problem:
                 raise ApiError(problem, fields={"login": problem})
     guard = LoginGuard(request.app[live_key])
-    subject = f"{body.kind}:{login_name}"
+    subject = login_subject(body.kind, login_name)
     await guard.ensure_not_locked(subject)
     async with request.app[sessionmaker_key]() as session, session.begin():
         account = await accounts.find_for_login(session, kind=body.kind, login=login_name)
