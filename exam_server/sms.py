@@ -29,7 +29,7 @@ class LogSms:
         self.outbox: collections.deque[SentSms] = collections.deque(maxlen=keep)
 
     async def send(self, phone: str, text: str) -> None:
-        self.outbox.appendleft(SentSms(phone, text, dt.datetime.now()))
+        self.outbox.appendleft(SentSms(phone, text, dt.datetime.now(dt.UTC).replace(tzinfo=None)))
         log.info("sms to %s: %s", phone, text)
 
 

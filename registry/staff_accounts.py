@@ -24,7 +24,7 @@ from .models import Account, AssessmentBody, Institution, Region
 from .passwords import hash_password
 from .roles import ROLE_NAMES_ZH, Role
 from .scope import Actor, ensure_role
-from .tabular import read_table
+from .tabular import Row, read_table
 
 STAFF_ROLES = (Role.INSTITUTION, Role.BODY, Role.HEALTH_ADMIN, Role.INVIGILATOR, Role.ADMIN)
 # What each staff role is bound to: an institution, an assessment body, a region, or nothing.
@@ -349,27 +349,27 @@ class ImportedAccount:
     password: str
 
 
-async def import_staff(session: AsyncSession, actor: Actor, name: str, data: bytes, *,
-                       request_id: str | None = None) -> list[ImportedAccount]:
-    """All-or-nothing: every bad row is reported by row and column, and nothing is written."""
-    ensure_role(actor, Role.ADMIN)
-    rows = read_table(name, data, required=IMPORT_COLUMNS)
-    if len(rows) > MAX_IMPORT_ROWS:
-        raise InvalidInput(f"一次最多导入 {MAX_IMPORT_ROWS} 个账户")
-    orgs = await Organisations.load(session)
-    existing = {u.lower() for u in (await session.scalars(select(Account.username).where(
-        Account.username.is_not(None)))).all() if u}
+@dataclass(frozen=True, slots=True)
+class PlannedAccount:
+    row: int
+    username: str
+    display_name: str
+    role: Role
+    organisation: Organisation | None
+
+
+def check_import_rows(rows: list[Row], orgs: Organisations, taken: set[str]) -> tuple[list[PlannedAccount], list[RowProblem]]:
+    """The accounts a file describes, or every problem by row and column (`taken`: lower-cased usernames)."""
     problems: list[RowProblem] = []
     seen: dict[str, int] = {}
-    planned: list[tuple[int, str, str, Role, Organisation | None]] = []
+    planned: list[PlannedAccount] = []
     for row in rows:
         v = row.values
         before = len(problems)
         username, display_name = v.get("用户名", ""), v.get("姓名", "")
-        org_code = v.get(ORGANISATION_COLUMN, "")
         if p := username_problem(username):
             problems.append(RowProblem(row.number, "用户名", "不能为空" if not username else p))
-        elif username.lower() in existing:
+        elif username.lower() in taken:
             problems.append(RowProblem(row.number, "用户名", f"“{username}”已被使用"))
         elif username.lower() in seen:
             problems.append(RowProblem(row.number, "用户名", f"与第 {seen[username.lower()]} 行重复"))
@@ -383,22 +383,39 @@ async def import_staff(session: AsyncSession, actor: Actor, name: str, data: byt
             problems.append(RowProblem(row.number, "角色", "不能为空" if not v.get("角色") else
                                        f"“{v['角色'][:16]}”不是工作人员角色（{'、'.join(ROLE_NAMES_ZH[r] for r in STAFF_ROLES)}）"))
         else:
-            org, p = orgs.resolve(role, org_code)
+            org, p = orgs.resolve(role, v.get(ORGANISATION_COLUMN, ""))
             if p:
                 problems.append(RowProblem(row.number, ORGANISATION_COLUMN, p))
         if len(problems) == before and role is not None:
-            planned.append((row.number, username, display_name, role, org))
+            planned.append(PlannedAccount(row.number, username, display_name, role, org))
+    return planned, problems
+
+
+async def import_staff(session: AsyncSession, actor: Actor, name: str, data: bytes, *,
+                       request_id: str | None = None) -> list[ImportedAccount]:
+    """All-or-nothing: every bad row is reported by row and column, and nothing is written."""
+    ensure_role(actor, Role.ADMIN)
+    rows = read_table(name, data, required=IMPORT_COLUMNS)
+    if len(rows) > MAX_IMPORT_ROWS:
+        raise InvalidInput(f"一次最多导入 {MAX_IMPORT_ROWS} 个账户")
+    if not rows:
+        raise InvalidInput("文件中没有账户")
+    orgs = await Organisations.load(session)
+    taken = {u.lower() for u in (await session.scalars(select(Account.username).where(
+        Account.username.is_not(None)))).all() if u}
+    planned, problems = check_import_rows(rows, orgs, taken)
     if problems:
         raise ImportRejected(problems)
     passwords = [one_time_password() for _ in planned]
     # Argon2 is deliberately slow; hash off the event loop.
     hashes = await asyncio.to_thread(lambda: [hash_password(p) for p in passwords])
     created: list[ImportedAccount] = []
-    for (number, username, display_name, role, org), password, hashed in zip(planned, passwords, hashes):
-        account = Account(role=role, username=username, display_name=display_name, password_hash=hashed,
-                          must_change_password=True, is_active=True, **(org.columns() if org else {}))
+    for plan, password, hashed in zip(planned, passwords, hashes):
+        account = Account(role=plan.role, username=plan.username, display_name=plan.display_name,
+                          password_hash=hashed, must_change_password=True, is_active=True,
+                          **(plan.organisation.columns() if plan.organisation else {}))
         session.add(account)
-        created.append(ImportedAccount(number, account, password))
+        created.append(ImportedAccount(plan.row, account, password))
     await session.flush()
     for item in created:
         audit.record(session, actor_id=actor.account_id, action="create_account", entity="account",

@@ -114,7 +114,8 @@ def _phone(raw: str) -> str:
 async def send_phone_code(request: web.Request) -> web.StreamResponse:
     body: PhoneCodeBody = await parse_body(request, PhoneCodeBody)
     account = _password_changed(request)
-    codes = PhoneCodes(request.app[live_key], request.app[sms_key])
+    codes = PhoneCodes(request.app[live_key], request.app[sms_key],
+                       limit_per_client=not request.app[settings_key].demo_mode)
     await codes.send(account_id=account.id, phone=_phone(body.phone), client=client_address(request))
     return json_ok({"sent": True, "resend_after": 60})
 
