@@ -46,7 +46,7 @@ def create_app(settings: Settings, *, live_prefix: str = "dingkao:") -> web.Appl
         client_max_size=settings.max_body_bytes,
     )
     app[settings_key] = settings
-    app[sms_key] = make_sms(settings.sms_backend)
+    app[sms_key] = make_sms(settings)
     app[storage_key] = LocalFileStorage(settings.storage_dir)
 
     async def database(app: web.Application) -> AsyncIterator[None]:
@@ -62,7 +62,11 @@ def create_app(settings: Settings, *, live_prefix: str = "dingkao:") -> web.Appl
         yield
         await live.close()
 
-    app.cleanup_ctx.extend([database, live_state])
+    async def sms_client(app: web.Application) -> AsyncIterator[None]:
+        yield
+        await app[sms_key].close()
+
+    app.cleanup_ctx.extend([database, live_state, sms_client])
     templating.setup(app)
     for ep in routes.endpoints:
         app.router.add_route(ep.method, ep.path, _guard(ep), name=f"api_{ep.handler.__name__}")

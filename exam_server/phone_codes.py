@@ -12,7 +12,7 @@ import secrets
 
 from .errors import ApiError, TooManyRequests
 from .livestate import LiveState
-from .sms import SmsSender
+from .sms import SmsDeliveryError, SmsSender
 
 CODE_TTL = 5 * 60
 RESEND_AFTER = 60
@@ -39,7 +39,18 @@ class PhoneCodes:
         await self.live.set(f"sms:code:{account_id}", json.dumps({"phone": phone, "code": code, "tries": 0}),
                             ttl=CODE_TTL)
         await self.live.set(f"sms:cooldown:{phone}", "1", ttl=RESEND_AFTER)
-        await self.sms.send(phone, f"【定考通】您的验证码为 {code}，5 分钟内有效。如非本人操作请忽略。")
+        try:
+            await self.sms.send(phone, f"【定考通】您的验证码为 {code}，5 分钟内有效。如非本人操作请忽略。",
+                                params={"code": code})
+        except SmsDeliveryError as exc:
+            # The gateway logged its own words for the operator; the user gets a plain message.
+            await self.live.delete(f"sms:code:{account_id}")
+            await self.live.delete(f"sms:cooldown:{phone}")
+            if exc.throttled:
+                raise TooManyRequests("短信发送过于频繁，请稍后再获取验证码", code="sms_throttled",
+                                      fields={"phone": "请稍后再获取验证码"}) from None
+            raise ApiError("短信发送失败，请稍后重试；如仍无法收到，请联系所在机构", code="sms_unavailable",
+                           status=503) from None
 
     async def verify(self, *, account_id: int, phone: str, code: str) -> None:
         """Consumes the code on success; raises ApiError naming the field otherwise."""
