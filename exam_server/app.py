@@ -7,6 +7,7 @@ from typing import AsyncIterator
 
 from aiohttp import web
 
+from proctoring.redis_queue import QueueKeys
 from registry.db import make_engine, make_sessionmaker
 from registry.roles import Role
 
@@ -16,8 +17,9 @@ from .auth import csrf_middleware, current_account, session_middleware
 from .errors import ApiError, Forbidden, error_middleware
 from .handlers import admin_api, admin_pages, auth_api, bank_api, bank_pages, institution_api, ops, pages, registration_api, review_api, workflow_pages  # noqa: F401
 from .handlers import page_routes, routes
-from .keys import engine_key, live_key, sessionmaker_key, settings_key, sms_key, storage_key
+from .keys import engine_key, live_key, metrics_key, sessionmaker_key, settings_key, sms_key, storage_key
 from .livestate import make_live_state
+from .metrics import InstrumentedLiveState, Metrics, metrics_middleware_for
 from .request_context import request_id_middleware
 from .settings import Settings
 from .sms import make_sms
@@ -41,10 +43,14 @@ def _guard(ep: Endpoint) -> web.Handler:
 
 
 def create_app(settings: Settings, *, live_prefix: str = "dingkao:") -> web.Application:
+    # The proctoring queue shares the live state's key prefix ("dingkao:proctoring:" by default, as the workers').
+    metrics = Metrics(queue_keys=QueueKeys(prefix=f"{live_prefix}proctoring:"))
     app = web.Application(
-        middlewares=[request_id_middleware, error_middleware, session_middleware, csrf_middleware],
+        middlewares=[request_id_middleware, metrics_middleware_for(metrics), error_middleware, session_middleware,
+                     csrf_middleware],
         client_max_size=settings.max_body_bytes,
     )
+    app[metrics_key] = metrics
     app[settings_key] = settings
     app[sms_key] = make_sms(settings)
     app[storage_key] = LocalFileStorage(settings.storage_dir)
@@ -58,7 +64,7 @@ def create_app(settings: Settings, *, live_prefix: str = "dingkao:") -> web.Appl
 
     async def live_state(app: web.Application) -> AsyncIterator[None]:
         live = make_live_state(settings.redis_url, prefix=live_prefix)
-        app[live_key] = live
+        app[live_key] = InstrumentedLiveState(live, metrics.live_errors)  # type: ignore[assignment]
         yield
         await live.close()
 

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from registry.models import Account
 
 from .livestate import LiveState
+from .metrics import Metrics
 from .settings import Settings
 from .sms import SmsSender
 from .storage import FileStorage
@@ -21,6 +22,7 @@ live_key = web.AppKey("live", LiveState)
 sms_key = web.AppKey("sms", SmsSender)
 storage_key = web.AppKey("storage", FileStorage)
 executor_key = web.AppKey("executor", Executor)
+metrics_key = web.AppKey("metrics", Metrics)
 
 # Request-scoped.
 account_key = web.RequestKey("account", Account | None)  # type: ignore[arg-type]

@@ -59,6 +59,8 @@ class Settings:
     log_json: bool = True
     # Behind the reverse proxy, take the client address from X-Forwarded-For (rate limits per client).
     trust_proxy: bool = False
+    # When set, GET /metrics wants "Authorization: Bearer <token>".
+    metrics_token: str = ""
 
     def with_(self, **changes: object) -> "Settings":
         return replace(self, **changes)  # type: ignore[arg-type]
@@ -180,4 +182,5 @@ def load_settings(env: Mapping[str, str] | None = None, *, demo: bool = False) -
         initial_password=initial_password,
         log_json=_bool(env, "DINGKAO_LOG_JSON", True),
         trust_proxy=_bool(env, "DINGKAO_TRUST_PROXY", False),
+        metrics_token=env.get("DINGKAO_METRICS_TOKEN", "").strip(),
     )
