@@ -195,6 +195,32 @@ def _export_questions(args: argparse.Namespace) -> None:
     print(f"已导出到 {out}（{len(data)} 字节）")
 
 
+def cmd_create_admin(args: argparse.Namespace) -> None:
+    from registry.db import make_engine, make_sessionmaker
+    from registry.errors import RegistryError
+    from registry.staff_accounts import create_admin_from_console
+
+    settings = _settings(demo=True)
+    _prepare_storage(settings)
+
+    async def run() -> str:
+        engine = make_engine(settings.database_url)
+        try:
+            async with make_sessionmaker(engine)() as session, session.begin():
+                _, password = await create_admin_from_console(session, username=args.username,
+                                                              display_name=args.name)
+                return password
+        finally:
+            await engine.dispose()
+
+    try:
+        password = asyncio.run(run())
+    except RegistryError as exc:
+        print(f"创建失败：{exc.message}", file=sys.stderr)
+        raise SystemExit(1) from None
+    print(f"已创建系统管理员 {args.username}，一次性密码：{password}（仅显示这一次，首次登录须修改）")
+
+
 def cmd_proctor_worker(args: argparse.Namespace) -> None:
     import logging
 
@@ -217,6 +243,10 @@ def main(argv: list[str] | None = None) -> None:
     sub.add_parser("serve", help="serve the web application (production)").set_defaults(func=cmd_serve)
     sub.add_parser("demo", help="migrate, seed demo data and serve on SQLite").set_defaults(func=cmd_demo)
     sub.add_parser("migrate", help="run database migrations").set_defaults(func=cmd_migrate)
+    p = sub.add_parser("create-admin", help="create a system admin account; prints its one-time password once")
+    p.add_argument("username")
+    p.add_argument("--name", default="系统管理员", help="display name")
+    p.set_defaults(func=cmd_create_admin)
     p = sub.add_parser("proctor-worker", help="analyse queued webcam frames from Redis (any number, any host)")
     p.add_argument("--concurrency", type=int, default=None, help="analysis processes (default: one per core)")
     p.set_defaults(func=cmd_proctor_worker)

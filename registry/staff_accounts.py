@@ -422,3 +422,24 @@ async def import_staff(session: AsyncSession, actor: Actor, name: str, data: byt
                      entity_id=item.account.id, detail={"username": item.account.username, "role": item.account.role,
                                                         "import": name[:128]}, request_id=request_id)
     return created
+
+
+async def create_admin_from_console(session: AsyncSession, *, username: str,
+                                    display_name: str = "系统管理员") -> tuple[Account, str]:
+    """`dingkao create-admin`: the first admin of a new deployment (whoever runs it holds the database)."""
+    username, display_name = username.strip(), display_name.strip()
+    if p := username_problem(username):
+        raise InvalidInput(p, fields={"username": p})
+    if await _username_taken(session, username):
+        raise InvalidInput(f"用户名“{username}”已被使用", fields={"username": f"用户名“{username}”已被使用"})
+    if p := display_name_problem(display_name):
+        raise InvalidInput(p, fields={"display_name": p})
+    password = one_time_password()
+    account = Account(role=Role.ADMIN, username=username, display_name=display_name,
+                      password_hash=await asyncio.to_thread(hash_password, password), must_change_password=True,
+                      is_active=True)
+    session.add(account)
+    await session.flush()
+    audit.record(session, actor_id=None, action="create_account", entity="account", entity_id=account.id,
+                 detail={"username": username, "role": Role.ADMIN.value, "via": "console"})
+    return account, password

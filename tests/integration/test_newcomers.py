@@ -102,3 +102,31 @@ def test_no_development_machine_path_is_in_the_repository() -> None:
         offenders += [f"{name}: {m.group(0)}" for m in DEV_PATH.finditer(text)]
     # This test names the patterns it looks for.
     assert [o for o in offenders if not o.startswith("tests/integration/test_newcomers.py")] == []
+
+
+def test_create_admin_starts_a_deployment_with_a_one_time_password(tmp_path: Path) -> None:
+    run = _dingkao(["create-admin", "root", "--name", "信息科"], tmp_path)
+    assert run.returncode == 0, run.stderr
+    password = re.search(r"一次性密码：(\w{12})", run.stdout).group(1)  # type: ignore[union-attr]
+    again = _dingkao(["create-admin", "ROOT"], tmp_path)
+    assert again.returncode == 1 and "已被使用" in again.stderr and "Traceback" not in again.stderr
+    bad = _dingkao(["create-admin", "x"], tmp_path)
+    assert bad.returncode == 1 and "用户名" in bad.stderr
+
+    import asyncio
+
+    from registry.db import make_engine, make_sessionmaker
+    from registry.models import Account
+    from registry.passwords import verify_password
+
+    async def stored() -> Account:
+        engine = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'var' / 'dingkao.sqlite3'}")
+        try:
+            async with make_sessionmaker(engine)() as s:
+                return await s.scalar(select(Account).where(Account.username == "root"))
+        finally:
+            await engine.dispose()
+
+    account = asyncio.run(stored())
+    assert account.role == "admin" and account.must_change_password and account.display_name == "信息科"
+    assert verify_password(account.password_hash, password) and password not in account.password_hash
