@@ -18,6 +18,7 @@ from registry.models import (Account, Cycle, Department, ExemptionCondition, Hea
                              Physician, Region, Registration)
 from registry.passwords import hash_password
 from registry.roles import ROLE_NAMES_ZH, Role
+from registry.staff_accounts import Organisations
 from registry.states import STATE_WORDS, State
 
 from .settings import Settings
@@ -151,8 +152,12 @@ async def demo_logins(settings: Settings) -> list[str]:
                     stage += "，尚未首次登录"
                 lines.append(f"  {name:<4} {number}  {physician.institution.name}  {stage}")
             lines.append(f"工作人员（用户名 + 密码 {STAFF_PASSWORD}，已改过的以新密码为准）：")
+            orgs = await Organisations.load(session)
             for username, display, role, inst, body, region in STAFF:
-                org = inst or body or region or "全部"
+                kind, code = next(((k, c) for k, c in (("institution", inst), ("body", body), ("region", region))
+                                   if c), ("", ""))
+                found = orgs.by_kind[kind].get(code) if kind else None
+                org = found.name if found else (code or "全部")
                 lines.append(f"  {username:<10} {ROLE_NAMES_ZH[role]:<8} {display}（{org}）")
     finally:
         await engine.dispose()
