@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from registry import accounts, code_tables, cycles, staff_accounts
 from registry.master_data import ImportRejected
-from registry.roles import Role
+from registry.roles import ROLE_NAMES_ZH, Role
 
 from ..api import json_ok, parse_body
 from ..auth import LoginGuard, current_actor, login_subject
@@ -60,10 +60,6 @@ class ActiveBody(_Body):
     active: bool = Field(title="启用")
 
 
-def _account_json(row: staff_accounts.StaffRow) -> dict[str, object]:
-    return asdict(row)
-
-
 # ---- staff accounts: the admin (every staff role) and a body (its institutions' officers, its invigilators) ----
 
 @routes.get("/api/v1/staff-accounts", summary="工作人员账户列表（管理员：全部；考核机构：下属机构负责人及本机构监考员）",
@@ -86,7 +82,7 @@ async def staff_list(request: web.Request) -> web.StreamResponse:
     live = LoginGuard(request.app[live_key])
     items = []
     for row in rows:
-        item = _account_json(row)
+        item = asdict(row)
         item["locked"] = await live.is_locked(login_subject("staff", row.username))
         items.append(item)
     return json_ok({"total": total, "page": page, "items": items})
@@ -94,8 +90,6 @@ async def staff_list(request: web.Request) -> web.StreamResponse:
 
 @routes.get("/api/v1/staff-accounts/options", summary="可创建的角色及其可选单位", roles=MANAGERS, tags=TAGS)
 async def staff_options(request: web.Request) -> web.StreamResponse:
-    from registry.roles import ROLE_NAMES_ZH
-
     async with request.app[sessionmaker_key]() as session:
         options = await staff_accounts.organisation_options(session, current_actor(request))
     return json_ok({"roles": [{"role": r, "name": ROLE_NAMES_ZH[Role(r)], "organisations": orgs}

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from registry import code_tables, cycles
-from registry.models import ExemptionCondition
-from registry.roles import Role
+from registry import code_tables, cycles, exemptions
+from registry.roles import ROLE_NAMES_ZH, Role
 from registry.staff_accounts import STAFF_ROLES
 
 from ..auth import current_account
@@ -19,8 +18,6 @@ from .workflow_pages import _require
 @page_routes.get("/admin/accounts", name="admin_accounts")
 async def accounts_page(request: web.Request) -> web.StreamResponse:
     _require(request, Role.ADMIN, Role.BODY)
-    from registry.roles import ROLE_NAMES_ZH
-
     is_admin = current_account(request).role == Role.ADMIN
     roles = STAFF_ROLES if is_admin else (Role.INSTITUTION, Role.INVIGILATOR)
     return render(request, "admin_accounts.html", {"roles": [(r.value, ROLE_NAMES_ZH[r]) for r in roles],
@@ -44,11 +41,9 @@ async def cycles_page(request: web.Request) -> web.StreamResponse:
 @page_routes.get("/admin/codes", name="admin_codes")
 async def codes_page(request: web.Request) -> web.StreamResponse:
     _require(request, Role.ADMIN)
-    from sqlalchemy import select
-
     async with request.app[sessionmaker_key]() as session:
         tables = await code_tables.load(session)
         added = await code_tables.entries(session)
-        conditions = (await session.scalars(select(ExemptionCondition).order_by(ExemptionCondition.id))).all()
+        conditions = await exemptions.all_conditions(session)
     return render(request, "admin_codes.html", {"tables": tables, "added": added, "conditions": conditions,
                                                 "table_names": code_tables.TABLES})

@@ -290,9 +290,12 @@ async def test_import_is_all_or_nothing_with_every_problem_by_row_and_column(cli
     assert status == 400 and len(body["error"]["problems"]) == 4
     # Damaged or foreign files get one clear line.
     for data, name in ((b"\x00\x01garbage", "a.csv"), (b"PK\x03\x04broken", "a.xlsx"), (b"", "a.csv"),
-                       (_csv([["a", "b"], ["1", "2"]]), "a.csv"), (b"%PDF-1.4", "a.pdf")):
+                       (_csv([["a", "b"], ["1", "2"]]), "a.csv"), (b"%PDF-1.4", "a.pdf"), (_csv([HEADER]), "a.csv")):
         status, body = await upload(client, data, name)
         assert status == 400 and body["error"]["message"], (name, body)
+    status, body = await upload(client, b"a" * (5 * 1024 * 1024 + 1), "big.csv")
+    assert status == 413 and "5 MB" in body["error"]["message"]
+    assert await audit_log(client) == before + [a for a in await audit_log(client) if a[0] == "create_account"]
 
 
 async def test_the_institution_officer_sees_unlocks_and_resets_its_own_physicians_accounts(client, make_client) -> None:  # type: ignore[no-untyped-def]
