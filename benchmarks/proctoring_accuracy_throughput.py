@@ -1,4 +1,5 @@
-"""Accuracy and throughput of proctoring frame analysis on /work/shared/faces.
+"""Accuracy and throughput of proctoring frame analysis on the shared face photos
+(`../shared/faces` beside the repository, or `$DINGKAO_SHARED_DIR/faces`).
 
 Run: .venv/bin/python benchmarks/proctoring_accuracy_throughput.py
 Compares the naive pipeline (HOG with one upsample + a full encoding on every frame)

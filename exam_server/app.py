@@ -9,6 +9,7 @@ from typing import AsyncIterator
 
 from aiohttp import web
 
+from proctoring.redis_queue import QueueKeys
 from registry.db import make_engine, make_sessionmaker
 from registry.roles import Role
 
@@ -17,13 +18,15 @@ from .api import Endpoint
 from .auth import csrf_middleware, current_account, session_middleware
 from .errors import ApiError, Forbidden, NotLoggedIn, error_middleware
 from .exam import tokens
-from .handlers import auth_api, bank_api, bank_pages, exam_api, exam_pages, institution_api, ops, pages, registration_api, review_api, workflow_pages  # noqa: F401
-from .handlers import page_routes, routes
 from .exam.papers import PaperCache
 from .exam.push import AttemptHub
 from .exam.sweeper import run_sweeper
-from .keys import account_key, attempt_hub_key, attempt_token_key, engine_key, live_down_key, live_key, paper_cache_key, sessionmaker_key, settings_key, sms_key, storage_key
+from .handlers import admin_api, admin_pages, auth_api, bank_api, bank_pages, exam_api, exam_pages, institution_api, ops, pages, registration_api, review_api, workflow_pages  # noqa: F401
+from .handlers import page_routes, routes
+from .keys import (account_key, attempt_hub_key, attempt_token_key, engine_key, live_down_key, live_key, metrics_key,
+                   paper_cache_key, sessionmaker_key, settings_key, sms_key, storage_key)
 from .livestate import make_live_state
+from .metrics import InstrumentedLiveState, Metrics, metrics_middleware_for
 from .request_context import request_id_middleware
 from .settings import Settings
 from .sms import make_sms
@@ -56,12 +59,16 @@ def _guard(ep: Endpoint) -> web.Handler:
 
 
 def create_app(settings: Settings, *, live_prefix: str = "dingkao:") -> web.Application:
+    # The proctoring queue shares the live state's key prefix ("dingkao:proctoring:" by default, as the workers').
+    metrics = Metrics(queue_keys=QueueKeys(prefix=f"{live_prefix}proctoring:"))
     app = web.Application(
-        middlewares=[request_id_middleware, error_middleware, session_middleware, csrf_middleware],
+        middlewares=[request_id_middleware, metrics_middleware_for(metrics), error_middleware, session_middleware,
+                     csrf_middleware],
         client_max_size=settings.max_body_bytes,
     )
+    app[metrics_key] = metrics
     app[settings_key] = settings
-    app[sms_key] = make_sms(settings.sms_backend)
+    app[sms_key] = make_sms(settings)
     app[storage_key] = LocalFileStorage(settings.storage_dir)
 
     async def database(app: web.Application) -> AsyncIterator[None]:
@@ -73,7 +80,7 @@ def create_app(settings: Settings, *, live_prefix: str = "dingkao:") -> web.Appl
 
     async def live_state(app: web.Application) -> AsyncIterator[None]:
         live = make_live_state(settings.redis_url, prefix=live_prefix)
-        app[live_key] = live
+        app[live_key] = InstrumentedLiveState(live, metrics.live_errors)  # type: ignore[assignment]
         yield
         await live.close()
 
@@ -91,7 +98,11 @@ def create_app(settings: Settings, *, live_prefix: str = "dingkao:") -> web.Appl
         await hub.stop()
 
     app[paper_cache_key] = PaperCache()
-    app.cleanup_ctx.extend([database, live_state, exam_engine])
+    async def sms_client(app: web.Application) -> AsyncIterator[None]:
+        yield
+        await app[sms_key].close()
+
+    app.cleanup_ctx.extend([database, live_state, sms_client, exam_engine])
     templating.setup(app)
     for ep in routes.endpoints:
         app.router.add_route(ep.method, ep.path, _guard(ep), name=f"api_{ep.handler.__name__}")

@@ -135,6 +135,19 @@ class LoginGuard:
     async def succeeded(self, subject: str) -> None:
         await self.live.delete(f"login:fail:{subject}")
 
+    async def is_locked(self, subject: str) -> bool:
+        return await self.live.get(f"login:lock:{subject}") is not None
+
+    async def unlock(self, subject: str) -> None:
+        """Lift a lock (and forget earlier failures) before the 15 minutes are up."""
+        await self.live.delete(f"login:lock:{subject}")
+        await self.live.delete(f"login:fail:{subject}")
+
+
+def login_subject(kind: str, login: str) -> str:
+    """The key a login's failures and lock are counted under: physicians by ID number, staff by username."""
+    return f"{kind}:{login}"
+
 
 def client_address(request: web.Request) -> str:
     # Behind the reverse proxy the proxy's address is the peer; it appends the client's.

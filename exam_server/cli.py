@@ -18,11 +18,22 @@ def _settings(demo: bool = False) -> Settings:
         raise SystemExit(2) from None
 
 
-def _prepare_storage(settings: Settings) -> None:
-    if settings.is_sqlite:
-        path = settings.database_url.split(":///", 1)[1]
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
+def _prepare_storage(settings: Settings, *, migrate_server: bool = False) -> None:
+    _ready(settings, migrate_server=migrate_server)
     settings.storage_dir.mkdir(parents=True, exist_ok=True)
+
+
+def _ready(settings: Settings, *, migrate_server: bool = False) -> None:
+    """The embedded database is created and migrated on first use; otherwise one line says what is wrong."""
+    from .database_ready import DatabaseNotReady, ensure_database
+
+    try:
+        created = asyncio.run(ensure_database(settings.database_url, migrate_server=migrate_server))
+    except DatabaseNotReady as exc:
+        print(f"数据库错误 / database error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+    if created:
+        print("数据库已创建并迁移到最新版本 / database created and migrated to head", file=sys.stderr)
 
 
 def _serve(settings: Settings) -> None:
@@ -39,27 +50,38 @@ def _serve(settings: Settings) -> None:
 def cmd_migrate(args: argparse.Namespace) -> None:
     from registry.migrate import upgrade
 
+    from .database_ready import current_revision, sqlite_path, unreachable, DatabaseNotReady
+
     settings = _settings(demo=True)
-    _prepare_storage(settings)
-    asyncio.run(upgrade(settings.database_url))
+    if settings.is_sqlite and (path := sqlite_path(settings.database_url)) is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        asyncio.run(current_revision(settings.database_url))  # reachable? (one line if not)
+        try:
+            asyncio.run(upgrade(settings.database_url))
+        except Exception as exc:
+            raise unreachable(settings.database_url, exc) from None
+    except DatabaseNotReady as exc:
+        print(f"数据库错误 / database error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+    settings.storage_dir.mkdir(parents=True, exist_ok=True)
     print("数据库已迁移到最新版本 / database migrated to head")
 
 
 def cmd_serve(args: argparse.Namespace) -> None:
-    _serve(_settings())
+    settings = _settings()
+    _prepare_storage(settings)
+    _serve(settings)
 
 
 def cmd_demo(args: argparse.Namespace) -> None:
-    from registry.migrate import upgrade
-
     from .demo import print_logins, seed_demo
     from .demo_exams import print_exam_logins, seed_exam_demo
 
     settings = _settings(demo=True)
     # Demo runs on plain http://127.0.0.1, where browsers drop Secure cookies on non-localhost names.
     settings = settings.with_(cookie_secure=False, log_json=False)
-    _prepare_storage(settings)
-    asyncio.run(upgrade(settings.database_url))
+    _prepare_storage(settings, migrate_server=True)
     asyncio.run(seed_demo(settings))
     asyncio.run(seed_exam_demo(settings))
     print_logins(settings)
@@ -77,6 +99,7 @@ def _import(args: argparse.Namespace, what: str) -> None:
     if not path.is_file():
         print(f"文件不存在：{path}", file=sys.stderr)
         raise SystemExit(2)
+    _prepare_storage(settings)
 
     async def run() -> master_data.ImportReport:
         engine = make_engine(settings.database_url)
@@ -115,6 +138,7 @@ def _import_questions(args: argparse.Namespace) -> None:
     if not path.is_file():
         print(f"文件不存在：{path}", file=sys.stderr)
         raise SystemExit(2)
+    _prepare_storage(settings)
     result = read_file(path)
     if result.problems:
         print(f"文件有误，未导入任何试题（共 {len(result.problems)} 处问题）：", file=sys.stderr)
@@ -153,6 +177,7 @@ def _export_questions(args: argparse.Namespace) -> None:
     from . import question_store
 
     settings = _settings(demo=True)
+    _prepare_storage(settings)
 
     async def run() -> tuple[bytes, str, str]:
         engine = make_engine(settings.database_url)
@@ -171,6 +196,32 @@ def _export_questions(args: argparse.Namespace) -> None:
     out = Path(args.output or name)
     out.write_bytes(data)
     print(f"已导出到 {out}（{len(data)} 字节）")
+
+
+def cmd_create_admin(args: argparse.Namespace) -> None:
+    from registry.db import make_engine, make_sessionmaker
+    from registry.errors import RegistryError
+    from registry.staff_accounts import create_admin_from_console
+
+    settings = _settings(demo=True)
+    _prepare_storage(settings)
+
+    async def run() -> str:
+        engine = make_engine(settings.database_url)
+        try:
+            async with make_sessionmaker(engine)() as session, session.begin():
+                _, password = await create_admin_from_console(session, username=args.username,
+                                                              display_name=args.name)
+                return password
+        finally:
+            await engine.dispose()
+
+    try:
+        password = asyncio.run(run())
+    except RegistryError as exc:
+        print(f"创建失败：{exc.message}", file=sys.stderr)
+        raise SystemExit(1) from None
+    print(f"已创建系统管理员 {args.username}，一次性密码：{password}（仅显示这一次，首次登录须修改）")
 
 
 def cmd_proctor_worker(args: argparse.Namespace) -> None:
@@ -195,6 +246,10 @@ def main(argv: list[str] | None = None) -> None:
     sub.add_parser("serve", help="serve the web application (production)").set_defaults(func=cmd_serve)
     sub.add_parser("demo", help="migrate, seed demo data and serve on SQLite").set_defaults(func=cmd_demo)
     sub.add_parser("migrate", help="run database migrations").set_defaults(func=cmd_migrate)
+    p = sub.add_parser("create-admin", help="create a system admin account; prints its one-time password once")
+    p.add_argument("username")
+    p.add_argument("--name", default="系统管理员", help="display name")
+    p.set_defaults(func=cmd_create_admin)
     p = sub.add_parser("proctor-worker", help="analyse queued webcam frames from Redis (any number, any host)")
     p.add_argument("--concurrency", type=int, default=None, help="analysis processes (default: one per core)")
     p.set_defaults(func=cmd_proctor_worker)

@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
+import csv
 import datetime as dt
 import io
-import csv
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from registry import master_data
 from registry.codes import DEFAULT_EXEMPTION_CONDITIONS
 from registry.db import make_engine, make_sessionmaker, utcnow
 from registry.idcard import check_digit
-from registry.models import Account, Cycle, Department, ExemptionCondition, HealthAdministration, Institution, Region
+from registry.models import (Account, Cycle, Department, ExemptionCondition, HealthAdministration, Institution,
+                             Physician, Region, Registration)
 from registry.passwords import hash_password
-from registry.roles import Role
+from registry.roles import ROLE_NAMES_ZH, Role
+from registry.staff_accounts import Organisations
+from registry.states import STATE_WORDS, State
 
 from .settings import Settings
 
@@ -31,7 +36,9 @@ INSTITUTIONS = [
     ("INST002", "滨海市口腔医院", "120101", "滨海市和平区", "BODY01", "滨海市医师定期考核中心"),
     ("INST003", "临江县中医医院", "120225", "滨海市临江县", "BODY02", "临江县医师定期考核办公室"),
 ]
-DEPARTMENTS = {"INST001": ["内科", "外科", "妇产科", "儿科", "急诊科"], "INST002": ["口腔科"], "INST003": []}
+# Every institution needs departments: a physician picks one in step 2 of registration.
+DEPARTMENTS = {"INST001": ["内科", "外科", "妇产科", "儿科", "急诊科"], "INST002": ["口腔科"],
+               "INST003": ["内科", "针灸科", "康复科"]}
 
 PHYSICIANS = [
     # name, born, seq, institution, category, scope, qualification, practice, first practice
@@ -83,6 +90,7 @@ async def seed_demo(settings: Settings) -> bool:
     try:
         async with make_sessionmaker(engine)() as session, session.begin():
             if await session.scalar(select(Account).where(Account.username == "admin")):
+                await _add_missing_departments(session)
                 return False
             await master_data.import_institutions(session, "demo-institutions.csv", institutions_csv(), actor_id=None)
             await master_data.import_physicians(session, "demo-physicians.csv", physicians_csv(), actor_id=None,
@@ -113,13 +121,53 @@ async def seed_demo(settings: Settings) -> bool:
         await engine.dispose()
 
 
+async def _add_missing_departments(session: AsyncSession) -> None:
+    """Demo databases seeded before every institution had departments get them now."""
+    for code, names in DEPARTMENTS.items():
+        inst = await session.scalar(select(Institution).where(Institution.code == code))
+        if inst is not None and not await session.scalar(select(Department.id).where(
+                Department.institution_id == inst.id).limit(1)):
+            session.add_all(Department(institution_id=inst.id, name=n) for n in names)
+
+
+async def demo_logins(settings: Settings) -> list[str]:
+    """Every seeded login with its institution and where it stands now (lists mask ID numbers)."""
+    engine = make_engine(settings.database_url)
+    lines = [f"医师（证件号码 + 初始密码 {settings.initial_password}；首次登录须改密并绑定手机，验证码见 /demo/sms）："]
+    try:
+        async with make_sessionmaker(engine)() as session:
+            cycle = await session.scalar(select(Cycle).where(Cycle.is_current.is_(True)))
+            for name, born, seq, *_ in PHYSICIANS:
+                number = demo_id_number("120101", born, seq)
+                row = (await session.execute(
+                    select(Physician, Account).join(Account, Account.physician_id == Physician.id)
+                    .where(Physician.id_number == number))).first()
+                if row is None:
+                    continue
+                physician, account = row
+                reg = await session.scalar(select(Registration).where(
+                    Registration.physician_id == physician.id, Registration.cycle_id == (cycle.id if cycle else -1)))
+                stage = STATE_WORDS[State(reg.state) if reg else State.NOT_OPENED]
+                if account.must_change_password:
+                    stage += "，尚未首次登录"
+                lines.append(f"  {name:<4} {number}  {physician.institution.name}  {stage}")
+            lines.append(f"工作人员（用户名 + 密码 {STAFF_PASSWORD}，已改过的以新密码为准）：")
+            orgs = await Organisations.load(session)
+            for username, display, role, inst, body, region in STAFF:
+                kind, code = next(((k, c) for k, c in (("institution", inst), ("body", body), ("region", region))
+                                   if c), ("", ""))
+                found = orgs.by_kind[kind].get(code) if kind else None
+                org = found.name if found else (code or "全部")
+                lines.append(f"  {username:<10} {ROLE_NAMES_ZH[role]:<8} {display}（{org}）")
+    finally:
+        await engine.dispose()
+    return lines
+
+
 def print_logins(settings: Settings) -> None:
     url = f"http://{settings.host}:{settings.port}/login"
     print(f"\n定考通演示系统已就绪 / Dingkao demo is ready: {url}\n")
-    print(f"医师（证件号码 + 初始密码 {settings.initial_password}，首次登录须改密并绑定手机，验证码见 /demo/sms）：")
-    for name, born, seq, inst, *_ in PHYSICIANS[:3]:
-        print(f"  {name:<6} {demo_id_number('120101', born, seq)}  ({inst})")
-    print(f"工作人员（用户名 + 密码 {STAFF_PASSWORD}）：")
-    for username, display, role, *_ in STAFF:
-        print(f"  {username:<10} {display}")
+    for line in asyncio.run(demo_logins(settings)):
+        print(line)
+    print("同一台电脑在演示模式下获取验证码不受每小时 5 次的限制（生产环境仍限制每个网络地址）。")
     print(flush=True)

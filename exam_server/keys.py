@@ -13,6 +13,7 @@ from .exam.papers import PaperCache
 from .exam.push import AttemptHub
 from .exam.tokens import AttemptToken
 from .livestate import LiveState
+from .metrics import Metrics
 from .settings import Settings
 from .sms import SmsSender
 from .storage import FileStorage
@@ -26,6 +27,7 @@ storage_key = web.AppKey("storage", FileStorage)
 executor_key = web.AppKey("executor", Executor)
 paper_cache_key = web.AppKey("paper_cache", PaperCache)
 attempt_hub_key = web.AppKey("attempt_hub", AttemptHub)
+metrics_key = web.AppKey("metrics", Metrics)
 
 # Request-scoped.
 account_key = web.RequestKey("account", Account | None)  # type: ignore[arg-type]

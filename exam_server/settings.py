@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 import secrets
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Mapping
 from urllib.parse import urlsplit
@@ -17,7 +17,27 @@ class SettingsError(Exception):
     """A setting is missing or malformed; str() is the one line shown at start-up."""
 
 
-SMS_BACKENDS = ("log",)
+SMS_BACKENDS = ("log", "aliyun", "tencent")
+# What each SMS gateway needs from the environment (exam_server.sms_gateways).
+SMS_REQUIRED = {
+    "aliyun": ("DINGKAO_SMS_KEY_ID", "DINGKAO_SMS_KEY_SECRET", "DINGKAO_SMS_SIGN_NAME", "DINGKAO_SMS_TEMPLATE_ID"),
+    "tencent": ("DINGKAO_SMS_KEY_ID", "DINGKAO_SMS_KEY_SECRET", "DINGKAO_SMS_SIGN_NAME", "DINGKAO_SMS_TEMPLATE_ID",
+                "DINGKAO_SMS_APP_ID"),
+}
+SMS_ENDPOINTS = {"aliyun": "https://dysmsapi.aliyuncs.com/", "tencent": "https://sms.tencentcloudapi.com/"}
+
+
+@dataclass(frozen=True, slots=True)
+class SmsGateway:
+    """Keys, sign name and template of a commercial SMS gateway (never logged)."""
+
+    key_id: str
+    key_secret: str = field(repr=False)
+    sign_name: str
+    template_id: str
+    app_id: str = ""  # Tencent's SmsSdkAppId
+    region: str = ""
+    endpoint: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +49,7 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8080
     sms_backend: str = "log"
+    sms_gateway: SmsGateway | None = None
     demo_mode: bool = False
     cookie_secure: bool = True
     initial_password: str = "666666"
@@ -47,6 +68,8 @@ class Settings:
     sweep_interval: float = 1.0
     # Every live-state key starts with this, so deployments (and test runs) can share one Redis.
     live_prefix: str = "dingkao:"
+    # When set, GET /metrics wants "Authorization: Bearer <token>".
+    metrics_token: str = ""
 
     def with_(self, **changes: object) -> "Settings":
         return replace(self, **changes)  # type: ignore[arg-type]
@@ -116,6 +139,23 @@ def _redis_url(env: Mapping[str, str]) -> str | None:
     return raw
 
 
+def _sms_gateway(env: Mapping[str, str], backend: str) -> SmsGateway | None:
+    if backend not in SMS_REQUIRED:
+        return None
+    for name in SMS_REQUIRED[backend]:
+        if not env.get(name, "").strip():
+            raise SettingsError(f"{name}: required by DINGKAO_SMS_BACKEND={backend}")
+    endpoint = env.get("DINGKAO_SMS_ENDPOINT", "").strip() or SMS_ENDPOINTS[backend]
+    if urlsplit(endpoint).scheme not in ("http", "https") or not urlsplit(endpoint).hostname:
+        raise SettingsError(f"DINGKAO_SMS_ENDPOINT: expected an http(s) URL, got {endpoint!r}")
+    return SmsGateway(
+        key_id=env["DINGKAO_SMS_KEY_ID"].strip(), key_secret=env["DINGKAO_SMS_KEY_SECRET"].strip(),
+        sign_name=env["DINGKAO_SMS_SIGN_NAME"].strip(), template_id=env["DINGKAO_SMS_TEMPLATE_ID"].strip(),
+        app_id=env.get("DINGKAO_SMS_APP_ID", "").strip(),
+        region=env.get("DINGKAO_SMS_REGION", "").strip() or ("cn-hangzhou" if backend == "aliyun" else "ap-guangzhou"),
+        endpoint=endpoint)
+
+
 def load_settings(env: Mapping[str, str] | None = None, *, demo: bool = False) -> Settings:
     env = os.environ if env is None else env
     var_dir = Path(env.get("DINGKAO_VAR_DIR", "var"))
@@ -131,6 +171,7 @@ def load_settings(env: Mapping[str, str] | None = None, *, demo: bool = False) -
     sms = env.get("DINGKAO_SMS_BACKEND", "log").strip() or "log"
     if sms not in SMS_BACKENDS:
         raise SettingsError(f"DINGKAO_SMS_BACKEND: unknown backend {sms!r} (known: {', '.join(SMS_BACKENDS)})")
+    gateway = _sms_gateway(env, sms)
     host = env.get("DINGKAO_HOST", "127.0.0.1").strip() or "127.0.0.1"
     initial_password = env.get("DINGKAO_INITIAL_PASSWORD", "666666")
     if not initial_password:
@@ -143,6 +184,7 @@ def load_settings(env: Mapping[str, str] | None = None, *, demo: bool = False) -
         host=host,
         port=_int(env, "DINGKAO_PORT", 8080, lo=1, hi=65535),
         sms_backend=sms,
+        sms_gateway=gateway,
         demo_mode=demo,
         # Browsers keep Secure cookies on http://localhost, not on other plain-http hosts.
         cookie_secure=_bool(env, "DINGKAO_COOKIE_SECURE", True),
@@ -152,6 +194,7 @@ def load_settings(env: Mapping[str, str] | None = None, *, demo: bool = False) -
         exam_grace_seconds=_int(env, "DINGKAO_EXAM_GRACE_SECONDS", 10, lo=0, hi=300),
         exam_face_check=_bool(env, "DINGKAO_EXAM_FACE_CHECK", False),
         live_prefix=_live_prefix(env),
+        metrics_token=env.get("DINGKAO_METRICS_TOKEN", "").strip(),
     )
 
 

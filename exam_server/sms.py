@@ -1,4 +1,10 @@
-"""SMS port. The default backend writes each message to the log and keeps it for the demo page."""
+"""SMS port. `log` writes each message to the log and keeps it for the demo page; `aliyun` and `tencent`
+send through the commercial gateways (exam_server.sms_gateways).
+
+Gateways send by template: `text` is what the log backend shows, `params` fill the provider's template.
+A gateway that refuses raises SmsDeliveryError after logging the provider's code and message for the
+operator; callers show the user a plain message only.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +12,10 @@ import collections
 import datetime as dt
 import logging
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Mapping, Protocol
+
+if TYPE_CHECKING:
+    from .settings import Settings
 
 log = logging.getLogger("dingkao.sms")
 
@@ -15,11 +24,21 @@ log = logging.getLogger("dingkao.sms")
 class SentSms:
     phone: str
     text: str
-    at: dt.datetime
+    at: dt.datetime  # naive UTC, like every stored time
+
+
+class SmsDeliveryError(Exception):
+    """The gateway did not take the message; `throttled` when it asked us to slow down."""
+
+    def __init__(self, message: str, *, throttled: bool = False) -> None:
+        super().__init__(message)
+        self.throttled = throttled
 
 
 class SmsSender(Protocol):
-    async def send(self, phone: str, text: str) -> None: ...
+    async def send(self, phone: str, text: str, *, params: Mapping[str, str] | None = None) -> None: ...
+
+    async def close(self) -> None: ...
 
 
 class LogSms:
@@ -28,12 +47,20 @@ class LogSms:
     def __init__(self, keep: int = 200) -> None:
         self.outbox: collections.deque[SentSms] = collections.deque(maxlen=keep)
 
-    async def send(self, phone: str, text: str) -> None:
-        self.outbox.appendleft(SentSms(phone, text, dt.datetime.now()))
+    async def send(self, phone: str, text: str, *, params: Mapping[str, str] | None = None) -> None:
+        self.outbox.appendleft(SentSms(phone, text, dt.datetime.now(dt.UTC).replace(tzinfo=None)))
         log.info("sms to %s: %s", phone, text)
 
+    async def close(self) -> None:
+        return None
 
-def make_sms(backend: str) -> SmsSender:
-    if backend == "log":
+
+def make_sms(settings: "Settings") -> SmsSender:
+    if settings.sms_backend == "log":
         return LogSms()
-    raise ValueError(backend)
+    from .sms_gateways import AliyunSms, TencentSms
+
+    gateway = settings.sms_gateway
+    if gateway is None:  # load_settings always fills it for a gateway backend
+        raise ValueError(f"DINGKAO_SMS_BACKEND={settings.sms_backend} needs its keys")
+    return {"aliyun": AliyunSms, "tencent": TencentSms}[settings.sms_backend](gateway)

@@ -1,7 +1,7 @@
 """Analysis thresholds, as one frozen dataclass with measured defaults.
 
 Every default below was chosen from measurements on the shared test photos
-(/work/shared/faces, see benchmarks/proctoring_accuracy_throughput.py); the comment
+(`../shared/faces` beside the repository, see benchmarks/proctoring_accuracy_throughput.py); the comment
 next to each says what was measured.
 """
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from . import audit
 from .errors import InvalidInput, NotFound
-from .idcard import normalise_id_number
+from .idcard import mask_id_number, normalise_id_number
 from .messages import notify_physicians
 from .models import Account, Physician
 from .passwords import hash_password, password_problem, verify_password
@@ -85,3 +86,48 @@ def next_step_after_login(account: Account) -> str:
     if account.phone_verified_at is None:
         return "phone"
     return "home"
+
+
+@dataclass(frozen=True, slots=True)
+class PhysicianAccountRow:
+    physician_id: int
+    name: str
+    id_number_masked: str
+    # The login subject's lock lives in live state; the caller looks it up by this (never shown).
+    id_number: str
+    has_account: bool
+    is_active: bool
+    must_change_password: bool
+    phone_bound: bool
+
+
+async def physician_accounts(session: AsyncSession, actor: Actor, *, query: str = "", limit: int = 50,
+                             offset: int = 0) -> tuple[int, list[PhysicianAccountRow]]:
+    """The institution officer's own physicians and the state of their accounts."""
+    ensure_role(actor, Role.INSTITUTION)
+    stmt = (select(Physician, Account).outerjoin(Account, Account.physician_id == Physician.id)
+            .where(Physician.institution_id == actor.institution_id))
+    if query:
+        q = query.replace("%", "").replace("_", "")
+        stmt = stmt.where(or_(Physician.name.contains(q), Physician.id_number == normalise_id_number(q)))
+    total = int(await session.scalar(select(func.count()).select_from(stmt.subquery())) or 0)
+    rows = (await session.execute(stmt.order_by(Physician.name, Physician.id).limit(limit).offset(offset))).all()
+    return total, [PhysicianAccountRow(
+        p.id, p.name, mask_id_number(p.id_number), p.id_number, a is not None, bool(a and a.is_active),
+        bool(a and a.must_change_password), bool(a and a.phone_verified_at)) for p, a in rows]
+
+
+async def record_physician_unlock(session: AsyncSession, actor: Actor, physician_id: int, *,
+                                  request_id: str | None = None) -> Physician:
+    """Scope-check and audit lifting a physician's login lock; the caller clears it in live state."""
+    ensure_role(actor, Role.INSTITUTION)
+    physician = await session.get(Physician, physician_id)
+    if physician is None:
+        raise NotFound("医师不存在")
+    ensure_sees_physician(actor, physician)
+    account = await session.scalar(select(Account).where(Account.physician_id == physician.id))
+    if account is None:
+        raise NotFound("该医师尚无账户")
+    audit.record(session, actor_id=actor.account_id, action="unlock_account", entity="account", entity_id=account.id,
+                 request_id=request_id)
+    return physician

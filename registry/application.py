@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 import regex
 
@@ -40,6 +40,9 @@ class StepContext:
     photo_ids: frozenset[int] = frozenset()
     proof_ids: frozenset[int] = frozenset()
     today: dt.date = field(default_factory=dt.date.today)
+    # The code tables with the admin's additions (registry.code_tables); the defaults otherwise.
+    scopes: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: dict(PRACTICE_SCOPES))
+    titles: tuple[str, ...] = TITLES
 
 
 class _Errors(dict[str, str]):
@@ -173,14 +176,15 @@ def _practice(data: dict[str, Any], ctx: StepContext, complete: bool, errors: _E
     if complete and not clean_specialties and "specialties" not in errors:
         errors.add("specialties", "请填写至少一项从事专业")
     resident = _bool(errors, data, "resident", "是否规培生", complete=complete)
-    category = _choice(errors, data, "practice_category", "执业类别", tuple(PRACTICE_SCOPES), required=True,
+    scopes = ctx.scopes
+    category = _choice(errors, data, "practice_category", "执业类别", tuple(scopes), required=True,
                        complete=complete)
     scope_value = data.get("practice_scope")
     scope = None
     if scope_value not in (None, ""):
-        if category and scope_value not in PRACTICE_SCOPES[category]:
+        if category and scope_value not in scopes[category]:
             errors.add("practice_scope", f"执业范围“{scope_value}”不属于执业类别“{category}”")
-        elif not category and not any(scope_value in s for s in PRACTICE_SCOPES.values()):
+        elif not category and not any(scope_value in s for s in scopes.values()):
             errors.add("practice_scope", "执业范围的取值无效")
         else:
             scope = str(scope_value)
@@ -190,7 +194,7 @@ def _practice(data: dict[str, Any], ctx: StepContext, complete: bool, errors: _E
         "department_id": _id(errors, data, "department_id", "科室", ctx.department_ids, required=True,
                              complete=complete and bool(ctx.department_ids)),
         "specialties": clean_specialties,
-        "title": _choice(errors, data, "title", "职称", TITLES, required=True, complete=complete),
+        "title": _choice(errors, data, "title", "职称", ctx.titles, required=True, complete=complete),
         "title_date": _date(errors, data, "title_date", "职称取得时间", required=False, complete=complete, today=t),
         "position": _text(errors, data, "position", "职务", required=False, complete=complete, max_len=32),
         "position_date": _date(errors, data, "position_date", "任职时间", required=False, complete=complete, today=t),

@@ -1,4 +1,4 @@
-"""Code tables of domain.md (defaults; the admin can extend the exemption conditions)."""
+"""Default code tables (docs/assessment-rules.md); the admin extends them through registry.code_tables."""
 
 from __future__ import annotations
 

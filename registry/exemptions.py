@@ -45,6 +45,11 @@ def waived_paper(procedure: str | None) -> str | None:
     return PAPER_WAIVED.get(procedure or "")
 
 
+async def all_conditions(session: AsyncSession) -> list[ExemptionCondition]:
+    """Retired ones too, for the admin's code-table page."""
+    return list((await session.scalars(select(ExemptionCondition).order_by(ExemptionCondition.id))).all())
+
+
 async def active_conditions(session: AsyncSession) -> list[ExemptionCondition]:
     return list((await session.scalars(select(ExemptionCondition).where(ExemptionCondition.active.is_(True))
                                        .order_by(ExemptionCondition.id))).all())

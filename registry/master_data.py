@@ -9,11 +9,12 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from dataclasses import dataclass, field
+from typing import Mapping
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from . import audit
+from . import audit, code_tables
 from .codes import ID_TYPES, PRACTICE_SCOPES, RESIDENT_ID
 from .errors import InvalidInput
 from .idcard import birth_date_and_gender, normalise_id_number, resident_id_problem
@@ -135,7 +136,8 @@ class PhysicianRecord:
     practice_start_date: dt.date | None
 
 
-def _validate_physician_row(row: Row, problems: list[RowProblem]) -> PhysicianRecord | None:
+def _validate_physician_row(row: Row, problems: list[RowProblem],
+                            scopes: Mapping[str, tuple[str, ...]] = PRACTICE_SCOPES) -> PhysicianRecord | None:
     v = row.values
     before = len(problems)
 
@@ -164,10 +166,10 @@ def _validate_physician_row(row: Row, problems: list[RowProblem]) -> PhysicianRe
         if len(v.get(col, "")) > 32:
             bad(col, "超过 32 个字符")
     category = v.get("执业类别", "")
-    if category and category not in PRACTICE_SCOPES:
-        bad("执业类别", f"“{category}”不是有效的执业类别（{'、'.join(PRACTICE_SCOPES)}）")
+    if category and category not in scopes:
+        bad("执业类别", f"“{category}”不是有效的执业类别（{'、'.join(scopes)}）")
     scope = v.get("执业范围") or None
-    if scope and category in PRACTICE_SCOPES and scope not in PRACTICE_SCOPES[category]:
+    if scope and category in scopes and scope not in scopes[category]:
         bad("执业范围", f"“{scope}”不属于执业类别“{category}”")
     gender = v.get("性别") or None
     if gender and gender not in ("男", "女"):
@@ -205,8 +207,9 @@ async def import_physicians(
     problems: list[RowProblem] = []
     records: list[tuple[Row, PhysicianRecord]] = []
     seen: dict[tuple[str, str], int] = {}
+    scopes = (await code_tables.load(session)).scopes
     for row in rows:
-        rec = _validate_physician_row(row, problems)
+        rec = _validate_physician_row(row, problems, scopes)
         if rec is None:
             continue
         key = (rec.id_type, rec.id_number)

@@ -223,3 +223,21 @@ class AuditLog(Base):
     entity_id: Mapped[str] = mapped_column(String(64))
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
     request_id: Mapped[str | None] = mapped_column(String(36))
+
+
+class CodeEntry(Base):
+    """An entry the admin added to a code table (practice category, practice scope, title).
+
+    The defaults live in registry.codes; these rows extend them and can be retired, never deleted,
+    because registrations may already hold the value.
+    """
+
+    __tablename__ = "code_entries"
+    __table_args__ = (UniqueConstraint("table", "parent", "value"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    table: Mapped[str] = mapped_column(String(24))
+    # The practice category a scope belongs to; "" for tables without a parent.
+    parent: Mapped[str] = mapped_column(String(16), default="")
+    value: Mapped[str] = mapped_column(String(64))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)

@@ -1,4 +1,4 @@
-"""The six roles of domain.md and what a role's scope covers."""
+"""The six roles of docs/assessment-rules.md and what a role's scope covers."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The registration state machine of domain.md: which move is legal from which state, by whom.
+"""The registration state machine of docs/assessment-rules.md: which move is legal from which state, by whom.
 
 Pure data and functions; registry.registrations applies a move to a stored record.
 """

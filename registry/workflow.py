@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from . import audit
+from . import audit, code_tables
 from .application import FIELDS, STEPS, StepContext, clean_step, incomplete_steps
 from .codes import RATINGS
 from .db import utcnow
@@ -49,7 +49,10 @@ async def step_context(session: AsyncSession, reg: Registration) -> StepContext:
         select(Department.id).where(Department.institution_id == physician.institution_id))).all())
     files = (await session.execute(select(StoredFile.id, StoredFile.kind).where(
         StoredFile.registration_id == reg.id))).all()
+    tables = await code_tables.load(session)
     return StepContext(
+        scopes=tables.scopes,
+        titles=tables.titles,
         department_ids=departments,
         photo_ids=frozenset(i for i, k in files if k == "photo"),
         proof_ids=frozenset(i for i, k in files if k == "proof"),

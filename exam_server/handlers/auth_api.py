@@ -12,7 +12,7 @@ from registry.passwords import needs_rehash, hash_password, verify_password
 from registry.roles import ROLE_NAMES_ZH
 
 from ..api import ALL_ROLES, ANYONE, json_ok, parse_body
-from ..auth import LoginGuard, client_address, create_session, current_account, destroy_session
+from ..auth import LoginGuard, client_address, create_session, current_account, destroy_session, login_subject
 from ..errors import ApiError
 from ..keys import live_key, sessionmaker_key, settings_key, sms_key
 from ..phone_codes import PhoneCodes
@@ -35,7 +35,7 @@ async def login(request: web.Request) -> web.StreamResponse:
             if problem:
                 raise ApiError(problem, fields={"login": problem})
     guard = LoginGuard(request.app[live_key])
-    subject = f"{body.kind}:{login_name}"
+    subject = login_subject(body.kind, login_name)
     await guard.ensure_not_locked(subject)
     async with request.app[sessionmaker_key]() as session, session.begin():
         account = await accounts.find_for_login(session, kind=body.kind, login=login_name)
@@ -114,7 +114,8 @@ def _phone(raw: str) -> str:
 async def send_phone_code(request: web.Request) -> web.StreamResponse:
     body: PhoneCodeBody = await parse_body(request, PhoneCodeBody)
     account = _password_changed(request)
-    codes = PhoneCodes(request.app[live_key], request.app[sms_key])
+    codes = PhoneCodes(request.app[live_key], request.app[sms_key],
+                       limit_per_client=not request.app[settings_key].demo_mode)
     await codes.send(account_id=account.id, phone=_phone(body.phone), client=client_address(request))
     return json_ok({"sent": True, "resend_after": 60})
 

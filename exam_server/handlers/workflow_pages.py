@@ -53,10 +53,12 @@ async def register_step(request: web.Request) -> web.StreamResponse:
         departments = await organisation.departments(session, reg.physician.institution_id)
         exemption = await exemptions.exemption_of(session, reg.id)
     view = workflow.form_view(reg)
+    # The admin's additions to the code tables are offered alongside the defaults.
+    code_lists = {**CODE_TABLES, "scopes": dict(ctx.scopes), "titles": ctx.titles}
     common = {"steps": STEPS, "step_titles": STEP_TITLES, "reg": reg, "physician": reg.physician,
               "masked_id": mask_id_number(reg.physician.id_number), "form": view, "files": all_files,
               "departments": departments, "editable": physician_may_edit(State(reg.state)),
-              "state_words": STATE_WORDS[State(reg.state)], "codes": CODE_TABLES,
+              "state_words": STATE_WORDS[State(reg.state)], "codes": code_lists,
               "complete": set((reg.data or {}).get("_complete", [])), "exemption": exemption}
     if step == "confirm":
         missing = incomplete_steps(reg.data or {}, ctx)

@@ -141,7 +141,12 @@ async def test_sms_codes_expire_are_single_use_and_rate_limited(client):
     assert status == 429 and "上限" in body["error"]["message"]
 
 
-async def test_sms_limit_per_client_address(client):
+async def test_sms_limit_per_client_address(seeded, live_prefix, aiohttp_client):
+    from exam_server.app import create_app
+
+    from ..helpers import Api
+
+    client = Api(await aiohttp_client(create_app(seeded.with_(demo_mode=False), live_prefix=live_prefix)))
     await client.login_physician(2)
     await client.post("/api/v1/auth/password", {
         "old_password": "666666", "new_password": "Doctor2026x", "confirm_password": "Doctor2026x"})
@@ -150,6 +155,18 @@ async def test_sms_limit_per_client_address(client):
         assert status == 200
     status, body = await client.post("/api/v1/auth/phone/code", {"phone": "13600000009"})
     assert status == 429 and "当前网络" in body["error"]["message"]
+
+
+async def test_demo_mode_lifts_the_per_client_limit_but_keeps_the_per_number_one(client):
+    """One tester binds every demo account from one machine; a number still gets at most 5 codes an hour."""
+    await client.login_physician(2)
+    await client.post("/api/v1/auth/password", {
+        "old_password": "666666", "new_password": "Doctor2026x", "confirm_password": "Doctor2026x"})
+    for i in range(8):
+        status, body = await client.post("/api/v1/auth/phone/code", {"phone": f"1360000001{i}"})
+        assert status == 200, body
+    status, page, _ = await client.page("/demo/sms")
+    assert "不受“每个网络每小时 5 次”的限制" in page
 
 
 async def test_bad_phone_numbers_are_refused(client):
@@ -217,7 +234,7 @@ async def test_behind_a_trusted_proxy_sms_limits_count_per_forwarded_client(seed
 
     from ..helpers import Api
 
-    api = Api(await aiohttp_client(create_app(seeded.with_(trust_proxy=True), live_prefix=live_prefix)))
+    api = Api(await aiohttp_client(create_app(seeded.with_(trust_proxy=True, demo_mode=False), live_prefix=live_prefix)))
     await api.login_physician(0)
     await api.post("/api/v1/auth/password", {
         "old_password": "666666", "new_password": "Doctor2026x", "confirm_password": "Doctor2026x"})

@@ -26,11 +26,11 @@ HTTP_METHODS = {"get", "put", "post", "delete", "patch", "options", "head", "tra
 
 
 def router_operations(app: web.Application) -> set[tuple[str, str]]:
-    """(path, method) of every route the app serves under /api/v1 and /healthz (HEAD twins left out)."""
+    """(path, method) of every route the app serves under /api/v1, /healthz and /metrics (HEAD twins left out)."""
     out = set()
     for resource in app.router.resources():
         path = resource.canonical
-        if not (path.startswith("/api/v1/") or path == "/healthz"):
+        if not (path.startswith("/api/v1/") or path in ("/healthz", "/metrics")):
             continue
         for route in resource:
             if route.method in ("HEAD", "*"):

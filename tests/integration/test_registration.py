@@ -131,6 +131,9 @@ async def test_scope_list_depends_on_category_and_is_optional_for_residents(clie
 async def test_empty_department_list_gives_the_maintain_hint(client, make_client):
     officer = await make_client()
     await officer.login_staff("inst03")
+    # Every demo institution has departments; an institution that removed them all gets the hint.
+    for dept in await department_ids(officer):
+        assert (await officer.post(f"/api/v1/departments/{dept}/delete"))[0] == 200
     await open_for(officer, "孙海燕")
     doctor = await ready_doctor(make_client, client, 6)
     data = step_data([], photo_id=None)["practice"]

@@ -73,6 +73,7 @@ async def build_world(client: Api, make_client: Any) -> World:
     async with client.app[sessionmaker_key]() as s, s.begin():
         reg = await s.scalar(select(Registration).where(Registration.physician_id == sun))
         owner = await s.scalar(select(Account.id).where(Account.physician_id == sun))
+        officer = await s.scalar(select(Account.id).where(Account.username == "inst03"))
         dept = Department(institution_id=inst3.id, name="中医内科")
         exemption = Exemption(registration_id=reg.id, state="SUBMITTED", condition_codes=["RESIDENCY_PASSED"],
                               proof_file_ids=[], note="")
@@ -81,7 +82,8 @@ async def build_world(client: Api, make_client: Any) -> World:
         s.add_all([dept, exemption, stored])
         await s.flush()
         values = {"physician_id": sun, "registration_id": reg.id, "department_id": dept.id,
-                  "exemption_id": exemption.id, "file_id": stored.id, "institution_id": inst3.id}
+                  "exemption_id": exemption.id, "file_id": stored.id, "institution_id": inst3.id,
+                  "account_id": officer}
     return World(actors, roles, {k: str(v) for k, v in values.items()})
 
 

@@ -81,14 +81,20 @@ MALFORMED = [
     ("DINGKAO_SECRET_KEY", {"DINGKAO_SECRET_KEY": "short"}),
     ("DINGKAO_SECRET_KEY", {"DINGKAO_SECRET_KEY": "s" * 31}),
     ("DINGKAO_SECRET_KEY", {"DINGKAO_SECRET_KEY": ""}),
-    ("DINGKAO_SMS_BACKEND", {"DINGKAO_SMS_BACKEND": "aliyun"}),
+    ("DINGKAO_SMS_BACKEND", {"DINGKAO_SMS_BACKEND": "twilio"}),
+    ("DINGKAO_SMS_KEY_ID", {"DINGKAO_SMS_BACKEND": "aliyun"}),
+    ("DINGKAO_SMS_APP_ID", {"DINGKAO_SMS_BACKEND": "tencent", "DINGKAO_SMS_KEY_ID": "id", "DINGKAO_SMS_KEY_SECRET": "k",
+                            "DINGKAO_SMS_SIGN_NAME": "定考通", "DINGKAO_SMS_TEMPLATE_ID": "1"}),
+    ("DINGKAO_SMS_ENDPOINT", {"DINGKAO_SMS_BACKEND": "aliyun", "DINGKAO_SMS_KEY_ID": "id", "DINGKAO_SMS_KEY_SECRET": "k",
+                              "DINGKAO_SMS_SIGN_NAME": "定考通", "DINGKAO_SMS_TEMPLATE_ID": "SMS_1",
+                              "DINGKAO_SMS_ENDPOINT": "ftp://x"}),
     ("DINGKAO_COOKIE_SECURE", {"DINGKAO_COOKIE_SECURE": "maybe"}),
     ("DINGKAO_LOG_JSON", {"DINGKAO_LOG_JSON": "2"}),
     ("DINGKAO_INITIAL_PASSWORD", {"DINGKAO_INITIAL_PASSWORD": ""}),
 ]
 
 
-@pytest.mark.parametrize("name, values", MALFORMED, ids=[f"{n}={v[n]!r}" for n, v in MALFORMED])
+@pytest.mark.parametrize("name, values", MALFORMED, ids=[f"{n}={v.get(n)!r}" for n, v in MALFORMED])
 def test_a_malformed_setting_raises_one_line_naming_it(name: str, values: dict[str, str]) -> None:
     with pytest.raises(SettingsError) as info:
         load_settings(env(**values))

@@ -15,7 +15,7 @@ S = State
 A = Action
 R = Role
 
-# Written from domain.md ("One physician, one cycle"), not from registry/states.py:
+# Written from the rules ("One physician in one cycle", docs/assessment-rules.md), not from registry/states.py:
 # (state, action, role) -> the state after the move. Everything not listed is illegal.
 LEGAL: dict[tuple[State, Action, Role], State] = {
     (S.NOT_OPENED, A.OPEN, R.INSTITUTION): S.OPENED,
