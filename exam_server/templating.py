@@ -13,14 +13,14 @@ from aiohttp import web
 
 from registry.roles import ROLE_NAMES_ZH
 
+from .auth import csrf_token
+from .keys import account_key, settings_key
+
 TEMPLATES = Path(__file__).with_name("templates")
 STATIC = Path(__file__).with_name("static")
 
 
 async def _context(request: web.Request) -> dict[str, Any]:
-    from .auth import csrf_token
-    from .keys import account_key, settings_key
-
     account = request.get(account_key)
     return {
         "account": account,
