@@ -12,6 +12,7 @@ from registry.roles import Role
 
 from . import templating
 from .api import Endpoint
+from .edge import check_query_ids, edge_middleware
 from .auth import csrf_middleware, current_account, session_middleware
 from .error_responses import error_middleware
 from .errors import ApiError, Forbidden
@@ -36,6 +37,7 @@ def _guard(ep: Endpoint) -> web.Handler:
                 raise Forbidden("当前角色无权执行此操作")
             if not ep.before_setup and (account.must_change_password or account.phone_verified_at is None):
                 raise ApiError("请先修改初始密码并绑定手机号", code="setup_required", status=403)
+        check_query_ids(request, ep.query)
         return await ep.handler(request)
 
     return guarded
@@ -43,7 +45,7 @@ def _guard(ep: Endpoint) -> web.Handler:
 
 def create_app(settings: Settings, *, live_prefix: str = "dingkao:") -> web.Application:
     app = web.Application(
-        middlewares=[request_id_middleware, error_middleware, session_middleware, csrf_middleware],
+        middlewares=[request_id_middleware, error_middleware, session_middleware, edge_middleware, csrf_middleware],
         client_max_size=settings.max_body_bytes,
     )
     app[settings_key] = settings

@@ -19,11 +19,11 @@ def _wants_html(request: web.Request) -> bool:
     return not request.path.startswith("/api/") and "text/html" in request.headers.get("Accept", "")
 
 
-def _respond(request: web.Request, status: int, code: str, message: str, fields: dict[str, str] | None = None) -> web.StreamResponse:
+async def _respond(request: web.Request, status: int, code: str, message: str, fields: dict[str, str] | None = None) -> web.StreamResponse:
     if _wants_html(request):
         if status == 401:
             raise web.HTTPSeeOther(f"/login?next={request.path_qs}" if request.method == "GET" else "/login")
-        return render_error(request, status, message)
+        return await render_error(request, status, message)
     return web.json_response(error_body(message, code, fields), status=status,
                              dumps=lambda o: json.dumps(o, ensure_ascii=False))
 
@@ -33,23 +33,23 @@ async def error_middleware(request: web.Request, handler):  # type: ignore[no-un
     try:
         return await handler(request)
     except ApiError as exc:
-        return _respond(request, exc.status, exc.code, exc.message, exc.fields)
+        return await _respond(request, exc.status, exc.code, exc.message, exc.fields)
     except RegistryError as exc:
         for cls, status, code in REGISTRY_STATUS:
             if isinstance(exc, cls):
-                return _respond(request, status, code, exc.message, exc.fields)
-        return _respond(request, 400, "invalid_input", exc.message, exc.fields)
+                return await _respond(request, status, code, exc.message, exc.fields)
+        return await _respond(request, 400, "invalid_input", exc.message, exc.fields)
     except web.HTTPRequestEntityTooLarge:
-        return _respond(request, 413, "too_large", "请求内容过大")
+        return await _respond(request, 413, "too_large", "请求内容过大")
     except web.HTTPNotFound:
-        return _respond(request, 404, "not_found", "页面不存在")
+        return await _respond(request, 404, "not_found", "页面不存在")
     except web.HTTPMethodNotAllowed:
-        return _respond(request, 405, "method_not_allowed", "不支持该请求方法")
+        return await _respond(request, 405, "method_not_allowed", "不支持该请求方法")
     except web.HTTPException:
         raise
     except Exception as exc:
         for cls, status, code in EXTRA_MAPPINGS:
             if isinstance(exc, cls):
-                return _respond(request, status, code, str(getattr(exc, "message", exc)))
+                return await _respond(request, status, code, str(getattr(exc, "message", exc)))
         log.exception("unhandled error on %s %s", request.method, request.path)
-        return _respond(request, 500, "internal", "服务器内部错误，请稍后重试")
+        return await _respond(request, 500, "internal", "服务器内部错误，请稍后重试")

@@ -52,5 +52,7 @@ def render(request: web.Request, template: str, context: dict[str, Any] | None =
     return response
 
 
-def render_error(request: web.Request, status: int, message: str) -> web.Response:
-    return render(request, "error.html", {"status": status, "message": message}, status=status)
+async def render_error(request: web.Request, status: int, message: str) -> web.Response:
+    # The page context is built here too: an error raised by a middleware comes before the context processors ran.
+    return render(request, "error.html", {**await _context(request), "status": status, "message": message},
+                  status=status)
