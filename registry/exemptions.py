@@ -99,7 +99,7 @@ async def exemption_in_scope(session: AsyncSession, actor: Actor, exemption_id: 
         raise NotFound("免考申请不存在")
     reg = await session.get(Registration, exemption.registration_id)
     assert reg is not None
-    ensure_sees_physician(actor, reg.physician)
+    ensure_sees_physician(actor, reg.physician, missing="免考申请不存在")
     return exemption, reg
 
 

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from . import audit
-from .errors import InvalidInput, NotFound, PermissionDenied
+from .errors import InvalidInput, NotFound
 from .models import Physician, Registration, StoredFile
 from .roles import Role
 from .scope import Actor, can_see_physician
@@ -48,7 +48,7 @@ async def readable_file(session: AsyncSession, actor: Actor, file_id: int) -> St
     if actor.role is Role.INVIGILATOR and record.kind == "photo":
         return record  # invigilators compare the live face with the enrolled photo
     if not can_see_physician(actor, physician):
-        raise PermissionDenied("无权查看该文件")
+        raise NotFound("文件不存在")  # as a missing one: ids reveal nothing
     return record
 
 

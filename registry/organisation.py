@@ -56,7 +56,7 @@ async def transfer_physician(session: AsyncSession, actor: Actor, physician_id: 
     physician = await session.get(Physician, physician_id)
     if physician is None:
         raise NotFound("医师不存在")
-    ensure_sees_physician(actor, physician)
+    ensure_sees_physician(actor, physician, missing="医师不存在")
     target = await session.get(Institution, to_institution_id)
     if target is None or not can_oversee_institution(actor, target):
         raise InvalidInput("调入机构不存在或不在本辖区", fields={"institution_id": "调入机构不存在或不在本辖区"})

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from . import audit
 from .db import utcnow
-from .errors import ConcurrentUpdate, InvalidInput, NotFound, PermissionDenied
+from .errors import ConcurrentUpdate, InvalidInput, NotFound
 from .idcard import mask_id_number
 from .messages import notify_physicians
 from .models import Cycle, Institution, Physician, Registration
@@ -90,10 +90,9 @@ async def open_registration(
         stmt = stmt.where(Physician.institution_id == actor.institution_id)
     found = (await session.execute(stmt)).all()
     if not all_physicians:
-        if len(found) != len(set(physician_ids or [])):
+        # Another institution's physicians answer as missing ones do: ids reveal nothing.
+        if len(found) != len(set(physician_ids or [])) or any(inst != actor.institution_id for _, inst in found):
             raise NotFound("部分医师不存在")
-        if any(inst != actor.institution_id for _, inst in found):
-            raise PermissionDenied("不能为其他机构的医师开通报名")
     ids = [pid for pid, _ in found]
     already = set((await session.scalars(
         select(Registration.physician_id).where(Registration.cycle_id == cycle.id, Registration.physician_id.in_(ids))

@@ -18,7 +18,7 @@ from .application import FIELDS, STEPS, StepContext, clean_step, incomplete_step
 from .codes import RATINGS
 from .db import utcnow
 from .eligibility import simple_procedure_flag
-from .errors import ConcurrentUpdate, IllegalTransition, InvalidInput, NotFound, PermissionDenied
+from .errors import ConcurrentUpdate, IllegalTransition, InvalidInput, NotFound
 from .idcard import mask_id_number
 from .messages import notify_physicians
 from .models import AuditLog, Department, Institution, Physician, Registration, StoredFile
@@ -110,7 +110,7 @@ async def registration_in_scope(session: AsyncSession, actor: Actor, registratio
     reg = await session.get(Registration, registration_id)
     if reg is None:
         raise NotFound("报名记录不存在")
-    ensure_sees_physician(actor, reg.physician)
+    ensure_sees_physician(actor, reg.physician, missing="报名记录不存在")
     return reg
 
 
@@ -178,10 +178,9 @@ async def batch_approve(session: AsyncSession, actor: Actor, registration_ids: l
         select(Registration.id, Registration.state, Registration.physician_id, Physician.institution_id)
         .join(Physician, Physician.id == Registration.physician_id).where(Registration.id.in_(ids))
     )).all()
-    if len(rows) != len(ids):
+    # Another institution's records answer as missing ones do: ids reveal nothing.
+    if len(rows) != len(ids) or any(inst != actor.institution_id for _, _, _, inst in rows):
         raise NotFound("部分记录不存在")
-    if any(inst != actor.institution_id for _, _, _, inst in rows):
-        raise PermissionDenied("不能审核其他机构的记录")
     not_ready = [rid for rid, state, _, _ in rows if state != State.SUBMITTED]
     if not_ready:
         raise IllegalTransition(f"有 {len(not_ready)} 条记录不是“待机构审核”状态，请刷新后重试")
