@@ -11,6 +11,7 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
+from registry.codes import REASON_MAX
 from registry.roles import ROLE_NAMES_ZH
 
 from .auth import csrf_token
@@ -44,6 +45,7 @@ def setup(app: web.Application) -> None:
         context_processors=[_context], undefined=jinja2.StrictUndefined,
     )
     env.filters["local"] = local_time
+    env.globals["reason_max"] = REASON_MAX
 
 
 def render(request: web.Request, template: str, context: dict[str, Any] | None = None, *, status: int = 200) -> web.Response:

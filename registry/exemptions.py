@@ -8,6 +8,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from . import audit
+from .codes import REASON_MAX
 from .db import utcnow
 from .errors import ConcurrentUpdate, IllegalTransition, InvalidInput, NotFound
 from .messages import notify_physicians
@@ -74,8 +75,8 @@ async def apply(session: AsyncSession, actor: Actor, *, condition_codes: list[st
         errors["proof_file_ids"] = "证明材料最多 10 份"
     elif any(p not in own_proofs for p in proofs):
         errors["proof_file_ids"] = "证明材料的取值无效"
-    if len(note or "") > 500:
-        errors["note"] = "说明不能超过 500 个字"
+    if len(note or "") > REASON_MAX:
+        errors["note"] = f"说明不能超过 {REASON_MAX} 个字"
     if errors:
         raise InvalidInput("；".join(errors.values()), fields=errors)
     if existing is None:
@@ -114,8 +115,8 @@ async def decide(session: AsyncSession, actor: Actor, exemption_id: int, *, appr
     reason = (reason or "").strip()
     if not approve and not reason:
         raise InvalidInput("不予批准时须填写原因", fields={"reason": "不予批准时须填写原因"})
-    if len(reason) > 500:
-        raise InvalidInput("原因不能超过 500 个字", fields={"reason": "原因不能超过 500 个字"})
+    if len(reason) > REASON_MAX:
+        raise InvalidInput(f"原因不能超过 {REASON_MAX} 个字", fields={"reason": f"原因不能超过 {REASON_MAX} 个字"})
     new_state = target if approve else ExemptionState.REFUSED
     by_field = "institution_decided_by" if actor.role is Role.INSTITUTION else "body_decided_by"
     result = await session.execute(

@@ -15,7 +15,7 @@ from .messages import notify_physicians
 from .models import Cycle, Institution, Physician, Registration
 from .roles import Role
 from .scope import Actor, ensure_role, institution_clause
-from .states import STATE_WORDS, Action, State, next_state
+from .states import STATE_WORDS, Action, State, check_rating, next_state
 
 
 async def current_cycle(session: AsyncSession) -> Cycle:
@@ -123,6 +123,7 @@ async def apply_move(
     """Move one registration; a compare-and-set on `version` makes concurrent reviewers lose cleanly."""
     before = State(reg.state)
     after = next_state(before, action, actor.role)
+    check_rating(action, "不合格" in (reg.work_rating, reg.ethics_rating))
     version = reg.version if expected_version is None else expected_version
     values: dict[str, object] = {"state": after, "version": version + 1, "updated_at": utcnow(), **(changes or {})}
     result = await session.execute(

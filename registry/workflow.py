@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from . import audit
 from .application import FIELDS, STEPS, StepContext, clean_step, incomplete_steps
-from .codes import RATINGS
+from .codes import RATINGS, REASON_MAX
 from .db import utcnow
 from .eligibility import simple_procedure_flag
 from .errors import ConcurrentUpdate, IllegalTransition, InvalidInput, NotFound
@@ -26,8 +26,6 @@ from .registrations import apply_move, current_cycle
 from .roles import Role
 from .scope import Actor, ensure_role, ensure_sees_physician, institution_clause
 from .states import STATE_WORDS, Action, State, next_state, physician_may_edit
-
-REASON_MAX = 500
 
 
 async def own_registration(session: AsyncSession, actor: Actor, *, for_update: bool = False) -> Registration:
@@ -153,14 +151,14 @@ async def institution_approve(session: AsyncSession, actor: Actor, registration_
     if "不合格" in (work, ethics) and not comment:
         raise InvalidInput("评定为不合格时须填写评定意见", fields={"comment": "评定为不合格时须填写评定意见"})
     reg = await registration_in_scope(session, actor, registration_id)
-    # A 不合格 rating decides the result whatever the tests say (rule 6).
+    # A 不合格 rating decides the result whatever the tests say (rule 6), once the body confirms it.
     action = Action.INSTITUTION_FAIL if "不合格" in (work, ethics) else Action.INSTITUTION_APPROVE
     await apply_move(session, reg, action, actor, expected_version=version, changes={
         "work_rating": work, "ethics_rating": ethics, "rating_comment": comment or None,
         "institution_reviewed_at": utcnow(), "institution_reviewed_by": actor.account_id, "return_reason": None,
     }, detail={"work_rating": work, "ethics_rating": ethics}, request_id=request_id)
     text = ("所在机构已审核通过您的报名信息，待考核机构复核" if action is Action.INSTITUTION_APPROVE
-            else f"所在机构评定您的工作成绩为{work}、职业道德为{ethics}，本周期考核结果为不合格")
+            else f"所在机构评定您的工作成绩为{work}、职业道德为{ethics}，待考核机构复核")
     await notify_physicians(session, [reg.physician_id], text)
     return reg
 
@@ -223,6 +221,36 @@ async def body_approve(session: AsyncSession, actor: Actor, registration_id: int
                      changes={"body_reviewed_at": utcnow(), "body_reviewed_by": actor.account_id},
                      request_id=request_id)
     await notify_physicians(session, [reg.physician_id], "考核机构已复核通过您的报名信息，请按时参加测评")
+    return reg
+
+
+async def body_confirm_fail(session: AsyncSession, actor: Actor, registration_id: int, *, version: int,
+                            request_id: str | None = None) -> Registration:
+    """The body confirms the institution's 不合格 rating: the cycle's result is 不合格 (rule 6)."""
+    ensure_role(actor, Role.BODY)
+    reg = await registration_in_scope(session, actor, registration_id)
+    await apply_move(session, reg, Action.BODY_CONFIRM_FAIL, actor, expected_version=version,
+                     changes={"body_reviewed_at": utcnow(), "body_reviewed_by": actor.account_id},
+                     detail={"work_rating": reg.work_rating, "ethics_rating": reg.ethics_rating},
+                     request_id=request_id)
+    await notify_physicians(session, [reg.physician_id], f"考核机构已确认所在机构的评定（工作成绩{reg.work_rating}、"
+                                                         f"职业道德{reg.ethics_rating}），本周期考核结果为不合格")
+    return reg
+
+
+async def body_return_to_institution(session: AsyncSession, actor: Actor, registration_id: int, *, reason: str,
+                                     version: int, request_id: str | None = None) -> Registration:
+    """The body does not confirm a 不合格 rating: the institution reviews and rates the record again."""
+    ensure_role(actor, Role.BODY)
+    reason = _reason(reason)
+    reg = await registration_in_scope(session, actor, registration_id)
+    await apply_move(session, reg, Action.BODY_RETURN_TO_INSTITUTION, actor, expected_version=version,
+                     changes={"return_reason": reason, "returned_by": "body", "work_rating": None,
+                              "ethics_rating": None}, detail={"reason": reason,
+                                                              "work_rating": reg.work_rating,
+                                                              "ethics_rating": reg.ethics_rating},
+                     request_id=request_id)
+    await notify_physicians(session, [reg.physician_id], "考核机构已将所在机构的评定退回，待所在机构重新审核评定")
     return reg
 
 

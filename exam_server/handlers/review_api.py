@@ -130,6 +130,29 @@ async def body_approve(request: web.Request) -> web.StreamResponse:
     return json_ok({"state": reg.state, "version": reg.version})
 
 
+@routes.post("/api/v1/registrations/{registration_id}/body-confirm-fail",
+             summary="考核机构确认机构的不合格评定（考核结果为不合格）", roles=(Role.BODY,), body=BodyApproveBody,
+             tags=("review",))
+async def body_confirm_fail(request: web.Request) -> web.StreamResponse:
+    body: BodyApproveBody = await parse_body(request, BodyApproveBody)
+    async with request.app[sessionmaker_key]() as session, session.begin():
+        reg = await workflow.body_confirm_fail(session, current_actor(request), _rid(request), version=body.version,
+                                               request_id=request_id(request))
+    return json_ok({"state": reg.state, "version": reg.version})
+
+
+@routes.post("/api/v1/registrations/{registration_id}/body-return-to-institution",
+             summary="考核机构将不合格评定退回机构重新审核评定（须填原因）", roles=(Role.BODY,), body=ReturnBody,
+             tags=("review",))
+async def body_return_to_institution(request: web.Request) -> web.StreamResponse:
+    body: ReturnBody = await parse_body(request, ReturnBody)
+    async with request.app[sessionmaker_key]() as session, session.begin():
+        reg = await workflow.body_return_to_institution(session, current_actor(request), _rid(request),
+                                                        reason=body.reason, version=body.version,
+                                                        request_id=request_id(request))
+    return json_ok({"state": reg.state, "version": reg.version})
+
+
 @routes.get("/api/v1/institutions", summary="辖区内机构及本周期各状态人数", roles=REVIEWERS, tags=("review",))
 async def institutions(request: web.Request) -> web.StreamResponse:
     actor = current_actor(request)

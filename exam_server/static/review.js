@@ -79,7 +79,8 @@
       box.appendChild(dl(proc));
       if (d.procedure === "simple") { box.appendChild(el("h3", "证明材料")); box.appendChild(fileLinks(d.files, s.procedure.proof_file_ids)); box.appendChild(el("h3", "述职报告")); box.appendChild(el("p", s.procedure.report || "", "pre")); }
       if (d.work_rating) box.appendChild(dl([["机构评定", "工作成绩 " + d.work_rating + "，职业道德 " + d.ethics_rating], ["评定意见", d.rating_comment]]));
-      document.querySelectorAll("[data-when]").forEach(function (p) { p.hidden = p.dataset.when !== d.state; });
+      var rated = d.work_rating === "不合格" || d.ethics_rating === "不合格" ? "fail" : "pass";
+      document.querySelectorAll("[data-when]").forEach(function (p) { p.hidden = p.dataset.when !== d.state || (!!p.dataset.rating && p.dataset.rating !== rated); });
       var ex = document.getElementById("exemption-panel");
       if (ex) {
         ex.hidden = !d.exemption;
@@ -105,6 +106,8 @@
     bind("return-form", "/api/v1/registrations/" + rid + "/return", function (f) { return { reason: f.elements.reason.value, version: current.version }; }, "已退回");
     bind("body-approve-form", "/api/v1/registrations/" + rid + "/body-approve", function () { return { version: current.version }; }, "已复核通过");
     bind("body-return-form", "/api/v1/registrations/" + rid + "/body-return", function (f) { return { reason: f.elements.reason.value, version: current.version }; }, "已退回");
+    bind("body-confirm-fail-form", "/api/v1/registrations/" + rid + "/body-confirm-fail", function () { return { version: current.version }; }, "已确认不合格");
+    bind("body-return-institution-form", "/api/v1/registrations/" + rid + "/body-return-to-institution", function (f) { return { reason: f.elements.reason.value, version: current.version }; }, "已退回机构重新评定");
     document.querySelectorAll("[data-decide]").forEach(function (b) {
       b.addEventListener("click", async function () {
         var f = document.getElementById("exemption-form"); dk.clearErrors(f);
@@ -142,7 +145,7 @@
         var tr = el("tr"); [p.name, p.id_number_masked, p.institution_name, p.state_words].forEach(function (t) { tr.appendChild(el("td", t)); });
         var sel = el("select"); options.forEach(function (o) { var op = el("option", o.name); op.value = o.id; sel.appendChild(op); });
         var c1 = el("td"); c1.appendChild(sel); tr.appendChild(c1);
-        var reason = el("input"); reason.maxLength = 500; reason.placeholder = "调整原因"; var c2 = el("td"); c2.appendChild(reason); tr.appendChild(c2);
+        var reason = el("input"); reason.maxLength = Number(hp.dataset.reasonMax); reason.placeholder = "调整原因"; var c2 = el("td"); c2.appendChild(reason); tr.appendChild(c2);
         var b = el("button", "调整", "btn small"); b.type = "button"; var c3 = el("td"); c3.appendChild(b); tr.appendChild(c3);
         b.addEventListener("click", async function () {
           var rr = await dk.api("POST", "/api/v1/physicians/" + p.physician_id + "/transfer", { institution_id: Number(sel.value), reason: reason.value });
