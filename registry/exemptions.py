@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
-
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from . import audit
 from .codes import REASON_MAX
 from .db import utcnow
+from .exemption_review import PAPER_WAIVED, EXEMPTION_WORDS, ExemptionState, waived_paper  # noqa: F401  (re-exported)
 from .errors import ConcurrentUpdate, IllegalTransition, InvalidInput, NotFound
 from .messages import notify_physicians
 from .models import Exemption, ExemptionCondition, Registration, StoredFile
@@ -18,22 +17,6 @@ from .scope import Actor, ensure_role, ensure_sees_physician
 from .states import State
 from .workflow import own_registration
 
-PAPER_WAIVED = {"simple": "医学人文测评", "general": "业务水平测评"}
-
-
-class ExemptionState(StrEnum):
-    SUBMITTED = "SUBMITTED"
-    INSTITUTION_APPROVED = "INSTITUTION_APPROVED"
-    GRANTED = "GRANTED"
-    REFUSED = "REFUSED"
-
-
-EXEMPTION_WORDS = {
-    ExemptionState.SUBMITTED: "免考申请中（待机构审核）",
-    ExemptionState.INSTITUTION_APPROVED: "免考申请中（待考核机构审核）",
-    ExemptionState.GRANTED: "免考已批准",
-    ExemptionState.REFUSED: "免考未批准",
-}
 # (from, by) -> to on approval; refusal always ends in REFUSED.
 _REVIEWS = {
     (ExemptionState.SUBMITTED, Role.INSTITUTION): ExemptionState.INSTITUTION_APPROVED,
@@ -42,8 +25,9 @@ _REVIEWS = {
 _SUBMITTED_OR_LATER = {State.SUBMITTED, State.INSTITUTION_APPROVED, State.APPROVED}
 
 
-def waived_paper(procedure: str | None) -> str | None:
-    return PAPER_WAIVED.get(procedure or "")
+async def condition_names(session: AsyncSession) -> dict[str, str]:
+    """Every condition's Chinese name by code, retired ones too (old applications still name them)."""
+    return dict((await session.execute(select(ExemptionCondition.code, ExemptionCondition.name))).all())
 
 
 async def active_conditions(session: AsyncSession) -> list[ExemptionCondition]:

@@ -115,5 +115,13 @@ def check_rating(action: Action, failed_rating: bool) -> None:
     raise IllegalTransition("所在机构评定为合格：只能复核通过或退回医师修改")
 
 
+# Until the physician first submits, the record is theirs alone: staff see only its state.
+_UNSUBMITTED = frozenset({State.NOT_OPENED, State.OPENED, State.DRAFT})
+
+
+def staff_see_contents(state: State) -> bool:
+    return state not in _UNSUBMITTED
+
+
 def physician_may_edit(state: State) -> bool:
     return state in MOVES[Action.SAVE].sources

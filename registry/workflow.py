@@ -7,6 +7,7 @@ path below), is checked for role and scope, writes the audit log and tells the p
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,6 +19,7 @@ from .application import FIELDS, STEPS, StepContext, clean_step, incomplete_step
 from .codes import RATINGS, REASON_MAX
 from .db import utcnow
 from .eligibility import simple_procedure_flag
+from .exemption_review import reopen_on_procedure_change
 from .errors import ConcurrentUpdate, IllegalTransition, InvalidInput, NotFound
 from .idcard import mask_id_number
 from .messages import notify_physicians
@@ -25,7 +27,7 @@ from .models import AuditLog, Department, Institution, Physician, Registration, 
 from .registrations import apply_move, current_cycle
 from .roles import Role
 from .scope import Actor, ensure_role, ensure_sees_physician, institution_clause
-from .states import STATE_WORDS, Action, State, next_state, physician_may_edit
+from .states import STATE_WORDS, Action, State, next_state, physician_may_edit, staff_see_contents
 
 
 async def own_registration(session: AsyncSession, actor: Actor, *, for_update: bool = False) -> Registration:
@@ -63,6 +65,14 @@ def _prefill(physician: Physician) -> dict[str, Any]:
     }
 
 
+def names_differ(master: str | None, typed: str | None) -> bool:
+    """Whether the name typed in step 1 differs from the e-registration name (spacing and width aside)."""
+    def norm(name: str | None) -> str:
+        return "".join(unicodedata.normalize("NFKC", name or "").split())
+
+    return bool(norm(typed)) and norm(typed) != norm(master)
+
+
 def form_view(reg: Registration) -> dict[str, Any]:
     data = reg.data or {}
     base = _prefill(reg.physician)
@@ -81,10 +91,14 @@ async def save_step(session: AsyncSession, actor: Actor, step: str, payload: obj
     done.add(step) if complete else done.discard(step)
     data["_complete"] = sorted(done)
     changes: dict[str, object] = {"data": data}
+    old_procedure = reg.procedure
     if step == "procedure":
         changes["procedure"] = cleaned["procedure"]
     await apply_move(session, reg, Action.SAVE, actor, changes=changes, detail={"step": step},
                      request_id=request_id)
+    if step == "procedure":
+        await reopen_on_procedure_change(session, reg, actor_id=actor.account_id, old_procedure=old_procedure,
+                                         new_procedure=reg.procedure, request_id=request_id)
     return reg
 
 
@@ -269,6 +283,8 @@ class ReviewRow:
     submitted_at: dt.datetime | None
     eligibility: str | None
     eligible: bool | None
+    name_typed: str | None = None
+    name_differs: bool = False
 
 
 async def review_queue(session: AsyncSession, actor: Actor, *, state: str | None, department_id: int | None,
@@ -299,11 +315,18 @@ async def review_queue(session: AsyncSession, actor: Actor, *, state: str | None
     today = dt.date.today()
     rows = []
     for reg, physician, inst in result:
+        if not staff_see_contents(State(reg.state)):  # an unsubmitted draft shows its state only
+            rows.append(ReviewRow(reg.id, reg.version, physician.id, physician.name,
+                                  mask_id_number(physician.id_number), inst.name, None, None, reg.state,
+                                  STATE_WORDS[State(reg.state)], None, None, None))
+            continue
         flag = simple_procedure_flag(physician.practice_start_date, on=today) if reg.procedure == "simple" else None
         dept = (reg.data or {}).get("practice", {}).get("department_id")
+        typed = ((reg.data or {}).get("basic") or {}).get("name")
         rows.append(ReviewRow(reg.id, reg.version, physician.id, physician.name, mask_id_number(physician.id_number),
                               inst.name, names.get(dept), reg.procedure, reg.state, STATE_WORDS[State(reg.state)],
-                              reg.submitted_at, flag.message if flag else None, flag.eligible if flag else None))
+                              reg.submitted_at, flag.message if flag else None, flag.eligible if flag else None,
+                              typed, names_differ(physician.name, typed)))
     return int(total or 0), rows
 
 

@@ -12,9 +12,10 @@ from registry.models import Institution
 from registry.registrations import current_cycle
 from registry.roles import Role
 from registry.scope import institution_clause
-from registry.states import State
+from registry.states import STATE_WORDS, State, staff_see_contents
 from registry.stats import counts_by_institution
 from registry.eligibility import simple_procedure_flag
+from registry.idcard import mask_id_number
 
 from ..api import json_ok, parse_body
 from ..auth import current_actor
@@ -61,8 +62,11 @@ async def get_record(request: web.Request) -> web.StreamResponse:
     actor = current_actor(request)
     async with request.app[sessionmaker_key]() as session:
         reg = await workflow.registration_in_scope(session, actor, path_id(request, "registration_id"))
+        if not staff_see_contents(State(reg.state)):
+            return json_ok(draft_json(reg))
         body = registration_json(reg, files_list=await files.files_of(session, reg.id),
-                                 exemption=await exemptions.exemption_of(session, reg.id))
+                                 exemption=await exemptions.exemption_of(session, reg.id),
+                                 condition_names=await exemptions.condition_names(session))
         flag = simple_procedure_flag(reg.physician.practice_start_date, on=dt.date.today())
         body["eligibility"] = {"eligible": flag.eligible, "years": flag.years, "message": flag.message}
         body["history"] = [{"at": h.at, "action": h.action, "actor_id": h.actor_account_id, "detail": h.detail}
@@ -72,6 +76,15 @@ async def get_record(request: web.Request) -> web.StreamResponse:
         depts = {d.id: d.name for d in await organisation.departments(session, reg.physician.institution_id)}
         body["department_name"] = depts.get((reg.data or {}).get("practice", {}).get("department_id"))
     return json_ok(body)
+
+
+def draft_json(reg) -> dict:  # type: ignore[no-untyped-def]
+    """An unsubmitted record as staff see it: its state and the e-registration facts, nothing the physician typed."""
+    physician = reg.physician
+    return {"id": reg.id, "version": reg.version, "state": reg.state, "state_words": STATE_WORDS[State(reg.state)],
+            "draft": True, "steps": None, "files": [], "exemption": None,
+            "physician": {"id": physician.id, "name": physician.name, "id_number": mask_id_number(physician.id_number),
+                          "institution": physician.institution.name}}
 
 
 def _rid(request: web.Request) -> int:

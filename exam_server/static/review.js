@@ -25,7 +25,8 @@
       r.data.items.forEach(function (it) {
         var tr = el("tr"); tr.dataset.registrationId = it.registration_id;
         if (role === "institution") { var c = el("td"), b = el("input"); b.type = "checkbox"; b.value = it.registration_id; b.disabled = it.state !== "SUBMITTED"; b.setAttribute("aria-label", "选择 " + it.name); c.appendChild(b); tr.appendChild(c); }
-        [it.name, it.id_number_masked, it.institution_name, it.department || "", PROC[it.procedure] || "", it.state_words].forEach(function (t) { tr.appendChild(el("td", t)); });
+        var who = el("td", it.name); if (it.name_differs) { who.appendChild(el("br")); who.appendChild(el("small", "填报：" + it.name_typed, "flag-bad")); } tr.appendChild(who);
+        [it.id_number_masked, it.institution_name, it.department || "", PROC[it.procedure] || "", it.state_words].forEach(function (t) { tr.appendChild(el("td", t)); });
         var flag = el("td", it.eligibility || "", it.eligible === false ? "flag-bad" : (it.eligibility ? "flag-check" : "")); tr.appendChild(flag);
         var act = el("td"), a = el("a", "查看", "btn small"); a.href = "/records/" + it.registration_id; act.appendChild(a); tr.appendChild(act);
         body.appendChild(tr);
@@ -58,10 +59,19 @@
       if (!r.ok) { say(r); return; }
       var d = current = r.data, s = d.steps, p = d.physician;
       document.getElementById("record-state").textContent = "【" + d.state_words + "】";
+      document.querySelectorAll("[data-when]").forEach(function (panel) { panel.hidden = true; });
+      var ex0 = document.getElementById("exemption-panel"); if (ex0) ex0.hidden = true;
+      if (d.draft) {
+        box.appendChild(dl([["姓名", p.name], ["证件编号", p.id_number], ["机构", p.institution]]));
+        box.appendChild(el("p", "医师尚未提交报名信息，提交前仅显示状态。", "hint"));
+        return;
+      }
       if (d.return_reason) box.appendChild(el("p", "退回原因：" + d.return_reason, "alert"));
       var head = el("div", null, "confirm-basic");
       if (s.basic.photo_file_id) { var img = el("img", null, "photo-thumb"); img.src = "/api/v1/files/" + s.basic.photo_file_id; img.alt = "照片"; head.appendChild(img); }
-      head.appendChild(dl([["姓名", p.name], ["证件编号", p.id_number], ["机构", p.institution], ["资格证书编号", p.qualification_cert_no], ["执业证书编号", p.practice_cert_no], ["首次执业日期", p.practice_start_date], ["性别", s.basic.gender], ["民族", s.basic.ethnicity], ["学历", s.basic.education], ["手机号", s.basic.mobile], ["电子邮件", s.basic.email]]));
+      var names = [["姓名", p.name]];
+      if (p.name_differs) names.push(["填报姓名", p.name_typed + "（与电子注册系统姓名不一致，请核实）", "flag-bad"]);
+      head.appendChild(dl(names.concat([["证件编号", p.id_number], ["机构", p.institution], ["资格证书编号", p.qualification_cert_no], ["执业证书编号", p.practice_cert_no], ["首次执业日期", p.practice_start_date], ["性别", s.basic.gender], ["民族", s.basic.ethnicity], ["学历", s.basic.education], ["手机号", s.basic.mobile], ["电子邮件", s.basic.email]])));
       box.appendChild(head);
       box.appendChild(el("h2", "执业信息"));
       box.appendChild(dl([["科室", d.department_name], ["从事专业", (s.practice.specialties || []).join("、")], ["职称", s.practice.title], ["医师级别", s.practice.level], ["规培生", s.practice.resident === true ? "是" : s.practice.resident === false ? "否" : ""], ["执业类别", s.practice.practice_category], ["执业范围", s.practice.practice_scope], ["执业情况", s.practice.employment]]));
@@ -86,7 +96,7 @@
         ex.hidden = !d.exemption;
         if (d.exemption) {
           var eb = document.getElementById("exemption-body"); eb.innerHTML = "";
-          eb.appendChild(dl([["状态", d.exemption.state_words], ["免考条件", d.exemption.condition_codes.join("、")], ["免考科目", d.exemption.waived_paper]]));
+          eb.appendChild(dl([["状态", d.exemption.state_words], ["免考条件", d.exemption.conditions.map(function (c) { return c.name; }).join("、")], ["免考科目", d.exemption.waived_paper]]));
           eb.appendChild(fileLinks(d.files, d.exemption.proof_file_ids));
           var canDecide = (record.dataset.role === "institution" && d.exemption.state === "SUBMITTED") || (record.dataset.role === "body" && d.exemption.state === "INSTITUTION_APPROVED");
           document.getElementById("exemption-form").hidden = !canDecide;
