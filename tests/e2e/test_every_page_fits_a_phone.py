@@ -74,7 +74,7 @@ def test_every_page_fits_a_phone_for_every_role(make_context, screenshots, tmp_p
     doctor = make_context("phone").new_page()
     doctor.on("dialog", lambda d: d.accept())
     first_login_physician(doctor, 6, phone="13900000006")
-    photo = api(doctor, "POST", "/api/v1/registration/photo",
+    photo = api(doctor, "POST", "/api/v1/registration/photo", timeout=120_000,  # face analysis on a busy machine
                 multipart={"photo": {"name": "me.jpg", "mimeType": "image/jpeg", "buffer": portrait_jpeg(ONE_FACE)}})
     data = step_data(departments, photo_id=photo["id"])
     data["basic"].update(name="孙海燕", email=LONG_EMAIL, birth_date="1979-04-02", gender="女")
