@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 from typing import Any
 
-import annotated_types
 import numpy as np
 from aiohttp import web
 from pydantic import BaseModel
@@ -70,7 +69,7 @@ def check_json_shape(raw: bytes) -> None:
 
 
 def _has_upper_bound(info: FieldInfo) -> bool:
-    return any(isinstance(m, (annotated_types.Le, annotated_types.Lt)) for m in info.metadata)
+    return any(getattr(m, "le", None) is not None or getattr(m, "lt", None) is not None for m in info.metadata)
 
 
 def _too_wide(value: Any) -> bool:
