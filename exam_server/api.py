@@ -12,6 +12,7 @@ from pydantic import BaseModel, ValidationError
 
 from registry.roles import Role
 
+from .edge import out_of_range
 from .errors import ApiError
 
 Handler = Callable[..., Awaitable[web.StreamResponse]]
@@ -77,6 +78,9 @@ _MESSAGES = {
     "string_type": "{t}应为文本",
     "int_parsing": "{t}应为整数",
     "int_type": "{t}应为整数",
+    "int_from_float": "{t}应为整数",
+    "int_parsing_size": "{t}超出允许范围",
+    "finite_number": "{t}超出允许范围",
     "bool_type": "{t}应为是或否",
     "bool_parsing": "{t}应为是或否",
     "list_type": "{t}应为列表",
@@ -120,16 +124,24 @@ async def parse_body(request: web.Request, model: type[BaseModel]) -> Any:
         raise ApiError("请求内容应为 JSON", code="unsupported_media_type", status=415)
     raw = await request.read()
     try:
-        data = json.loads(raw or b"null")
-    except (ValueError, UnicodeDecodeError):
+        data = json.loads(raw or b"null", parse_constant=_no_constants)
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise ApiError("请求内容不是有效的 JSON") from None
     if not isinstance(data, dict):
         raise ApiError("请求内容应为 JSON 对象")
     try:
-        return model.model_validate(data)
+        body = model.model_validate(data)
     except ValidationError as exc:
         fields = translate(model, exc)
         raise ApiError("；".join(fields.values()), fields=fields, code="invalid_input") from None
+    fields = out_of_range(body)
+    if fields:
+        raise ApiError("；".join(fields.values()), fields=fields, code="invalid_input")
+    return body
+
+
+def _no_constants(name: str) -> None:
+    raise ValueError(f"{name} is not JSON")  # NaN and Infinity, which Python's parser would otherwise accept
 
 
 def openapi_document(routes: ApiRoutes, *, version: str) -> dict[str, Any]:

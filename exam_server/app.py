@@ -15,8 +15,10 @@ from registry.roles import Role
 
 from . import templating
 from .api import Endpoint
+from .edge import check_query_ids, edge_middleware
 from .auth import csrf_middleware, current_account, session_middleware
-from .errors import ApiError, Forbidden, NotLoggedIn, error_middleware
+from .error_responses import error_middleware
+from .errors import ApiError, Forbidden, NotLoggedIn
 from .exam import tokens
 from .exam.papers import PaperCache
 from .exam.push import AttemptHub
@@ -53,6 +55,7 @@ def _guard(ep: Endpoint) -> web.Handler:
                 raise Forbidden("当前角色无权执行此操作")
             if not ep.before_setup and (account.must_change_password or account.phone_verified_at is None):
                 raise ApiError("请先修改初始密码并绑定手机号", code="setup_required", status=403)
+        check_query_ids(request, ep.query)
         return await ep.handler(request)
 
     return guarded
@@ -63,7 +66,7 @@ def create_app(settings: Settings, *, live_prefix: str = "dingkao:") -> web.Appl
     metrics = Metrics(queue_keys=QueueKeys(prefix=f"{live_prefix}proctoring:"))
     app = web.Application(
         middlewares=[request_id_middleware, metrics_middleware_for(metrics), error_middleware, session_middleware,
-                     csrf_middleware],
+                     edge_middleware, csrf_middleware],
         client_max_size=settings.max_body_bytes,
     )
     app[metrics_key] = metrics

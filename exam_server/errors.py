@@ -1,22 +1,11 @@
-"""HTTP-layer errors and the one middleware that turns every library's errors into responses."""
+"""HTTP-layer errors and how each library's errors map to a status; knows nothing of templates.
+
+The one middleware that turns them into JSON or an error page lives in error_responses.py.
+"""
 
 from __future__ import annotations
 
-import json
-import logging
-
-from aiohttp import web
-from redis import exceptions as redis_errors
-from sqlalchemy import exc as sa_exc
-
 from registry.errors import ConcurrentUpdate, IllegalTransition, InvalidInput, NotFound, PermissionDenied, RegistryError
-
-log = logging.getLogger("dingkao.errors")
-
-# A lost database connection (asyncpg/sqlite surface as these through SQLAlchemy) or Redis outage.
-OUTAGES: tuple[type[BaseException], ...] = (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError,
-                                            redis_errors.ConnectionError, redis_errors.TimeoutError,
-                                            ConnectionRefusedError, ConnectionResetError)
 
 
 class ApiError(Exception):
@@ -49,7 +38,7 @@ class TooManyRequests(ApiError):
     code = "too_many_requests"
 
 
-_REGISTRY_STATUS: list[tuple[type[RegistryError], int, str]] = [
+REGISTRY_STATUS: list[tuple[type[RegistryError], int, str]] = [
     (InvalidInput, 400, "invalid_input"),
     (PermissionDenied, 403, "forbidden"),
     (NotFound, 404, "not_found"),
@@ -63,49 +52,3 @@ EXTRA_MAPPINGS: list[tuple[type[Exception], int, str]] = []
 
 def error_body(message: str, code: str, fields: dict[str, str] | None = None) -> dict[str, object]:
     return {"error": {"code": code, "message": message, "fields": fields or {}}}
-
-
-def _wants_html(request: web.Request) -> bool:
-    return not request.path.startswith("/api/") and "text/html" in request.headers.get("Accept", "")
-
-
-def _respond(request: web.Request, status: int, code: str, message: str, fields: dict[str, str] | None = None) -> web.StreamResponse:
-    if _wants_html(request):
-        if status == 401:
-            raise web.HTTPSeeOther(f"/login?next={request.path_qs}" if request.method == "GET" else "/login")
-        from .templating import render_error
-
-        return render_error(request, status, message)
-    return web.json_response(error_body(message, code, fields), status=status,
-                             dumps=lambda o: json.dumps(o, ensure_ascii=False))
-
-
-@web.middleware
-async def error_middleware(request: web.Request, handler):  # type: ignore[no-untyped-def]
-    try:
-        return await handler(request)
-    except ApiError as exc:
-        return _respond(request, exc.status, exc.code, exc.message, exc.fields)
-    except RegistryError as exc:
-        for cls, status, code in _REGISTRY_STATUS:
-            if isinstance(exc, cls):
-                return _respond(request, status, code, exc.message, exc.fields)
-        return _respond(request, 400, "invalid_input", exc.message, exc.fields)
-    except web.HTTPRequestEntityTooLarge:
-        return _respond(request, 413, "too_large", "请求内容过大")
-    except web.HTTPNotFound:
-        return _respond(request, 404, "not_found", "页面不存在")
-    except web.HTTPMethodNotAllowed:
-        return _respond(request, 405, "method_not_allowed", "不支持该请求方法")
-    except web.HTTPException:
-        raise
-    except OUTAGES as exc:
-        # The database or Redis is briefly down: say so, so pages keep their work and retry.
-        log.warning("backing service unavailable on %s %s: %s", request.method, request.path, exc)
-        return _respond(request, 503, "unavailable", "服务暂时不可用（数据库或缓存连接中断），请稍后重试，已填写的内容不会丢失")
-    except Exception as exc:
-        for cls, status, code in EXTRA_MAPPINGS:
-            if isinstance(exc, cls):
-                return _respond(request, status, code, str(getattr(exc, "message", exc)))
-        log.exception("unhandled error on %s %s", request.method, request.path)
-        return _respond(request, 500, "internal", "服务器内部错误，请稍后重试")

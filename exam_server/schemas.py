@@ -6,6 +6,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from registry.codes import REASON_MAX
+
 
 class Body(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
@@ -43,14 +45,14 @@ class StepBody(Body):
 
 
 class ReturnBody(Body):
-    reason: str = Field(title="退回原因", max_length=2000)
+    reason: str = Field(title="退回原因", max_length=REASON_MAX)
     version: int = Field(title="记录版本", ge=1)
 
 
 class ApproveBody(Body):
     work_rating: str = Field(title="工作成绩评定", max_length=8)
     ethics_rating: str = Field(title="职业道德评定", max_length=8)
-    comment: str = Field(default="", title="评定意见", max_length=2000)
+    comment: str = Field(default="", title="评定意见", max_length=REASON_MAX)
     version: int = Field(title="记录版本", ge=1)
 
 
@@ -65,12 +67,12 @@ class BatchApproveBody(Body):
 class ExemptionBody(Body):
     condition_codes: list[str] = Field(default_factory=list, title="免考条件", max_length=50)
     proof_file_ids: list[int] = Field(default_factory=list, title="证明材料", max_length=50)
-    note: str = Field(default="", title="说明", max_length=2000)
+    note: str = Field(default="", title="说明", max_length=REASON_MAX)
 
 
 class DecisionBody(Body):
     approve: bool = Field(title="审核结论")
-    reason: str = Field(default="", title="原因", max_length=2000)
+    reason: str = Field(default="", title="原因", max_length=REASON_MAX)
     version: int = Field(title="记录版本", ge=1)
 
 
@@ -80,7 +82,7 @@ class DepartmentBody(Body):
 
 class TransferBody(Body):
     institution_id: int = Field(title="调入机构", ge=1)
-    reason: str = Field(title="调整原因", max_length=2000)
+    reason: str = Field(title="调整原因", max_length=REASON_MAX)
 
 
 class ConditionBody(Body):

@@ -11,16 +11,17 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
+from registry.codes import REASON_MAX
 from registry.roles import ROLE_NAMES_ZH
+
+from .auth import csrf_token
+from .keys import account_key, settings_key
 
 TEMPLATES = Path(__file__).with_name("templates")
 STATIC = Path(__file__).with_name("static")
 
 
 async def _context(request: web.Request) -> dict[str, Any]:
-    from .auth import csrf_token
-    from .keys import account_key, settings_key
-
     account = request.get(account_key)
     return {
         "account": account,
@@ -44,6 +45,7 @@ def setup(app: web.Application) -> None:
         context_processors=[_context], undefined=jinja2.StrictUndefined,
     )
     env.filters["local"] = local_time
+    env.globals["reason_max"] = REASON_MAX
 
 
 def render(request: web.Request, template: str, context: dict[str, Any] | None = None, *, status: int = 200) -> web.Response:
@@ -52,5 +54,7 @@ def render(request: web.Request, template: str, context: dict[str, Any] | None =
     return response
 
 
-def render_error(request: web.Request, status: int, message: str) -> web.Response:
-    return render(request, "error.html", {"status": status, "message": message}, status=status)
+async def render_error(request: web.Request, status: int, message: str) -> web.Response:
+    # The page context is built here too: an error raised by a middleware comes before the context processors ran.
+    return render(request, "error.html", {**await _context(request), "status": status, "message": message},
+                  status=status)

@@ -20,10 +20,42 @@ candidate's browser is an expected event, not a fault.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import enum
+from dataclasses import dataclass
 
-if TYPE_CHECKING:
-    from proctoring.enrolment import Refusal
+
+class RefusalCode(enum.StrEnum):
+    UNDECODABLE = "undecodable"
+    NO_FACE = "no_face"
+    SEVERAL_FACES = "several_faces"
+    FACE_TOO_SMALL = "face_too_small"
+    TOO_DARK = "too_dark"
+    TOO_BRIGHT = "too_bright"
+    BLURRED = "blurred"
+    NOT_SAME_PERSON = "not_same_person"
+
+
+MESSAGES_ZH: dict[RefusalCode, str] = {
+    RefusalCode.UNDECODABLE: "无法读取照片，请上传 JPEG 或 PNG 格式的照片",
+    RefusalCode.NO_FACE: "照片中未检测到人脸",
+    RefusalCode.SEVERAL_FACES: "照片中检测到多张人脸",
+    RefusalCode.FACE_TOO_SMALL: "照片中人脸过小，请上传近距离正面免冠照片",
+    RefusalCode.TOO_DARK: "照片过暗",
+    RefusalCode.TOO_BRIGHT: "照片过亮（曝光过度）",
+    RefusalCode.BLURRED: "照片模糊",
+    RefusalCode.NOT_SAME_PERSON: "照片与已登记的本人照片不一致",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """Why a photo cannot be used: a stable machine code and a message for the page."""
+
+    code: RefusalCode
+
+    @property
+    def message_zh(self) -> str:
+        return MESSAGES_ZH[self.code]
 
 
 class ProctoringError(Exception):

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+# One limit for every reason, comment and note box (退回原因, 评定意见, 调整原因, 免考说明): pages and API agree.
+REASON_MAX = 500
+
 PRACTICE_SCOPES: dict[str, tuple[str, ...]] = {
     "临床": (
         "内科", "外科", "妇产科", "儿科", "眼耳鼻咽喉科", "皮肤病与性病", "精神卫生", "职业病",

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
-
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from . import audit
+from .codes import REASON_MAX
 from .db import utcnow
+from .exemption_review import PAPER_WAIVED, EXEMPTION_WORDS, ExemptionState, waived_paper  # noqa: F401  (re-exported)
 from .errors import ConcurrentUpdate, IllegalTransition, InvalidInput, NotFound
 from .messages import notify_physicians
 from .models import Exemption, ExemptionCondition, Registration, StoredFile
@@ -17,22 +17,6 @@ from .scope import Actor, ensure_role, ensure_sees_physician
 from .states import State
 from .workflow import own_registration
 
-PAPER_WAIVED = {"simple": "医学人文测评", "general": "业务水平测评"}
-
-
-class ExemptionState(StrEnum):
-    SUBMITTED = "SUBMITTED"
-    INSTITUTION_APPROVED = "INSTITUTION_APPROVED"
-    GRANTED = "GRANTED"
-    REFUSED = "REFUSED"
-
-
-EXEMPTION_WORDS = {
-    ExemptionState.SUBMITTED: "免考申请中（待机构审核）",
-    ExemptionState.INSTITUTION_APPROVED: "免考申请中（待考核机构审核）",
-    ExemptionState.GRANTED: "免考已批准",
-    ExemptionState.REFUSED: "免考未批准",
-}
 # (from, by) -> to on approval; refusal always ends in REFUSED.
 _REVIEWS = {
     (ExemptionState.SUBMITTED, Role.INSTITUTION): ExemptionState.INSTITUTION_APPROVED,
@@ -41,8 +25,9 @@ _REVIEWS = {
 _SUBMITTED_OR_LATER = {State.SUBMITTED, State.INSTITUTION_APPROVED, State.APPROVED}
 
 
-def waived_paper(procedure: str | None) -> str | None:
-    return PAPER_WAIVED.get(procedure or "")
+async def condition_names(session: AsyncSession) -> dict[str, str]:
+    """Every condition's Chinese name by code, retired ones too (old applications still name them)."""
+    return dict((await session.execute(select(ExemptionCondition.code, ExemptionCondition.name))).all())
 
 
 async def all_conditions(session: AsyncSession) -> list[ExemptionCondition]:
@@ -79,8 +64,8 @@ async def apply(session: AsyncSession, actor: Actor, *, condition_codes: list[st
         errors["proof_file_ids"] = "证明材料最多 10 份"
     elif any(p not in own_proofs for p in proofs):
         errors["proof_file_ids"] = "证明材料的取值无效"
-    if len(note or "") > 500:
-        errors["note"] = "说明不能超过 500 个字"
+    if len(note or "") > REASON_MAX:
+        errors["note"] = f"说明不能超过 {REASON_MAX} 个字"
     if errors:
         raise InvalidInput("；".join(errors.values()), fields=errors)
     if existing is None:
@@ -104,7 +89,7 @@ async def exemption_in_scope(session: AsyncSession, actor: Actor, exemption_id: 
         raise NotFound("免考申请不存在")
     reg = await session.get(Registration, exemption.registration_id)
     assert reg is not None
-    ensure_sees_physician(actor, reg.physician)
+    ensure_sees_physician(actor, reg.physician, missing="免考申请不存在")
     return exemption, reg
 
 
@@ -119,8 +104,8 @@ async def decide(session: AsyncSession, actor: Actor, exemption_id: int, *, appr
     reason = (reason or "").strip()
     if not approve and not reason:
         raise InvalidInput("不予批准时须填写原因", fields={"reason": "不予批准时须填写原因"})
-    if len(reason) > 500:
-        raise InvalidInput("原因不能超过 500 个字", fields={"reason": "原因不能超过 500 个字"})
+    if len(reason) > REASON_MAX:
+        raise InvalidInput(f"原因不能超过 {REASON_MAX} 个字", fields={"reason": f"原因不能超过 {REASON_MAX} 个字"})
     new_state = target if approve else ExemptionState.REFUSED
     by_field = "institution_decided_by" if actor.role is Role.INSTITUTION else "body_decided_by"
     result = await session.execute(

@@ -8,10 +8,11 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from . import audit
-from .errors import InvalidInput, NotFound, PermissionDenied
+from .errors import InvalidInput, NotFound
 from .models import Physician, Registration, StoredFile
 from .roles import Role
 from .scope import Actor, can_see_physician
+from .states import State, staff_see_contents
 
 KINDS = {"photo": "照片", "proof": "证明材料", "exemption_proof": "免考证明材料"}
 MAX_PER_KIND = {"photo": 20, "proof": 10, "exemption_proof": 10}
@@ -43,12 +44,14 @@ async def readable_file(session: AsyncSession, actor: Actor, file_id: int) -> St
         raise NotFound("文件不存在")
     reg = await session.get(Registration, record.registration_id)
     physician = await session.get(Physician, reg.physician_id) if reg else None
-    if physician is None:
+    if physician is None or reg is None:
         raise NotFound("文件不存在")
+    if actor.role is not Role.PHYSICIAN and not staff_see_contents(State(reg.state)):
+        raise NotFound("文件不存在")  # an unsubmitted draft's uploads are the physician's alone
     if actor.role is Role.INVIGILATOR and record.kind == "photo":
         return record  # invigilators compare the live face with the enrolled photo
     if not can_see_physician(actor, physician):
-        raise PermissionDenied("无权查看该文件")
+        raise NotFound("文件不存在")  # as a missing one: ids reveal nothing
     return record
 
 

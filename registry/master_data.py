@@ -136,8 +136,9 @@ class PhysicianRecord:
     practice_start_date: dt.date | None
 
 
-def _validate_physician_row(row: Row, problems: list[RowProblem],
+def _validate_physician_row(row: Row, problems: list[RowProblem], institution_codes: set[str],
                             scopes: Mapping[str, tuple[str, ...]] = PRACTICE_SCOPES) -> PhysicianRecord | None:
+    """Every problem of the row at once (the importer fixes a row in one pass), or the row's record."""
     v = row.values
     before = len(problems)
 
@@ -165,6 +166,9 @@ def _validate_physician_row(row: Row, problems: list[RowProblem],
     for col in ("资格证书编号", "执业证书编号", "机构编码"):
         if len(v.get(col, "")) > 32:
             bad(col, "超过 32 个字符")
+    code = v.get("机构编码", "")
+    if code and len(code) <= 32 and code not in institution_codes:
+        bad("机构编码", f"机构“{code}”不存在，请先导入机构")
     category = v.get("执业类别", "")
     if category and category not in scopes:
         bad("执业类别", f"“{category}”不是有效的执业类别（{'、'.join(scopes)}）")
@@ -204,24 +208,22 @@ async def import_physicians(
     session: AsyncSession, name: str, data: bytes, *, actor_id: int | None, initial_password: str
 ) -> ImportReport:
     rows = read_table(name, data, required=PHYSICIAN_COLUMNS)
+    institutions = {i.code: i for i in (await session.scalars(select(Institution))).all()}
     problems: list[RowProblem] = []
     records: list[tuple[Row, PhysicianRecord]] = []
     seen: dict[tuple[str, str], int] = {}
     scopes = (await code_tables.load(session)).scopes
     for row in rows:
-        rec = _validate_physician_row(row, problems, scopes)
-        if rec is None:
-            continue
-        key = (rec.id_type, rec.id_number)
-        if key in seen:
+        rec = _validate_physician_row(row, problems, set(institutions), scopes)
+        id_type = RESIDENT_ID if row.values.get("证件类型") == "身份证" else row.values.get("证件类型", "")
+        key = (id_type, normalise_id_number(row.values.get("证件号码", "")))
+        if key[1] and key in seen:
             problems.append(RowProblem(row.number, "证件号码", f"与第 {seen[key]} 行重复"))
             continue
-        seen[key] = row.number
-        records.append((row, rec))
-    institutions = {i.code: i for i in (await session.scalars(select(Institution))).all()}
-    for row, rec in records:
-        if rec.institution_code not in institutions:
-            problems.append(RowProblem(row.number, "机构编码", f"机构“{rec.institution_code}”不存在，请先导入机构"))
+        if key[1]:
+            seen.setdefault(key, row.number)
+        if rec is not None:
+            records.append((row, rec))
     if problems:
         raise ImportRejected(sorted(problems, key=lambda p: p.row))
 

@@ -6,6 +6,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from . import audit
+from .codes import REASON_MAX
 from .errors import IllegalTransition, InvalidInput, NotFound
 from .messages import notify_physicians
 from .models import Account, Department, Institution, Physician, Registration, Transfer
@@ -56,15 +57,16 @@ async def transfer_physician(session: AsyncSession, actor: Actor, physician_id: 
     physician = await session.get(Physician, physician_id)
     if physician is None:
         raise NotFound("医师不存在")
-    ensure_sees_physician(actor, physician)
+    ensure_sees_physician(actor, physician, missing="医师不存在")
     target = await session.get(Institution, to_institution_id)
     if target is None or not can_oversee_institution(actor, target):
         raise InvalidInput("调入机构不存在或不在本辖区", fields={"institution_id": "调入机构不存在或不在本辖区"})
     if target.id == physician.institution_id:
         raise InvalidInput("调入机构与现所在机构相同", fields={"institution_id": "调入机构与现所在机构相同"})
     reason = reason.strip()
-    if not reason or len(reason) > 500:
-        raise InvalidInput("请填写调整原因（不超过 500 个字）", fields={"reason": "请填写调整原因（不超过 500 个字）"})
+    if not reason or len(reason) > REASON_MAX:
+        message = f"请填写调整原因（不超过 {REASON_MAX} 个字）"
+        raise InvalidInput(message, fields={"reason": message})
     transfer = Transfer(physician_id=physician.id, from_institution_id=physician.institution_id,
                         to_institution_id=target.id, reason=reason, by_account_id=actor.account_id)
     session.add(transfer)

@@ -39,6 +39,15 @@ def password_problem(password: str, *, id_number: str | None, initial_password: 
         return "新密码须同时包含字母和数字"
     if password == initial_password:
         return "新密码不能与初始密码相同"
-    if id_number and id_number.upper() in password.upper():
-        return "新密码不能包含证件号码"
+    if id_number and shares_id_run(password, id_number):
+        return f"新密码不能包含证件号码中连续 {ID_RUN} 位及以上的字符"
     return None
+
+
+ID_RUN = 6  # the birth date, the last 8 characters and the like are guessed first
+
+
+def shares_id_run(password: str, id_number: str) -> bool:
+    """Whether `password` contains ID_RUN or more consecutive characters of the ID number (case aside)."""
+    pw, idn = password.upper(), id_number.strip().upper()
+    return any(idn[i:i + ID_RUN] in pw for i in range(len(idn) - ID_RUN + 1))

@@ -9,13 +9,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from . import audit
 from .db import utcnow
-from .errors import ConcurrentUpdate, InvalidInput, NotFound, PermissionDenied
+from .errors import ConcurrentUpdate, InvalidInput, NotFound
 from .idcard import mask_id_number
 from .messages import notify_physicians
 from .models import Cycle, Institution, Physician, Registration
 from .roles import Role
 from .scope import Actor, ensure_role, institution_clause
-from .states import STATE_WORDS, Action, State, next_state
+from .states import STATE_WORDS, Action, State, check_rating, next_state
 
 
 async def current_cycle(session: AsyncSession) -> Cycle:
@@ -90,10 +90,9 @@ async def open_registration(
         stmt = stmt.where(Physician.institution_id == actor.institution_id)
     found = (await session.execute(stmt)).all()
     if not all_physicians:
-        if len(found) != len(set(physician_ids or [])):
+        # Another institution's physicians answer as missing ones do: ids reveal nothing.
+        if len(found) != len(set(physician_ids or [])) or any(inst != actor.institution_id for _, inst in found):
             raise NotFound("部分医师不存在")
-        if any(inst != actor.institution_id for _, inst in found):
-            raise PermissionDenied("不能为其他机构的医师开通报名")
     ids = [pid for pid, _ in found]
     already = set((await session.scalars(
         select(Registration.physician_id).where(Registration.cycle_id == cycle.id, Registration.physician_id.in_(ids))
@@ -124,6 +123,7 @@ async def apply_move(
     """Move one registration; a compare-and-set on `version` makes concurrent reviewers lose cleanly."""
     before = State(reg.state)
     after = next_state(before, action, actor.role)
+    check_rating(action, "不合格" in (reg.work_rating, reg.ethics_rating))
     version = reg.version if expected_version is None else expected_version
     values: dict[str, object] = {"state": after, "version": version + 1, "updated_at": utcnow(), **(changes or {})}
     result = await session.execute(

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement, false, true
 
-from .errors import PermissionDenied
+from .errors import NotFound, PermissionDenied
 from .models import Account, Institution, Physician
 from .roles import Role
 
@@ -70,6 +70,7 @@ def ensure_role(actor: Actor, *roles: Role) -> None:
         raise PermissionDenied("当前角色无权执行此操作")
 
 
-def ensure_sees_physician(actor: Actor, physician: Physician) -> None:
+def ensure_sees_physician(actor: Actor, physician: Physician, *, missing: str) -> None:
+    """A record outside the actor's scope answers exactly as a missing one (`missing`), so ids reveal nothing."""
     if not can_see_physician(actor, physician):
-        raise PermissionDenied("无权访问其他机构的医师记录")
+        raise NotFound(missing)

@@ -43,9 +43,11 @@ class Action(StrEnum):
     SUBMIT = "submit"
     INSTITUTION_RETURN = "institution_return"
     INSTITUTION_APPROVE = "institution_approve"
-    INSTITUTION_FAIL = "institution_fail"  # approved with a 不合格 rating
+    INSTITUTION_FAIL = "institution_fail"  # reviewed with a 不合格 rating: the body re-reviews it
     BODY_RETURN = "body_return"
     BODY_APPROVE = "body_approve"
+    BODY_CONFIRM_FAIL = "body_confirm_fail"  # the body confirms the institution's 不合格 rating
+    BODY_RETURN_TO_INSTITUTION = "body_return_to_institution"  # ... or sends it back to be rated again
     PASS = "pass"
     FAIL = "fail"
 
@@ -69,9 +71,13 @@ MOVES: dict[Action, Move] = {
     Action.INSTITUTION_APPROVE: Move(
         frozenset({State.SUBMITTED}), State.INSTITUTION_APPROVED, frozenset({Role.INSTITUTION})
     ),
-    Action.INSTITUTION_FAIL: Move(frozenset({State.SUBMITTED}), State.FAILED, frozenset({Role.INSTITUTION})),
+    # A 不合格 rating suspends practice, so it is never final on the institution's word alone.
+    Action.INSTITUTION_FAIL: Move(frozenset({State.SUBMITTED}), State.INSTITUTION_APPROVED, frozenset({Role.INSTITUTION})),
     Action.BODY_RETURN: Move(frozenset({State.INSTITUTION_APPROVED}), State.RETURNED, frozenset({Role.BODY})),
     Action.BODY_APPROVE: Move(frozenset({State.INSTITUTION_APPROVED}), State.APPROVED, frozenset({Role.BODY})),
+    Action.BODY_CONFIRM_FAIL: Move(frozenset({State.INSTITUTION_APPROVED}), State.FAILED, frozenset({Role.BODY})),
+    Action.BODY_RETURN_TO_INSTITUTION: Move(frozenset({State.INSTITUTION_APPROVED}), State.SUBMITTED,
+                                            frozenset({Role.BODY})),
     Action.PASS: Move(frozenset({State.APPROVED}), State.PASSED, frozenset({SYSTEM})),
     Action.FAIL: Move(_AFTER_SUBMIT, State.FAILED, frozenset({SYSTEM})),
 }
@@ -87,6 +93,34 @@ def next_state(current: State, action: Action, role: Role) -> State:
     if action is Action.SAVE and current is State.OPENED:
         return State.DRAFT
     return current if move.target is None else move.target
+
+
+# The body's re-review depends on the institution's rating: a 不合格 one is confirmed or sent back to the
+# institution; a 合格 one is approved or returned to the physician. True: needs a 不合格 rating.
+RATING_MOVES: dict[Action, bool] = {
+    Action.BODY_CONFIRM_FAIL: True,
+    Action.BODY_RETURN_TO_INSTITUTION: True,
+    Action.BODY_APPROVE: False,
+    Action.BODY_RETURN: False,
+}
+
+
+def check_rating(action: Action, failed_rating: bool) -> None:
+    """Refuse a body move that does not fit the institution's rating, with a Chinese reason."""
+    needs_fail = RATING_MOVES.get(action)
+    if needs_fail is None or needs_fail == failed_rating:
+        return
+    if failed_rating:
+        raise IllegalTransition("所在机构评定为不合格：请确认不合格，或退回机构重新评定")
+    raise IllegalTransition("所在机构评定为合格：只能复核通过或退回医师修改")
+
+
+# Until the physician first submits, the record is theirs alone: staff see only its state.
+_UNSUBMITTED = frozenset({State.NOT_OPENED, State.OPENED, State.DRAFT})
+
+
+def staff_see_contents(state: State) -> bool:
+    return state not in _UNSUBMITTED
 
 
 def physician_may_edit(state: State) -> bool:

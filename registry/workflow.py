@@ -7,6 +7,7 @@ path below), is checked for role and scope, writes the audit log and tells the p
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,19 +16,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from . import audit, code_tables
 from .application import FIELDS, STEPS, StepContext, clean_step, incomplete_steps
-from .codes import RATINGS
+from .codes import RATINGS, REASON_MAX
 from .db import utcnow
 from .eligibility import simple_procedure_flag
-from .errors import ConcurrentUpdate, IllegalTransition, InvalidInput, NotFound, PermissionDenied
+from .exemption_review import reopen_on_procedure_change
+from .errors import ConcurrentUpdate, IllegalTransition, InvalidInput, NotFound
 from .idcard import mask_id_number
 from .messages import notify_physicians
 from .models import AuditLog, Department, Institution, Physician, Registration, StoredFile
 from .registrations import apply_move, current_cycle
 from .roles import Role
 from .scope import Actor, ensure_role, ensure_sees_physician, institution_clause
-from .states import STATE_WORDS, Action, State, next_state, physician_may_edit
-
-REASON_MAX = 500
+from .states import STATE_WORDS, Action, State, next_state, physician_may_edit, staff_see_contents
 
 
 async def own_registration(session: AsyncSession, actor: Actor, *, for_update: bool = False) -> Registration:
@@ -68,6 +68,14 @@ def _prefill(physician: Physician) -> dict[str, Any]:
     }
 
 
+def names_differ(master: str | None, typed: str | None) -> bool:
+    """Whether the name typed in step 1 differs from the e-registration name (spacing and width aside)."""
+    def norm(name: str | None) -> str:
+        return "".join(unicodedata.normalize("NFKC", name or "").split())
+
+    return bool(norm(typed)) and norm(typed) != norm(master)
+
+
 def form_view(reg: Registration) -> dict[str, Any]:
     data = reg.data or {}
     base = _prefill(reg.physician)
@@ -86,10 +94,14 @@ async def save_step(session: AsyncSession, actor: Actor, step: str, payload: obj
     done.add(step) if complete else done.discard(step)
     data["_complete"] = sorted(done)
     changes: dict[str, object] = {"data": data}
+    old_procedure = reg.procedure
     if step == "procedure":
         changes["procedure"] = cleaned["procedure"]
     await apply_move(session, reg, Action.SAVE, actor, changes=changes, detail={"step": step},
                      request_id=request_id)
+    if step == "procedure":
+        await reopen_on_procedure_change(session, reg, actor_id=actor.account_id, old_procedure=old_procedure,
+                                         new_procedure=reg.procedure, request_id=request_id)
     return reg
 
 
@@ -113,7 +125,7 @@ async def registration_in_scope(session: AsyncSession, actor: Actor, registratio
     reg = await session.get(Registration, registration_id)
     if reg is None:
         raise NotFound("报名记录不存在")
-    ensure_sees_physician(actor, reg.physician)
+    ensure_sees_physician(actor, reg.physician, missing="报名记录不存在")
     return reg
 
 
@@ -156,14 +168,14 @@ async def institution_approve(session: AsyncSession, actor: Actor, registration_
     if "不合格" in (work, ethics) and not comment:
         raise InvalidInput("评定为不合格时须填写评定意见", fields={"comment": "评定为不合格时须填写评定意见"})
     reg = await registration_in_scope(session, actor, registration_id)
-    # A 不合格 rating decides the result whatever the tests say (rule 6).
+    # A 不合格 rating decides the result whatever the tests say (rule 6), once the body confirms it.
     action = Action.INSTITUTION_FAIL if "不合格" in (work, ethics) else Action.INSTITUTION_APPROVE
     await apply_move(session, reg, action, actor, expected_version=version, changes={
         "work_rating": work, "ethics_rating": ethics, "rating_comment": comment or None,
         "institution_reviewed_at": utcnow(), "institution_reviewed_by": actor.account_id, "return_reason": None,
     }, detail={"work_rating": work, "ethics_rating": ethics}, request_id=request_id)
     text = ("所在机构已审核通过您的报名信息，待考核机构复核" if action is Action.INSTITUTION_APPROVE
-            else f"所在机构评定您的工作成绩为{work}、职业道德为{ethics}，本周期考核结果为不合格")
+            else f"所在机构评定您的工作成绩为{work}、职业道德为{ethics}，待考核机构复核")
     await notify_physicians(session, [reg.physician_id], text)
     return reg
 
@@ -181,10 +193,9 @@ async def batch_approve(session: AsyncSession, actor: Actor, registration_ids: l
         select(Registration.id, Registration.state, Registration.physician_id, Physician.institution_id)
         .join(Physician, Physician.id == Registration.physician_id).where(Registration.id.in_(ids))
     )).all()
-    if len(rows) != len(ids):
+    # Another institution's records answer as missing ones do: ids reveal nothing.
+    if len(rows) != len(ids) or any(inst != actor.institution_id for _, _, _, inst in rows):
         raise NotFound("部分记录不存在")
-    if any(inst != actor.institution_id for _, _, _, inst in rows):
-        raise PermissionDenied("不能审核其他机构的记录")
     not_ready = [rid for rid, state, _, _ in rows if state != State.SUBMITTED]
     if not_ready:
         raise IllegalTransition(f"有 {len(not_ready)} 条记录不是“待机构审核”状态，请刷新后重试")
@@ -230,6 +241,36 @@ async def body_approve(session: AsyncSession, actor: Actor, registration_id: int
     return reg
 
 
+async def body_confirm_fail(session: AsyncSession, actor: Actor, registration_id: int, *, version: int,
+                            request_id: str | None = None) -> Registration:
+    """The body confirms the institution's 不合格 rating: the cycle's result is 不合格 (rule 6)."""
+    ensure_role(actor, Role.BODY)
+    reg = await registration_in_scope(session, actor, registration_id)
+    await apply_move(session, reg, Action.BODY_CONFIRM_FAIL, actor, expected_version=version,
+                     changes={"body_reviewed_at": utcnow(), "body_reviewed_by": actor.account_id},
+                     detail={"work_rating": reg.work_rating, "ethics_rating": reg.ethics_rating},
+                     request_id=request_id)
+    await notify_physicians(session, [reg.physician_id], f"考核机构已确认所在机构的评定（工作成绩{reg.work_rating}、"
+                                                         f"职业道德{reg.ethics_rating}），本周期考核结果为不合格")
+    return reg
+
+
+async def body_return_to_institution(session: AsyncSession, actor: Actor, registration_id: int, *, reason: str,
+                                     version: int, request_id: str | None = None) -> Registration:
+    """The body does not confirm a 不合格 rating: the institution reviews and rates the record again."""
+    ensure_role(actor, Role.BODY)
+    reason = _reason(reason)
+    reg = await registration_in_scope(session, actor, registration_id)
+    await apply_move(session, reg, Action.BODY_RETURN_TO_INSTITUTION, actor, expected_version=version,
+                     changes={"return_reason": reason, "returned_by": "body", "work_rating": None,
+                              "ethics_rating": None}, detail={"reason": reason,
+                                                              "work_rating": reg.work_rating,
+                                                              "ethics_rating": reg.ethics_rating},
+                     request_id=request_id)
+    await notify_physicians(session, [reg.physician_id], "考核机构已将所在机构的评定退回，待所在机构重新审核评定")
+    return reg
+
+
 @dataclass(frozen=True, slots=True)
 class ReviewRow:
     registration_id: int
@@ -245,6 +286,8 @@ class ReviewRow:
     submitted_at: dt.datetime | None
     eligibility: str | None
     eligible: bool | None
+    name_typed: str | None = None
+    name_differs: bool = False
 
 
 async def review_queue(session: AsyncSession, actor: Actor, *, state: str | None, department_id: int | None,
@@ -275,11 +318,18 @@ async def review_queue(session: AsyncSession, actor: Actor, *, state: str | None
     today = dt.date.today()
     rows = []
     for reg, physician, inst in result:
+        if not staff_see_contents(State(reg.state)):  # an unsubmitted draft shows its state only
+            rows.append(ReviewRow(reg.id, reg.version, physician.id, physician.name,
+                                  mask_id_number(physician.id_number), inst.name, None, None, reg.state,
+                                  STATE_WORDS[State(reg.state)], None, None, None))
+            continue
         flag = simple_procedure_flag(physician.practice_start_date, on=today) if reg.procedure == "simple" else None
         dept = (reg.data or {}).get("practice", {}).get("department_id")
+        typed = ((reg.data or {}).get("basic") or {}).get("name")
         rows.append(ReviewRow(reg.id, reg.version, physician.id, physician.name, mask_id_number(physician.id_number),
                               inst.name, names.get(dept), reg.procedure, reg.state, STATE_WORDS[State(reg.state)],
-                              reg.submitted_at, flag.message if flag else None, flag.eligible if flag else None))
+                              reg.submitted_at, flag.message if flag else None, flag.eligible if flag else None,
+                              typed, names_differ(physician.name, typed)))
     return int(total or 0), rows
 
 

@@ -9,6 +9,7 @@ from registry.errors import NotFound
 from registry.roles import Role
 
 from .. import question_store
+from ..edge import parse_id
 from ..keys import sessionmaker_key
 from ..templating import render
 from . import page_routes
@@ -23,7 +24,7 @@ async def banks_page(request: web.Request) -> web.StreamResponse:
     async with request.app[sessionmaker_key]() as session:
         banks = await question_store.list_banks(session)
     raw = request.query.get("bank", "")
-    selected = int(raw) if raw.isdigit() and len(raw) < 12 else (banks[0].id if banks else 0)
+    selected = parse_id(raw) or (banks[0].id if banks else 0)
     return render(request, "bank_banks.html", {"banks": banks, "selected": selected, "types": list(QuestionType),
                                                "formats": EXPORT_CHOICES})
 
@@ -31,12 +32,12 @@ async def banks_page(request: web.Request) -> web.StreamResponse:
 @page_routes.get("/admin/questions/{question_id}", name="admin_question")
 async def question_page(request: web.Request) -> web.StreamResponse:
     _require(request, Role.ADMIN)
-    raw = request.match_info["question_id"]
-    if not raw.isdigit() or len(raw) > 12:
+    question_id = parse_id(request.match_info["question_id"])
+    if question_id is None:
         raise web.HTTPNotFound()
     async with request.app[sessionmaker_key]() as session:
         try:
-            q = await question_store.get_question(session, int(raw))
+            q = await question_store.get_question(session, question_id)
         except NotFound:
             raise web.HTTPNotFound() from None
     return render(request, "bank_question.html", {"q": q, "labels": "ABCDEFGH"})

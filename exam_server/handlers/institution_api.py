@@ -12,6 +12,7 @@ from registry.states import State
 
 from ..api import json_ok, parse_body
 from ..auth import current_actor
+from ..edge import parse_id
 from ..errors import ApiError
 from ..keys import sessionmaker_key, settings_key
 from ..request_context import request_id
@@ -35,10 +36,10 @@ def int_param(request: web.Request, name: str, default: int, *, lo: int, hi: int
 
 
 def path_id(request: web.Request, name: str) -> int:
-    raw = request.match_info[name]
-    if not raw.isdigit() or len(raw) > 12:
-        raise ApiError("记录编号无效", code="not_found", status=404)
-    return int(raw)
+    value = parse_id(request.match_info[name])
+    if value is None:  # the edge middleware refuses these first; kept for handlers called directly
+        raise ApiError("记录不存在", code="not_found", status=404)
+    return value
 
 
 @routes.get("/api/v1/physicians", summary="医师列表（按角色范围）及本周期状态", roles=OVERSEERS, tags=("institution",),

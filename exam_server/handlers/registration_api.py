@@ -12,6 +12,7 @@ from registry.application import STEP_TITLES, STEPS, incomplete_steps
 from registry.idcard import mask_id_number
 from registry.roles import Role
 from registry.states import STATE_WORDS, State
+from registry.workflow import names_differ
 
 from ..api import json_ok, parse_body
 from ..auth import current_actor
@@ -27,9 +28,11 @@ from .institution_api import path_id
 PHYSICIAN = (Role.PHYSICIAN,)
 
 
-def registration_json(reg, *, files_list=(), exemption=None) -> dict:  # type: ignore[no-untyped-def]
+def registration_json(reg, *, files_list=(), exemption=None, condition_names=None) -> dict:  # type: ignore[no-untyped-def]
     state = State(reg.state)
     physician = reg.physician
+    typed_name = ((reg.data or {}).get("basic") or {}).get("name")
+    names = condition_names or {}
     return {
         "id": reg.id,
         "version": reg.version,
@@ -48,6 +51,10 @@ def registration_json(reg, *, files_list=(), exemption=None) -> dict:  # type: i
             "qualification_cert_no": physician.qualification_cert_no,
             "practice_cert_no": physician.practice_cert_no, "institution": physician.institution.name,
             "practice_start_date": physician.practice_start_date,
+            # The name of the e-registration import is the record's; the one typed in step 1 is shown beside
+            # it, flagged, when the two differ.
+            "name_typed": typed_name,
+            "name_differs": names_differ(physician.name, typed_name),
         },
         "steps": workflow.form_view(reg),
         "complete_steps": (reg.data or {}).get("_complete", []),
@@ -57,6 +64,7 @@ def registration_json(reg, *, files_list=(), exemption=None) -> dict:  # type: i
             "id": exemption.id, "state": exemption.state, "version": exemption.version,
             "state_words": exemptions.EXEMPTION_WORDS[exemptions.ExemptionState(exemption.state)],
             "condition_codes": exemption.condition_codes, "proof_file_ids": exemption.proof_file_ids,
+            "conditions": [{"code": c, "name": names.get(c, c)} for c in exemption.condition_codes],
             "decision_reason": exemption.decision_reason, "waived_paper": exemptions.waived_paper(reg.procedure),
         },
     }

@@ -12,9 +12,10 @@ from registry.models import Institution
 from registry.registrations import current_cycle
 from registry.roles import Role
 from registry.scope import institution_clause
-from registry.states import State
+from registry.states import STATE_WORDS, State, staff_see_contents
 from registry.stats import counts_by_institution
 from registry.eligibility import simple_procedure_flag
+from registry.idcard import mask_id_number
 
 from ..api import json_ok, parse_body
 from ..auth import current_actor
@@ -61,8 +62,11 @@ async def get_record(request: web.Request) -> web.StreamResponse:
     actor = current_actor(request)
     async with request.app[sessionmaker_key]() as session:
         reg = await workflow.registration_in_scope(session, actor, path_id(request, "registration_id"))
+        if not staff_see_contents(State(reg.state)):
+            return json_ok(draft_json(reg))
         body = registration_json(reg, files_list=await files.files_of(session, reg.id),
-                                 exemption=await exemptions.exemption_of(session, reg.id))
+                                 exemption=await exemptions.exemption_of(session, reg.id),
+                                 condition_names=await exemptions.condition_names(session))
         flag = simple_procedure_flag(reg.physician.practice_start_date, on=dt.date.today())
         body["eligibility"] = {"eligible": flag.eligible, "years": flag.years, "message": flag.message}
         body["history"] = [{"at": h.at, "action": h.action, "actor_id": h.actor_account_id, "detail": h.detail}
@@ -72,6 +76,15 @@ async def get_record(request: web.Request) -> web.StreamResponse:
         depts = {d.id: d.name for d in await organisation.departments(session, reg.physician.institution_id)}
         body["department_name"] = depts.get((reg.data or {}).get("practice", {}).get("department_id"))
     return json_ok(body)
+
+
+def draft_json(reg) -> dict:  # type: ignore[no-untyped-def]
+    """An unsubmitted record as staff see it: its state and the e-registration facts, nothing the physician typed."""
+    physician = reg.physician
+    return {"id": reg.id, "version": reg.version, "state": reg.state, "state_words": STATE_WORDS[State(reg.state)],
+            "draft": True, "steps": None, "files": [], "exemption": None,
+            "physician": {"id": physician.id, "name": physician.name, "id_number": mask_id_number(physician.id_number),
+                          "institution": physician.institution.name}}
 
 
 def _rid(request: web.Request) -> int:
@@ -127,6 +140,29 @@ async def body_approve(request: web.Request) -> web.StreamResponse:
     async with request.app[sessionmaker_key]() as session, session.begin():
         reg = await workflow.body_approve(session, current_actor(request), _rid(request), version=body.version,
                                           request_id=request_id(request))
+    return json_ok({"state": reg.state, "version": reg.version})
+
+
+@routes.post("/api/v1/registrations/{registration_id}/body-confirm-fail",
+             summary="考核机构确认机构的不合格评定（考核结果为不合格）", roles=(Role.BODY,), body=BodyApproveBody,
+             tags=("review",))
+async def body_confirm_fail(request: web.Request) -> web.StreamResponse:
+    body: BodyApproveBody = await parse_body(request, BodyApproveBody)
+    async with request.app[sessionmaker_key]() as session, session.begin():
+        reg = await workflow.body_confirm_fail(session, current_actor(request), _rid(request), version=body.version,
+                                               request_id=request_id(request))
+    return json_ok({"state": reg.state, "version": reg.version})
+
+
+@routes.post("/api/v1/registrations/{registration_id}/body-return-to-institution",
+             summary="考核机构将不合格评定退回机构重新审核评定（须填原因）", roles=(Role.BODY,), body=ReturnBody,
+             tags=("review",))
+async def body_return_to_institution(request: web.Request) -> web.StreamResponse:
+    body: ReturnBody = await parse_body(request, ReturnBody)
+    async with request.app[sessionmaker_key]() as session, session.begin():
+        reg = await workflow.body_return_to_institution(session, current_actor(request), _rid(request),
+                                                        reason=body.reason, version=body.version,
+                                                        request_id=request_id(request))
     return json_ok({"state": reg.state, "version": reg.version})
 
 

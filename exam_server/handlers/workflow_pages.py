@@ -11,6 +11,7 @@ from registry.roles import Role
 from registry.states import STATE_WORDS, State, physician_may_edit
 
 from ..auth import current_account, current_actor
+from ..edge import parse_id
 from ..errors import Forbidden
 from ..keys import sessionmaker_key
 from ..templating import render
@@ -101,10 +102,10 @@ async def reviews_page(request: web.Request) -> web.StreamResponse:
 @page_routes.get("/records/{registration_id}", name="record")
 async def record_page(request: web.Request) -> web.StreamResponse:
     _require(request, Role.INSTITUTION, Role.BODY, Role.HEALTH_ADMIN, Role.ADMIN)
-    raw = request.match_info["registration_id"]
-    if not raw.isdigit() or len(raw) > 12:
+    registration_id = parse_id(request.match_info["registration_id"])
+    if registration_id is None:
         raise web.HTTPNotFound()
-    return render(request, "record.html", {"registration_id": int(raw), "ratings": codes.RATINGS})
+    return render(request, "record.html", {"registration_id": registration_id, "ratings": codes.RATINGS})
 
 
 @page_routes.get("/institution/departments", name="departments")

@@ -25,7 +25,8 @@
       r.data.items.forEach(function (it) {
         var tr = el("tr"); tr.dataset.registrationId = it.registration_id;
         if (role === "institution") { var c = el("td"), b = el("input"); b.type = "checkbox"; b.value = it.registration_id; b.disabled = it.state !== "SUBMITTED"; b.setAttribute("aria-label", "选择 " + it.name); c.appendChild(b); tr.appendChild(c); }
-        [it.name, it.id_number_masked, it.institution_name, it.department || "", PROC[it.procedure] || "", it.state_words].forEach(function (t) { tr.appendChild(el("td", t)); });
+        var who = el("td", it.name); if (it.name_differs) { who.appendChild(el("br")); who.appendChild(el("small", "填报：" + it.name_typed, "flag-bad")); } tr.appendChild(who);
+        [it.id_number_masked, it.institution_name, it.department || "", PROC[it.procedure] || "", it.state_words].forEach(function (t) { tr.appendChild(el("td", t)); });
         var flag = el("td", it.eligibility || "", it.eligible === false ? "flag-bad" : (it.eligibility ? "flag-check" : "")); tr.appendChild(flag);
         var act = el("td"), a = el("a", "查看", "btn small"); a.href = "/records/" + it.registration_id; act.appendChild(a); tr.appendChild(act);
         body.appendChild(tr);
@@ -58,10 +59,19 @@
       if (!r.ok) { say(r); return; }
       var d = current = r.data, s = d.steps, p = d.physician;
       document.getElementById("record-state").textContent = "【" + d.state_words + "】";
+      document.querySelectorAll("[data-when]").forEach(function (panel) { panel.hidden = true; });
+      var ex0 = document.getElementById("exemption-panel"); if (ex0) ex0.hidden = true;
+      if (d.draft) {
+        box.appendChild(dl([["姓名", p.name], ["证件编号", p.id_number], ["机构", p.institution]]));
+        box.appendChild(el("p", "医师尚未提交报名信息，提交前仅显示状态。", "hint"));
+        return;
+      }
       if (d.return_reason) box.appendChild(el("p", "退回原因：" + d.return_reason, "alert"));
       var head = el("div", null, "confirm-basic");
       if (s.basic.photo_file_id) { var img = el("img", null, "photo-thumb"); img.src = "/api/v1/files/" + s.basic.photo_file_id; img.alt = "照片"; head.appendChild(img); }
-      head.appendChild(dl([["姓名", p.name], ["证件编号", p.id_number], ["机构", p.institution], ["资格证书编号", p.qualification_cert_no], ["执业证书编号", p.practice_cert_no], ["首次执业日期", p.practice_start_date], ["性别", s.basic.gender], ["民族", s.basic.ethnicity], ["学历", s.basic.education], ["手机号", s.basic.mobile], ["电子邮件", s.basic.email]]));
+      var names = [["姓名", p.name]];
+      if (p.name_differs) names.push(["填报姓名", p.name_typed + "（与电子注册系统姓名不一致，请核实）", "flag-bad"]);
+      head.appendChild(dl(names.concat([["证件编号", p.id_number], ["机构", p.institution], ["资格证书编号", p.qualification_cert_no], ["执业证书编号", p.practice_cert_no], ["首次执业日期", p.practice_start_date], ["性别", s.basic.gender], ["民族", s.basic.ethnicity], ["学历", s.basic.education], ["手机号", s.basic.mobile], ["电子邮件", s.basic.email]])));
       box.appendChild(head);
       box.appendChild(el("h2", "执业信息"));
       box.appendChild(dl([["科室", d.department_name], ["从事专业", (s.practice.specialties || []).join("、")], ["职称", s.practice.title], ["医师级别", s.practice.level], ["规培生", s.practice.resident === true ? "是" : s.practice.resident === false ? "否" : ""], ["执业类别", s.practice.practice_category], ["执业范围", s.practice.practice_scope], ["执业情况", s.practice.employment]]));
@@ -79,13 +89,14 @@
       box.appendChild(dl(proc));
       if (d.procedure === "simple") { box.appendChild(el("h3", "证明材料")); box.appendChild(fileLinks(d.files, s.procedure.proof_file_ids)); box.appendChild(el("h3", "述职报告")); box.appendChild(el("p", s.procedure.report || "", "pre")); }
       if (d.work_rating) box.appendChild(dl([["机构评定", "工作成绩 " + d.work_rating + "，职业道德 " + d.ethics_rating], ["评定意见", d.rating_comment]]));
-      document.querySelectorAll("[data-when]").forEach(function (p) { p.hidden = p.dataset.when !== d.state; });
+      var rated = d.work_rating === "不合格" || d.ethics_rating === "不合格" ? "fail" : "pass";
+      document.querySelectorAll("[data-when]").forEach(function (p) { p.hidden = p.dataset.when !== d.state || (!!p.dataset.rating && p.dataset.rating !== rated); });
       var ex = document.getElementById("exemption-panel");
       if (ex) {
         ex.hidden = !d.exemption;
         if (d.exemption) {
           var eb = document.getElementById("exemption-body"); eb.innerHTML = "";
-          eb.appendChild(dl([["状态", d.exemption.state_words], ["免考条件", d.exemption.condition_codes.join("、")], ["免考科目", d.exemption.waived_paper]]));
+          eb.appendChild(dl([["状态", d.exemption.state_words], ["免考条件", d.exemption.conditions.map(function (c) { return c.name; }).join("、")], ["免考科目", d.exemption.waived_paper]]));
           eb.appendChild(fileLinks(d.files, d.exemption.proof_file_ids));
           var canDecide = (record.dataset.role === "institution" && d.exemption.state === "SUBMITTED") || (record.dataset.role === "body" && d.exemption.state === "INSTITUTION_APPROVED");
           document.getElementById("exemption-form").hidden = !canDecide;
@@ -105,6 +116,8 @@
     bind("return-form", "/api/v1/registrations/" + rid + "/return", function (f) { return { reason: f.elements.reason.value, version: current.version }; }, "已退回");
     bind("body-approve-form", "/api/v1/registrations/" + rid + "/body-approve", function () { return { version: current.version }; }, "已复核通过");
     bind("body-return-form", "/api/v1/registrations/" + rid + "/body-return", function (f) { return { reason: f.elements.reason.value, version: current.version }; }, "已退回");
+    bind("body-confirm-fail-form", "/api/v1/registrations/" + rid + "/body-confirm-fail", function () { return { version: current.version }; }, "已确认不合格");
+    bind("body-return-institution-form", "/api/v1/registrations/" + rid + "/body-return-to-institution", function (f) { return { reason: f.elements.reason.value, version: current.version }; }, "已退回机构重新评定");
     document.querySelectorAll("[data-decide]").forEach(function (b) {
       b.addEventListener("click", async function () {
         var f = document.getElementById("exemption-form"); dk.clearErrors(f);
@@ -142,7 +155,7 @@
         var tr = el("tr"); [p.name, p.id_number_masked, p.institution_name, p.state_words].forEach(function (t) { tr.appendChild(el("td", t)); });
         var sel = el("select"); options.forEach(function (o) { var op = el("option", o.name); op.value = o.id; sel.appendChild(op); });
         var c1 = el("td"); c1.appendChild(sel); tr.appendChild(c1);
-        var reason = el("input"); reason.maxLength = 500; reason.placeholder = "调整原因"; var c2 = el("td"); c2.appendChild(reason); tr.appendChild(c2);
+        var reason = el("input"); reason.maxLength = Number(hp.dataset.reasonMax); reason.placeholder = "调整原因"; var c2 = el("td"); c2.appendChild(reason); tr.appendChild(c2);
         var b = el("button", "调整", "btn small"); b.type = "button"; var c3 = el("td"); c3.appendChild(b); tr.appendChild(c3);
         b.addEventListener("click", async function () {
           var rr = await dk.api("POST", "/api/v1/physicians/" + p.physician_id + "/transfer", { institution_id: Number(sel.value), reason: reason.value });

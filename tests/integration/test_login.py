@@ -85,6 +85,9 @@ async def test_weak_new_passwords_are_refused_with_the_reason(client):
         "abcdefghij": "字母和数字",
         "1234567890": "字母和数字",
         physician_login(0) + "a": "证件号码",
+        # The last 8 characters of the ID number, as reported, and any 6 consecutive ones.
+        "a" + physician_login(0)[-8:]: "新密码不能包含证件号码中连续 6 位及以上的字符",
+        "Pw" + physician_login(0)[6:12] + "x": "新密码不能包含证件号码中连续 6 位及以上的字符",
     }
     for new, reason in cases.items():
         status, body = await client.post("/api/v1/auth/password", {

@@ -527,3 +527,19 @@ def test_cli_imports_end_to_end(fresh_database: str, tmp_path: Path) -> None:
     proc = run_cli(["import-institutions", str(work / "missing.csv")], fresh_database, work)
     assert proc.returncode != 0 and "文件不存在" in proc.stderr and "Traceback" not in proc.stderr
     assert cli_counts(fresh_database) == (3, 3, 3)
+
+
+async def test_an_unknown_institution_is_reported_together_with_the_rows_other_problems(sessions) -> None:  # type: ignore[no-untyped-def]
+    await with_institutions(sessions)
+    rows = [list(r) for r in GOOD]
+    rows[1][5] = "INST999"                      # unknown institution ...
+    rows[1][2] = bad_check_digit(ID_B)          # ... a bad ID number ...
+    rows[1][6] = "兽医"                          # ... and an unknown category, in one row
+    rows[1][8] = "2015-13-01"
+    before = await stored(sessions)
+    with pytest.raises(ImportRejected) as info:
+        await import_physicians(sessions, "p.csv", csv_bytes(PHYSICIAN_HEADER, rows))
+    found = {(p.row, p.column) for p in info.value.problems}
+    assert found == {(3, "证件号码"), (3, "机构编码"), (3, "执业类别"), (3, "首次执业日期")}, info.value.problems
+    assert "机构“INST999”不存在，请先导入机构" in info.value.message and "共 4 处问题" in info.value.message
+    assert await stored(sessions) == before

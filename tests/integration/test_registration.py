@@ -252,9 +252,52 @@ async def test_a_failing_rating_fails_the_assessment(client, make_client):
     assert status == 400 and "work_rating" in body["error"]["fields"]
     status, body = await officer.post(f"/api/v1/registrations/{item['registration_id']}/approve", {
         "work_rating": "不合格", "ethics_rating": "合格", "comment": "本周期发生医疗事故", "version": item["version"]})
-    assert status == 200 and body["state"] == "FAILED"
+    # Not final on the institution's word: the body re-reviews it.
+    assert status == 200 and body["state"] == "INSTITUTION_APPROVED"
+    status, page, _ = await doctor.page("/")
+    assert "考核不合格" not in page and "待考核机构复核" in page
+    rid = item["registration_id"]
+    body_client = await make_client()
+    await body_client.login_staff("body01")
+    status, rec = await body_client.get(f"/api/v1/registrations/{rid}")
+    # A failing rating cannot be approved past, nor returned to the physician.
+    for path, payload in (("body-approve", {}), ("body-return", {"reason": "资料不全"})):
+        status, answer = await body_client.post(f"/api/v1/registrations/{rid}/{path}", {**payload, "version": rec["version"]})
+        assert status == 409 and answer["error"]["message"] == "所在机构评定为不合格：请确认不合格，或退回机构重新评定"
+    # Returned to the institution: 待机构审核 again, ratings cleared, the reason shown to the institution.
+    status, answer = await body_client.post(f"/api/v1/registrations/{rid}/body-return-to-institution",
+                                            {"reason": "事故责任认定尚未完成，请核实后重新评定", "version": rec["version"]})
+    assert status == 200 and answer["state"] == "SUBMITTED", answer
+    status, rec = await officer.get(f"/api/v1/registrations/{rid}")
+    assert rec["work_rating"] is None and rec["return_reason"] == "事故责任认定尚未完成，请核实后重新评定"
+    status, body = await officer.post(f"/api/v1/registrations/{rid}/approve", {
+        "work_rating": "不合格", "ethics_rating": "合格", "comment": "责任已认定", "version": rec["version"]})
+    assert status == 200 and body["state"] == "INSTITUTION_APPROVED"
+    # Confirm-fail refuses a passing rating; here it confirms: 考核不合格.
+    status, answer = await body_client.post(f"/api/v1/registrations/{rid}/body-confirm-fail", {"version": body["version"]})
+    assert status == 200 and answer["state"] == "FAILED", answer
     status, page, _ = await doctor.page("/")
     assert "考核不合格" in page
+    async with client.app[sessionmaker_key]() as s:
+        moves = (await s.scalars(select(AuditLog.action).where(AuditLog.entity == "registration",
+                                                                AuditLog.entity_id == str(rid)).order_by(AuditLog.id))).all()
+    assert moves[-4:] == ["institution_fail", "body_return_to_institution", "institution_fail", "body_confirm_fail"]
+
+
+async def test_the_body_cannot_confirm_a_fail_on_a_passing_rating(client, make_client):
+    officer, doctor = await setup_doctor(client, make_client)
+    await fill_all(doctor, step_data(await department_ids(officer), photo_id=await photo(doctor)))
+    await doctor.post("/api/v1/registration/submit")
+    status, queue = await officer.get("/api/v1/reviews")
+    item = queue["items"][0]
+    status, body = await officer.post(f"/api/v1/registrations/{item['registration_id']}/approve", {
+        "work_rating": "合格", "ethics_rating": "合格", "comment": "", "version": item["version"]})
+    body_client = await make_client()
+    await body_client.login_staff("body01")
+    for path, payload in (("body-confirm-fail", {}), ("body-return-to-institution", {"reason": "重新评定"})):
+        status, answer = await body_client.post(f"/api/v1/registrations/{item['registration_id']}/{path}",
+                                                {**payload, "version": body["version"]})
+        assert status == 409 and answer["error"]["message"] == "所在机构评定为合格：只能复核通过或退回医师修改"
 
 
 async def test_concurrent_reviewers_cannot_both_act(client, make_client):
@@ -289,21 +332,22 @@ async def test_another_institution_cannot_see_or_act_on_a_record(client, make_cl
     foreign = await make_client()
     await foreign.login_staff("inst02")
     before = await snapshot(foreign)
-    assert (await foreign.get(f"/api/v1/registrations/{rid}"))[0] == 403
+    # Another institution's record reads as a missing one (404), never 403: ids reveal nothing.
+    assert (await foreign.get(f"/api/v1/registrations/{rid}"))[0] == 404
     status, body = await foreign.post(f"/api/v1/registrations/{rid}/approve", {
         "work_rating": "合格", "ethics_rating": "合格", "comment": "", "version": item["version"]})
-    assert status == 403 and "其他机构" in body["error"]["message"]
-    assert (await foreign.post("/api/v1/registrations/batch-approve", {"registration_ids": [rid]}))[0] == 403
+    assert status == 404 and body["error"]["message"] == "报名记录不存在"
+    assert (await foreign.post("/api/v1/registrations/batch-approve", {"registration_ids": [rid]}))[0] == 404
     status, queue = await foreign.get("/api/v1/reviews")
     assert queue["items"] == []
     other_body = await make_client()
     await other_body.login_staff("body02")
-    assert (await other_body.get(f"/api/v1/registrations/{rid}"))[0] == 403
+    assert (await other_body.get(f"/api/v1/registrations/{rid}"))[0] == 404
     status, rec = await officer.get(f"/api/v1/registrations/{rid}")
     photo_id = rec["steps"]["basic"]["photo_file_id"]
-    assert (await foreign.get(f"/api/v1/files/{photo_id}"))[0] == 403
+    assert (await foreign.get(f"/api/v1/files/{photo_id}"))[0] == 404
     other_doctor = await ready_doctor(make_client, client, 4)
-    assert (await other_doctor.get(f"/api/v1/files/{photo_id}"))[0] == 403
+    assert (await other_doctor.get(f"/api/v1/files/{photo_id}"))[0] == 404
     status, raw = await officer.get(f"/api/v1/files/{photo_id}")
     assert status == 200 and raw[:2] == b"\xff\xd8"
     assert await snapshot(foreign) == before
@@ -357,7 +401,7 @@ async def test_health_administration_moves_a_physician_and_the_record_follows(cl
     assert listing["items"][0]["state"] == "OPENED"
     status, listing = await officer.get("/api/v1/physicians?q=张晓明")
     assert listing["items"] == []
-    assert (await officer.post("/api/v1/registrations/open", {"physician_ids": [pid]}))[0] == 403
+    assert (await officer.post("/api/v1/registrations/open", {"physician_ids": [pid]}))[0] == 404
     status, msgs = await doctor.get("/api/v1/messages")
     assert any("滨海市口腔医院" in m["text"] for m in msgs["items"])
     assert (await officer.post(f"/api/v1/physicians/{pid}/transfer",

@@ -18,8 +18,13 @@ ID_NUMBER = "12010119830909075X"
     ("!@#$%^&*()", "新密码须同时包含字母和数字"),
     ("医师医师医师医师12", "新密码须同时包含字母和数字"),
     ("Init2026x", "新密码不能与初始密码相同"),
-    ("a" + ID_NUMBER, "新密码不能包含证件号码"),
-    ("a" + ID_NUMBER.lower(), "新密码不能包含证件号码"),
+    ("a" + ID_NUMBER, "新密码不能包含证件号码中连续 6 位及以上的字符"),
+    ("a" + ID_NUMBER.lower(), "新密码不能包含证件号码中连续 6 位及以上的字符"),
+    # The last 8 characters, the birth date, any run of 6, anywhere in the password.
+    ("a" + ID_NUMBER[-8:], "新密码不能包含证件号码中连续 6 位及以上的字符"),
+    ("Pass" + ID_NUMBER[6:14], "新密码不能包含证件号码中连续 6 位及以上的字符"),
+    ("x" + ID_NUMBER[3:9] + "y", "新密码不能包含证件号码中连续 6 位及以上的字符"),
+    ("Ab" + ID_NUMBER[-6:].lower(), "新密码不能包含证件号码中连续 6 位及以上的字符"),
 ])
 def test_weak_passwords_are_refused_with_a_chinese_reason(password: str, reason: str) -> None:
     assert password_problem(password, id_number=ID_NUMBER, initial_password="Init2026x") == reason
@@ -28,6 +33,12 @@ def test_weak_passwords_are_refused_with_a_chinese_reason(password: str, reason:
 @pytest.mark.parametrize("password", ["Doctor2026x", "abcdefg1", "1234567a", "a1" * 64, "正确的密码Abc123"])
 def test_acceptable_passwords(password: str) -> None:
     assert password_problem(password, id_number=ID_NUMBER, initial_password="666666") is None
+
+
+def test_every_run_of_six_is_refused_and_five_is_not() -> None:
+    for i in range(len(ID_NUMBER) - 5):
+        assert password_problem("Zz" + ID_NUMBER[i:i + 6], id_number=ID_NUMBER, initial_password="666666"), i
+        assert password_problem("Zz-" + ID_NUMBER[i:i + 5] + "-q", id_number=ID_NUMBER, initial_password="666666") is None, i
 
 
 def test_the_id_number_rule_applies_only_to_physicians() -> None:

@@ -9,7 +9,7 @@ import pytest
 
 from registry.errors import IllegalTransition
 from registry.roles import Role
-from registry.states import STATE_WORDS, Action, State, next_state, physician_may_edit
+from registry.states import STATE_WORDS, Action, State, check_rating, next_state, physician_may_edit
 
 S = State
 A = Action
@@ -27,9 +27,13 @@ LEGAL: dict[tuple[State, Action, Role], State] = {
     (S.RETURNED, A.SUBMIT, R.PHYSICIAN): S.SUBMITTED,
     (S.SUBMITTED, A.INSTITUTION_RETURN, R.INSTITUTION): S.RETURNED,
     (S.SUBMITTED, A.INSTITUTION_APPROVE, R.INSTITUTION): S.INSTITUTION_APPROVED,
-    (S.SUBMITTED, A.INSTITUTION_FAIL, R.INSTITUTION): S.FAILED,
+    # A 不合格 rating is re-reviewed by the body like every other institution decision ...
+    (S.SUBMITTED, A.INSTITUTION_FAIL, R.INSTITUTION): S.INSTITUTION_APPROVED,
     (S.INSTITUTION_APPROVED, A.BODY_RETURN, R.BODY): S.RETURNED,
     (S.INSTITUTION_APPROVED, A.BODY_APPROVE, R.BODY): S.APPROVED,
+    # ... which confirms it (不合格), or returns it to the institution (待机构审核 again).
+    (S.INSTITUTION_APPROVED, A.BODY_CONFIRM_FAIL, R.BODY): S.FAILED,
+    (S.INSTITUTION_APPROVED, A.BODY_RETURN_TO_INSTITUTION, R.BODY): S.SUBMITTED,
     # Results are recorded by the system, which acts with the admin role.
     (S.APPROVED, A.PASS, R.ADMIN): S.PASSED,
     (S.SUBMITTED, A.FAIL, R.ADMIN): S.FAILED,
@@ -45,7 +49,7 @@ _HAN = re.compile(r"[\u4e00-\u9fff]")
 def test_the_table_covers_every_action_and_every_state_but_the_terminal_ones() -> None:
     assert {a for _, a, _ in LEGAL} == set(Action)
     assert {s for s, _, _ in LEGAL} == set(State) - {S.PASSED, S.FAILED}
-    assert len(TRIPLES) == len(State) * len(Action) * len(Role) == 9 * 10 * 6
+    assert len(TRIPLES) == len(State) * len(Action) * len(Role) == 9 * 12 * 6
 
 
 @pytest.mark.parametrize("state, action, role", TRIPLES, ids=lambda v: str(v))
@@ -89,3 +93,27 @@ def test_the_home_page_words_of_domain_md() -> None:
     assert STATE_WORDS[S.PASSED] == "考核合格"
     assert STATE_WORDS[S.FAILED] == "考核不合格"
     assert len(set(STATE_WORDS.values())) == len(State)
+
+
+# Which body moves fit which institution rating (domain.md): a 不合格 rating is confirmed or returned to the
+# institution; a 合格 one is approved or returned to the physician. Other moves do not depend on the rating.
+NEEDS_FAILED_RATING = {A.BODY_CONFIRM_FAIL: True, A.BODY_RETURN_TO_INSTITUTION: True, A.BODY_APPROVE: False,
+                       A.BODY_RETURN: False}
+
+
+@pytest.mark.parametrize("action", list(Action))
+@pytest.mark.parametrize("failed_rating", [True, False])
+def test_the_body_move_must_fit_the_institutions_rating(action: Action, failed_rating: bool) -> None:
+    needs = NEEDS_FAILED_RATING.get(action)
+    if needs is None or needs == failed_rating:
+        check_rating(action, failed_rating)
+        return
+    with pytest.raises(IllegalTransition) as info:
+        check_rating(action, failed_rating)
+    assert _HAN.search(info.value.message) and ("不合格" in info.value.message or "合格" in info.value.message)
+
+
+def test_an_institutions_failing_rating_alone_never_ends_in_failed() -> None:
+    after = next_state(S.SUBMITTED, A.INSTITUTION_FAIL, R.INSTITUTION)
+    assert after is S.INSTITUTION_APPROVED
+    assert {a for (s, a, r), t in LEGAL.items() if t is S.FAILED and r is R.INSTITUTION} == set()
