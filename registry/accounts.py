@@ -124,7 +124,7 @@ async def record_physician_unlock(session: AsyncSession, actor: Actor, physician
     physician = await session.get(Physician, physician_id)
     if physician is None:
         raise NotFound("医师不存在")
-    ensure_sees_physician(actor, physician)
+    ensure_sees_physician(actor, physician, missing="医师不存在")
     account = await session.scalar(select(Account).where(Account.physician_id == physician.id))
     if account is None:
         raise NotFound("该医师尚无账户")
