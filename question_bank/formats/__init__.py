@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
+import logging
 from typing import Callable, Iterable
 
 from ..errors import ImportFormatError, Problem, UnsupportedFormatError
@@ -22,6 +23,9 @@ __all__ = ["FORMATS", "WRITABLE_FORMATS", "detect_format", "read_file", "read_fi
 FORMATS = ("xlsx", "csv", "aiken", "gift", "moodle_xml", "qti21", "text")
 WRITABLE_FORMATS = ("xlsx", "csv", "aiken", "gift", "moodle_xml")
 
+_log = logging.getLogger(__name__)
+_FORMAT_ZH = {"xlsx": "XLSX 模板", "csv": "CSV 模板", "aiken": "Aiken", "gift": "GIFT", "moodle_xml": "Moodle XML",
+              "qti21": "QTI 2.1", "text": "纯文本"}
 _EXT = {".xlsx": "xlsx", ".csv": "csv", ".aiken": "aiken", ".gift": "gift", ".xml": "moodle_xml", ".zip": "qti21"}
 _AIKEN_ANSWER = re.compile(r"^\s*ANSWER\s*[:：]\s*[A-Za-z]\s*$", re.MULTILINE)
 _GIFT_HINT = re.compile(r"(\$CATEGORY\s*:|^\s*::.+?::|\{[^{}]*[=~][^{}]*\}|\{\s*(T|F|TRUE|FALSE)\s*\})", re.MULTILINE)
@@ -111,8 +115,16 @@ def read_file(
         result = _reader(fmt)(data)
     except ImportFormatError as exc:
         return ImportResult(fmt or "unknown", problems=list(exc.problems))
+    except RecursionError:
+        return ImportResult(fmt or "unknown", problems=[Problem(None, "文件", "文件结构嵌套过深，无法读取", whole_file=True)])
+    except MemoryError:
+        return ImportResult(fmt or "unknown", problems=[Problem(None, "文件", "文件内容过于庞大，无法读取", whole_file=True)])
+    except Exception as exc:  # noqa: BLE001 - last line of defence: a damaged file never ends in a traceback
+        _log.warning("reader %s failed on a damaged file: %r", fmt, exc)
+        return ImportResult(fmt or "unknown", problems=[Problem(
+            None, "文件", f"文件已损坏或格式不符，无法读取（{_FORMAT_ZH.get(fmt or '', '未知格式')}）", whole_file=True)])
     if not result.questions and not result.problems:
-        result.problems.append(Problem(None, "文件", "文件中没有任何试题"))
+        result.problems.append(Problem(None, "文件", "文件中没有任何试题", whole_file=True))
     return result
 
 
