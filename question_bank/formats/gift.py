@@ -19,6 +19,7 @@ from typing import Iterable
 
 from ..errors import ExportError, Problem
 from ..model import OPTION_LABELS, TF_OPTIONS, Image, Option, Question, QuestionType
+from ..mathml import MathUnsupported
 from ..normalise import clean_text, html_to_text, mime_for_name, normalise_category
 from ..result import ImportResult
 from ..validate import question_problems
@@ -27,6 +28,7 @@ from .csv_template import decode_text
 __all__ = ["read_gift", "write_gift", "parse_gift_category"]
 
 _ESCAPABLE = set(":~=#{}\\")
+_PLUGINFILE = "@@PLUGINFILE@@"
 _FORMAT = re.compile(r"^\s*\[(html|moodle|plain|markdown)\]", re.IGNORECASE)
 _WEIGHT = re.compile(r"^\s*%(-?\d+(?:\.\d+)?)%")
 _TF = re.compile(r"^(TRUE|FALSE|T|F)(?=\s*(#|$))", re.IGNORECASE)
@@ -145,13 +147,23 @@ def read_gift(data: bytes) -> ImportResult:
             if not rest.strip():
                 continue
             s = rest.strip()
-        q, problem = _parse_question(s, start, category)
+        try:
+            q, problem = _parse_question(s, start, category)
+        except MathUnsupported as exc:
+            q, problem = None, ("题干", exc.message_zh)
         if problem:
-            res.problems.append(Problem(start, problem[0], f"第 {start} 行：{problem[1]}"))
+            kind = problem[2] if len(problem) > 2 else ""  # type: ignore[misc]
+            res.problems.append(Problem(start, problem[0], f"第 {start} 行：{problem[1]}", kind))
         elif q is not None:
+            kind = q.type.label_zh
             errs = question_problems(q)
+            dangling = [img.ref for img in q.images if img.ref and _PLUGINFILE in img.ref]
+            if dangling:
+                # GIFT carries no files: @@PLUGINFILE@@ points into the Moodle course it came from.
+                errs.append(("图片", f"图片 {dangling[0].split(_PLUGINFILE, 1)[-1].lstrip('/')} 引用了 @@PLUGINFILE@@，"
+                                     "但 GIFT 文件不包含图片本身；请改用 Moodle XML 格式导出（含图片）"))
             if errs:
-                res.problems.extend(Problem(start, f, f"第 {start} 行：{m}") for f, m in errs)
+                res.problems.extend(Problem(start, f, f"第 {start} 行：{m}", kind) for f, m in errs)
             else:
                 res.questions.append(q)
     return res
@@ -188,8 +200,8 @@ def _parse_question(s: str, start: int, category: str) -> tuple[Question | None,
         general, _ = _text(inside[gi + 4 :], fmt)
         inside = inside[:gi]
     body = inside.strip()
-    imgs = tuple(Image(mime, ref=src, name=src.rsplit("/", 1)[-1]) for src in images
-                 if (mime := mime_for_name(src)))
+    imgs = tuple(Image(mime_for_name(src) or "image/png", ref=src, name=src.rsplit("/", 1)[-1]) for src in images
+                 if mime_for_name(src) or _PLUGINFILE in src)
     ref = f"第 {start} 行"
     if not body:
         return None, ("题型", f"题目{name}是问答题（essay，{{}} 为空），不支持")
