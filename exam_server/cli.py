@@ -156,7 +156,12 @@ def _export_questions(args: argparse.Namespace) -> None:
         try:
             async with make_sessionmaker(engine)() as session, session.begin():
                 bank = await question_store.require_bank_named(session, args.bank)
-                return await question_store.export_bank(session, bank, args.format, actor_id=None)
+                try:
+                    return await question_store.export_bank(session, bank, args.format, actor_id=None,
+                                                            drop_images=args.drop_images)
+                except question_store.ImagesWouldBeLost as exc:
+                    print(f"导出未完成：{exc.message}（加 --drop-images 确认）", file=sys.stderr)
+                    raise SystemExit(1) from None
         finally:
             await engine.dispose()
 
@@ -210,6 +215,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--bank", required=True, help="bank name")
     p.add_argument("--format", required=True, choices=["xlsx", "csv", "aiken", "gift", "moodle_xml"])
     p.add_argument("-o", "--output", help="output file (default: <bank name>.<ext>)")
+    p.add_argument("--drop-images", action="store_true",
+                   help="export even though the format drops the pictures of some questions (listed otherwise)")
     p.set_defaults(func=_export_questions)
     args = parser.parse_args(argv)
     args.func(args)

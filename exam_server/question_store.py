@@ -30,6 +30,7 @@ from question_bank import (
     Question,
     QuestionType,
     check_pool,
+    images_lost_on_export,
     question_from_dict,
     question_to_dict,
     write_questions,
@@ -510,15 +511,34 @@ async def bank_questions(session: AsyncSession, bank_ids: Sequence[int], *, incl
     return _in_order([tuple(r) for r in rows])  # type: ignore[misc]
 
 
+class ImagesWouldBeLost(InvalidInput):
+    """The chosen format would drop pictures; export again with ``drop_images`` to accept that."""
+
+    def __init__(self, fmt: str, lost: Sequence[Question]) -> None:
+        self.question_ids = [int(q.id) for q in lost if q.id is not None and q.id.isdigit()]
+        shown = "、".join(str(i) for i in self.question_ids[:10])
+        more = " 等" if len(self.question_ids) > 10 else ""
+        message = (f"{FORMAT_NAMES[fmt]} 格式无法保存图片：{len(lost)} 道题的图片将丢失（编号 {shown}{more}），"
+                   "再次导入时这些题会被当作新题。确认仍要导出，或改用 Moodle XML 格式（保留图片）")
+        super().__init__(message, fields={"drop_images": message})
+
+
 async def export_bank(session: AsyncSession, bank: QuestionBank, fmt: str, *, actor_id: int | None,
-                      include_retired: bool = False, request_id: str | None = None) -> tuple[bytes, str, str]:
-    """(file bytes, file name, content type) of the bank's questions in ``fmt``."""
+                      include_retired: bool = False, request_id: str | None = None,
+                      drop_images: bool = False) -> tuple[bytes, str, str]:
+    """(file bytes, file name, content type) of the bank's questions in ``fmt``.
+
+    Refused with :class:`ImagesWouldBeLost` when the format would drop pictures, unless the
+    caller accepts that with ``drop_images`` (recorded in the audit log)."""
     if fmt not in WRITABLE_FORMATS:
         msg = f"不支持的导出格式“{fmt}”（可选：{'、'.join(WRITABLE_FORMATS)}）"
         raise InvalidInput(msg, fields={"format": msg})
     questions = await bank_questions(session, [bank.id], include_retired=include_retired)
     if not questions:
         raise InvalidInput("题库中没有可导出的试题", fields={"bank": "题库中没有可导出的试题"})
+    lost = images_lost_on_export(questions, format=fmt)
+    if lost and not drop_images:
+        raise ImagesWouldBeLost(fmt, lost)
     try:
         data = write_questions(questions, format=fmt)
     except ExportError as exc:
@@ -526,7 +546,7 @@ async def export_bank(session: AsyncSession, bank: QuestionBank, fmt: str, *, ac
         msg = f"{FORMAT_NAMES[fmt]} 格式无法导出本题库的全部试题：{exc.message_zh}{refs}"
         raise InvalidInput(msg, fields={"format": msg}) from None
     audit.record(session, actor_id=actor_id, action="question_bank.export", entity="question_bank", entity_id=bank.id,
-                 detail={"format": fmt, "count": len(questions)}, request_id=request_id)
+                 detail={"format": fmt, "count": len(questions), "images_dropped": len(lost)}, request_id=request_id)
     ext, mime = EXPORT_FILES[fmt]
     return data, f"{bank.name}{ext}", mime
 

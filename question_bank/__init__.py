@@ -37,7 +37,15 @@ from .errors import (
     Shortfall,
     UnsupportedFormatError,
 )
-from .formats import FORMATS, WRITABLE_FORMATS, detect_format, read_file, read_file_strict, write_questions
+from .formats import (
+    FORMATS,
+    WRITABLE_FORMATS,
+    detect_format,
+    images_lost_on_export,
+    read_file,
+    read_file_strict,
+    write_questions,
+)
 from .formats.xlsx_template import blank_template
 from .model import TF_OPTIONS, Group, Image, Option, Question, QuestionType
 from .pool import Pool
@@ -50,6 +58,7 @@ __all__ = [
     "Question", "QuestionType", "Option", "Image", "Group", "TF_OPTIONS",
     # import / export
     "FORMATS", "WRITABLE_FORMATS", "detect_format", "read_file", "read_file_strict", "write_questions",
+    "images_lost_on_export",
     "blank_template", "ImportResult", "ImportPreview", "DuplicateInFile",
     "question_to_dict", "question_from_dict",
     # papers

@@ -192,15 +192,17 @@ async def bank_questions(request: web.Request) -> web.StreamResponse:
 
 
 @routes.get("/api/v1/admin/question-banks/{bank_id}/export", summary="导出题库（xlsx、csv、aiken、gift、moodle_xml）",
-            roles=ADMIN, tags=TAGS, query={"format": "导出格式", "include_retired": "1 表示包含已停用的题"})
+            roles=ADMIN, tags=TAGS, query={"format": "导出格式", "include_retired": "1 表示包含已停用的题",
+                                          "drop_images": "1 表示确认该格式会丢失图片（否则有图片的题库返回 400 并列出这些题）"})
 async def bank_export(request: web.Request) -> web.StreamResponse:
     fmt = request.query.get("format", "xlsx")
     include_retired = request.query.get("include_retired", "") in ("1", "true", "yes")
+    drop_images = request.query.get("drop_images", "") in ("1", "true", "yes")
     async with request.app[sessionmaker_key]() as session, session.begin():
         bank = await question_store.get_bank(session, _bank_id(request))
         data, filename, mime = await question_store.export_bank(
             session, bank, fmt, actor_id=current_actor(request).account_id, include_retired=include_retired,
-            request_id=request_id(request))
+            request_id=request_id(request), drop_images=drop_images)
     ext = question_store.EXPORT_FILES[fmt][0]
     return _attachment(data, filename, mime, f"question-bank-{bank.id}{ext}")
 

@@ -14,8 +14,17 @@
       show(box, "");
       btn.disabled = true;
       try {
-        var res = await fetch("/api/v1/admin/question-banks/" + btn.dataset.export + "/export?format=" + encodeURIComponent(fmt), { credentials: "same-origin", headers: { "Accept": "application/json" } });
-        if (!res.ok) { var data = {}; try { data = await res.json(); } catch (e) { /* not JSON */ } show(box, (data.error && data.error.message) || "导出失败（" + res.status + "）"); return; }
+        var url0 = "/api/v1/admin/question-banks/" + btn.dataset.export + "/export?format=" + encodeURIComponent(fmt);
+        var res = await fetch(url0, { credentials: "same-origin", headers: { "Accept": "application/json" } });
+        if (!res.ok) {
+          var data = {}; try { data = await res.json(); } catch (e) { /* not JSON */ }
+          var err = data.error || {};
+          // The format would drop pictures: say so, and export only when the admin accepts it.
+          if (err.fields && err.fields.drop_images && window.confirm(err.message + "\n\n仍要导出吗？")) {
+            res = await fetch(url0 + "&drop_images=1", { credentials: "same-origin", headers: { "Accept": "application/json" } });
+            if (!res.ok) { data = {}; try { data = await res.json(); } catch (e) { /* not JSON */ } show(box, (data.error && data.error.message) || "导出失败（" + res.status + "）"); return; }
+          } else { show(box, err.message || "导出失败（" + res.status + "）"); return; }
+        }
         var name = "题库导出", cd = res.headers.get("Content-Disposition") || "", m = cd.match(/filename\*=UTF-8''([^;]+)/);
         if (m) name = decodeURIComponent(m[1]);
         var url = URL.createObjectURL(await res.blob()), a = el("a"); a.href = url; a.download = name;

@@ -18,7 +18,8 @@ from ..model import Question
 from ..result import ImportResult
 from ._safety import MAX_UPLOAD_BYTES
 
-__all__ = ["FORMATS", "WRITABLE_FORMATS", "detect_format", "read_file", "read_file_strict", "write_questions"]
+__all__ = ["FORMATS", "WRITABLE_FORMATS", "detect_format", "read_file", "read_file_strict", "write_questions",
+           "images_lost_on_export"]
 
 FORMATS = ("xlsx", "csv", "aiken", "gift", "moodle_xml", "qti21", "text")
 WRITABLE_FORMATS = ("xlsx", "csv", "aiken", "gift", "moodle_xml")
@@ -29,6 +30,8 @@ _FORMAT_ZH = {"xlsx": "XLSX 模板", "csv": "CSV 模板", "aiken": "Aiken", "gif
 _EXT = {".xlsx": "xlsx", ".csv": "csv", ".aiken": "aiken", ".gift": "gift", ".xml": "moodle_xml", ".zip": "qti21"}
 _AIKEN_ANSWER = re.compile(r"^\s*ANSWER\s*[:：]\s*[A-Za-z]\s*$", re.MULTILINE)
 _GIFT_HINT = re.compile(r"(\$CATEGORY\s*:|^\s*::.+?::|\{[^{}]*[=~][^{}]*\}|\{\s*(T|F|TRUE|FALSE)\s*\})", re.MULTILINE)
+_COMMENT = re.compile(rb"<!--.*?(-->|$)", re.DOTALL)
+_ROOT = re.compile(rb"<(?![?!])([\w.-]+:)?([\w.-]+)")
 _TEXT_KEY = re.compile(r"^\s*\[([A-Ha-h]+|对|错|√|×|正确|错误)\]", re.MULTILINE)
 
 
@@ -46,9 +49,14 @@ def detect_format(data: bytes, *, filename: str | None = None) -> str:
         raise UnsupportedFormatError("无法识别的 zip 文件：既不是 XLSX，也不是含 imsmanifest.xml 的 QTI 题目包")
     stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n")
     if stripped.startswith(b"<"):
-        if re.search(rb"<quiz[\s>]", head):
+        # The root element's name, past the declaration, comments and any DOCTYPE (a long
+        # comment must not hide the root, nor a DTD: the reader then refuses the DTD).
+        window = _COMMENT.sub(b"", data[: 256 * 1024])
+        root = _ROOT.search(window)
+        name = root.group(2) if root else b""
+        if name == b"quiz":
             return "moodle_xml"
-        if re.search(rb"<(\w+:)?(assessmentItem|manifest)[\s>]", head):
+        if name in (b"assessmentItem", b"manifest"):
             return "qti21"
         raise UnsupportedFormatError("无法识别的 XML 文件：既不是 Moodle XML（<quiz>）也不是 QTI 2.1 试题（<assessmentItem>）")
     from .csv_template import decode_text
@@ -158,3 +166,20 @@ def write_questions(questions: Iterable[Question], *, format: str) -> bytes:
 
         return write_moodle_xml(qs)
     raise UnsupportedFormatError(f"不支持导出为 {format}（可选：{'、'.join(WRITABLE_FORMATS)}）")
+
+
+# Formats with no place for pictures at all; Moodle XML embeds pictures it has the bytes of.
+_NO_IMAGES = frozenset({"xlsx", "csv", "aiken", "gift"})
+
+
+def images_lost_on_export(questions: Iterable[Question], *, format: str) -> list[Question]:
+    """The questions whose pictures ``format`` would drop (say so before exporting: a re-import
+    of the file would bring the questions back without them, as new questions)."""
+    out = []
+    for q in questions:
+        images = list(q.images) + (list(q.group.images) if q.group is not None else [])
+        if not images:
+            continue
+        if format in _NO_IMAGES or any(img.data is None for img in images):
+            out.append(q)
+    return out
