@@ -104,7 +104,8 @@ def mathml_to_text(el: ET.Element) -> str:
     return " ".join(_render(el).split())
 
 
-_MATH_HTML = re.compile(r"<(?:(\w+):)?math\b[^>]*>.*?</(?:\w+:)?math\s*>", re.IGNORECASE | re.DOTALL)
+_MATH_OPEN = re.compile(r"<(?:\w+:)?math\b", re.IGNORECASE)
+_MATH_CLOSE = re.compile(r"</(?:\w+:)?math\s*>", re.IGNORECASE)
 _PREFIX = re.compile(r"<(/?)\w+:")
 _XML_ENTITIES = {"lt", "gt", "amp", "quot", "apos"}
 _ENTITY = re.compile(r"&([A-Za-z][A-Za-z0-9]*);")
@@ -124,7 +125,23 @@ def _fragment_text(fragment: str) -> str:
 
 
 def render_math_in_html(fragment_html: str) -> str:
-    """``fragment_html`` with every ``<math>…</math>`` replaced by its text (HTML-escaped)."""
+    """``fragment_html`` with every ``<math>…</math>`` replaced by its text (HTML-escaped).
+
+    One forward scan (never a backtracking regex): damaged text with thousands of unclosed
+    ``<math`` tags costs linear time."""
     if "math" not in fragment_html.lower():
         return fragment_html
-    return _MATH_HTML.sub(lambda m: html.escape(_fragment_text(m.group(0)), quote=False), fragment_html)
+    out: list[str] = []
+    pos = 0
+    while True:
+        start = _MATH_OPEN.search(fragment_html, pos)
+        if start is None:
+            break
+        end = _MATH_CLOSE.search(fragment_html, start.end())
+        if end is None:
+            raise MathUnsupported("数学公式（MathML）缺少结束标签 </math>")
+        out.append(fragment_html[pos:start.start()])
+        out.append(html.escape(_fragment_text(fragment_html[start.start():end.end()]), quote=False))
+        pos = end.end()
+    out.append(fragment_html[pos:])
+    return "".join(out)
