@@ -42,6 +42,7 @@ from .formats import (
     WRITABLE_FORMATS,
     detect_format,
     images_lost_on_export,
+    iter_file,
     read_file,
     read_file_strict,
     write_questions,
@@ -49,7 +50,7 @@ from .formats import (
 from .formats.xlsx_template import blank_template
 from .model import TF_OPTIONS, Group, Image, Option, Question, QuestionType
 from .pool import Pool
-from .result import DuplicateInFile, ImportPreview, ImportResult
+from .result import DuplicateInFile, Event, ImportPreview, ImportResult
 from .scoring import ItemScore, ScoreReport, score_item, score_paper
 from .serialise import question_from_dict, question_to_dict
 
@@ -58,7 +59,7 @@ __all__ = [
     "Question", "QuestionType", "Option", "Image", "Group", "TF_OPTIONS",
     # import / export
     "FORMATS", "WRITABLE_FORMATS", "detect_format", "read_file", "read_file_strict", "write_questions",
-    "images_lost_on_export",
+    "images_lost_on_export", "iter_file", "Event",
     "blank_template", "ImportResult", "ImportPreview", "DuplicateInFile",
     "question_to_dict", "question_from_dict",
     # papers

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any, Container
+from typing import Any, Container, Iterable, Iterator, Union
 
 from .errors import ImportFormatError, Problem
 from .model import Question
 from .serialise import question_to_dict
 
-__all__ = ["ImportResult", "ImportPreview", "DuplicateInFile"]
+__all__ = ["ImportResult", "ImportPreview", "DuplicateInFile", "Event", "collect", "drain"]
+
+#: What a streaming reader yields: each question read, and each problem found, as it goes.
+Event = Union[Question, Problem]
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,3 +116,27 @@ class ImportResult:
             first=[question_to_dict(q, embed_images=False) for q in self.questions[:limit]],
             problems=list(self.problems),
         )
+
+
+def drain(sink: ImportResult) -> Iterator[Event]:
+    """Yield what a reader has gathered in ``sink`` so far (problems, then questions) and empty it.
+
+    Readers work question by question into a small sink and drain it after each one, so a
+    large file streams through without every question being held at once."""
+    problems, questions = list(sink.problems), list(sink.questions)
+    sink.problems.clear()  # in place: readers keep aliases of these lists
+    sink.questions.clear()
+    yield from problems
+    yield from questions
+
+
+def collect(format: str, events: Iterable[Event]) -> ImportResult:
+    """All of a reader's events as one :class:`ImportResult` (problems in line order)."""
+    res = ImportResult(format=format)
+    for e in events:
+        if isinstance(e, Problem):
+            res.problems.append(e)
+        else:
+            res.questions.append(e)
+    res.problems.sort(key=lambda p: p.line_or_row or 0)
+    return res

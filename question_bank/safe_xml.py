@@ -15,7 +15,7 @@ from defusedxml.ElementTree import DefusedXMLParser
 
 from .errors import UnsupportedFormatError
 
-__all__ = ["MAX_XML_DEPTH", "parse_xml", "xml_error_zh"]
+__all__ = ["MAX_XML_DEPTH", "parse_xml", "iter_children", "xml_error_zh"]
 
 # Real question files nest a few dozen elements deep (HTML tables, MathML); nothing needs 200.
 MAX_XML_DEPTH = 200
@@ -79,6 +79,43 @@ def parse_xml(data: bytes, *, what: str = "XML 文件", max_depth: int = MAX_XML
     except ET.ParseError as exc:
         raise UnsupportedFormatError(f"{what}不是格式正确的 XML（{xml_error_zh(exc)}）") from None
     except LookupError as exc:  # an encoding declaration Python does not know
+        name = str(exc).rsplit(":", 1)[-1].strip()[:40]
+        raise UnsupportedFormatError(f"{what}的 XML 声明使用了无法识别的编码“{name}”，请保存为 UTF-8") from None
+    except (ValueError, UnicodeError, RecursionError, MemoryError):
+        raise UnsupportedFormatError(f"{what}无法解析（编码或结构损坏）") from None
+
+
+def iter_children(data: bytes, *, what: str = "XML 文件", max_depth: int = MAX_XML_DEPTH):  # type: ignore[no-untyped-def]
+    """Stream the root's children: yields the root element first (still empty), then each
+    complete child of the root, which is dropped from the tree once the caller is done with
+    it. Memory stays at one child, whatever the file size; errors as in :func:`parse_xml`."""
+    import io
+
+    from defusedxml.ElementTree import iterparse
+
+    depth = 0
+    root = None
+    try:
+        for event, el in iterparse(io.BytesIO(data), events=("start", "end"), forbid_dtd=True):
+            if event == "start":
+                depth += 1
+                if depth > max_depth:
+                    raise _TooDeep()
+                if root is None:
+                    root = el
+                    yield el
+                continue
+            depth -= 1
+            if depth == 1:
+                yield el
+                root.clear()  # type: ignore[union-attr]
+    except DefusedXmlException:
+        raise UnsupportedFormatError(f"{what}包含 DOCTYPE/ENTITY 声明或外部引用，出于安全原因拒绝导入") from None
+    except _TooDeep:
+        raise UnsupportedFormatError(f"{what}的元素嵌套超过 {max_depth} 层，不是正常的试题文件，拒绝导入") from None
+    except ET.ParseError as exc:
+        raise UnsupportedFormatError(f"{what}不是格式正确的 XML（{xml_error_zh(exc)}）") from None
+    except LookupError as exc:
         name = str(exc).rsplit(":", 1)[-1].strip()[:40]
         raise UnsupportedFormatError(f"{what}的 XML 声明使用了无法识别的编码“{name}”，请保存为 UTF-8") from None
     except (ValueError, UnicodeError, RecursionError, MemoryError):

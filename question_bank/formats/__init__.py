@@ -11,14 +11,14 @@ import os
 import re
 from pathlib import Path
 import logging
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Iterator
 
 from ..errors import ImportFormatError, Problem, UnsupportedFormatError
 from ..model import Question
-from ..result import ImportResult
+from ..result import Event, ImportResult, collect
 from ._safety import MAX_UPLOAD_BYTES
 
-__all__ = ["FORMATS", "WRITABLE_FORMATS", "detect_format", "read_file", "read_file_strict", "write_questions",
+__all__ = ["FORMATS", "WRITABLE_FORMATS", "detect_format", "iter_file", "read_file", "read_file_strict", "write_questions",
            "images_lost_on_export"]
 
 FORMATS = ("xlsx", "csv", "aiken", "gift", "moodle_xml", "qti21", "text")
@@ -100,6 +100,65 @@ def _reader(fmt: str) -> Callable[[bytes], ImportResult]:
     return r
 
 
+def _iterator(fmt: str) -> Callable[[bytes], Iterator[Event]]:
+    if fmt == "xlsx":
+        from .xlsx_template import iter_xlsx as r
+    elif fmt == "csv":
+        from .csv_template import iter_csv as r
+    elif fmt == "aiken":
+        from .aiken import iter_aiken as r
+    elif fmt == "gift":
+        from .gift import iter_gift as r
+    elif fmt == "moodle_xml":
+        from .moodle_xml import iter_moodle_xml as r
+    elif fmt == "qti21":
+        from .qti21 import iter_qti as r
+    elif fmt == "text":
+        from .plain_text import iter_text as r
+    else:
+        raise UnsupportedFormatError(f"不支持的格式 {fmt}")
+    return r
+
+
+def _guarded(fmt: str, events: Iterator[Event]) -> Iterator[Event]:
+    """A reader's events; whatever it raises becomes a whole-file problem, never a traceback."""
+    seen_any = False
+    try:
+        for e in events:
+            seen_any = True
+            yield e
+    except ImportFormatError as exc:
+        seen_any = True
+        yield from (p if p.whole_file else Problem(p.line_or_row, p.field, p.message_zh, p.item_type, True)
+                    for p in exc.problems)
+    except RecursionError:
+        seen_any = True
+        yield Problem(None, "文件", "文件结构嵌套过深，无法读取", whole_file=True)
+    except MemoryError:
+        seen_any = True
+        yield Problem(None, "文件", "文件内容过于庞大，无法读取", whole_file=True)
+    except Exception as exc:  # noqa: BLE001 - last line of defence: a damaged file never ends in a traceback
+        seen_any = True
+        _log.warning("reader %s failed on a damaged file: %r", fmt, exc)
+        yield Problem(None, "文件", f"文件已损坏或格式不符，无法读取（{_FORMAT_ZH.get(fmt, '未知格式')}）", whole_file=True)
+    if not seen_any:
+        yield Problem(None, "文件", "文件中没有任何试题", whole_file=True)
+
+
+def iter_file(data: bytes, *, format: str | None = None, filename: str | None = None) -> tuple[str, Iterator[Event]]:
+    """``(format, events)``: the file's questions and problems as they are read, for files too
+    large to hold every question at once. Never raises for a bad file: an unreadable one
+    yields whole-file problems."""
+    fmt = format
+    try:
+        if fmt is None:
+            fmt = detect_format(data, filename=filename)
+        events = _iterator(fmt)(data)
+    except ImportFormatError as exc:
+        return fmt or "unknown", iter(list(exc.problems))
+    return fmt, _guarded(fmt, events)
+
+
 def read_file(
     source: str | os.PathLike[str] | bytes,
     *,
@@ -116,21 +175,8 @@ def read_file(
         if p.stat().st_size > MAX_UPLOAD_BYTES:
             return ImportResult(format or "unknown", problems=UnsupportedFormatError("文件过大").problems)
         data = p.read_bytes()
-    fmt = format
-    try:
-        if fmt is None:
-            fmt = detect_format(data, filename=filename)
-        result = _reader(fmt)(data)
-    except ImportFormatError as exc:
-        return ImportResult(fmt or "unknown", problems=list(exc.problems))
-    except RecursionError:
-        return ImportResult(fmt or "unknown", problems=[Problem(None, "文件", "文件结构嵌套过深，无法读取", whole_file=True)])
-    except MemoryError:
-        return ImportResult(fmt or "unknown", problems=[Problem(None, "文件", "文件内容过于庞大，无法读取", whole_file=True)])
-    except Exception as exc:  # noqa: BLE001 - last line of defence: a damaged file never ends in a traceback
-        _log.warning("reader %s failed on a damaged file: %r", fmt, exc)
-        return ImportResult(fmt or "unknown", problems=[Problem(
-            None, "文件", f"文件已损坏或格式不符，无法读取（{_FORMAT_ZH.get(fmt or '', '未知格式')}）", whole_file=True)])
+    fmt, events = iter_file(data, format=format, filename=filename)
+    result = collect(fmt, events)
     if not result.questions and not result.problems:
         result.problems.append(Problem(None, "文件", "文件中没有任何试题", whole_file=True))
     return result

@@ -10,26 +10,29 @@ Questions are separated by blank lines (optional). Aiken has no categories or po
 from __future__ import annotations
 
 import re
-from typing import Iterable
+from typing import Iterable, Iterator
 
 from ..errors import ExportError, Problem
 from ..model import OPTION_LABELS, Option, Question, QuestionType
 from ..normalise import clean_text, normalise_label
-from ..result import ImportResult
+from ..result import Event, ImportResult, collect, drain
 from ..validate import question_problems
-from .csv_template import decode_text
+from .csv_template import iter_lines
 
-__all__ = ["read_aiken", "write_aiken"]
+__all__ = ["read_aiken", "iter_aiken", "write_aiken"]
 
 _OPTION = re.compile(r"^\s*([A-Za-zＡ-Ｚａ-ｚ])\s*[)）.．、:：]\s*(.*)$")
 _ANSWER = re.compile(r"^\s*ANSWER\s*[:：]\s*(.*?)\s*$", re.IGNORECASE)
 
 
 def read_aiken(data: bytes) -> ImportResult:
+    return collect("aiken", iter_aiken(data))
+
+
+def iter_aiken(data: bytes) -> Iterator[Event]:
     """Every problem is reported at the line it is on (the ANSWER line for a bad key, the option
     line for a skipped letter, the question's first line for what concerns it as a whole), and
     reading goes on after an error, so one pass lists every bad line of the file."""
-    text = decode_text(data).replace("\r\n", "\n").replace("\r", "\n")
     res = ImportResult(format="aiken")
     stem_lines: list[str] = []
     options: list[Option] = []
@@ -42,7 +45,8 @@ def read_aiken(data: bytes) -> ImportResult:
         broken = True
         res.problems.append(Problem(line, field, f"第 {line} 行：{msg}", "单选题"))
 
-    for no, raw in enumerate(text.split("\n"), start=1):
+    for no, raw in enumerate(iter_lines(data), start=1):
+        yield from drain(res)
         line = clean_text(raw)
         if not line:
             continue
@@ -81,7 +85,7 @@ def read_aiken(data: bytes) -> ImportResult:
         last = no
     if stem_lines or options:
         bad(last, "答案", f"第 {start} 行开始的题目缺少 “ANSWER:” 行（文件在此结束）")
-    return res
+    yield from drain(res)
 
 
 def write_aiken(questions: Iterable[Question], *, skip_unsupported: bool = False) -> bytes:

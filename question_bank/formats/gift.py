@@ -15,17 +15,17 @@ answer (only ``=`` answers), matching (``=a -> b``), partial credit on single ch
 from __future__ import annotations
 
 import re
-from typing import Iterable
+from typing import Iterable, Iterator
 
 from ..errors import ExportError, Problem
 from ..model import OPTION_LABELS, TF_OPTIONS, Image, Option, Question, QuestionType
 from ..mathml import MathUnsupported
 from ..normalise import clean_text, html_to_text, mime_for_name, normalise_category
-from ..result import ImportResult
+from ..result import Event, ImportResult, collect, drain
 from ..validate import question_problems
-from .csv_template import decode_text
+from .csv_template import iter_lines
 
-__all__ = ["read_gift", "write_gift", "parse_gift_category"]
+__all__ = ["read_gift", "iter_gift", "write_gift", "parse_gift_category"]
 
 _ESCAPABLE = set(":~=#{}\\")
 _PLUGINFILE = "@@PLUGINFILE@@"
@@ -35,15 +35,15 @@ _TF = re.compile(r"^(TRUE|FALSE|T|F)(?=\s*(#|$))", re.IGNORECASE)
 
 
 def _find(s: str, token: str, start: int = 0) -> int:
-    i, n = start, len(s)
-    while i < n:
-        c = s[i]
-        if c == "\\":
-            i += 2
-            continue
-        if s.startswith(token, i):
+    """The first unescaped ``token`` at or after ``start`` (str.find, then count backslashes)."""
+    i = s.find(token, start)
+    while i >= 0:
+        j = i
+        while j > start and s[j - 1] == "\\":
+            j -= 1
+        if (i - j) % 2 == 0:
             return i
-        i += 1
+        i = s.find(token, i + 1)
     return -1
 
 
@@ -71,6 +71,8 @@ def _split_markers(s: str) -> list[tuple[str, str]]:
 
 
 def _unescape(s: str) -> str:
+    if "\\" not in s:
+        return s
     out, i, n = [], 0, len(s)
     while i < n:
         c = s[i]
@@ -106,11 +108,11 @@ def parse_gift_category(line: str) -> str:
     return normalise_category(s)
 
 
-def _blocks(text: str) -> Iterable[tuple[int, str]]:
+def _blocks(text_lines: Iterable[str]) -> Iterable[tuple[int, str]]:
     depth = 0
     lines: list[str] = []
     start = 0
-    for no, line in enumerate(text.split("\n"), start=1):
+    for no, line in enumerate(text_lines, start=1):
         if line.strip().startswith("//"):
             continue
         if not line.strip() and depth == 0:
@@ -121,6 +123,8 @@ def _blocks(text: str) -> Iterable[tuple[int, str]]:
         if not lines:
             start = no
         lines.append(line)
+        if "{" not in line and "}" not in line:
+            continue
         i = 0
         while i < len(line):
             if line[i] == "\\":
@@ -136,10 +140,14 @@ def _blocks(text: str) -> Iterable[tuple[int, str]]:
 
 
 def read_gift(data: bytes) -> ImportResult:
-    text = decode_text(data).replace("\r\n", "\n").replace("\r", "\n")
+    return collect("gift", iter_gift(data))
+
+
+def iter_gift(data: bytes) -> Iterator[Event]:
     res = ImportResult(format="gift")
     category = ""
-    for start, block in _blocks(text):
+    for start, block in _blocks(iter_lines(data)):
+        yield from drain(res)
         s = block.strip()
         if s.startswith("$CATEGORY:"):
             first, _, rest = s.partition("\n")
@@ -166,7 +174,7 @@ def read_gift(data: bytes) -> ImportResult:
                 res.problems.extend(Problem(start, f, f"第 {start} 行：{m}", kind) for f, m in errs)
             else:
                 res.questions.append(q)
-    return res
+    yield from drain(res)
 
 
 def _parse_question(s: str, start: int, category: str) -> tuple[Question | None, tuple[str, str] | None]:

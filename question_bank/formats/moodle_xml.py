@@ -13,18 +13,19 @@ import base64
 import binascii
 import re
 import xml.etree.ElementTree as ET
-from typing import Iterable
+from typing import Iterable, Iterator
 from xml.sax.saxutils import escape
 
 from ..errors import ExportError, Problem, UnsupportedFormatError
 from ..model import OPTION_LABELS, TF_OPTIONS, Image, Option, Question, QuestionType
 from ..mathml import MathUnsupported
 from ..normalise import clean_text, html_to_text, mime_for_name, normalise_category
-from ..result import ImportResult
+from ..result import Event, ImportResult, collect, drain
 from ..validate import question_problems
-from ._safety import MAX_UPLOAD_BYTES, parse_xml
+from ..safe_xml import iter_children
+from ._safety import MAX_UPLOAD_BYTES
 
-__all__ = ["read_moodle_xml", "write_moodle_xml"]
+__all__ = ["read_moodle_xml", "iter_moodle_xml", "write_moodle_xml"]
 
 MAX_IMAGE_BYTES = 5 * 1024 * 1024
 
@@ -106,16 +107,35 @@ def _images(el: ET.Element | None, q: ET.Element, refs: list[str]) -> tuple[list
 
 
 def read_moodle_xml(data: bytes) -> ImportResult:
+    return collect("moodle_xml", iter_moodle_xml(data))
+
+
+def _question_lines(data: bytes) -> Iterator[int]:
+    line, pos = 1, 0
+    for m in re.finditer(rb"<question[\s>]", data):
+        line += data.count(b"\n", pos, m.start())
+        pos = m.start()
+        yield line
+
+
+def iter_moodle_xml(data: bytes) -> Iterator[Event]:
+    """Questions stream out of the document one ``<question>`` at a time."""
     if len(data) > MAX_UPLOAD_BYTES:
         raise UnsupportedFormatError("XML 文件过大")
-    root = parse_xml(data, what="Moodle XML 文件")
-    if root.tag != "quiz":
-        raise UnsupportedFormatError(f"不是 Moodle XML 文件：根元素是 <{root.tag}>，应为 <quiz>")
-    lines = [data.count(b"\n", 0, m.start()) + 1 for m in re.finditer(rb"<question[\s>]", data)]
+    elements = iter_children(data, what="Moodle XML 文件")
+    root = next(elements, None)
+    if root is None or root.tag != "quiz":
+        raise UnsupportedFormatError(f"不是 Moodle XML 文件：根元素是 <{root.tag if root is not None else ''}>，应为 <quiz>")
+    lines = _question_lines(data)
     res = ImportResult(format="moodle_xml")
     category = ""
-    for n, q in enumerate(root.findall("question"), start=1):
-        line = lines[n - 1] if n - 1 < len(lines) else None
+    n = 0
+    for q in elements:
+        yield from drain(res)
+        if q.tag != "question":
+            continue
+        n += 1
+        line = next(lines, None)
         qtype = q.get("type", "")
         name_el = q.find("name/text")
         name = clean_text(name_el.text if name_el is not None else "") or f"第 {n} 题"
@@ -221,7 +241,7 @@ def read_moodle_xml(data: bytes) -> ImportResult:
             continue
         if not failed:
             res.questions.append(question)
-    return res
+    yield from drain(res)
 
 
 def _cdata(s: str) -> str:

@@ -11,17 +11,18 @@ other interaction, several interactions, or another QTI version are refused by n
 from __future__ import annotations
 
 import posixpath
+from typing import Iterator
 import xml.etree.ElementTree as ET
 
 from ..errors import Problem, UnsupportedFormatError
 from ..mathml import MathUnsupported, mathml_to_text
 from ..model import OPTION_LABELS, Image, Option, Question, QuestionType
 from ..normalise import clean_text, mime_for_name
-from ..result import ImportResult
+from ..result import Event, ImportResult, collect, drain
 from ..validate import question_problems
 from ._safety import SafeZip, parse_xml
 
-__all__ = ["read_qti", "QTI21_NS"]
+__all__ = ["read_qti", "iter_qti", "QTI21_NS"]
 
 QTI21_NS = "http://www.imsglobal.org/xsd/imsqti_v2p1"
 _OTHER_NS = {
@@ -241,13 +242,18 @@ def _version_of(resource_type: str) -> str | None:
 
 
 def read_qti(data: bytes) -> ImportResult:
+    return collect("qti21", iter_qti(data))
+
+
+def iter_qti(data: bytes) -> Iterator[Event]:
     res = ImportResult(format="qti21")
     if data[:4] != b"PK\x03\x04":
         root = parse_xml(data, what="QTI 文件")
         if _local(root.tag) == "manifest":
             raise UnsupportedFormatError("这是题目包的 imsmanifest.xml，请上传整个 zip 题目包")
         _item(root, "试题文件", None, res)
-        return res
+        yield from drain(res)
+        return
     z = SafeZip(data, what="QTI 题目包")
     if not z.has("imsmanifest.xml"):
         raise UnsupportedFormatError("QTI 题目包中没有 imsmanifest.xml")
@@ -268,6 +274,7 @@ def read_qti(data: bytes) -> ImportResult:
             res.problems.append(Problem(None, "版本", f"题目包中的 {r.get('href', '') or r.get('identifier', '')}："
                                                       f"是 {version} 资源，只支持 QTI 2.1", version or ""))
     for r in items:
+        yield from drain(res)
         href = r.get("href", "")
         where = f"题目包中的 {href}"
         try:
@@ -282,4 +289,4 @@ def read_qti(data: bytes) -> ImportResult:
             res.problems.extend(Problem(p.line_or_row, p.field, p.message_zh, "assessmentItem") for p in exc.problems)
             continue
         _item(root, where, None, res, load=z.read, base=href)
-    return res
+    yield from drain(res)

@@ -9,17 +9,17 @@ from __future__ import annotations
 
 import io
 import warnings
-from typing import Iterable
+from typing import Iterable, Iterator
 
 from ..errors import UnsupportedFormatError
 from ..model import Group, Option, Question, QuestionType, TF_OPTIONS
-from ..result import ImportResult
+from ..result import Event, ImportResult, collect
 from defusedxml import DefusedXmlException
 
 from ._safety import MAX_UPLOAD_BYTES, SafeZip
-from ._table import COLUMNS, INSTRUCTIONS, questions_to_rows, read_rows
+from ._table import COLUMNS, INSTRUCTIONS, iter_rows, questions_to_rows
 
-__all__ = ["read_xlsx", "write_xlsx", "blank_template", "SHEET_QUESTIONS", "example_questions"]
+__all__ = ["read_xlsx", "iter_xlsx", "write_xlsx", "blank_template", "SHEET_QUESTIONS", "example_questions"]
 
 SHEET_QUESTIONS = "试题"
 SHEET_INSTRUCTIONS = "填写说明"
@@ -35,8 +35,13 @@ def _check_package(data: bytes) -> None:
         raise UnsupportedFormatError("不是有效的 XLSX 文件（缺少 [Content_Types].xml）")
 
 
-def read_xlsx(data: bytes) -> ImportResult:
+def read_xlsx(data: bytes) -> "ImportResult":
     """Read the first sheet named 试题 (or else the first sheet) of an XLSX template."""
+    return collect("xlsx", iter_xlsx(data))
+
+
+def iter_xlsx(data: bytes) -> Iterator[Event]:
+    """The sheet's questions and problems as its rows stream out of openpyxl's read-only mode."""
     import openpyxl
 
     if len(data) > MAX_UPLOAD_BYTES:
@@ -57,7 +62,7 @@ def read_xlsx(data: bytes) -> ImportResult:
                 names = wb.sheetnames
                 sheet = SHEET_QUESTIONS if SHEET_QUESTIONS in names else next(
                     (n for n in names if n not in (SHEET_INSTRUCTIONS, SHEET_EXAMPLES)), names[0])
-                return read_rows(numbered(wb[sheet].iter_rows(values_only=True)), format_name="xlsx")
+                yield from iter_rows(numbered(wb[sheet].iter_rows(values_only=True)), format_name="xlsx")
             finally:
                 wb.close()
     except UnsupportedFormatError:
