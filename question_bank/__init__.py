@@ -50,7 +50,7 @@ from .formats import (
 from .formats.xlsx_template import blank_template
 from .model import TF_OPTIONS, Group, Image, Option, Question, QuestionType
 from .pool import Pool
-from .result import DuplicateInFile, Event, ImportPreview, ImportResult
+from .result import DuplicateInFile, Event, ImportPreview, ImportResult, PreviewBuilder, skipped_report
 from .scoring import ItemScore, ScoreReport, score_item, score_paper
 from .serialise import question_from_dict, question_to_dict
 
@@ -60,7 +60,7 @@ __all__ = [
     # import / export
     "FORMATS", "WRITABLE_FORMATS", "detect_format", "read_file", "read_file_strict", "write_questions",
     "images_lost_on_export", "iter_file", "Event",
-    "blank_template", "ImportResult", "ImportPreview", "DuplicateInFile",
+    "blank_template", "ImportResult", "ImportPreview", "DuplicateInFile", "PreviewBuilder", "skipped_report",
     "question_to_dict", "question_from_dict",
     # papers
     "Blueprint", "Section", "PaperKind", "PracticeCategory", "OverduePolicy", "check_pool", "require_fillable",
