@@ -15,8 +15,10 @@ from .api import Endpoint
 from .auth import csrf_middleware, current_account, session_middleware
 from .errors import ApiError, Forbidden, error_middleware
 from .handlers import auth_api, bank_api, bank_pages, institution_api, ops, pages, registration_api, review_api, workflow_pages  # noqa: F401
+from .handlers import import_jobs_api  # noqa: F401
+from .import_jobs import ImportJobs
 from .handlers import page_routes, routes
-from .keys import engine_key, live_key, sessionmaker_key, settings_key, sms_key, storage_key
+from .keys import engine_key, import_jobs_key, live_key, sessionmaker_key, settings_key, sms_key, storage_key
 from .livestate import make_live_state
 from .request_context import request_id_middleware
 from .settings import Settings
@@ -62,7 +64,13 @@ def create_app(settings: Settings, *, live_prefix: str = "dingkao:") -> web.Appl
         yield
         await live.close()
 
-    app.cleanup_ctx.extend([database, live_state])
+    async def import_jobs(app: web.Application) -> AsyncIterator[None]:
+        jobs = ImportJobs(app[sessionmaker_key], app[storage_key], app[live_key])
+        app[import_jobs_key] = jobs
+        yield
+        await jobs.close()  # running steps roll back and are marked interrupted
+
+    app.cleanup_ctx.extend([database, live_state, import_jobs])
     templating.setup(app)
     for ep in routes.endpoints:
         app.router.add_route(ep.method, ep.path, _guard(ep), name=f"api_{ep.handler.__name__}")

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from registry.models import Account
 
+from .import_jobs import ImportJobs
 from .livestate import LiveState
 from .settings import Settings
 from .sms import SmsSender
@@ -21,6 +22,7 @@ live_key = web.AppKey("live", LiveState)
 sms_key = web.AppKey("sms", SmsSender)
 storage_key = web.AppKey("storage", FileStorage)
 executor_key = web.AppKey("executor", Executor)
+import_jobs_key = web.AppKey("import_jobs", ImportJobs)
 
 # Request-scoped.
 account_key = web.RequestKey("account", Account | None)  # type: ignore[arg-type]

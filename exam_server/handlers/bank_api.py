@@ -126,13 +126,15 @@ async def bank_template(request: web.Request) -> web.StreamResponse:
 
 
 @routes.post("/api/v1/admin/question-banks/import",
-             summary="上传试题文件导入题库（≤50 MB；dry_run=1 只预览并列出全部问题，不导入）",
+             summary="上传试题文件导入题库（≤50 MB；dry_run=1 只预览并列出全部问题，不导入；大文件请用导入任务）",
              roles=ADMIN, multipart=True, tags=TAGS,
-             query={"bank": "题库名称（不存在则新建）", "dry_run": "1 表示只预览"})
+             query={"bank": "题库名称（不存在则新建）", "dry_run": "1 表示只预览",
+                    "skip_unsupported": "1 表示跳过有问题的试题、导入其余（默认全部无误才导入）"})
 async def bank_import(request: web.Request) -> web.StreamResponse:
     actor = current_actor(request)
     bank_name = question_store.check_bank_name(request.query.get("bank", ""))
     dry_run = request.query.get("dry_run", "") in ("1", "true", "yes")
+    skip = request.query.get("skip_unsupported", "") in ("1", "true", "yes")
     data, filename = await read_upload(request, "file", UPLOAD_MAX_BYTES, "试题文件")
     # Parsing a large spreadsheet takes seconds: keep the event loop serving meanwhile.
     result = await asyncio.to_thread(read_file, data, filename=filename or None)
@@ -143,7 +145,8 @@ async def bank_import(request: web.Request) -> web.StreamResponse:
     try:
         async with request.app[sessionmaker_key]() as session, session.begin():
             outcome = await question_store.import_questions(session, bank_name, result, actor_id=actor.account_id,
-                                                            request_id=request_id(request), source=filename)
+                                                            request_id=request_id(request), source=filename,
+                                                            skip_unsupported=skip)
     except question_store.ImportRefused as exc:
         body = error_body(exc.message, "import_refused", exc.fields)
         body["error"]["problems"] = _problems_json(exc.problems)  # type: ignore[index]
