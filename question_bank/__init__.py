@@ -49,7 +49,7 @@ from .formats import (
 )
 from .formats.xlsx_template import blank_template
 from .model import TF_OPTIONS, Group, Image, Option, Question, QuestionType
-from .pool import Pool
+from .pool import CountedPool, Pool
 from .result import DuplicateInFile, Event, ImportPreview, ImportResult, PreviewBuilder, skipped_report
 from .scoring import ItemScore, ScoreReport, score_item, score_paper
 from .serialise import question_from_dict, question_to_dict
@@ -64,7 +64,7 @@ __all__ = [
     "question_to_dict", "question_from_dict",
     # papers
     "Blueprint", "Section", "PaperKind", "PracticeCategory", "OverduePolicy", "check_pool", "require_fillable",
-    "Pool", "draw_paper", "paper_from_record", "DrawnPaper", "DrawnItem", "DrawnGroup",
+    "Pool", "CountedPool", "draw_paper", "paper_from_record", "DrawnPaper", "DrawnItem", "DrawnGroup",
     "score_paper", "score_item", "ScoreReport", "ItemScore", "candidate_view",
     # errors
     "QuestionBankError", "ImportFormatError", "UnsupportedFormatError", "Problem", "BlueprintError",

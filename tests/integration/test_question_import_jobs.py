@@ -197,3 +197,53 @@ async def test_jobs_are_for_the_admin_only_and_ids_are_checked(client, make_clie
     assert status == 413
     status, body = await api.get(f"{JOBS}/1/problems.csv")
     assert status == 404
+
+
+async def test_paper_check_counts_in_sql_without_loading_questions(client, make_client):
+    from sqlalchemy import event
+
+    from exam_server.keys import engine_key
+
+    from .test_question_banks import bank_id, import_file, paper_body
+
+    api = await admin(make_client)
+    status, body = await import_file(api, write_questions(sample_questions(), format="xlsx"), "q.xlsx", "计数题库")
+    assert status == 200, body
+    bid = await bank_id(api, "计数题库")
+    statements: list[str] = []
+
+    def seen(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+        statements.append(statement)
+
+    engine = api.app[engine_key].sync_engine
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        status, check = await api.post("/api/v1/admin/papers/check", paper_body(bid))
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    assert status == 200, check
+    assert check["pool_size"] == 7
+    assert any("count" in s.lower() for s in statements)
+    assert not any("payload" in s for s in statements), statements  # no question is loaded
+
+
+async def test_export_warns_before_dropping_pictures(client, make_client):
+    import base64
+
+    from .test_question_banks import bank_id, import_file
+
+    api = await admin(make_client)
+    png = base64.b64encode(b"\x89PNG\r\n\x1a\n" + b"\0" * 30).decode()
+    xml = f"""<?xml version="1.0" encoding="UTF-8"?><quiz><question type="multichoice"><name><text>图</text></name>
+<questiontext format="html"><text><![CDATA[<p>图示心电图提示</p><img src="@@PLUGINFILE@@/ecg.png">]]></text>
+<file name="ecg.png" path="/" encoding="base64">{png}</file></questiontext><single>true</single>
+<answer fraction="100"><text>房颤</text></answer><answer fraction="0"><text>窦性心律</text></answer></question></quiz>""".encode()
+    status, body = await import_file(api, xml, "pic.xml", "图片题库")
+    assert status == 200 and body["created"] == 1, body
+    bid = await bank_id(api, "图片题库")
+    status, body = await api.get(f"/api/v1/admin/question-banks/{bid}/export?format=gift")
+    assert status == 400 and "drop_images" in body["error"]["fields"] and "图片将丢失" in body["error"]["message"]
+    status, data = await api.get(f"/api/v1/admin/question-banks/{bid}/export?format=gift&drop_images=1")
+    assert status == 200 and "图示心电图提示" in data.decode()
+    status, data = await api.get(f"/api/v1/admin/question-banks/{bid}/export?format=moodle_xml")
+    assert status == 200 and b"ecg.png" in data
