@@ -68,7 +68,7 @@
         sum.appendChild(el("span", kv[0] + "：" + kv[1]));
       });
       Object.keys(p.by_type || {}).forEach(function (t) { sum.appendChild(el("span", t + " " + p.by_type[t] + " 道", "hint")); });
-      if (!p.bank_exists) sum.appendChild(el("span", "将新建题库“" + p.bank + "”", "notice"));
+      if (!p.bank_exists && job.state === "previewed") sum.appendChild(el("span", "将新建题库“" + p.bank + "”", "notice"));
       renderProblems(p.problems, p.problem_count || 0);
       var body = document.querySelector("#preview-table tbody"); body.innerHTML = "";
       (p.first || []).forEach(function (q) {
