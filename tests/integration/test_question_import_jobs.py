@@ -247,3 +247,18 @@ async def test_export_warns_before_dropping_pictures(client, make_client):
     assert status == 200 and "图示心电图提示" in data.decode()
     status, data = await api.get(f"/api/v1/admin/question-banks/{bid}/export?format=moodle_xml")
     assert status == 200 and b"ecg.png" in data
+
+
+async def test_direct_import_endpoint_takes_skip_unsupported_too(client, make_client):
+    from .test_question_banks import IMPORT
+
+    api = await admin(make_client)
+    before = await counts(api)
+    status, body = await upload(api, f"{IMPORT}?bank={quote('直接部分导入')}", "file", moodle_course_export(), "c.xml")
+    assert status == 400 and body["error"]["code"] == "import_refused" and len(body["error"]["problems"]) == 3
+    assert await counts(api) == before
+    status, body = await upload(api, f"{IMPORT}?bank={quote('直接部分导入')}&dry_run=1", "file", moodle_course_export(), "c.xml")
+    assert status == 200 and body["can_skip"] and body["would_create"] == 2
+    status, body = await upload(api, f"{IMPORT}?bank={quote('直接部分导入')}&skip_unsupported=1", "file",
+                                moodle_course_export(), "c.xml")
+    assert status == 200 and (body["created"], body["skipped"]) == (2, 3), body

@@ -38,13 +38,15 @@ def _alarm(signum, frame):  # type: ignore[no-untyped-def]
     raise _Hang()
 
 
-def _seeds(samples: Path) -> list[tuple[str, bytes]]:
-    out = [(p.name, p.read_bytes()) for p in sorted(samples.rglob("*"))
-           if p.is_file() and p.suffix != ".json" and p.name != "README.md" and p.stat().st_size < 100_000]
+def _seeds(samples: Path | None) -> list[tuple[str, bytes]]:
+    out = [] if samples is None else [
+        (p.name, p.read_bytes()) for p in sorted(samples.rglob("*"))
+        if p.is_file() and p.suffix != ".json" and p.name != "README.md" and p.stat().st_size < 100_000]
     qs = [Question(QuestionType.A1, f"第 {i} 题", (Option("A", "甲"), Option("B", "乙")), ("A",), category="临床/内科")
           for i in range(30)]
-    out.append(("made.xlsx", write_questions(qs, format="xlsx")))
-    out.append(("made.csv", write_questions(qs, format="csv")))
+    for fmt, name in (("xlsx", "made.xlsx"), ("csv", "made.csv"), ("gift", "made.gift"), ("aiken", "made.txt"),
+                      ("moodle_xml", "made.xml")):
+        out.append((name, write_questions(qs, format=fmt)))
     item = (b'<assessmentItem xmlns="http://www.imsglobal.org/xsd/imsqti_v2p1" identifier="i" title="t">'
             b'<responseDeclaration identifier="R" cardinality="single" baseType="identifier"><correctResponse>'
             b'<value>a</value></correctResponse></responseDeclaration><itemBody><choiceInteraction responseIdentifier="R">'
@@ -118,8 +120,13 @@ def _check(fmt: str, data: bytes) -> None:
         assert any("\u4e00" <= c <= "\u9fff" for c in p.message_zh), (fmt, p)
 
 
-def test_thousands_of_damaged_files_through_every_reader(samples):
-    seeds = _seeds(samples)
+def test_thousands_of_damaged_files_through_every_reader():
+    # The shared samples when present (../shared/qbank_samples), and files written here in any case.
+    import os
+
+    shared = os.environ.get("DINGKAO_SHARED_DIR") or str(Path(__file__).resolve().parents[3] / ".." / "shared")
+    found = Path(shared).resolve() / "qbank_samples"
+    seeds = _seeds(found if found.is_dir() else None)
     rng = random.Random(20261130)
     old = signal.signal(signal.SIGALRM, _alarm)
     count, started = 0, time.monotonic()
@@ -150,7 +157,7 @@ def test_thousands_of_damaged_files_through_every_reader(samples):
     finally:
         tracemalloc.stop()
         signal.signal(signal.SIGALRM, old)
-    assert count >= 2000, count
+    assert count >= (2000 if found.is_dir() else 300), count
     assert time.monotonic() - started < 120
 
 
