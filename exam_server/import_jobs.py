@@ -41,6 +41,7 @@ _log = logging.getLogger(__name__)
 BATCH = 500
 PREVIEW_ROWS = 20
 KEEP_PROBLEMS = 200  # shown on the page; every one of them is in the downloadable report
+ABANDONED_AFTER = dt.timedelta(days=1)  # a preview nobody confirmed: its upload is deleted
 PROGRESS_TTL = 120.0  # seconds; refreshed every batch, so a dead process's job shows as interrupted
 RUNNING = ("previewing", "importing")
 FINISHED = ("done", "failed", "cancelled")
@@ -117,6 +118,16 @@ async def create_job(sessionmaker: async_sessionmaker[AsyncSession], storage: Fi
         session.add(job)
         await session.flush()
         return job.id
+
+
+async def expire_abandoned(sessionmaker: async_sessionmaker[AsyncSession], storage: FileStorage) -> int:
+    """Drop previews nobody confirmed within a day (their uploads would otherwise stay forever)."""
+    async with sessionmaker() as session:
+        ids = (await session.scalars(select(ImportJob.id).where(
+            ImportJob.state == "previewed", ImportJob.updated_at < utcnow() - ABANDONED_AFTER))).all()
+    for job_id in ids:
+        await _finish(sessionmaker, storage, job_id, state="cancelled", message="预览后超过一天未确认，已自动取消，未导入任何试题")
+    return len(ids)
 
 
 async def job_view(sessionmaker: async_sessionmaker[AsyncSession], live: LiveState, job_id: int) -> JobView:
@@ -332,6 +343,7 @@ class ImportJobs:
         task.add_done_callback(lambda _t: self.tasks.pop(job_id, None))
 
     async def upload(self, *, data: bytes, filename: str, bank_name: str, actor_id: int | None) -> int:
+        await expire_abandoned(self.sessionmaker, self.storage)
         job_id = await create_job(self.sessionmaker, self.storage, data=data, filename=filename, bank_name=bank_name,
                                   actor_id=actor_id)
         await _report(self.live, job_id, stage="previewing", read=0, problems=0)

@@ -262,3 +262,24 @@ async def test_direct_import_endpoint_takes_skip_unsupported_too(client, make_cl
     status, body = await upload(api, f"{IMPORT}?bank={quote('直接部分导入')}&skip_unsupported=1", "file",
                                 moodle_course_export(), "c.xml")
     assert status == 200 and (body["created"], body["skipped"]) == (2, 3), body
+
+
+async def test_a_preview_nobody_confirms_is_dropped_with_its_upload_after_a_day(client, make_client):
+    from exam_server.keys import storage_key
+
+    api = await admin(make_client)
+    status, job = await _send(api, write_questions(sample_questions(), format="csv"), "q.csv", "过期题库")
+    job = await _wait(api, job["id"])
+    sm = api.app[sessionmaker_key]
+    async with sm() as s, s.begin():
+        row = await s.get(ImportJob, job["id"])
+        key = row.file_key
+        row.updated_at = import_jobs.utcnow() - import_jobs.ABANDONED_AFTER - import_jobs.dt.timedelta(minutes=1)
+    assert await import_jobs.expire_abandoned(sm, api.app[storage_key]) >= 1
+    status, body = await api.get(f"{JOBS}/{job['id']}")
+    assert body["state"] == "cancelled" and "超过一天" in body["message"]
+    try:
+        await api.app[storage_key].get(key)
+        raise AssertionError("the upload is still stored")
+    except FileNotFoundError:
+        pass
