@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from question_bank import Blueprint, OverduePolicy, PaperKind, PracticeCategory, QuestionType, Section, blank_template, read_file
 from question_bank.normalise import normalise_category
+from question_bank.result import problem_to_dict
 from registry.roles import Role
 
 from .. import question_store
@@ -108,7 +109,7 @@ def _attachment(data: bytes, filename: str, mime: str, ascii_name: str) -> web.R
 
 
 def _problems_json(problems: list[Any]) -> list[dict[str, Any]]:
-    return [{"line_or_row": p.line_or_row, "field": p.field, "message": p.message_zh} for p in problems]
+    return [problem_to_dict(p) for p in problems]
 
 
 @routes.get("/api/v1/admin/question-banks", summary="题库列表（在用、停用题数）", roles=ADMIN, tags=TAGS)
