@@ -7,7 +7,7 @@ in a fresh child process (so its peak RSS is the import's own), exactly what the
 job does: store the upload, read it through (preview), and store it (import), on SQLite by
 default (a temporary file database built from the migrations) with in-process live state.
 The last line is JSON:
-{"gift": {"mb": ..., "questions": ..., "preview_s": ..., "import_s": ..., "peak_rss_mb": ...},
+{"gift": {"mb": ..., "questions": ..., "preview_s": ..., "import_s": ..., "peak_rss_mb": ..., "cpu_s": ...},
  "xlsx": {...}}
 """
 
@@ -100,7 +100,11 @@ async def _one(file: Path, database_url: str, storage_dir: Path, bank: str) -> d
 
 def child(args: argparse.Namespace) -> None:
     result = asyncio.run(_one(Path(args.child), args.database_url, Path(args.storage), args.bank))
-    result["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    result["peak_rss_mb"] = round(usage.ru_maxrss / 1024, 1)
+    # CPU seconds of the whole child (file writing excluded): the figure that does not depend on
+    # how many other processes share the machine.
+    result["cpu_s"] = round(usage.ru_utime + usage.ru_stime, 1)
     print(json.dumps(result))
 
 
