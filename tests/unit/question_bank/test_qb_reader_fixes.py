@@ -257,3 +257,22 @@ def test_damaged_xlsx_and_zip_get_a_message_not_a_traceback():
     qti = _zip({"imsmanifest.xml": b"<manifest/>"})
     r = read_file(qti[:-30], filename="a.zip")
     assert r.problems and "zip" in r.problems[0].message_zh
+
+
+def test_xlsx_with_an_entity_after_a_long_comment_is_refused():
+    """The hand-written sniffing looked at the first 4 KB only; defusedxml reads the whole part."""
+    import openpyxl
+
+    assert openpyxl.DEFUSEDXML  # openpyxl parses every part through defusedxml
+    src = zipfile.ZipFile(io.BytesIO(_xlsx()))
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as out:
+        for info in src.infolist():
+            data = src.read(info)
+            if info.filename == "xl/worksheets/sheet1.xml":
+                head, _, rest = data.partition(b"?>")
+                data = (head + b"?><!-- " + b"x" * 6000 + b' --><!DOCTYPE worksheet [<!ENTITY e "boom">]>' + rest)
+                data = data.replace(b"<t>", b"<t>&e;", 1) if b"<t>" in data else data
+            out.writestr(info, data)
+    r = read_file(buf.getvalue(), filename="a.xlsx")
+    assert not r.questions and r.problems and ("实体" in r.problems[0].message_zh or "DTD" in r.problems[0].message_zh)
