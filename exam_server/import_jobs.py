@@ -18,7 +18,7 @@ import datetime as dt
 import json
 import logging
 from dataclasses import asdict, dataclass
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any, Callable, Iterator
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -367,7 +367,3 @@ class ImportJobs:
                               message="服务重启，导入中断，未导入任何试题，请重新上传")
             except Exception:  # noqa: BLE001
                 _log.exception("import job %s: could not record the interruption", job_id)
-
-
-def problems_shown(problems: Sequence[Problem]) -> list[dict[str, Any]]:
-    return [problem_to_dict(p) for p in problems[:KEEP_PROBLEMS]]
