@@ -23,10 +23,11 @@ from .exam import tokens
 from .exam.papers import PaperCache
 from .exam.push import AttemptHub
 from .exam.sweeper import run_sweeper
-from .handlers import admin_api, admin_pages, auth_api, bank_api, bank_pages, exam_api, exam_pages, institution_api, ops, pages, registration_api, review_api, workflow_pages  # noqa: F401
+from .handlers import admin_api, admin_pages, auth_api, bank_api, bank_pages, exam_api, exam_pages, import_jobs_api, institution_api, ops, pages, registration_api, review_api, workflow_pages  # noqa: F401
 from .handlers import page_routes, routes
-from .keys import (account_key, attempt_hub_key, attempt_token_key, engine_key, live_down_key, live_key, metrics_key,
-                   paper_cache_key, sessionmaker_key, settings_key, sms_key, storage_key)
+from .import_jobs import ImportJobs
+from .keys import (account_key, attempt_hub_key, attempt_token_key, engine_key, import_jobs_key, live_down_key, live_key,
+                   metrics_key, paper_cache_key, sessionmaker_key, settings_key, sms_key, storage_key)
 from .livestate import make_live_state
 from .metrics import InstrumentedLiveState, Metrics, metrics_middleware_for
 from .request_context import request_id_middleware
@@ -100,12 +101,18 @@ def create_app(settings: Settings, *, live_prefix: str = "dingkao:") -> web.Appl
             await sweeper
         await hub.stop()
 
-    app[paper_cache_key] = PaperCache()
     async def sms_client(app: web.Application) -> AsyncIterator[None]:
         yield
         await app[sms_key].close()
 
-    app.cleanup_ctx.extend([database, live_state, sms_client, exam_engine])
+    async def import_jobs(app: web.Application) -> AsyncIterator[None]:
+        jobs = ImportJobs(app[sessionmaker_key], app[storage_key], app[live_key])
+        app[import_jobs_key] = jobs
+        yield
+        await jobs.close()  # running steps roll back and are marked interrupted
+
+    app[paper_cache_key] = PaperCache()
+    app.cleanup_ctx.extend([database, live_state, sms_client, import_jobs, exam_engine])
     templating.setup(app)
     for ep in routes.endpoints:
         app.router.add_route(ep.method, ep.path, _guard(ep), name=f"api_{ep.handler.__name__}")

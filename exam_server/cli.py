@@ -127,11 +127,14 @@ def _import(args: argparse.Namespace, what: str) -> None:
 
 
 def _import_questions(args: argparse.Namespace) -> None:
-    from question_bank import read_file
+    """The same two steps as the page's import jobs (read, then store), with progress on stderr."""
+    from question_bank.formats._safety import MAX_UPLOAD_BYTES
     from registry.db import make_engine, make_sessionmaker
     from registry.errors import RegistryError
 
-    from . import question_store
+    from . import import_jobs, question_store
+    from .livestate import make_live_state
+    from .storage import LocalFileStorage
 
     settings = _settings(demo=True)
     path = Path(args.file)
@@ -139,35 +142,84 @@ def _import_questions(args: argparse.Namespace) -> None:
         print(f"文件不存在：{path}", file=sys.stderr)
         raise SystemExit(2)
     _prepare_storage(settings)
-    result = read_file(path)
-    if result.problems:
-        print(f"文件有误，未导入任何试题（共 {len(result.problems)} 处问题）：", file=sys.stderr)
-        for p in result.problems:
-            print(f"  {p.message_zh}", file=sys.stderr)
-        raise SystemExit(1)
+    if path.stat().st_size > MAX_UPLOAD_BYTES:
+        print(f"文件过大：超过 {MAX_UPLOAD_BYTES // 1024 // 1024} MB", file=sys.stderr)
+        raise SystemExit(2)
+    tty = sys.stderr.isatty()
 
-    async def run() -> dict[str, object]:
+    def show(state: dict[str, object]) -> None:
+        if state["stage"] == "previewing":
+            line = f"正在读取：已读取 {state['read']} 道，发现问题 {state['problems']} 处"
+        else:
+            line = f"正在导入：已存入 {state['read']} / {state['total']} 道"
+        print(("\r" if tty else "") + line, end="" if tty else "\n", file=sys.stderr, flush=True)
+
+    async def run() -> int:
         engine = make_engine(settings.database_url)
+        live = make_live_state(settings.redis_url, prefix=settings.live_prefix)
+        storage = LocalFileStorage(settings.storage_dir)
+        sm = make_sessionmaker(engine)
+        job_id = None
         try:
+            job_id = await import_jobs.create_job(sm, storage, data=path.read_bytes(), filename=path.name,
+                                                  bank_name=args.bank, actor_id=None)
+            view = await import_jobs.run_preview(sm, storage, live, job_id, listener=show)
+            if tty:
+                print(file=sys.stderr)
+            p = view.preview or {}
+            if view.state != "previewed":
+                print(f"读取失败：{view.message}", file=sys.stderr)
+                return 1
+            problems = p.get("problems", [])
+            if view.problem_count:
+                print(f"文件中有 {view.problem_count} 处问题：", file=sys.stderr)
+                for item in problems:
+                    print(f"  {item['message']}", file=sys.stderr)
+                if view.problem_count > len(problems):
+                    print(f"  ……另有 {view.problem_count - len(problems)} 处，见问题清单", file=sys.stderr)
+                if args.report:
+                    data, _ = await import_jobs.skipped_csv(sm, storage, job_id)
+                    Path(args.report).write_bytes(data)
+                    print(f"问题清单已写入 {args.report}", file=sys.stderr)
             if args.dry_run:
-                async with make_sessionmaker(engine)() as session:
-                    return await question_store.preview_import(session, result, bank_name=args.bank)
-            async with make_sessionmaker(engine)() as session, session.begin():
-                outcome = await question_store.import_questions(session, args.bank, result, actor_id=None,
-                                                                source=path.name)
-                return {"created": outcome.created, "duplicates": outcome.duplicates}
+                await import_jobs.request_cancel(sm, live, job_id)
+                print(f"预览（未导入）：共 {p['total']} 道，将新增 {p['would_create']}，重复 {p['would_skip']}"
+                      + (f"，有问题 {view.problem_count} 处" if view.problem_count else ""))
+                return 0 if not view.problem_count else 1
+            try:
+                await import_jobs.start_import(sm, live, job_id, skip_unsupported=args.skip_unsupported)
+            except RegistryError as exc:
+                await import_jobs.request_cancel(sm, live, job_id)
+                hint = "" if args.skip_unsupported or not p.get("can_skip") else "（可加 --skip-unsupported 跳过有问题的试题，导入其余）"
+                print(f"未导入任何试题：{exc.message}{hint}", file=sys.stderr)
+                return 1
+            view = await import_jobs.run_import(sm, storage, live, job_id, listener=show)
+            if tty:
+                print(file=sys.stderr)
+            if view.state != "done":
+                print(f"导入失败：{view.message}", file=sys.stderr)
+                return 1
+            o = view.outcome or {}
+            skipped = f"，跳过有问题的试题（{o['skipped']} 处问题）" if o.get("skipped") else ""
+            print(f"导入完成：新增 {o['created']}，重复跳过 {o['duplicates']}{skipped}")
+            return 0
+        except (KeyboardInterrupt, asyncio.CancelledError):
+            print("\n已取消，未导入任何试题", file=sys.stderr)
+            return 130
+        except RegistryError as exc:
+            print(f"导入失败：{exc.message}", file=sys.stderr)
+            return 1
         finally:
+            await live.close()
             await engine.dispose()
 
     try:
-        report = asyncio.run(run())
-    except RegistryError as exc:
-        print(f"导入失败：{exc.message}", file=sys.stderr)
-        raise SystemExit(1) from None
-    if args.dry_run:
-        print(f"预览（未导入）：共 {report['total']} 道，将新增 {report['would_create']}，重复 {report['would_skip']}")
-    else:
-        print(f"导入完成：新增 {report['created']}，重复跳过 {report['duplicates']}")
+        code = asyncio.run(run())
+    except KeyboardInterrupt:
+        print("\n已取消，未导入任何试题", file=sys.stderr)
+        code = 130
+    if code:
+        raise SystemExit(code)
 
 
 def _export_questions(args: argparse.Namespace) -> None:
@@ -184,7 +236,12 @@ def _export_questions(args: argparse.Namespace) -> None:
         try:
             async with make_sessionmaker(engine)() as session, session.begin():
                 bank = await question_store.require_bank_named(session, args.bank)
-                return await question_store.export_bank(session, bank, args.format, actor_id=None)
+                try:
+                    return await question_store.export_bank(session, bank, args.format, actor_id=None,
+                                                            drop_images=args.drop_images)
+                except question_store.ImagesWouldBeLost as exc:
+                    print(f"导出未完成：{exc.message}（加 --drop-images 确认）", file=sys.stderr)
+                    raise SystemExit(1) from None
         finally:
             await engine.dispose()
 
@@ -263,11 +320,16 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("file")
     p.add_argument("--bank", required=True, help="bank name (created if missing)")
     p.add_argument("--dry-run", action="store_true", help="check and preview only, store nothing")
+    p.add_argument("--skip-unsupported", action="store_true",
+                   help="import the questions without problems and skip the others (default: all or nothing)")
+    p.add_argument("--report", help="write the list of problems / skipped questions (CSV: line, type, reason) here")
     p.set_defaults(func=_import_questions)
     p = sub.add_parser("export-questions", help="export a question bank")
     p.add_argument("--bank", required=True, help="bank name")
     p.add_argument("--format", required=True, choices=["xlsx", "csv", "aiken", "gift", "moodle_xml"])
     p.add_argument("-o", "--output", help="output file (default: <bank name>.<ext>)")
+    p.add_argument("--drop-images", action="store_true",
+                   help="export even though the format drops the pictures of some questions (listed otherwise)")
     p.set_defaults(func=_export_questions)
     args = parser.parse_args(argv)
     args.func(args)

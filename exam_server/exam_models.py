@@ -68,6 +68,34 @@ class Paper(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
 
 
+class ImportJob(Base):
+    """One uploaded question file and what became of it: read (preview), then stored (import).
+
+    The upload waits in file storage (``file_key``) between the two steps, so a page reload or
+    another admin's browser finds the job where it was; progress while a step runs lives in the
+    live state (it need not survive), the outcome here."""
+
+    __tablename__ = "import_jobs"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    actor_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    bank_name: Mapped[str] = mapped_column(String(64))
+    filename: Mapped[str] = mapped_column(String(255), default="")
+    file_key: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    size: Mapped[int] = mapped_column(Integer, default=0)
+    format: Mapped[str] = mapped_column(String(16), default="")
+    # previewing -> previewed -> importing -> done; or failed / cancelled
+    state: Mapped[str] = mapped_column(String(16), index=True)
+    skip_unsupported: Mapped[bool] = mapped_column(Boolean, default=False)
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    problem_count: Mapped[int] = mapped_column(Integer, default=0)
+    preview: Mapped[dict[str, Any] | None] = mapped_column(nullable=True)
+    outcome: Mapped[dict[str, Any] | None] = mapped_column(nullable=True)
+    report_key: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    message: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+
+
 # The exam engine's tables live with the engine; importing them here registers them on Base
 # wherever the exam tables are needed (migrations, tests).
 from .exam.models import Answer, Attempt, ExamSchedule, QuestionSnapshot  # noqa: E402,F401

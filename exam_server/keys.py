@@ -12,6 +12,7 @@ from registry.models import Account
 from .exam.papers import PaperCache
 from .exam.push import AttemptHub
 from .exam.tokens import AttemptToken
+from .import_jobs import ImportJobs
 from .livestate import LiveState
 from .metrics import Metrics
 from .settings import Settings
@@ -28,6 +29,7 @@ executor_key = web.AppKey("executor", Executor)
 paper_cache_key = web.AppKey("paper_cache", PaperCache)
 attempt_hub_key = web.AppKey("attempt_hub", AttemptHub)
 metrics_key = web.AppKey("metrics", Metrics)
+import_jobs_key = web.AppKey("import_jobs", ImportJobs)
 
 # Request-scoped.
 account_key = web.RequestKey("account", Account | None)  # type: ignore[arg-type]

@@ -21,15 +21,16 @@ from question_bank import (
     TF_OPTIONS,
     WRITABLE_FORMATS,
     Blueprint,
+    CountedPool,
     ExportError,
     Group,
     ImportResult,
     Option,
-    Pool,
     Problem,
     Question,
     QuestionType,
     check_pool,
+    images_lost_on_export,
     question_from_dict,
     question_to_dict,
     write_questions,
@@ -74,6 +75,7 @@ class ImportOutcome:
     total: int
     created: int
     duplicates: int
+    skipped: int = 0  # problems of the questions a partial import left out
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,13 +179,16 @@ async def categories(session: AsyncSession, bank_id: int) -> dict[str, int]:
 
 
 async def preview_import(session: AsyncSession, result: ImportResult, *, bank_name: str, limit: int = 20) -> dict[str, Any]:
-    """The dry run: counts, the first questions, duplicates, and every problem; stores nothing."""
+    """The dry run: counts, the first questions, duplicates, and every problem; stores nothing.
+
+    ``would_create`` is what a plain import adds; when the file has problems about single
+    questions only (``can_skip``), it is what an import that skips those questions adds."""
     bank = await bank_by_name(session, bank_name) if bank_name else None
     existing = await bank_fingerprints(session, bank.id) if bank else set()
     preview = result.preview(limit=limit, existing_fingerprints=existing).to_dict()
-    new = len(result.new_questions(existing)) if result.ok else 0
+    new = len(result.new_questions(existing)) if (result.ok or result.can_skip) else 0
     preview.update(bank=bank.name if bank else clean_text(bank_name), bank_exists=bank is not None,
-                   would_create=new, would_skip=len(result.questions) - new if result.ok else 0)
+                   would_create=new, would_skip=len(result.questions) - new if (result.ok or result.can_skip) else 0)
     return preview
 
 
@@ -251,42 +256,90 @@ def _row_values(bank_id: int, q: Question, group_key: str | None, seq: int, now:
             "payload": payload, "retired": False, "created_at": now, "updated_at": now}
 
 
-async def import_questions(session: AsyncSession, bank_name: str, result: ImportResult, *, actor_id: int | None,
-                           request_id: str | None = None, source: str = "") -> ImportOutcome:
-    """Store the file's new questions in the bank (created if needed); all or nothing.
-
-    A result with problems stores nothing (ImportRefused lists them all). Questions whose
-    fingerprint is already in the bank, or repeated in the file, are skipped and counted."""
+async def open_bank(session: AsyncSession, bank_name: str, *, actor_id: int | None,
+                    request_id: str | None = None) -> QuestionBank:
+    """The bank named ``bank_name``, created (and audited) when missing."""
     name = check_bank_name(bank_name)
-    if not result.ok:
-        raise ImportRefused(result.problems)
-    try:
-        bank = await bank_by_name(session, name)
-        if bank is None:
-            bank = QuestionBank(name=name, description="")
-            session.add(bank)
-            await session.flush()
-            audit.record(session, actor_id=actor_id, action="question_bank.create", entity="question_bank",
-                         entity_id=bank.id, detail={"name": name}, request_id=request_id)
-        new = result.new_questions(await bank_fingerprints(session, bank.id))
-        keys = _GroupKeys(await _existing_groups(session, bank.id) if any(q.group for q in new) else {})
+    bank = await bank_by_name(session, name)
+    if bank is None:
+        bank = QuestionBank(name=name, description="")
+        session.add(bank)
+        await session.flush()
+        audit.record(session, actor_id=actor_id, action="question_bank.create", entity="question_bank",
+                     entity_id=bank.id, detail={"name": name}, request_id=request_id)
+    return bank
+
+
+class BankWriter:
+    """Adds questions to one bank in batches inside the caller's transaction: questions whose
+    fingerprint the bank (or an earlier batch) already holds are counted, not stored; groups get
+    keys unique in the bank. Holds only the bank's fingerprints, never the questions."""
+
+    def __init__(self, session: AsyncSession, bank: QuestionBank) -> None:
+        self.session = session
+        self.bank = bank
+        self.total = 0
+        self.created = 0
+        self._seen: set[str] | None = None
+        self._keys: _GroupKeys | None = None
+
+    async def add(self, questions: Sequence[Question]) -> int:
+        if self._seen is None:
+            self._seen = await bank_fingerprints(self.session, self.bank.id)
+        self.total += len(questions)
         now = utcnow()
         rows = []
-        for q in new:
+        for q in questions:
+            if q.fingerprint in self._seen:
+                continue
+            self._seen.add(q.fingerprint)
             if q.group is not None:
-                key, seq = keys.place(q.group)
+                if self._keys is None:
+                    self._keys = _GroupKeys(await _existing_groups(self.session, self.bank.id))
+                key, seq = self._keys.place(q.group)
                 q = dataclasses.replace(q, group=dataclasses.replace(q.group, key=key))
-                rows.append(_row_values(bank.id, q, key, seq, now))
+                rows.append(_row_values(self.bank.id, q, key, seq, now))
             else:
-                rows.append(_row_values(bank.id, q, None, 0, now))
-        for chunk in _chunks(rows, INSERT_CHUNK):
-            await session.execute(insert(BankQuestion), chunk)
-    except IntegrityError:
-        raise ConcurrentUpdate("题库正在被他人导入或修改，请稍后重试") from None
-    outcome = ImportOutcome(bank.id, bank.name, len(result.questions), len(rows), len(result.questions) - len(rows))
-    audit.record(session, actor_id=actor_id, action="question_bank.import", entity="question_bank", entity_id=bank.id,
-                 detail={"format": result.format, "source": source[:200], "total": outcome.total,
-                         "created": outcome.created, "duplicates": outcome.duplicates}, request_id=request_id)
+                rows.append(_row_values(self.bank.id, q, None, 0, now))
+        try:
+            for chunk in _chunks(rows, INSERT_CHUNK):
+                await self.session.execute(insert(BankQuestion), chunk)
+        except IntegrityError:
+            raise ConcurrentUpdate("题库正在被他人导入或修改，请稍后重试") from None
+        self.created += len(rows)
+        return len(rows)
+
+    def outcome(self, skipped: int = 0) -> ImportOutcome:
+        return ImportOutcome(self.bank.id, self.bank.name, self.total, self.created, self.total - self.created, skipped)
+
+
+def record_import(session: AsyncSession, outcome: ImportOutcome, *, fmt: str, source: str, actor_id: int | None,
+                  request_id: str | None = None, skip_unsupported: bool = False) -> None:
+    audit.record(session, actor_id=actor_id, action="question_bank.import", entity="question_bank",
+                 entity_id=outcome.bank_id,
+                 detail={"format": fmt, "source": source[:200], "total": outcome.total, "created": outcome.created,
+                         "duplicates": outcome.duplicates, "skipped": outcome.skipped,
+                         "skip_unsupported": skip_unsupported}, request_id=request_id)
+
+
+async def import_questions(session: AsyncSession, bank_name: str, result: ImportResult, *, actor_id: int | None,
+                           request_id: str | None = None, source: str = "",
+                           skip_unsupported: bool = False) -> ImportOutcome:
+    """Store the file's new questions in the bank (created if needed).
+
+    All or nothing by default: a result with problems stores nothing (ImportRefused lists them
+    all). With ``skip_unsupported`` the questions without problems are stored and the others
+    are counted as skipped, unless a problem concerns the whole file. Questions whose
+    fingerprint is already in the bank, or repeated in the file, are skipped and counted."""
+    check_bank_name(bank_name)
+    if not result.ok and not (skip_unsupported and result.can_skip):
+        raise ImportRefused(result.problems)
+    bank = await open_bank(session, bank_name, actor_id=actor_id, request_id=request_id)
+    writer = BankWriter(session, bank)
+    await writer.add(result.questions)
+    outcome = writer.outcome(skipped=len(result.problems))
+    record_import(session, outcome, fmt=result.format, source=source, actor_id=actor_id, request_id=request_id,
+                  skip_unsupported=skip_unsupported)
     return outcome
 
 
@@ -510,15 +563,34 @@ async def bank_questions(session: AsyncSession, bank_ids: Sequence[int], *, incl
     return _in_order([tuple(r) for r in rows])  # type: ignore[misc]
 
 
+class ImagesWouldBeLost(InvalidInput):
+    """The chosen format would drop pictures; export again with ``drop_images`` to accept that."""
+
+    def __init__(self, fmt: str, lost: Sequence[Question]) -> None:
+        self.question_ids = [int(q.id) for q in lost if q.id is not None and q.id.isdigit()]
+        shown = "、".join(str(i) for i in self.question_ids[:10])
+        more = " 等" if len(self.question_ids) > 10 else ""
+        message = (f"{FORMAT_NAMES[fmt]} 格式无法保存图片：{len(lost)} 道题的图片将丢失（编号 {shown}{more}），"
+                   "再次导入时这些题会被当作新题。确认仍要导出，或改用 Moodle XML 格式（保留图片）")
+        super().__init__(message, fields={"drop_images": message})
+
+
 async def export_bank(session: AsyncSession, bank: QuestionBank, fmt: str, *, actor_id: int | None,
-                      include_retired: bool = False, request_id: str | None = None) -> tuple[bytes, str, str]:
-    """(file bytes, file name, content type) of the bank's questions in ``fmt``."""
+                      include_retired: bool = False, request_id: str | None = None,
+                      drop_images: bool = False) -> tuple[bytes, str, str]:
+    """(file bytes, file name, content type) of the bank's questions in ``fmt``.
+
+    Refused with :class:`ImagesWouldBeLost` when the format would drop pictures, unless the
+    caller accepts that with ``drop_images`` (recorded in the audit log)."""
     if fmt not in WRITABLE_FORMATS:
         msg = f"不支持的导出格式“{fmt}”（可选：{'、'.join(WRITABLE_FORMATS)}）"
         raise InvalidInput(msg, fields={"format": msg})
     questions = await bank_questions(session, [bank.id], include_retired=include_retired)
     if not questions:
         raise InvalidInput("题库中没有可导出的试题", fields={"bank": "题库中没有可导出的试题"})
+    lost = images_lost_on_export(questions, format=fmt)
+    if lost and not drop_images:
+        raise ImagesWouldBeLost(fmt, lost)
     try:
         data = write_questions(questions, format=fmt)
     except ExportError as exc:
@@ -526,7 +598,7 @@ async def export_bank(session: AsyncSession, bank: QuestionBank, fmt: str, *, ac
         msg = f"{FORMAT_NAMES[fmt]} 格式无法导出本题库的全部试题：{exc.message_zh}{refs}"
         raise InvalidInput(msg, fields={"format": msg}) from None
     audit.record(session, actor_id=actor_id, action="question_bank.export", entity="question_bank", entity_id=bank.id,
-                 detail={"format": fmt, "count": len(questions)}, request_id=request_id)
+                 detail={"format": fmt, "count": len(questions), "images_dropped": len(lost)}, request_id=request_id)
     ext, mime = EXPORT_FILES[fmt]
     return data, f"{bank.name}{ext}", mime
 
@@ -543,7 +615,7 @@ def _blueprint(data: dict[str, Any] | Blueprint) -> Blueprint:
         raise InvalidInput(f"试卷定义不完整或取值无效（{exc}）", fields={"sections": "试卷定义不完整或取值无效"}) from None
 
 
-async def _pool(session: AsyncSession, bank_ids: Sequence[int]) -> Pool:
+async def _checked_bank_ids(session: AsyncSession, bank_ids: Sequence[int]) -> list[int]:
     ids = list(dict.fromkeys(bank_ids))
     if not ids:
         raise InvalidInput("请至少选择一个题库", fields={"bank_ids": "请至少选择一个题库"})
@@ -552,14 +624,32 @@ async def _pool(session: AsyncSession, bank_ids: Sequence[int]) -> Pool:
     if missing:
         msg = f"题库不存在（编号 {'、'.join(map(str, missing))}）"
         raise InvalidInput(msg, fields={"bank_ids": msg})
-    return Pool(await bank_questions(session, ids))
+    return ids
+
+
+async def pool_counts(session: AsyncSession, bank_ids: Sequence[int]) -> CountedPool:
+    """The banks' active questions as counts, aggregated by the database: single questions per
+    type and category (one per fingerprint), and each group's size. No question is loaded."""
+    ids = await _checked_bank_ids(session, bank_ids)
+    active = [BankQuestion.bank_id.in_(ids), BankQuestion.retired.is_(False)]
+    singles = (await session.execute(
+        select(BankQuestion.type, BankQuestion.category, func.count(func.distinct(BankQuestion.fingerprint)))
+        .where(*active, BankQuestion.group_key.is_(None))
+        .group_by(BankQuestion.type, BankQuestion.category))).all()
+    groups = (await session.execute(
+        select(BankQuestion.type, func.min(BankQuestion.category), func.count(func.distinct(BankQuestion.fingerprint)))
+        .where(*active, BankQuestion.group_key.is_not(None))
+        .group_by(BankQuestion.bank_id, BankQuestion.group_key, BankQuestion.type))).all()
+    return CountedPool(((QuestionType(t), c, n) for t, c, n in singles),
+                       ((QuestionType(t), c, n) for t, c, n in groups))
 
 
 async def check_paper(session: AsyncSession, blueprint: dict[str, Any] | Blueprint, bank_ids: Sequence[int]) -> PaperCheck:
-    """Whether the banks' active questions can fill the blueprint, section by section."""
+    """Whether the banks' active questions can fill the blueprint, section by section (counted
+    in SQL: checking a paper against a 100,000-question bank loads none of them)."""
     bp = _blueprint(blueprint)
     problems = bp.problems()
-    pool = await _pool(session, bank_ids)
+    pool = await pool_counts(session, bank_ids)
     shortfalls = [] if problems else [
         {"section": s.section_index + 1, "title": s.section_title, "needed": s.needed, "available": s.available,
          "message": s.message_zh} for s in check_pool(bp, pool)]

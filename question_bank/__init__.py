@@ -37,11 +37,20 @@ from .errors import (
     Shortfall,
     UnsupportedFormatError,
 )
-from .formats import FORMATS, WRITABLE_FORMATS, detect_format, read_file, read_file_strict, write_questions
+from .formats import (
+    FORMATS,
+    WRITABLE_FORMATS,
+    detect_format,
+    images_lost_on_export,
+    iter_file,
+    read_file,
+    read_file_strict,
+    write_questions,
+)
 from .formats.xlsx_template import blank_template
 from .model import TF_OPTIONS, Group, Image, Option, Question, QuestionType
-from .pool import Pool
-from .result import DuplicateInFile, ImportPreview, ImportResult
+from .pool import CountedPool, Pool
+from .result import DuplicateInFile, Event, ImportPreview, ImportResult, PreviewBuilder, skipped_report
 from .scoring import ItemScore, ScoreReport, score_item, score_paper
 from .serialise import question_from_dict, question_to_dict
 
@@ -50,11 +59,12 @@ __all__ = [
     "Question", "QuestionType", "Option", "Image", "Group", "TF_OPTIONS",
     # import / export
     "FORMATS", "WRITABLE_FORMATS", "detect_format", "read_file", "read_file_strict", "write_questions",
-    "blank_template", "ImportResult", "ImportPreview", "DuplicateInFile",
+    "images_lost_on_export", "iter_file", "Event",
+    "blank_template", "ImportResult", "ImportPreview", "DuplicateInFile", "PreviewBuilder", "skipped_report",
     "question_to_dict", "question_from_dict",
     # papers
     "Blueprint", "Section", "PaperKind", "PracticeCategory", "OverduePolicy", "check_pool", "require_fillable",
-    "Pool", "draw_paper", "paper_from_record", "DrawnPaper", "DrawnItem", "DrawnGroup",
+    "Pool", "CountedPool", "draw_paper", "paper_from_record", "DrawnPaper", "DrawnItem", "DrawnGroup",
     "score_paper", "score_item", "ScoreReport", "ItemScore", "candidate_view",
     # errors
     "QuestionBankError", "ImportFormatError", "UnsupportedFormatError", "Problem", "BlueprintError",

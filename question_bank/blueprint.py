@@ -16,7 +16,7 @@ from .model import QuestionType
 from .normalise import normalise_category
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .pool import Pool
+    from .pool import Pool, PoolCounts
 
 __all__ = [
     "PaperKind",
@@ -169,8 +169,11 @@ def draw_order(sections: tuple[Section, ...]) -> list[int]:
     return sorted(range(len(sections)), key=lambda i: (-sections[i].category_prefix.count("/") - (sections[i].category_prefix != ""), i))
 
 
-def check_pool(blueprint: Blueprint, pool: "Pool") -> list[Shortfall]:
-    """Sections the pool cannot fill, with Chinese messages naming section and shortfall."""
+def check_pool(blueprint: Blueprint, pool: "Pool | PoolCounts") -> list[Shortfall]:
+    """Sections the pool cannot fill, with Chinese messages naming section and shortfall.
+
+    Only counts are read, so a :class:`~question_bank.pool.CountedPool` built from database
+    aggregates answers the same as a :class:`~question_bank.pool.Pool` of every question."""
     out: list[Shortfall] = []
     secs = blueprint.sections
     taken: list[int] = []

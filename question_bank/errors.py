@@ -41,11 +41,18 @@ class Problem:
     ``line_or_row`` is the 1-based line (text formats) or row (spreadsheets), or None when
     the problem concerns the whole file; ``field`` names the column/element ("答案", "选项B",
     "question type" ...); ``message_zh`` is the complete Chinese message shown to the user.
+
+    ``whole_file`` marks a problem that makes the whole file unreadable (not a zip, no header
+    row, damaged XML): such a file can never be imported in part. Every other problem belongs
+    to one question (or row), which a partial import skips. ``item_type`` says what kind of
+    question that was, as the file named it ("essay", "数值题", "判断" ...), when known.
     """
 
     line_or_row: int | None
     field: str
     message_zh: str
+    item_type: str = ""
+    whole_file: bool = False
 
     def __str__(self) -> str:  # pragma: no cover - convenience
         return self.message_zh
@@ -75,7 +82,7 @@ class UnsupportedFormatError(ImportFormatError):
     """The file's format is not recognised or is a variant we refuse (e.g. QTI 2.2)."""
 
     def __init__(self, message_zh: str) -> None:
-        super().__init__([Problem(None, "文件格式", message_zh)], message_zh)
+        super().__init__([Problem(None, "文件格式", message_zh, whole_file=True)], message_zh)
 
 
 class BlueprintError(QuestionBankError):

@@ -19,6 +19,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
+from .fingerprint import fingerprint_of
+
 __all__ = [
     "QuestionType",
     "Option",
@@ -131,8 +133,6 @@ class Question:
     fingerprint: str = field(init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
-        from .fingerprint import fingerprint_of
-
         object.__setattr__(self, "fingerprint", fingerprint_of(self))
 
     @property

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import re
 
+from .mathml import render_math_in_html
+
 __all__ = [
     "clean_text",
     "normalise_label",
@@ -94,12 +96,13 @@ def parse_choice_key(value: object) -> tuple[tuple[str, ...], str]:
     return tuple(labels), bad
 
 
-_TRUE = {"T", "TRUE", "对", "正确", "√", "✓", "✔", "是", "Y", "YES", "1", "A"}
-_FALSE = {"F", "FALSE", "错", "错误", "×", "✗", "✘", "X", "否", "N", "NO", "0", "B"}
+# No "A"/"B": a 判断 answer of "A" may mean 对 in one system and the first option in another.
+_TRUE = {"T", "TRUE", "对", "正确", "√", "✓", "✔", "是", "Y", "YES", "1"}
+_FALSE = {"F", "FALSE", "错", "错误", "×", "✗", "✘", "X", "否", "N", "NO", "0"}
 
 
 def parse_true_false(value: object) -> bool | None:
-    """``对/错/正确/错误/√/×/T/F/TRUE/FALSE/是/否/A/B`` -> bool; None when unrecognised."""
+    """``对/错/正确/错误/√/×/T/F/TRUE/FALSE/是/否`` -> bool; None when unrecognised."""
     s = normalise_label(clean_text(value))
     if s in _TRUE:
         return True
@@ -204,9 +207,13 @@ class _TextExtractor:
 
 
 def html_to_text(html: str) -> tuple[str, list[str]]:
-    """Plain text of an HTML fragment and the ``src`` of its images."""
+    """Plain text of an HTML fragment and the ``src`` of its images.
+
+    MathML formulas become readable text (``1/6``); one that cannot raises
+    :class:`question_bank.mathml.MathUnsupported`, for the reader to refuse by line."""
     if "<" not in html and "&" not in html:
         return clean_text(html), []
+    html = render_math_in_html(html)
     ex = _TextExtractor()
     ex.parser.feed(html)
     ex.parser.close()

@@ -8,11 +8,49 @@ prefix of every category. A draw then touches only the units it picks, never the
 
 from __future__ import annotations
 
-from typing import Iterable
+from typing import Iterable, Protocol
 
 from .model import Group, Question, QuestionType
 
-__all__ = ["Pool"]
+__all__ = ["Pool", "PoolCounts", "CountedPool"]
+
+
+class PoolCounts(Protocol):
+    """What :func:`~question_bank.blueprint.check_pool` needs of a pool: counts, not questions."""
+
+    def count(self, type: QuestionType, category_prefix: str) -> int: ...
+
+    def group_sizes(self, type: QuestionType, category_prefix: str) -> list[int]: ...
+
+
+class CountedPool:
+    """A pool known only by its counts (e.g. aggregated by the database): singles per
+    ``(type, category)`` and the size and category of each group. Answers what
+    :class:`Pool` answers for checking a blueprint without loading a single question."""
+
+    def __init__(self, singles: Iterable[tuple[QuestionType, str, int]],
+                 groups: Iterable[tuple[QuestionType, str, int]]) -> None:
+        self._counts: dict[tuple[QuestionType, str], int] = {}
+        self._sizes: dict[tuple[QuestionType, str], list[int]] = {}
+        self._total = 0
+        for t, category, n in singles:
+            self._total += n
+            for p in _prefixes(category):
+                self._counts[(t, p)] = self._counts.get((t, p), 0) + n
+        for t, category, size in groups:
+            self._total += size
+            for p in _prefixes(category):
+                self._counts[(t, p)] = self._counts.get((t, p), 0) + size
+                self._sizes.setdefault((t, p), []).append(size)
+
+    def __len__(self) -> int:
+        return self._total
+
+    def count(self, type: QuestionType, category_prefix: str) -> int:
+        return self._counts.get((type, category_prefix), 0)
+
+    def group_sizes(self, type: QuestionType, category_prefix: str) -> list[int]:
+        return list(self._sizes.get((type, category_prefix), []))
 
 
 def _prefixes(category: str) -> list[str]:

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from question_bank import Blueprint, OverduePolicy, PaperKind, PracticeCategory, QuestionType, Section, blank_template, read_file
 from question_bank.normalise import normalise_category
+from question_bank.result import problem_to_dict
 from registry.roles import Role
 
 from .. import question_store
@@ -108,7 +109,7 @@ def _attachment(data: bytes, filename: str, mime: str, ascii_name: str) -> web.R
 
 
 def _problems_json(problems: list[Any]) -> list[dict[str, Any]]:
-    return [{"line_or_row": p.line_or_row, "field": p.field, "message": p.message_zh} for p in problems]
+    return [problem_to_dict(p) for p in problems]
 
 
 @routes.get("/api/v1/admin/question-banks", summary="题库列表（在用、停用题数）", roles=ADMIN, tags=TAGS)
@@ -126,13 +127,15 @@ async def bank_template(request: web.Request) -> web.StreamResponse:
 
 
 @routes.post("/api/v1/admin/question-banks/import",
-             summary="上传试题文件导入题库（≤50 MB；dry_run=1 只预览并列出全部问题，不导入）",
+             summary="上传试题文件导入题库（≤50 MB；dry_run=1 只预览并列出全部问题，不导入；大文件请用导入任务）",
              roles=ADMIN, multipart=True, tags=TAGS,
-             query={"bank": "题库名称（不存在则新建）", "dry_run": "1 表示只预览"})
+             query={"bank": "题库名称（不存在则新建）", "dry_run": "1 表示只预览",
+                    "skip_unsupported": "1 表示跳过有问题的试题、导入其余（默认全部无误才导入）"})
 async def bank_import(request: web.Request) -> web.StreamResponse:
     actor = current_actor(request)
     bank_name = question_store.check_bank_name(request.query.get("bank", ""))
     dry_run = request.query.get("dry_run", "") in ("1", "true", "yes")
+    skip = request.query.get("skip_unsupported", "") in ("1", "true", "yes")
     data, filename = await read_upload(request, "file", UPLOAD_MAX_BYTES, "试题文件")
     # Parsing a large spreadsheet takes seconds: keep the event loop serving meanwhile.
     result = await asyncio.to_thread(read_file, data, filename=filename or None)
@@ -143,7 +146,8 @@ async def bank_import(request: web.Request) -> web.StreamResponse:
     try:
         async with request.app[sessionmaker_key]() as session, session.begin():
             outcome = await question_store.import_questions(session, bank_name, result, actor_id=actor.account_id,
-                                                            request_id=request_id(request), source=filename)
+                                                            request_id=request_id(request), source=filename,
+                                                            skip_unsupported=skip)
     except question_store.ImportRefused as exc:
         body = error_body(exc.message, "import_refused", exc.fields)
         body["error"]["problems"] = _problems_json(exc.problems)  # type: ignore[index]
@@ -192,15 +196,17 @@ async def bank_questions(request: web.Request) -> web.StreamResponse:
 
 
 @routes.get("/api/v1/admin/question-banks/{bank_id}/export", summary="导出题库（xlsx、csv、aiken、gift、moodle_xml）",
-            roles=ADMIN, tags=TAGS, query={"format": "导出格式", "include_retired": "1 表示包含已停用的题"})
+            roles=ADMIN, tags=TAGS, query={"format": "导出格式", "include_retired": "1 表示包含已停用的题",
+                                          "drop_images": "1 表示确认该格式会丢失图片（否则有图片的题库返回 400 并列出这些题）"})
 async def bank_export(request: web.Request) -> web.StreamResponse:
     fmt = request.query.get("format", "xlsx")
     include_retired = request.query.get("include_retired", "") in ("1", "true", "yes")
+    drop_images = request.query.get("drop_images", "") in ("1", "true", "yes")
     async with request.app[sessionmaker_key]() as session, session.begin():
         bank = await question_store.get_bank(session, _bank_id(request))
         data, filename, mime = await question_store.export_bank(
             session, bank, fmt, actor_id=current_actor(request).account_id, include_retired=include_retired,
-            request_id=request_id(request))
+            request_id=request_id(request), drop_images=drop_images)
     ext = question_store.EXPORT_FILES[fmt][0]
     return _attachment(data, filename, mime, f"question-bank-{bank.id}{ext}")
 

@@ -14,8 +14,17 @@
       show(box, "");
       btn.disabled = true;
       try {
-        var res = await fetch("/api/v1/admin/question-banks/" + btn.dataset.export + "/export?format=" + encodeURIComponent(fmt), { credentials: "same-origin", headers: { "Accept": "application/json" } });
-        if (!res.ok) { var data = {}; try { data = await res.json(); } catch (e) { /* not JSON */ } show(box, (data.error && data.error.message) || "导出失败（" + res.status + "）"); return; }
+        var url0 = "/api/v1/admin/question-banks/" + btn.dataset.export + "/export?format=" + encodeURIComponent(fmt);
+        var res = await fetch(url0, { credentials: "same-origin", headers: { "Accept": "application/json" } });
+        if (!res.ok) {
+          var data = {}; try { data = await res.json(); } catch (e) { /* not JSON */ }
+          var err = data.error || {};
+          // The format would drop pictures: say so, and export only when the admin accepts it.
+          if (err.fields && err.fields.drop_images && window.confirm(err.message + "\n\n仍要导出吗？")) {
+            res = await fetch(url0 + "&drop_images=1", { credentials: "same-origin", headers: { "Accept": "application/json" } });
+            if (!res.ok) { data = {}; try { data = await res.json(); } catch (e) { /* not JSON */ } show(box, (data.error && data.error.message) || "导出失败（" + res.status + "）"); return; }
+          } else { show(box, err.message || "导出失败（" + res.status + "）"); return; }
+        }
         var name = "题库导出", cd = res.headers.get("Content-Disposition") || "", m = cd.match(/filename\*=UTF-8''([^;]+)/);
         if (m) name = decodeURIComponent(m[1]);
         var url = URL.createObjectURL(await res.blob()), a = el("a"); a.href = url; a.download = name;
@@ -25,20 +34,16 @@
     });
   });
 
-  // Import: preview first (dry run), then confirm with the same file.
+  // Import as a background job: upload, the server reads (preview), the admin confirms, the
+  // server stores; the page polls the job, so a reload (or another tab) picks it up again.
   var importForm = document.getElementById("import-form");
   if (importForm) {
-    var confirmBtn = importForm.querySelector("[data-import-confirm]"), previewBox = document.getElementById("import-preview");
-    var okBox = document.getElementById("import-ok"), previewed = null;
-    function invalidate() { previewed = null; confirmBtn.disabled = true; }
-    importForm.elements.bank.addEventListener("input", invalidate);
-    importForm.elements.file.addEventListener("change", invalidate);
-    function upload(dry) {
-      var file = importForm.elements.file.files[0], fd = new FormData();
-      fd.append("file", file, file.name);
-      var q = new URLSearchParams({ bank: importForm.elements.bank.value.trim() }); if (dry) q.set("dry_run", "1");
-      return dk.api("POST", "/api/v1/admin/question-banks/import?" + q.toString(), fd);
-    }
+    var jobBox = document.getElementById("import-job"), previewBox = document.getElementById("import-preview");
+    var okBox = document.getElementById("import-ok"), jobErr = jobBox.querySelector("[data-job-error]");
+    var confirmBtn = jobBox.querySelector("[data-import-confirm]"), cancelBtn = jobBox.querySelector("[data-job-cancel]");
+    var newBtn = jobBox.querySelector("[data-job-new]"), skipBox = jobBox.querySelector("[data-skip]");
+    var bar = jobBox.querySelector("[data-job-bar]"), job = null, timer = null;
+    var RUNNING = { previewing: 1, importing: 1 };
     function checkInputs() {
       var fields = {};
       if (!importForm.elements.bank.value.trim()) fields.bank = "请填写题库名称";
@@ -48,11 +53,13 @@
       if (Object.keys(fields).length) { dk.showErrors(importForm, { message: Object.values(fields).join("；"), fields: fields }); return false; }
       return true;
     }
-    function renderProblems(problems) {
+    function renderProblems(problems, count) {
       var wrap = document.getElementById("preview-problems"), list = wrap.querySelector("ol"); list.innerHTML = "";
       (problems || []).forEach(function (p) { list.appendChild(el("li", p.message)); });
-      wrap.querySelector("[data-problem-count]").textContent = (problems || []).length;
-      wrap.hidden = !(problems && problems.length);
+      wrap.querySelector("[data-problem-count]").textContent = count;
+      wrap.querySelector("[data-problem-more]").textContent = count > (problems || []).length ? "（下面列出前 " + problems.length + " 处）" : "";
+      wrap.querySelector("[data-report]").href = "/api/v1/admin/import-jobs/" + job.id + "/problems.csv";
+      wrap.hidden = !count;
     }
     function renderPreview(p) {
       var sum = document.getElementById("preview-summary"); sum.innerHTML = "";
@@ -61,8 +68,8 @@
         sum.appendChild(el("span", kv[0] + "：" + kv[1]));
       });
       Object.keys(p.by_type || {}).forEach(function (t) { sum.appendChild(el("span", t + " " + p.by_type[t] + " 道", "hint")); });
-      if (!p.bank_exists) sum.appendChild(el("span", "将新建题库“" + p.bank + "”", "notice"));
-      renderProblems(p.problems);
+      if (!p.bank_exists && job.state === "previewed") sum.appendChild(el("span", "将新建题库“" + p.bank + "”", "notice"));
+      renderProblems(p.problems, p.problem_count || 0);
       var body = document.querySelector("#preview-table tbody"); body.innerHTML = "";
       (p.first || []).forEach(function (q) {
         var tr = el("tr"), opts = (q.options && q.options.length ? q.options : (q.group && q.group.options) || []);
@@ -76,31 +83,78 @@
       if (p.total > (p.first || []).length) { var more = el("tr"), td = el("td", "……仅显示前 " + p.first.length + " 道", "hint"); td.colSpan = 7; more.appendChild(td); body.appendChild(more); }
       previewBox.hidden = false;
     }
-    importForm.addEventListener("submit", async function (ev) {
-      ev.preventDefault(); dk.clearErrors(importForm); show(okBox, ""); invalidate();
-      if (!checkInputs()) return;
-      var btn = importForm.querySelector("[type=submit]"); btn.disabled = true; btn.textContent = "正在读取…";
+    function render(j) {
+      job = j; jobBox.hidden = false; show(jobErr, ""); show(okBox, "");
+      jobBox.querySelector("[data-job-title]").textContent = "“" + j.filename + "” → 题库“" + j.bank_name + "”";
+      jobBox.querySelector("[data-job-state]").textContent = j.state_label;
+      var pr = j.progress, text = "";
+      bar.hidden = !RUNNING[j.state];
+      if (pr && j.state === "previewing") { text = "已读取 " + pr.read + " 道" + (pr.problems ? "，发现问题 " + pr.problems + " 处" : ""); bar.removeAttribute("value"); }
+      if (pr && j.state === "importing") { text = "已存入 " + pr.read + " / " + pr.total + " 道"; bar.value = pr.total ? Math.round(100 * pr.read / pr.total) : 0; }
+      jobBox.querySelector("[data-job-progress]").textContent = text;
+      if (j.preview && j.state !== "previewing") renderPreview(j.preview); else previewBox.hidden = true;
+      var p = j.preview || {}, canSkip = j.state === "previewed" && p.can_skip;
+      jobBox.querySelector("[data-skip-wrap]").hidden = !canSkip;
+      jobBox.querySelector("[data-skip-count]").textContent = p.would_create || 0;
+      // All or nothing stays the default for the Chinese template; files from other systems
+      // (Moodle, GIFT, QTI ...) usually hold some unsupported questions, so skipping is offered ticked.
+      if (canSkip && !skipBox.dataset.touched) skipBox.checked = ["xlsx", "csv"].indexOf(j.format) < 0;
+      confirmBtn.hidden = !(j.state === "previewed" && (p.ok || canSkip) && p.would_create > 0);
+      confirmBtn.disabled = canSkip && !p.ok && !skipBox.checked;
+      cancelBtn.hidden = !(RUNNING[j.state] || j.state === "previewed");
+      newBtn.hidden = !!RUNNING[j.state];
+      if (j.state === "previewed" && p.ok && !p.would_create) show(okBox, "文件中的试题都已在题库中，无需导入");
+      if (j.state === "previewed" && !p.ok && !canSkip) show(jobErr, "文件有误，改正后重新上传才能导入");
+      if (j.state === "done") {
+        var o = j.outcome;
+        show(okBox, "已导入到题库“" + o.bank_name + "”：新增 " + o.created + " 道，跳过重复 " + o.duplicates + " 道" + (o.skipped ? "，跳过有问题的试题（见问题清单）" : ""));
+      }
+      if (j.state === "failed" || j.state === "cancelled") show(jobErr, j.message || j.state_label);
+      clearTimeout(timer);
+      if (RUNNING[j.state]) timer = setTimeout(poll, 1000);
+    }
+    async function poll() {
+      if (!job) return;
       try {
-        var r = await upload(true);
-        if (!r.ok) { dk.showErrors(importForm, errorOf(r)); previewBox.hidden = true; return; }
-        renderPreview(r.data);
-        if (r.data.ok && r.data.would_create > 0) { previewed = true; confirmBtn.disabled = false; }
-        else if (r.data.ok) show(okBox, "文件中的试题都已在题库中，无需导入");
+        var r = await dk.api("GET", "/api/v1/admin/import-jobs/" + job.id);
+        if (r.ok) render(r.data); else timer = setTimeout(poll, 3000);
+      } catch (e) { timer = setTimeout(poll, 3000); }
+    }
+    skipBox.addEventListener("change", function () { skipBox.dataset.touched = "1"; if (job) render(job); });
+    importForm.addEventListener("submit", async function (ev) {
+      ev.preventDefault(); dk.clearErrors(importForm);
+      if (!checkInputs()) return;
+      var btn = importForm.querySelector("[type=submit]"); btn.disabled = true; btn.textContent = "正在上传…";
+      try {
+        var file = importForm.elements.file.files[0], fd = new FormData();
+        fd.append("file", file, file.name);
+        var r = await dk.api("POST", "/api/v1/admin/import-jobs?" + new URLSearchParams({ bank: importForm.elements.bank.value.trim() }).toString(), fd);
+        if (!r.ok) { dk.showErrors(importForm, errorOf(r)); return; }
+        delete skipBox.dataset.touched; render(r.data);
       } catch (e) { dk.showErrors(importForm, { message: "网络连接失败，请检查网络后重试" }); }
-      finally { btn.disabled = false; btn.textContent = "预览"; }
+      finally { btn.disabled = false; btn.textContent = "上传并预览"; }
     });
     confirmBtn.addEventListener("click", async function () {
-      if (!previewed || !checkInputs()) return;
-      dk.clearErrors(importForm); confirmBtn.disabled = true; confirmBtn.textContent = "正在导入…";
-      try {
-        var r = await upload(false);
-        if (!r.ok) { var err = errorOf(r); dk.showErrors(importForm, err); if (err.problems) renderProblems(err.problems); return; }
-        show(okBox, "已导入到题库“" + r.data.bank_name + "”：新增 " + r.data.created + " 道，跳过重复 " + r.data.duplicates + " 道");
-        previewed = null;
-        setTimeout(function () { location.href = "/admin/banks?bank=" + r.data.bank_id + "#browse"; }, 1500);
-      } catch (e) { dk.showErrors(importForm, { message: "网络连接失败，请检查网络后重试" }); }
-      finally { confirmBtn.textContent = "确认导入"; }
+      if (!job) return;
+      confirmBtn.disabled = true;
+      var r = await dk.api("POST", "/api/v1/admin/import-jobs/" + job.id + "/start", { skip_unsupported: !skipBox.hidden && skipBox.checked });
+      if (!r.ok) { show(jobErr, errorOf(r).message); confirmBtn.disabled = false; return; }
+      render(r.data);
     });
+    cancelBtn.addEventListener("click", async function () {
+      if (!job) return;
+      var r = await dk.api("POST", "/api/v1/admin/import-jobs/" + job.id + "/cancel", {});
+      if (!r.ok) { show(jobErr, errorOf(r).message); return; }
+      render(r.data);
+    });
+    newBtn.addEventListener("click", function () { clearTimeout(timer); job = null; jobBox.hidden = true; importForm.reset(); });
+    // After a reload: pick up the latest job still running or waiting for confirmation.
+    (async function resume() {
+      var r = await dk.api("GET", "/api/v1/admin/import-jobs");
+      if (!r.ok) return;
+      var open = r.data.items.filter(function (j) { return RUNNING[j.state] || j.state === "previewed"; })[0];
+      if (open) render(open);
+    })();
   }
 
   // Browse and search one bank.

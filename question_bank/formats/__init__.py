@@ -10,21 +10,28 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import Callable, Iterable
+import logging
+from typing import Callable, Iterable, Iterator
 
 from ..errors import ImportFormatError, Problem, UnsupportedFormatError
 from ..model import Question
-from ..result import ImportResult
+from ..result import Event, ImportResult, collect
 from ._safety import MAX_UPLOAD_BYTES
 
-__all__ = ["FORMATS", "WRITABLE_FORMATS", "detect_format", "read_file", "read_file_strict", "write_questions"]
+__all__ = ["FORMATS", "WRITABLE_FORMATS", "detect_format", "iter_file", "read_file", "read_file_strict", "write_questions",
+           "images_lost_on_export"]
 
 FORMATS = ("xlsx", "csv", "aiken", "gift", "moodle_xml", "qti21", "text")
 WRITABLE_FORMATS = ("xlsx", "csv", "aiken", "gift", "moodle_xml")
 
+_log = logging.getLogger(__name__)
+_FORMAT_ZH = {"xlsx": "XLSX 模板", "csv": "CSV 模板", "aiken": "Aiken", "gift": "GIFT", "moodle_xml": "Moodle XML",
+              "qti21": "QTI 2.1", "text": "纯文本"}
 _EXT = {".xlsx": "xlsx", ".csv": "csv", ".aiken": "aiken", ".gift": "gift", ".xml": "moodle_xml", ".zip": "qti21"}
 _AIKEN_ANSWER = re.compile(r"^\s*ANSWER\s*[:：]\s*[A-Za-z]\s*$", re.MULTILINE)
 _GIFT_HINT = re.compile(r"(\$CATEGORY\s*:|^\s*::.+?::|\{[^{}]*[=~][^{}]*\}|\{\s*(T|F|TRUE|FALSE)\s*\})", re.MULTILINE)
+_COMMENT = re.compile(rb"<!--.*?(-->|$)", re.DOTALL)
+_ROOT = re.compile(rb"<(?![?!])([\w.-]+:)?([\w.-]+)")
 _TEXT_KEY = re.compile(r"^\s*\[([A-Ha-h]+|对|错|√|×|正确|错误)\]", re.MULTILINE)
 
 
@@ -42,9 +49,14 @@ def detect_format(data: bytes, *, filename: str | None = None) -> str:
         raise UnsupportedFormatError("无法识别的 zip 文件：既不是 XLSX，也不是含 imsmanifest.xml 的 QTI 题目包")
     stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n")
     if stripped.startswith(b"<"):
-        if re.search(rb"<quiz[\s>]", head):
+        # The root element's name, past the declaration, comments and any DOCTYPE (a long
+        # comment must not hide the root, nor a DTD: the reader then refuses the DTD).
+        window = _COMMENT.sub(b"", data[: 256 * 1024])
+        root = _ROOT.search(window)
+        name = root.group(2) if root else b""
+        if name == b"quiz":
             return "moodle_xml"
-        if re.search(rb"<(\w+:)?(assessmentItem|manifest)[\s>]", head):
+        if name in (b"assessmentItem", b"manifest"):
             return "qti21"
         raise UnsupportedFormatError("无法识别的 XML 文件：既不是 Moodle XML（<quiz>）也不是 QTI 2.1 试题（<assessmentItem>）")
     from .csv_template import decode_text
@@ -88,6 +100,65 @@ def _reader(fmt: str) -> Callable[[bytes], ImportResult]:
     return r
 
 
+def _iterator(fmt: str) -> Callable[[bytes], Iterator[Event]]:
+    if fmt == "xlsx":
+        from .xlsx_template import iter_xlsx as r
+    elif fmt == "csv":
+        from .csv_template import iter_csv as r
+    elif fmt == "aiken":
+        from .aiken import iter_aiken as r
+    elif fmt == "gift":
+        from .gift import iter_gift as r
+    elif fmt == "moodle_xml":
+        from .moodle_xml import iter_moodle_xml as r
+    elif fmt == "qti21":
+        from .qti21 import iter_qti as r
+    elif fmt == "text":
+        from .plain_text import iter_text as r
+    else:
+        raise UnsupportedFormatError(f"不支持的格式 {fmt}")
+    return r
+
+
+def _guarded(fmt: str, events: Iterator[Event]) -> Iterator[Event]:
+    """A reader's events; whatever it raises becomes a whole-file problem, never a traceback."""
+    seen_any = False
+    try:
+        for e in events:
+            seen_any = True
+            yield e
+    except ImportFormatError as exc:
+        seen_any = True
+        yield from (p if p.whole_file else Problem(p.line_or_row, p.field, p.message_zh, p.item_type, True)
+                    for p in exc.problems)
+    except RecursionError:
+        seen_any = True
+        yield Problem(None, "文件", "文件结构嵌套过深，无法读取", whole_file=True)
+    except MemoryError:
+        seen_any = True
+        yield Problem(None, "文件", "文件内容过于庞大，无法读取", whole_file=True)
+    except Exception as exc:  # noqa: BLE001 - last line of defence: a damaged file never ends in a traceback
+        seen_any = True
+        _log.warning("reader %s failed on a damaged file: %r", fmt, exc)
+        yield Problem(None, "文件", f"文件已损坏或格式不符，无法读取（{_FORMAT_ZH.get(fmt, '未知格式')}）", whole_file=True)
+    if not seen_any:
+        yield Problem(None, "文件", "文件中没有任何试题", whole_file=True)
+
+
+def iter_file(data: bytes, *, format: str | None = None, filename: str | None = None) -> tuple[str, Iterator[Event]]:
+    """``(format, events)``: the file's questions and problems as they are read, for files too
+    large to hold every question at once. Never raises for a bad file: an unreadable one
+    yields whole-file problems."""
+    fmt = format
+    try:
+        if fmt is None:
+            fmt = detect_format(data, filename=filename)
+        events = _iterator(fmt)(data)
+    except ImportFormatError as exc:
+        return fmt or "unknown", iter(list(exc.problems))
+    return fmt, _guarded(fmt, events)
+
+
 def read_file(
     source: str | os.PathLike[str] | bytes,
     *,
@@ -104,15 +175,10 @@ def read_file(
         if p.stat().st_size > MAX_UPLOAD_BYTES:
             return ImportResult(format or "unknown", problems=UnsupportedFormatError("文件过大").problems)
         data = p.read_bytes()
-    fmt = format
-    try:
-        if fmt is None:
-            fmt = detect_format(data, filename=filename)
-        result = _reader(fmt)(data)
-    except ImportFormatError as exc:
-        return ImportResult(fmt or "unknown", problems=list(exc.problems))
+    fmt, events = iter_file(data, format=format, filename=filename)
+    result = collect(fmt, events)
     if not result.questions and not result.problems:
-        result.problems.append(Problem(None, "文件", "文件中没有任何试题"))
+        result.problems.append(Problem(None, "文件", "文件中没有任何试题", whole_file=True))
     return result
 
 
@@ -146,3 +212,20 @@ def write_questions(questions: Iterable[Question], *, format: str) -> bytes:
 
         return write_moodle_xml(qs)
     raise UnsupportedFormatError(f"不支持导出为 {format}（可选：{'、'.join(WRITABLE_FORMATS)}）")
+
+
+# Formats with no place for pictures at all; Moodle XML embeds pictures it has the bytes of.
+_NO_IMAGES = frozenset({"xlsx", "csv", "aiken", "gift"})
+
+
+def images_lost_on_export(questions: Iterable[Question], *, format: str) -> list[Question]:
+    """The questions whose pictures ``format`` would drop (say so before exporting: a re-import
+    of the file would bring the questions back without them, as new questions)."""
+    out = []
+    for q in questions:
+        images = list(q.images) + (list(q.group.images) if q.group is not None else [])
+        if not images:
+            continue
+        if format in _NO_IMAGES or any(img.data is None for img in images):
+            out.append(q)
+    return out

@@ -1,9 +1,9 @@
-"""Defences for untrusted uploads: XML without DTDs/entities, bounded zip archives.
+"""Defences for untrusted uploads: XML (see :mod:`question_bank.safe_xml`), bounded zip archives.
 
-defusedxml is not available, so XML is refused outright when it declares a DOCTYPE or an
-ENTITY (billion laughs, external entities); zip archives are checked member by member for
-path traversal, absolute paths, too many members, oversized members and compression ratios
-typical of zip bombs before anything is decompressed, and reads are capped.
+Zip archives are
+checked member by member for path traversal, absolute paths, too many members, oversized
+members and compression ratios typical of zip bombs before anything is decompressed, and every
+read of a damaged member (bad CRC, broken deflate stream, bad offsets) is refused by name.
 """
 
 from __future__ import annotations
@@ -11,15 +11,17 @@ from __future__ import annotations
 import io
 import re
 import zipfile
-import xml.etree.ElementTree as ET
+import zlib
 from posixpath import normpath
 
 from ..errors import UnsupportedFormatError
+from ..safe_xml import MAX_XML_DEPTH, parse_xml, xml_error_zh
 
 __all__ = [
     "MAX_UPLOAD_BYTES",
+    "MAX_XML_DEPTH",
     "parse_xml",
-    "refuse_dtd",
+    "xml_error_zh",
     "SafeZip",
 ]
 
@@ -28,31 +30,6 @@ MAX_MEMBERS = 5000
 MAX_MEMBER_BYTES = 50 * 1024 * 1024
 MAX_TOTAL_BYTES = 300 * 1024 * 1024
 MAX_RATIO = 200
-
-_DTD = re.compile(rb"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
-
-
-def refuse_dtd(data: bytes, *, what: str = "XML 文件") -> None:
-    """Raise when ``data`` contains a DTD or entity declaration (any encoding we read)."""
-    probe = data
-    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
-        try:
-            probe = data.decode("utf-16").encode("utf-8")
-        except UnicodeDecodeError:
-            raise UnsupportedFormatError(f"{what}编码无法识别") from None
-    if _DTD.search(probe):
-        raise UnsupportedFormatError(f"{what}包含 DOCTYPE/ENTITY 声明，出于安全原因拒绝导入")
-
-
-def parse_xml(data: bytes, *, what: str = "XML 文件") -> ET.Element:
-    refuse_dtd(data, what=what)
-    try:
-        return ET.fromstring(data)
-    except ET.ParseError as exc:
-        line = getattr(exc, "position", (None, None))[0]
-        where = f"第 {line} 行" if line else ""
-        raise UnsupportedFormatError(f"{what}不是格式正确的 XML（{where}{exc.msg if hasattr(exc, 'msg') else exc}）") from None
-
 
 class SafeZip:
     """A zip archive opened read-only with limits checked up front."""
@@ -66,7 +43,8 @@ class SafeZip:
         try:
             self._zf = zipfile.ZipFile(io.BytesIO(data))
             infos = self._zf.infolist()
-        except (zipfile.BadZipFile, OSError, ValueError):
+        except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError, NotImplementedError,
+                UnicodeError, KeyError, IndexError, OverflowError):
             raise UnsupportedFormatError(f"{what}已损坏或不是 zip 文件") from None
         if len(infos) > MAX_MEMBERS:
             raise UnsupportedFormatError(f"{what}中文件过多（{len(infos)} 个）")
@@ -95,17 +73,28 @@ class SafeZip:
     def has(self, name: str) -> bool:
         return normpath(name) in self._names
 
+    def _damaged(self, name: str) -> UnsupportedFormatError:
+        return UnsupportedFormatError(f"{self.what}中的文件 {name} 已损坏（校验失败或数据不完整），无法读取")
+
     def read(self, name: str) -> bytes:
         info = self._names.get(normpath(name.replace("\\", "/")))
         if info is None:
             raise KeyError(name)
-        with self._zf.open(info) as fh:
-            data = fh.read(info.file_size + 1)
+        try:
+            with self._zf.open(info) as fh:
+                data = fh.read(info.file_size + 1)
+        except (zipfile.BadZipFile, zlib.error, OSError, ValueError, EOFError, NotImplementedError, OverflowError,
+                UnicodeError, RuntimeError):
+            raise self._damaged(name) from None
         if len(data) > info.file_size or len(data) > self.max_member_bytes:
             raise UnsupportedFormatError(f"{self.what}中的文件 {name} 实际大小与声明不符，拒绝导入")
         return data
 
     def read_head(self, name: str, n: int) -> bytes:
         info = self._names[normpath(name)]
-        with self._zf.open(info) as fh:
-            return fh.read(n)
+        try:
+            with self._zf.open(info) as fh:
+                return fh.read(n)
+        except (zipfile.BadZipFile, zlib.error, OSError, ValueError, EOFError, NotImplementedError, OverflowError,
+                UnicodeError, RuntimeError):
+            raise self._damaged(name) from None

@@ -14,7 +14,7 @@ empty. Rows above the header (a title) are ignored; empty rows are skipped.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Iterable, Sequence
+from typing import Iterable, Iterator, Sequence
 
 from ..errors import Problem
 from ..model import OPTION_LABELS, TF_OPTIONS, Group, Option, Question, QuestionType
@@ -28,10 +28,10 @@ from ..normalise import (
     parse_true_false,
     strip_option_prefix,
 )
-from ..result import ImportResult
+from ..result import Event, ImportResult, collect, drain
 from ..validate import question_problems
 
-__all__ = ["COLUMNS", "read_rows", "questions_to_rows", "GROUP_STEM", "GROUP_OPTIONS", "INSTRUCTIONS"]
+__all__ = ["COLUMNS", "read_rows", "iter_rows", "questions_to_rows", "GROUP_STEM", "GROUP_OPTIONS", "INSTRUCTIONS"]
 
 OPTION_COLUMNS = tuple(f"选项{c}" for c in OPTION_LABELS)
 COLUMNS: tuple[str, ...] = ("题型", "题干", *OPTION_COLUMNS, "答案", "分值", "分类", "难度", "解析", "共用题干组号")
@@ -95,6 +95,13 @@ def _loc(row: int) -> str:
 
 def read_rows(rows: Iterable[tuple[int, Sequence[object]]], *, format_name: str) -> ImportResult:
     """Turn spreadsheet rows (``(row_number, cells)``) into an :class:`ImportResult`."""
+    return collect(format_name, iter_rows(rows, format_name=format_name))
+
+
+def iter_rows(rows: Iterable[tuple[int, Sequence[object]]], *, format_name: str) -> Iterator[Event]:
+    """The questions and problems of spreadsheet rows, as they are read. Questions outside
+    groups stream straight through; group members wait for the end of the sheet (a group's
+    shared row may come after them)."""
     result = ImportResult(format=format_name)
     problems = result.problems
     it = iter(rows)
@@ -106,22 +113,26 @@ def read_rows(rows: Iterable[tuple[int, Sequence[object]]], *, format_name: str)
             for i, n in enumerate(names):
                 if n in COLUMNS:
                     if n in header:
-                        problems.append(Problem(row_no, n, f"{_loc(row_no)}：表头中“{n}”列出现了两次"))
+                        problems.append(Problem(row_no, n, f"{_loc(row_no)}：表头中“{n}”列出现了两次", whole_file=True))
                     header[n] = i
             missing = [c for c in REQUIRED if c not in header]
             if missing:
-                problems.append(Problem(row_no, "表头", f"{_loc(row_no)}：表头缺少必填列 {'、'.join(missing)}"))
-                return result
+                problems.append(Problem(row_no, "表头", f"{_loc(row_no)}：表头缺少必填列 {'、'.join(missing)}", whole_file=True))
+                yield from drain(result)
+                return
             break
         if "题目类型" in names or "是否正确项" in names:
             problems.append(Problem(row_no, "表头", f"{_loc(row_no)}：这是“每个选项一行”的其他系统模板（题目类型/是否正确项），"
-                                                    "本系统不支持，请下载本系统的导入模板重新填写"))
-            return result
+                                                    "本系统不支持，请下载本系统的导入模板重新填写", whole_file=True))
+            yield from drain(result)
+            return
         if row_no >= 10:
             break
     if header is None:
-        problems.append(Problem(None, "表头", "找不到表头行：前 10 行中没有同时包含“题型”和“题干”的行，请使用本系统的导入模板"))
-        return result
+        problems.append(Problem(None, "表头", "找不到表头行：前 10 行中没有同时包含“题型”和“题干”的行，请使用本系统的导入模板",
+                                whole_file=True))
+        yield from drain(result)
+        return
 
     col = header
     i_type, i_stem, i_key = col["题型"], col["题干"], col["答案"]
@@ -130,19 +141,22 @@ def read_rows(rows: Iterable[tuple[int, Sequence[object]]], *, format_name: str)
     width = max(col.values()) + 1
 
     groups: dict[str, _PendingGroup] = {}
-    order: list[object] = []  # Question or ("group", key, row, fields)
+    order: list[tuple[str, str, int, dict]] = []  # group members: ("member", key, row, fields)
 
     for row_no, cells in it:
+        if result.problems:
+            yield from drain(result)
         if len(cells) < width:
             cells = tuple(cells) + (None,) * (width - len(cells))
         if all(c is None or (isinstance(c, str) and not c.strip()) for c in cells):
             continue
         row_problems: list[Problem] = []
+        raw_type = cells[i_type]
+        type_text = clean_text(raw_type)[:20]
 
         def bad(field_name: str, msg: str) -> None:
-            row_problems.append(Problem(row_no, field_name, f"{_loc(row_no)}：{msg}"))
+            row_problems.append(Problem(row_no, field_name, f"{_loc(row_no)}：{msg}", type_text))
 
-        raw_type = cells[i_type]
         qtype = parse_type(raw_type)
         stem = clean_text(cells[i_stem])
         options: list[Option] = []
@@ -204,7 +218,8 @@ def read_rows(rows: Iterable[tuple[int, Sequence[object]]], *, format_name: str)
         elif qtype is QuestionType.TF:
             tf = parse_true_false(key_text)
             if tf is None:
-                bad("答案", f"判断题答案 \"{key_text}\" 无法识别（应为 对/错）")
+                # "A"/"B" is refused, not guessed: in a choice-style sheet it may mean either.
+                bad("答案", f"判断题答案 \"{key_text}\" 无法识别，应填写 对 或 错（也可 正确/错误、√/×、T/F）")
             else:
                 key = ("T" if tf else "F",)
             if options:
@@ -235,40 +250,40 @@ def read_rows(rows: Iterable[tuple[int, Sequence[object]]], *, format_name: str)
         if row_problems:
             problems.extend(row_problems)
             continue
-        order.append(q)
+        yield q
 
     # Assemble groups now that every shared row is known.
     built: dict[str, Group | None] = {}
     member_types: dict[str, tuple[QuestionType, int]] = {}
     counts: dict[str, int] = {}
+    for _, gno, row_no, fields in order:
+        counts[gno] = counts.get(gno, 0) + 1
     for item in order:
-        if isinstance(item, tuple):
-            _, gno, row_no, fields = item
-            counts[gno] = counts.get(gno, 0) + 1
-    for item in order:
-        if isinstance(item, Question):
-            result.questions.append(item)
-            continue
+        yield from drain(result)
         _, gno, row_no, fields = item
         pg = groups.get(gno)
         qtype = fields["type"]
         if pg is None:
-            problems.append(Problem(row_no, "共用题干组号", f"{_loc(row_no)}：共用题干组号 \"{gno}\" 没有对应的共用题干/共用选项行"))
+            problems.append(Problem(row_no, "共用题干组号", f"{_loc(row_no)}：共用题干组号 \"{gno}\" 没有对应的共用题干/共用选项行",
+                                    qtype.value))
             continue
         first = member_types.setdefault(gno, (qtype, row_no))
         if first[0] is not qtype:
-            problems.append(Problem(row_no, "题型", f"{_loc(row_no)}：同一组（{gno}）的小题题型应一致，第 {first[1]} 行是 {first[0].value}，本行是 {qtype.value}"))
+            problems.append(Problem(row_no, "题型", f"{_loc(row_no)}：同一组（{gno}）的小题题型应一致，第 {first[1]} 行是 {first[0].value}，本行是 {qtype.value}", qtype.value))
             continue
         if gno not in built:
             if qtype is QuestionType.B1 and pg.kind != GROUP_OPTIONS:
-                problems.append(Problem(pg.row, "题型", f"{_loc(pg.row)}：B1 型题的共用行题型应为“共用选项”"))
+                problems.append(Problem(pg.row, "题型", f"{_loc(pg.row)}：B1 型题的共用行题型应为“共用选项”", pg.kind))
                 built[gno] = None
             elif qtype is not QuestionType.B1 and pg.kind != GROUP_STEM:
-                problems.append(Problem(pg.row, "题型", f"{_loc(pg.row)}：{qtype.value} 型题的共用行题型应为“共用题干”"))
+                problems.append(Problem(pg.row, "题型", f"{_loc(pg.row)}：{qtype.value} 型题的共用行题型应为“共用题干”", pg.kind))
                 built[gno] = None
             else:
                 if counts[gno] < 2:
-                    problems.append(Problem(pg.row, "共用题干组号", f"{_loc(pg.row)}：组 \"{gno}\" 至少需要 2 道小题，只有 {counts[gno]} 道"))
+                    problems.append(Problem(pg.row, "共用题干组号", f"{_loc(pg.row)}：组 \"{gno}\" 至少需要 2 道小题，只有 {counts[gno]} 道",
+                                            pg.kind))
+                    built[gno] = None
+                    continue
                 built[gno] = Group(key=gno, type=qtype, stem=pg.stem,
                                    options=pg.options if qtype is QuestionType.B1 else ())
         group = built[gno]
@@ -279,14 +294,13 @@ def read_rows(rows: Iterable[tuple[int, Sequence[object]]], *, format_name: str)
         q = Question(**fields, group=group, source_ref=_loc(row_no))
         errs = question_problems(q)
         if errs:
-            problems.extend(Problem(row_no, f, f"{_loc(row_no)}：{m}") for f, m in errs)
+            problems.extend(Problem(row_no, f, f"{_loc(row_no)}：{m}", qtype.value) for f, m in errs)
             continue
         result.questions.append(q)
     for gno, pg in groups.items():
         if gno not in counts:
-            problems.append(Problem(pg.row, "共用题干组号", f"{_loc(pg.row)}：组 \"{gno}\" 没有任何小题"))
-    problems.sort(key=lambda p: (p.line_or_row or 0))
-    return result
+            problems.append(Problem(pg.row, "共用题干组号", f"{_loc(pg.row)}：组 \"{gno}\" 没有任何小题", pg.kind))
+    yield from drain(result)
 
 
 def _num(v: float) -> object:

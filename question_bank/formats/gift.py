@@ -15,33 +15,35 @@ answer (only ``=`` answers), matching (``=a -> b``), partial credit on single ch
 from __future__ import annotations
 
 import re
-from typing import Iterable
+from typing import Iterable, Iterator
 
 from ..errors import ExportError, Problem
 from ..model import OPTION_LABELS, TF_OPTIONS, Image, Option, Question, QuestionType
+from ..mathml import MathUnsupported
 from ..normalise import clean_text, html_to_text, mime_for_name, normalise_category
-from ..result import ImportResult
+from ..result import Event, ImportResult, collect, drain
 from ..validate import question_problems
-from .csv_template import decode_text
+from .csv_template import iter_lines
 
-__all__ = ["read_gift", "write_gift", "parse_gift_category"]
+__all__ = ["read_gift", "iter_gift", "write_gift", "parse_gift_category"]
 
 _ESCAPABLE = set(":~=#{}\\")
+_PLUGINFILE = "@@PLUGINFILE@@"
 _FORMAT = re.compile(r"^\s*\[(html|moodle|plain|markdown)\]", re.IGNORECASE)
 _WEIGHT = re.compile(r"^\s*%(-?\d+(?:\.\d+)?)%")
 _TF = re.compile(r"^(TRUE|FALSE|T|F)(?=\s*(#|$))", re.IGNORECASE)
 
 
 def _find(s: str, token: str, start: int = 0) -> int:
-    i, n = start, len(s)
-    while i < n:
-        c = s[i]
-        if c == "\\":
-            i += 2
-            continue
-        if s.startswith(token, i):
+    """The first unescaped ``token`` at or after ``start`` (str.find, then count backslashes)."""
+    i = s.find(token, start)
+    while i >= 0:
+        j = i
+        while j > start and s[j - 1] == "\\":
+            j -= 1
+        if (i - j) % 2 == 0:
             return i
-        i += 1
+        i = s.find(token, i + 1)
     return -1
 
 
@@ -69,6 +71,8 @@ def _split_markers(s: str) -> list[tuple[str, str]]:
 
 
 def _unescape(s: str) -> str:
+    if "\\" not in s:
+        return s
     out, i, n = [], 0, len(s)
     while i < n:
         c = s[i]
@@ -104,11 +108,11 @@ def parse_gift_category(line: str) -> str:
     return normalise_category(s)
 
 
-def _blocks(text: str) -> Iterable[tuple[int, str]]:
+def _blocks(text_lines: Iterable[str]) -> Iterable[tuple[int, str]]:
     depth = 0
     lines: list[str] = []
     start = 0
-    for no, line in enumerate(text.split("\n"), start=1):
+    for no, line in enumerate(text_lines, start=1):
         if line.strip().startswith("//"):
             continue
         if not line.strip() and depth == 0:
@@ -119,6 +123,8 @@ def _blocks(text: str) -> Iterable[tuple[int, str]]:
         if not lines:
             start = no
         lines.append(line)
+        if "{" not in line and "}" not in line:
+            continue
         i = 0
         while i < len(line):
             if line[i] == "\\":
@@ -134,10 +140,14 @@ def _blocks(text: str) -> Iterable[tuple[int, str]]:
 
 
 def read_gift(data: bytes) -> ImportResult:
-    text = decode_text(data).replace("\r\n", "\n").replace("\r", "\n")
+    return collect("gift", iter_gift(data))
+
+
+def iter_gift(data: bytes) -> Iterator[Event]:
     res = ImportResult(format="gift")
     category = ""
-    for start, block in _blocks(text):
+    for start, block in _blocks(iter_lines(data)):
+        yield from drain(res)
         s = block.strip()
         if s.startswith("$CATEGORY:"):
             first, _, rest = s.partition("\n")
@@ -145,16 +155,26 @@ def read_gift(data: bytes) -> ImportResult:
             if not rest.strip():
                 continue
             s = rest.strip()
-        q, problem = _parse_question(s, start, category)
+        try:
+            q, problem = _parse_question(s, start, category)
+        except MathUnsupported as exc:
+            q, problem = None, ("题干", exc.message_zh)
         if problem:
-            res.problems.append(Problem(start, problem[0], f"第 {start} 行：{problem[1]}"))
+            kind = problem[2] if len(problem) > 2 else ""  # type: ignore[misc]
+            res.problems.append(Problem(start, problem[0], f"第 {start} 行：{problem[1]}", kind))
         elif q is not None:
+            kind = q.type.label_zh
             errs = question_problems(q)
+            dangling = [img.ref for img in q.images if img.ref and _PLUGINFILE in img.ref]
+            if dangling:
+                # GIFT carries no files: @@PLUGINFILE@@ points into the Moodle course it came from.
+                errs.append(("图片", f"图片 {dangling[0].split(_PLUGINFILE, 1)[-1].lstrip('/')} 引用了 @@PLUGINFILE@@，"
+                                     "但 GIFT 文件不包含图片本身；请改用 Moodle XML 格式导出（含图片）"))
             if errs:
-                res.problems.extend(Problem(start, f, f"第 {start} 行：{m}") for f, m in errs)
+                res.problems.extend(Problem(start, f, f"第 {start} 行：{m}", kind) for f, m in errs)
             else:
                 res.questions.append(q)
-    return res
+    yield from drain(res)
 
 
 def _parse_question(s: str, start: int, category: str) -> tuple[Question | None, tuple[str, str] | None]:
@@ -188,8 +208,8 @@ def _parse_question(s: str, start: int, category: str) -> tuple[Question | None,
         general, _ = _text(inside[gi + 4 :], fmt)
         inside = inside[:gi]
     body = inside.strip()
-    imgs = tuple(Image(mime, ref=src, name=src.rsplit("/", 1)[-1]) for src in images
-                 if (mime := mime_for_name(src)))
+    imgs = tuple(Image(mime_for_name(src) or "image/png", ref=src, name=src.rsplit("/", 1)[-1]) for src in images
+                 if mime_for_name(src) or _PLUGINFILE in src)
     ref = f"第 {start} 行"
     if not body:
         return None, ("题型", f"题目{name}是问答题（essay，{{}} 为空），不支持")

@@ -13,17 +13,19 @@ import base64
 import binascii
 import re
 import xml.etree.ElementTree as ET
-from typing import Iterable
+from typing import Iterable, Iterator
 from xml.sax.saxutils import escape
 
 from ..errors import ExportError, Problem, UnsupportedFormatError
 from ..model import OPTION_LABELS, TF_OPTIONS, Image, Option, Question, QuestionType
+from ..mathml import MathUnsupported
 from ..normalise import clean_text, html_to_text, mime_for_name, normalise_category
-from ..result import ImportResult
+from ..result import Event, ImportResult, collect, drain
 from ..validate import question_problems
-from ._safety import MAX_UPLOAD_BYTES, parse_xml
+from ..safe_xml import iter_children
+from ._safety import MAX_UPLOAD_BYTES
 
-__all__ = ["read_moodle_xml", "write_moodle_xml"]
+__all__ = ["read_moodle_xml", "iter_moodle_xml", "write_moodle_xml"]
 
 MAX_IMAGE_BYTES = 5 * 1024 * 1024
 
@@ -34,6 +36,17 @@ _TYPE_NAMES = {
     "ddwtos": "文字拖放题", "gapselect": "选词填空", "description": "说明文字", "randomsamatch": "随机简答匹配题",
     "random": "随机题",
 }
+
+
+# Moodle's grade list (question_bank fraction options, in percent); anything else Moodle's own
+# import refuses, and so do we: a fraction of 33 is a typo for 33.33333 or a hand-edited file.
+MOODLE_GRADES = (100, 90, 83.33333, 80, 75, 70, 66.66667, 60, 50, 40, 33.33333, 30, 25, 20, 16.66667, 14.28571,
+                 12.5, 11.11111, 10, 5, 0)
+_GRADE_TOLERANCE = 0.005  # percent: 33.333 and 33.33333 are the same grade, 33 is not
+
+
+def allowed_grade(percent: float) -> bool:
+    return any(abs(abs(percent) - g) <= _GRADE_TOLERANCE for g in MOODLE_GRADES)
 
 
 def _strip_course(path: str) -> str:
@@ -83,31 +96,58 @@ def _images(el: ET.Element | None, q: ET.Element, refs: list[str]) -> tuple[list
             out.append(Image(mime, data=data, name=name))
         except (binascii.Error, ValueError):
             errs.append(f"图片 {name} 的 base64 数据损坏")
-    for w in wanted:
-        if mime_for_name(w) and not w.startswith("@@"):
+    plugin = {r.split("@@PLUGINFILE@@/", 1)[-1] for r in refs if "@@PLUGINFILE@@" in r}
+    for w in sorted(wanted):
+        if w in plugin:
+            # The text shows a file of the Moodle course that the export did not include.
+            errs.append(f"图片 {w} 引用了 @@PLUGINFILE@@，但文件中没有这张图片（<file name=\"{w}\">），请重新导出并包含图片")
+        elif mime_for_name(w) and not w.startswith("@@"):
             out.append(Image(mime_for_name(w) or "image/png", ref=w, name=w.rsplit("/", 1)[-1]))
     return out, errs
 
 
 def read_moodle_xml(data: bytes) -> ImportResult:
+    return collect("moodle_xml", iter_moodle_xml(data))
+
+
+def _question_lines(data: bytes) -> Iterator[int]:
+    line, pos = 1, 0
+    for m in re.finditer(rb"<question[\s>]", data):
+        line += data.count(b"\n", pos, m.start())
+        pos = m.start()
+        yield line
+
+
+def iter_moodle_xml(data: bytes) -> Iterator[Event]:
+    """Questions stream out of the document one ``<question>`` at a time."""
     if len(data) > MAX_UPLOAD_BYTES:
         raise UnsupportedFormatError("XML 文件过大")
-    root = parse_xml(data, what="Moodle XML 文件")
-    if root.tag != "quiz":
-        raise UnsupportedFormatError(f"不是 Moodle XML 文件：根元素是 <{root.tag}>，应为 <quiz>")
-    lines = [data.count(b"\n", 0, m.start()) + 1 for m in re.finditer(rb"<question[\s>]", data)]
+    elements = iter_children(data, what="Moodle XML 文件")
+    root = next(elements, None)
+    if root is None or root.tag != "quiz":
+        raise UnsupportedFormatError(f"不是 Moodle XML 文件：根元素是 <{root.tag if root is not None else ''}>，应为 <quiz>")
+    lines = _question_lines(data)
     res = ImportResult(format="moodle_xml")
     category = ""
-    for n, q in enumerate(root.findall("question"), start=1):
-        line = lines[n - 1] if n - 1 < len(lines) else None
+    n = 0
+    for q in elements:
+        yield from drain(res)
+        if q.tag != "question":
+            continue
+        n += 1
+        line = next(lines, None)
         qtype = q.get("type", "")
         name_el = q.find("name/text")
         name = clean_text(name_el.text if name_el is not None else "") or f"第 {n} 题"
         where = f"第 {line} 行" if line else f"第 {n} 题"
         label = f"{where}：题目“{name}”"
+        kind = f"{qtype}（{_TYPE_NAMES.get(qtype, '单选/多选/判断' if qtype in ('multichoice', 'truefalse') else '未知题型')}）"
+        failed = False
 
         def bad(field: str, msg: str) -> None:
-            res.problems.append(Problem(line, field, f"{label}{msg}"))
+            nonlocal failed
+            failed = True
+            res.problems.append(Problem(line, field, f"{label}{msg}", kind))
 
         if qtype == "category":
             c = q.find("category/text")
@@ -117,11 +157,15 @@ def read_moodle_xml(data: bytes) -> ImportResult:
             bad("题型", f"的题型 {qtype}（{_TYPE_NAMES.get(qtype, '未知题型')}）不支持，只能导入单选、多选和判断题")
             continue
         qt = q.find("questiontext")
-        stem, refs = _text_of(qt)
+        try:
+            stem, refs = _text_of(qt)
+            explanation, _ = _text_of(q.find("generalfeedback"))
+        except MathUnsupported as exc:
+            bad("题干", f"：{exc.message_zh}")
+            continue
         images, img_errs = _images(qt, q, refs)
         for e in img_errs:
             bad("图片", f"：{e}")
-        explanation, _ = _text_of(q.find("generalfeedback"))
         points = 1.0
         g = q.find("defaultgrade")
         if g is not None and g.text:
@@ -132,14 +176,27 @@ def read_moodle_xml(data: bytes) -> ImportResult:
             except ValueError:
                 bad("分值", f"的分值 defaultgrade \"{g.text}\" 不是数字")
         answers = []
-        for a in q.findall("answer"):
+        for i, a in enumerate(q.findall("answer")):
+            raw_frac = a.get("fraction", "0")
             try:
-                frac = float(a.get("fraction", "0"))
+                frac = float(raw_frac)
+                if frac != frac or abs(frac) == float("inf"):
+                    raise ValueError
             except ValueError:
-                bad("答案", f"的答案得分比例 fraction=\"{a.get('fraction')}\" 不是数字")
+                bad("答案", f"的答案得分比例 fraction=\"{raw_frac[:20]}\" 不是数字")
                 frac = 0.0
-            text, _ = _text_of(a) if a.get("format", "html") != "html" or a.find("text") is not None else ("", [])
+            else:
+                if not allowed_grade(frac):
+                    bad("答案", f"第 {i + 1} 个答案的得分比例 fraction=\"{raw_frac[:20]}\" 不在 Moodle 允许的取值中"
+                               f"（如 100、50、33.33333、25、0，或其负值）")
+            try:
+                text, _ = _text_of(a) if a.get("format", "html") != "html" or a.find("text") is not None else ("", [])
+            except MathUnsupported as exc:
+                bad(f"选项{OPTION_LABELS[i] if i < len(OPTION_LABELS) else i + 1}", f"：{exc.message_zh}")
+                text = ""
             answers.append((frac, text))
+        if failed:
+            continue
         if qtype == "truefalse":
             truth = None
             for frac, text in answers:
@@ -182,9 +239,9 @@ def read_moodle_xml(data: bytes) -> ImportResult:
             for f, m in errs:
                 bad(f, f"：{m}")
             continue
-        if not img_errs:
+        if not failed:
             res.questions.append(question)
-    return res
+    yield from drain(res)
 
 
 def _cdata(s: str) -> str:

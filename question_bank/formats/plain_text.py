@@ -13,24 +13,25 @@ are refused, each naming its line. No writer: use the XLSX template instead."""
 from __future__ import annotations
 
 import re
+from typing import Iterable, Iterator
 
 from ..errors import Problem
 from ..model import TF_OPTIONS, Option, Question, QuestionType
 from ..normalise import clean_text, normalise_label, parse_points, parse_true_false
-from ..result import ImportResult
+from ..result import Event, ImportResult, collect, drain
 from ..validate import question_problems
-from .csv_template import decode_text
+from .csv_template import iter_lines
 
-__all__ = ["read_text"]
+__all__ = ["read_text", "iter_text"]
 
 _NUM = re.compile(r"^\s*\d+\s*[.、．。)）]\s*")
 _OPT = re.compile(r"^\s*([A-Ha-hＡ-Ｈａ-ｈ])\s*[.。、．)）:：]\s*(.*)$")
 _BRACKETS = re.compile(r"\[([^\[\]]*)\]")
 
 
-def _blocks(text: str):
+def _blocks(text_lines: Iterable[str]) -> Iterator[list[tuple[int, str]]]:
     block: list[tuple[int, str]] = []
-    for no, raw in enumerate(text.split("\n"), start=1):
+    for no, raw in enumerate(text_lines, start=1):
         line = clean_text(raw)
         if not line:
             if block:
@@ -43,9 +44,13 @@ def _blocks(text: str):
 
 
 def read_text(data: bytes) -> ImportResult:
-    text = decode_text(data).replace("\r\n", "\n").replace("\r", "\n")
+    return collect("text", iter_text(data))
+
+
+def iter_text(data: bytes) -> Iterator[Event]:
     res = ImportResult(format="text")
-    for block in _blocks(text):
+    for block in _blocks(iter_lines(data)):
+        yield from drain(res)
         start = block[0][0]
         where = f"第 {start} 行"
         stem: list[str] = []
@@ -106,4 +111,4 @@ def read_text(data: bytes) -> ImportResult:
             res.problems.extend(Problem(start, f, f"{where}：{m}") for f, m in errs)
         else:
             res.questions.append(q)
-    return res
+    yield from drain(res)

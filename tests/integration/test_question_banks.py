@@ -411,6 +411,21 @@ def test_cli_imports_and_exports_questions(tmp_path: Path) -> None:
     assert r.returncode == 1
     for row in (3, 4, 5, 6):
         assert f"第 {row} 行" in r.stderr, r.stderr
+    assert "正在读取" in r.stderr  # progress
+
+    # A Moodle course export with unsupported questions: refused whole by default, partly on request.
+    from .test_question_import_jobs import moodle_course_export
+
+    course = tmp_path / "course.xml"
+    course.write_bytes(moodle_course_export())
+    r = run("import-questions", str(course), "--bank", "命令行部分")
+    assert r.returncode == 1 and "--skip-unsupported" in r.stderr and "未导入任何试题" in r.stderr, r.stderr
+    report = tmp_path / "skipped.csv"
+    r = run("import-questions", str(course), "--bank", "命令行部分", "--skip-unsupported", "--report", str(report))
+    assert r.returncode == 0 and "新增 2" in r.stdout and "跳过有问题的试题" in r.stdout, (r.stdout, r.stderr)
+    assert "正在导入" in r.stderr
+    lines = report.read_bytes().decode("utf-8-sig").splitlines()
+    assert lines[0] == "位置,题型,字段,原因" and len(lines) == 4 and lines[1].startswith("第 9 行,essay")
 
     out = tmp_path / "out.xlsx"
     r = run("export-questions", "--bank", "命令行题库", "--format", "xlsx", "-o", str(out))

@@ -148,3 +148,30 @@ def test_pool_is_independent_of_input_order():
     singles = [q for q in qs if q.group is None]
     grouped = [q for q in qs if q.group is not None]  # sub-question order inside a group is meaningful
     assert draw_paper(Pool(qs), bp, seed=9) == draw_paper(Pool(grouped + list(reversed(singles))), bp, seed=9)
+
+
+def test_counted_pool_answers_the_paper_check_like_the_full_pool():
+    """Counts as the database aggregates them (CountedPool) give the same shortfalls as the
+    loaded questions (Pool)."""
+    import random
+
+    from question_bank import CountedPool
+
+    rng = random.Random(7)
+    for _ in range(40):
+        sizes = [rng.randrange(2, 5) for _ in range(rng.randrange(0, 6))]
+        qs = make_pool(rng.randrange(0, 40), rng.randrange(0, 15), rng.randrange(0, 15), sizes, rng.randrange(0, 4))
+        singles: dict[tuple[QuestionType, str], int] = {}
+        groups: dict[str, list[Question]] = {}
+        for q in qs:
+            if q.group is None:
+                singles[(q.type, q.category)] = singles.get((q.type, q.category), 0) + 1
+            else:
+                groups.setdefault(q.group.key, []).append(q)
+        counted = CountedPool(((t, c, n) for (t, c), n in singles.items()),
+                              ((m[0].type, m[0].category, len(m)) for m in groups.values()))
+        full = Pool(qs)
+        assert len(counted) == len(full)
+        bp = blueprint(rng.randrange(1, 30), rng.randrange(1, 12), rng.randrange(1, 12), rng.choice([0, 2, 3, 5, 9]),
+                       rng.choice([0, 2, 3]), prefix=rng.choice(["", "临床", "临床/内科", "医学人文"]))
+        assert check_pool(bp, counted) == check_pool(bp, full)

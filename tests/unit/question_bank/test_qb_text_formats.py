@@ -61,10 +61,10 @@ def test_aiken_round_trip_and_refuses_other_types(mixed_questions):
 
 
 @pytest.mark.parametrize("text,message", [
-    ("问题一\nA) 甲\nB) 乙\nANSWER: C\n", "第 1 行：答案 \"C\" 不在选项中"),
-    ("问题一\nA) 甲\nB) 乙\nANSWER: AB\n", "第 1 行：答案 \"AB\" 应为一个选项字母"),
+    ("问题一\nA) 甲\nB) 乙\nANSWER: C\n", "第 4 行：答案 C 不在本题的选项中"),
+    ("问题一\nA) 甲\nB) 乙\nANSWER: AB\n", "第 4 行：答案 \"AB\" 应为一个选项字母"),
     ("问题一\nA) 甲\nC) 乙\nANSWER: A\n", "第 3 行：选项字母 C 不连续"),
-    ("问题一\nA) 甲\nB) 乙\n问题二\nA) 甲\nB) 乙\nANSWER: A\n", "第 1 行开始的题目缺少 “ANSWER:” 行"),
+    ("问题一\nA) 甲\nB) 乙\n问题二\nA) 甲\nB) 乙\nANSWER: A\n", "第 4 行：第 1 行开始的题目缺少 “ANSWER:” 行"),
     ("问题一\nA) 甲\nANSWER: A\n", "第 1 行：选项不足"),
 ])
 def test_aiken_broken(text, message):
