@@ -32,7 +32,7 @@ from .livestate import make_live_state
 from .metrics import InstrumentedLiveState, Metrics, metrics_middleware_for
 from .request_context import request_id_middleware
 from .settings import Settings
-from .sms import make_sms
+from .sms_gateways import make_sms
 from .storage import LocalFileStorage
 
 

@@ -12,10 +12,8 @@ import collections
 import datetime as dt
 import logging
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Mapping, Protocol
+from typing import Mapping, Protocol
 
-if TYPE_CHECKING:
-    from .settings import Settings
 
 log = logging.getLogger("dingkao.sms")
 
@@ -53,14 +51,3 @@ class LogSms:
 
     async def close(self) -> None:
         return None
-
-
-def make_sms(settings: "Settings") -> SmsSender:
-    if settings.sms_backend == "log":
-        return LogSms()
-    from .sms_gateways import AliyunSms, TencentSms
-
-    gateway = settings.sms_gateway
-    if gateway is None:  # load_settings always fills it for a gateway backend
-        raise ValueError(f"DINGKAO_SMS_BACKEND={settings.sms_backend} needs its keys")
-    return {"aliyun": AliyunSms, "tencent": TencentSms}[settings.sms_backend](gateway)

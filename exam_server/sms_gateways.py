@@ -23,8 +23,8 @@ from urllib.parse import quote, urlsplit
 
 import aiohttp
 
-from .settings import SmsGateway
-from .sms import SmsDeliveryError
+from .settings import Settings, SmsGateway
+from .sms import LogSms, SmsDeliveryError, SmsSender
 
 log = logging.getLogger("dingkao.sms")
 TIMEOUT = aiohttp.ClientTimeout(total=10)
@@ -167,3 +167,13 @@ class TencentSms(_Gateway):
             raise self._refused(phone, code or "unknown", str(status.get("Message", "")), request_id,
                                 throttled=code.startswith(TENCENT_THROTTLED_PREFIXES))
         log.info("sms via tencent to %s: serial=%s", phone[:3] + "****" + phone[-4:], status.get("SerialNo"))
+
+
+def make_sms(settings: Settings) -> SmsSender:
+    """The configured SMS backend (the log one unless a gateway is set)."""
+    if settings.sms_backend == "log":
+        return LogSms()
+    gateway = settings.sms_gateway
+    if gateway is None:  # load_settings always fills it for a gateway backend
+        raise ValueError(f"DINGKAO_SMS_BACKEND={settings.sms_backend} needs its keys")
+    return {"aliyun": AliyunSms, "tencent": TencentSms}[settings.sms_backend](gateway)

@@ -212,14 +212,14 @@ async def organisation_options(session: AsyncSession, actor: Actor) -> dict[str,
 
 
 async def managed_account(session: AsyncSession, actor: Actor, account_id: int) -> tuple[Account, Organisations]:
-    """The staff account, if the actor manages it; PermissionDenied for someone else's."""
+    """The staff account, if the actor manages it; someone else's answers exactly as a missing one."""
     ensure_role(actor, Role.ADMIN, Role.BODY)
     account = await session.get(Account, account_id)
     if account is None or account.role == Role.PHYSICIAN:
         raise NotFound("账户不存在")
     orgs = await Organisations.load(session)
     if not _manages(actor, account, orgs):
-        raise PermissionDenied("无权管理该账户")
+        raise NotFound("账户不存在")
     return account, orgs
 
 

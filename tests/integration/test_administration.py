@@ -158,7 +158,8 @@ async def test_a_body_manages_its_institutions_officers_and_its_invigilators_onl
         for path, payload in (("", {"display_name": "改名"}), ("/disable", {}), ("/reset-password", {}),
                               ("/unlock", {})):
             status, answer = await body01.post(f"/api/v1/staff-accounts/{target}{path}", payload)
-            assert status == 403 and answer["error"]["message"] == "无权管理该账户", (target, path, answer)
+            # someone else's account answers exactly as a missing one
+            assert status == 404 and answer["error"]["message"] == "账户不存在", (target, path, answer)
     # Moving its own officer to another body's institution is refused too.
     inst01 = await account_named(client, "inst01")
     status, answer = await body01.post(f"/api/v1/staff-accounts/{inst01.id}",
@@ -318,7 +319,7 @@ async def test_the_institution_officer_sees_unlocks_and_resets_its_own_physician
     status, body = await other.get("/api/v1/physician-accounts?q=李欣欣")
     assert status == 200 and body["total"] == 0
     status, body = await other.post(f"/api/v1/physicians/{rows['李欣欣']['physician_id']}/unlock")
-    assert status == 403
+    assert status == 404  # exactly as a missing one
     status, body = await other.post("/api/v1/physicians/99999999/unlock")
     assert status == 404
     assert [a for a, *_ in await audit_log(client)].count("unlock_account") == 1
