@@ -45,7 +45,7 @@ def _guard(ep: Endpoint) -> web.Handler:
     return guarded
 
 
-def create_app(settings: Settings, *, live_prefix: str = "dingkao:") -> web.Application:
+def create_app(settings: Settings, *, live_prefix: str | None = None) -> web.Application:
     app = web.Application(
         middlewares=[request_id_middleware, error_middleware, session_middleware, csrf_middleware],
         client_max_size=settings.max_body_bytes,
@@ -62,7 +62,7 @@ def create_app(settings: Settings, *, live_prefix: str = "dingkao:") -> web.Appl
         await engine.dispose()
 
     async def live_state(app: web.Application) -> AsyncIterator[None]:
-        live = make_live_state(settings.redis_url, prefix=live_prefix)
+        live = make_live_state(settings.redis_url, prefix=live_prefix or settings.live_prefix)
         app[live_key] = live
         yield
         await live.close()

@@ -45,6 +45,8 @@ class Settings:
     exam_face_check: bool = False
     # How often each process looks for overdue attempts (seconds).
     sweep_interval: float = 1.0
+    # Every live-state (Redis) key starts with this, so deployments and benchmarks can share a server.
+    live_prefix: str = "dingkao:"
 
     def with_(self, **changes: object) -> "Settings":
         return replace(self, **changes)  # type: ignore[arg-type]
@@ -114,6 +116,13 @@ def _redis_url(env: Mapping[str, str]) -> str | None:
     return raw
 
 
+def _live_prefix(env: Mapping[str, str]) -> str:
+    raw = env.get("DINGKAO_LIVE_PREFIX", "dingkao:")
+    if not raw or len(raw) > 64 or any(c.isspace() or c in "*?[]" for c in raw):
+        raise SettingsError(f"DINGKAO_LIVE_PREFIX: 1 to 64 characters without spaces or glob characters, got {raw!r}")
+    return raw
+
+
 def load_settings(env: Mapping[str, str] | None = None, *, demo: bool = False) -> Settings:
     env = os.environ if env is None else env
     var_dir = Path(env.get("DINGKAO_VAR_DIR", "var"))
@@ -149,4 +158,5 @@ def load_settings(env: Mapping[str, str] | None = None, *, demo: bool = False) -
         trust_proxy=_bool(env, "DINGKAO_TRUST_PROXY", False),
         exam_grace_seconds=_int(env, "DINGKAO_EXAM_GRACE_SECONDS", 10, lo=0, hi=300),
         exam_face_check=_bool(env, "DINGKAO_EXAM_FACE_CHECK", False),
+        live_prefix=_live_prefix(env),
     )
