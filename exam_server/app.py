@@ -21,7 +21,8 @@ from .handlers import page_routes, routes
 from .exam.papers import PaperCache
 from .exam.push import AttemptHub
 from .exam.sweeper import run_sweeper
-from .keys import attempt_hub_key, engine_key, live_key, paper_cache_key, sessionmaker_key, settings_key, sms_key, storage_key
+from .account_cache import AccountCache
+from .keys import account_cache_key, attempt_hub_key, engine_key, live_key, paper_cache_key, sessionmaker_key, settings_key, sms_key, storage_key
 from .livestate import make_live_state
 from .request_context import request_id_middleware
 from .settings import Settings
@@ -64,7 +65,11 @@ def create_app(settings: Settings, *, live_prefix: str | None = None) -> web.App
     async def live_state(app: web.Application) -> AsyncIterator[None]:
         live = make_live_state(settings.redis_url, prefix=live_prefix or settings.live_prefix)
         app[live_key] = live
+        accounts = AccountCache(app[sessionmaker_key], live)
+        app[account_cache_key] = accounts
+        accounts.start()
         yield
+        await accounts.stop()
         await live.close()
 
     async def exam_engine(app: web.Application) -> AsyncIterator[None]:

@@ -13,7 +13,7 @@ from registry.models import Account
 from registry.scope import Actor
 
 from .errors import ApiError, NotLoggedIn, TooManyRequests
-from .keys import account_key, live_key, sessionmaker_key, settings_key
+from .keys import account_cache_key, account_key, live_key, settings_key
 from .livestate import LiveState
 
 SESSION_COOKIE = "dk_session"
@@ -64,8 +64,7 @@ async def session_middleware(request: web.Request, handler):  # type: ignore[no-
         settings = request.app[settings_key]
         data = await _load_session(request.app[live_key], sid, settings.session_idle_seconds)
         if data is not None:
-            async with request.app[sessionmaker_key]() as session:
-                account = await session.get(Account, data.account_id)
+            account = await request.app[account_cache_key].get(data.account_id)
             # A password change or reset bumps the version and ends older sessions.
             if account is not None and account.is_active and account.password_version == data.password_version:
                 request[account_key] = account

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from registry.models import Account
 
+from .account_cache import AccountCache
 from .exam.papers import PaperCache
 from .exam.push import AttemptHub
 from .livestate import LiveState
@@ -25,6 +26,7 @@ storage_key = web.AppKey("storage", FileStorage)
 executor_key = web.AppKey("executor", Executor)
 paper_cache_key = web.AppKey("paper_cache", PaperCache)
 attempt_hub_key = web.AppKey("attempt_hub", AttemptHub)
+account_cache_key = web.AppKey("account_cache", AccountCache)
 
 # Request-scoped.
 account_key = web.RequestKey("account", Account | None)  # type: ignore[arg-type]
