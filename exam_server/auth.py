@@ -48,10 +48,9 @@ async def destroy_session(request: web.Request, response: web.StreamResponse) ->
 
 
 async def _load_session(live: LiveState, sid: str, idle: int) -> SessionData | None:
-    raw = await live.get(f"session:{sid}")
+    raw = await live.get_touch(f"session:{sid}", idle)
     if raw is None:
         return None
-    await live.expire(f"session:{sid}", idle)
     data = json.loads(raw)
     return SessionData(data["a"], data["v"])
 
