@@ -223,7 +223,7 @@ async def seed(scratch: Scratch, count: int) -> list[dict[str, Any]]:
                      "phone": f"139{lo + i:08d}", "phone_verified_at": now, "is_active": True,
                      "institution_id": institutions[(lo + i) % len(institutions)], "created_at": now}
                     for i, pid in enumerate(pids)])).all()
-                out.extend({"account_id": a} for a in accounts)
+                out.extend({"account_id": a, "physician_id": pid} for a, pid in zip(accounts, pids))
     finally:
         await engine.dispose()
     return out
@@ -502,6 +502,7 @@ async def run_load(args: argparse.Namespace, scratch: Scratch) -> dict[str, Any]
         candidates, bases = await prepare(scratch, args, n, http)
         t = time.perf_counter()
         sem = asyncio.Semaphore(args.pool)
+        by_http = candidates[:args.http_starts]
 
         async def opening(c: dict[str, Any]) -> bool:
             async with sem:
@@ -511,13 +512,39 @@ async def run_load(args: argparse.Namespace, scratch: Scratch) -> dict[str, Any]
                     stats.error(f"start {type(exc).__name__}")
                     return False
 
-        ok = await asyncio.gather(*(opening(c) for c in candidates))
-        sitting = [c for c, good in zip(candidates, ok) if good]
-        log(f"{len(sitting)}/{n} attempts started and papers loaded in {time.perf_counter() - t:.1f} s "
-            f"({len(sitting) / (time.perf_counter() - t):.0f}/s); errors {stats.errors}")
+        ok = await asyncio.gather(*(opening(c) for c in by_http))
+        sitting = [c for c, good in zip(by_http, ok) if good]
+        log(f"{len(sitting)}/{len(by_http)} attempts started over HTTP and papers loaded in "
+            f"{time.perf_counter() - t:.1f} s ({len(sitting) / (time.perf_counter() - t):.0f}/s); errors {stats.errors}")
+        rest = candidates[len(by_http):]
+        if rest and sitting:
+            t = time.perf_counter()
+            await clone_attempts(scratch, sitting, rest)
+
+            async def page_load(c: dict[str, Any]) -> bool:
+                async with sem:
+                    try:
+                        status, body = await request(http, "GET", f"{c['base']}/api/v1/attempts/{c['attempt']}?device={c['device']}", c)
+                    except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+                        stats.error(f"paper {type(exc).__name__}")
+                        return False
+                    if status != 200:
+                        stats.error(f"paper {status}")
+                        return False
+                    c["items"] = [(it["number"], [o["label"] for o in it["options"]]) for it in body["paper"]["items"]]
+                    c["seq"] = 0
+                    return True
+
+            ok = await asyncio.gather(*(page_load(c) for c in rest))
+            sitting += [c for c, good in zip(rest, ok) if good]
+            log(f"{len(rest)} more attempts created in the database (copies of those papers) and their pages "
+                f"loaded over HTTP in {time.perf_counter() - t:.1f} s ({len(rest) / (time.perf_counter() - t):.0f}/s)")
         stop = asyncio.Event()
         streams = [asyncio.create_task(events(sse, c, stats, stop)) for c in sitting[:args.sse]] if args.sse else []
-        await asyncio.sleep(min(10.0, 1 + len(streams) / 2000))
+        # The pages were open before the sitting is measured: wait for their streams (bounded).
+        opened_by = time.monotonic() + 60 + len(streams) / 50
+        while stats.sse_open + stats.error_count < len(streams) and time.monotonic() < opened_by:
+            await asyncio.sleep(0.5)
         log(f"event streams open: {stats.sse_open} of {len(streams)}; load average {load_average()}")
         loop = asyncio.get_running_loop()
         t0 = loop.time()
@@ -569,6 +596,35 @@ async def run_load(args: argparse.Namespace, scratch: Scratch) -> dict[str, Any]
         log(f"errors: {stats.errors or 'none'}; acknowledged answers checked: {len(stats.acked)}, lost {lost}")
         result.update(errors=stats.error_count, lost=lost, bare_req_per_s=round(bare, 1))
         return result
+
+
+async def clone_attempts(scratch: Scratch, started: list[dict[str, Any]], rest: list[dict[str, Any]]) -> None:
+    """Attempts for ``rest`` as the start path would write them, each a copy of a paper drawn over
+    HTTP (so its questions are snapshotted): starting 20,000 over HTTP here would take minutes of
+    this shared machine's CPU before the sitting is even measured (the start rate is measured
+    above and by --start-burst)."""
+    conn = await asyncpg.connect(scratch.url)
+    try:
+        models = await conn.fetch("SELECT schedule_id, paper::text AS paper, question_count, deadline, started_at "
+                                  "FROM exam_attempts WHERE id = ANY($1::int[]) ORDER BY id",
+                                  [c["attempt"] for c in started])
+        regs = dict(await conn.fetch("SELECT physician_id, id FROM registrations WHERE physician_id = ANY($1::int[])",
+                                     [c["physician_id"] for c in rest]))
+        rows = []
+        for i, c in enumerate(rest):
+            m = models[i % len(models)]
+            rows.append((m["schedule_id"], regs[c["physician_id"]], c["physician_id"], 1, "in_progress", m["started_at"],
+                         m["deadline"], 0, c["device"], m["paper"], m["question_count"], 1))
+        await conn.executemany(
+            "INSERT INTO exam_attempts (schedule_id, registration_id, physician_id, attempt_no, state, started_at, "
+            "deadline, extra_minutes, device_id, paper, question_count, version) "
+            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::json, $11, $12)", rows)
+        ids = dict(await conn.fetch("SELECT physician_id, id FROM exam_attempts WHERE physician_id = ANY($1::int[])",
+                                    [c["physician_id"] for c in rest]))
+    finally:
+        await conn.close()
+    for c in rest:
+        c["attempt"] = ids[c["physician_id"]]
 
 
 async def count_lost(scratch: Scratch, stats: Stats) -> int:
@@ -646,6 +702,8 @@ def main() -> None:
     p.add_argument("--servers", type=int, default=2, help="`dingkao serve` processes (default 2, one per core)")
     p.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432", help="PostgreSQL server (no database)")
     p.add_argument("--redis", default="redis://127.0.0.1:6379/0")
+    p.add_argument("--http-starts", type=int, default=1000,
+                   help="candidates whose attempts are started over HTTP; the rest get copies in the database")
     p.add_argument("--pool", type=int, default=256, help="client keep-alive connections for requests (a proxy's pool)")
     p.add_argument("--sse", type=int, default=None, help="event streams kept open (default: every candidate)")
     p.add_argument("--save-every", type=float, default=20.0)
@@ -692,6 +750,9 @@ def main() -> None:
         raise SystemExit(130) from None
     finally:
         scratch.stop_processes()
+    if result.get("errors") or result.get("lost"):
+        log(f"server logs kept in {scratch.workdir}")
+    else:
         import shutil
 
         shutil.rmtree(scratch.workdir, ignore_errors=True)
