@@ -552,8 +552,8 @@ async def run_load(args: argparse.Namespace, scratch: Scratch) -> dict[str, Any]
         sitters = [asyncio.create_task(sit(http, c, stats, t0, t_end, args.save_every, args.clock_every,
                                            random.Random(rng.random()))) for c in sitting]
         while not all(s.done() for s in sitters):
-            await asyncio.sleep(min(10.0, max(0.1, t_end - loop.time())))
-            if loop.time() < t_end + 60:
+            await asyncio.sleep(min(10.0, max(1.0, t_end - loop.time())))
+            if loop.time() < t_end or int(loop.time() - t_end) % 10 == 0:
                 log(f"t={loop.time() - t0:5.0f}s saves {stats.saves} clocks {stats.clocks} errors {stats.error_count} "
                     f"streams {stats.sse_open} load {load_average()}")
             elif loop.time() > t_end + 300:
