@@ -29,7 +29,7 @@ from .models import QuestionSnapshot
 
 POOL_TTL = 30.0
 PAPER_CACHE_SIZE = 50_000
-SNAPSHOT_MEMO_SIZE = 100_000
+SNAPSHOT_MEMO_SIZE = 20_000  # questions; a bank holds a few thousand
 
 
 def snapshot_key(payload: dict[str, Any]) -> str:
@@ -111,15 +111,16 @@ async def rebuild(session: AsyncSession, cache: PaperCache, attempt_id: int, rec
         return hit
     keys = list(record["snaps"])
     known = cache.snapshot_questions
-    missing = set(keys) - known.keys()
+    by_key = {k: known[k] for k in keys if k in known}  # taken before any await: another request may clear it
+    missing = set(keys) - by_key.keys()
     if missing:
-        if len(known) + len(missing) > SNAPSHOT_MEMO_SIZE:
-            known.clear()
-            missing = set(keys)
         rows = (await session.execute(select(QuestionSnapshot.fingerprint, QuestionSnapshot.payload)
                                       .where(QuestionSnapshot.fingerprint.in_(missing)))).all()
-        known.update((k, question_from_dict(p)) for k, p in rows)
-    by_key = {k: known[k] for k in keys if k in known}
+        fetched = {k: question_from_dict(p) for k, p in rows}
+        if len(known) + len(fetched) > SNAPSHOT_MEMO_SIZE:
+            known.clear()
+        known.update(fetched)
+        by_key.update(fetched)
     questions: dict[str, Question] = {}
     for key, item in zip(keys, record["items"]):
         questions[item["fp"]] = by_key[key]
