@@ -47,6 +47,7 @@ class AccountCache:
         self._task: asyncio.Task[None] | None = None
         self._pending: set[asyncio.Task[None]] = set()
         self.loads = 0
+        self.listening = asyncio.Event()  # set while other processes' changes are heard
         self._watch(sessionmaker)
 
     async def get(self, account_id: int) -> Account | None:
@@ -90,8 +91,10 @@ class AccountCache:
         sessionmaker.configure(sync_session_class=WatchedSession)
 
         @event.listens_for(WatchedSession, "after_flush")
-        def changed_rows(session: Session, _flush: UOWTransaction) -> None:
-            ids = {o.id for o in (*session.dirty, *session.deleted) if isinstance(o, Account)}
+        def changed_rows(session: Session, flush: UOWTransaction) -> None:
+            # The flush's own states, not session.dirty (which walks the whole identity map).
+            ids = {state.identity[0] for state in flush.states
+                   if state.class_ is Account and state.identity is not None}
             if ids:
                 _note(session, ids)
 
@@ -144,12 +147,14 @@ class AccountCache:
             try:
                 async with self._live.subscribe(CHANNEL) as messages:
                     self.drop(None)  # anything may have changed while we were not listening
+                    self.listening.set()
                     backoff = 0.5
                     async for raw in messages:
                         self._heard(raw)
             except asyncio.CancelledError:
                 raise
             except Exception:
+                self.listening.clear()
                 self.drop(None)
                 log.warning("account change subscription lost; retrying in %.1fs", backoff, exc_info=True)
                 await asyncio.sleep(backoff)

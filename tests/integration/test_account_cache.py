@@ -5,6 +5,7 @@ in this process and (PostgreSQL + Redis) in every other process sharing the live
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import aiohttp
 
@@ -31,10 +32,17 @@ async def me_status(client: Api, headers: dict[str, str]) -> int:
         return r.status
 
 
+async def listening(client: Api) -> Any:
+    """The app's account cache once it hears other processes (subscribing empties it once)."""
+    cache = client.app[account_cache_key]
+    await asyncio.wait_for(cache.listening.wait(), timeout=10)
+    return cache
+
+
 async def test_repeated_requests_read_the_account_once(client, make_client):
     doctor = await make_client()
     await doctor.ready_physician(0, client.app[sms_key].outbox)
-    cache = client.app[account_cache_key]
+    cache = await listening(client)
     before = cache.loads
     for _ in range(20):
         assert (await doctor.get("/api/v1/me"))[0] == 200
@@ -50,12 +58,13 @@ async def test_a_password_reset_in_another_process_ends_the_sessions_here(client
         other = Api(await aiohttp_client(create_app(seeded, live_prefix=live_prefix)))
     else:  # in-process live state is one process's: the same app stands in
         other = client
+    await listening(other)
     assert await me_status(other, headers) == 200  # now cached there
     await client.login_staff("inst01")
     status, listing = await client.get("/api/v1/physicians?q=张晓明")
     status, body = await client.post(f"/api/v1/physicians/{listing['items'][0]['physician_id']}/reset-password")
     assert status == 200, body
-    for _ in range(50):  # the announcement crosses Redis; allow it a moment, far below the cache's lifetime
+    for _ in range(250):  # the announcement crosses Redis: allow it up to 5 s, far below the cache's 60 s
         if await me_status(other, headers) == 401:
             break
         await asyncio.sleep(0.02)
@@ -107,8 +116,8 @@ async def test_a_changed_phone_binding_is_seen_at_once(client, make_client):
 async def test_a_rolled_back_change_keeps_the_cache(client, make_client):
     doctor = await make_client()
     await doctor.ready_physician(0, client.app[sms_key].outbox)
+    cache = await listening(client)
     assert (await doctor.get("/api/v1/me"))[0] == 200
-    cache = client.app[account_cache_key]
     cached = len(cache)
     async with client.app[sessionmaker_key]() as session:
         await session.begin()
