@@ -14,9 +14,10 @@ Candidates are seeded in bulk (one precomputed argon2 hash for all, accounts alr
 logged in by writing their session records into Redis exactly as `exam_server.auth.create_session`
 does: logging 20,000 physicians in over HTTP would cost 20,000 argon2 verifications (minutes of
 CPU) and measure the login, not the sitting. Each candidate then does what the exam page does:
-starts its attempt (POST /exams/start), loads the paper (GET /attempts/{id}), keeps the event
-stream open (GET /attempts/{id}/events, SSE), syncs its clock every 30 s (GET .../clock) and saves
-an answer every 20 s with jitter (POST .../answers). Afterwards every acknowledged (attempt, item,
+the first --http-starts start their attempt (POST /exams/start), the others get copies of those
+drawn papers inserted in the database; every one loads the paper (GET /attempts/{id}), keeps the
+event stream open (GET /attempts/{id}/events, SSE), syncs its clock every 30 s (GET .../clock)
+and saves an answer every 20 s with jitter (POST .../answers). Afterwards every acknowledged (attempt, item,
 seq) is looked up in exam_answers: an answer is lost when its row is missing or holds an older seq.
 
 The last line is one JSON object: {"candidates", "saves_per_s", "p50_ms", "p95_ms", "p99_ms",
@@ -96,7 +97,7 @@ def raise_fd_limit(wanted: int) -> int:
         try:
             resource.setrlimit(resource.RLIMIT_NOFILE, (min(wanted, ceiling), min(wanted, ceiling)))
             return min(wanted, ceiling)
-        except (ValueError, OSError):
+        except (ValueError, OSError):  # root without CAP_SYS_RESOURCE (as in this sandbox) may not
             pass
     resource.setrlimit(resource.RLIMIT_NOFILE, (min(max(soft, wanted), hard), hard))
     return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
@@ -727,12 +728,15 @@ def main() -> None:
     if args.candidates and args.sse is None:
         args.sse = n
     fds = raise_fd_limit(2 * n + 4 * args.pool + 2000)
-    if args.candidates and 2 * n + args.pool + 500 > fds:
-        args.sse = max(0, fds - args.pool - n - 500)
-        log(f"file descriptors limited to {fds}: {args.sse} event streams")
+    if args.candidates and args.sse + args.pool + 500 > fds:  # the client holds every stream and its pool
+        args.sse = max(0, fds - args.pool - 500)
+        log(f"file descriptors limited to {fds} (raising the hard limit needs CAP_SYS_RESOURCE): "
+            f"{args.sse} of {n} event streams")
     log(f"file-descriptor limit {fds}; {args.servers} server process(es)")
     scratch = Scratch(args.pg, args.redis)
-    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    # Ctrl-C and kill both end in the cleanup below (SIGINT even when started from a shell that ignores it).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     runner = run_load if args.candidates else run_burst if args.start_burst else run_me
 
     async def run() -> dict[str, Any]:
