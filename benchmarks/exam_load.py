@@ -750,6 +750,9 @@ def main() -> None:
         result = asyncio.run(run())
     except KeyboardInterrupt:
         scratch.stop_processes()
+        import shutil
+
+        shutil.rmtree(scratch.workdir, ignore_errors=True)
         log("interrupted")
         raise SystemExit(130) from None
     finally:
