@@ -23,11 +23,13 @@ from .exam import tokens
 from .exam.papers import PaperCache
 from .exam.push import AttemptHub
 from .exam.sweeper import run_sweeper
+from .account_cache import AccountCache
 from .handlers import admin_api, admin_pages, auth_api, bank_api, bank_pages, exam_api, exam_pages, import_jobs_api, institution_api, ops, pages, registration_api, review_api, workflow_pages  # noqa: F401
 from .handlers import page_routes, routes
 from .import_jobs import ImportJobs
-from .keys import (account_key, attempt_hub_key, attempt_token_key, engine_key, import_jobs_key, live_down_key, live_key,
-                   metrics_key, paper_cache_key, sessionmaker_key, settings_key, sms_key, storage_key)
+from .keys import (account_cache_key, account_key, attempt_hub_key, attempt_token_key, engine_key, import_jobs_key,
+                   live_down_key, live_key, metrics_key, paper_cache_key, sessionmaker_key, settings_key, sms_key,
+                   storage_key)
 from .livestate import make_live_state
 from .metrics import InstrumentedLiveState, Metrics, metrics_middleware_for
 from .request_context import request_id_middleware
@@ -62,7 +64,8 @@ def _guard(ep: Endpoint) -> web.Handler:
     return guarded
 
 
-def create_app(settings: Settings, *, live_prefix: str = "dingkao:") -> web.Application:
+def create_app(settings: Settings, *, live_prefix: str | None = None) -> web.Application:
+    live_prefix = live_prefix or settings.live_prefix
     # The proctoring queue shares the live state's key prefix ("dingkao:proctoring:" by default, as the workers').
     metrics = Metrics(queue_keys=QueueKeys(prefix=f"{live_prefix}proctoring:"))
     app = web.Application(
@@ -85,7 +88,11 @@ def create_app(settings: Settings, *, live_prefix: str = "dingkao:") -> web.Appl
     async def live_state(app: web.Application) -> AsyncIterator[None]:
         live = make_live_state(settings.redis_url, prefix=live_prefix)
         app[live_key] = InstrumentedLiveState(live, metrics.live_errors)  # type: ignore[assignment]
+        accounts = AccountCache(app[sessionmaker_key], app[live_key])
+        app[account_cache_key] = accounts
+        accounts.start()
         yield
+        await accounts.stop()
         await live.close()
 
     async def exam_engine(app: web.Application) -> AsyncIterator[None]:

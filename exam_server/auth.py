@@ -14,7 +14,7 @@ from registry.models import Account
 from registry.scope import Actor
 
 from .errors import ApiError, NotLoggedIn, TooManyRequests
-from .keys import account_key, live_down_key, live_key, sessionmaker_key, settings_key
+from .keys import account_cache_key, account_key, live_down_key, live_key, settings_key
 from .livestate import LIVE_STATE_ERRORS, LiveState
 
 log = logging.getLogger("dingkao.auth")
@@ -51,10 +51,9 @@ async def destroy_session(request: web.Request, response: web.StreamResponse) ->
 
 
 async def _load_session(live: LiveState, sid: str, idle: int) -> SessionData | None:
-    raw = await live.get(f"session:{sid}")
+    raw = await live.get_touch(f"session:{sid}", idle)
     if raw is None:
         return None
-    await live.expire(f"session:{sid}", idle)
     data = json.loads(raw)
     return SessionData(data["a"], data["v"])
 
@@ -72,8 +71,7 @@ async def session_middleware(request: web.Request, handler):  # type: ignore[no-
             request[live_down_key] = True
             return await handler(request)
         if data is not None:
-            async with request.app[sessionmaker_key]() as session:
-                account = await session.get(Account, data.account_id)
+            account = await request.app[account_cache_key].get(data.account_id)
             # A password change or reset bumps the version and ends older sessions.
             if account is not None and account.is_active and account.password_version == data.password_version:
                 request[account_key] = account

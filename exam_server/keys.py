@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from registry.models import Account
 
+from .account_cache import AccountCache
 from .exam.papers import PaperCache
 from .exam.push import AttemptHub
 from .exam.tokens import AttemptToken
@@ -30,6 +31,7 @@ paper_cache_key = web.AppKey("paper_cache", PaperCache)
 attempt_hub_key = web.AppKey("attempt_hub", AttemptHub)
 metrics_key = web.AppKey("metrics", Metrics)
 import_jobs_key = web.AppKey("import_jobs", ImportJobs)
+account_cache_key = web.AppKey("account_cache", AccountCache)
 
 # Request-scoped.
 account_key = web.RequestKey("account", Account | None)  # type: ignore[arg-type]

@@ -26,6 +26,7 @@ class LockNotAcquired(Exception):
 
 class LiveState(Protocol):
     async def get(self, key: str) -> str | None: ...
+    async def get_touch(self, key: str, ttl: float) -> str | None: ...
     async def set(self, key: str, value: str, *, ttl: float | None = None, only_if_absent: bool = False) -> bool: ...
     async def delete(self, *keys: str) -> None: ...
     async def incr(self, key: str, *, ttl: float | None = None) -> int: ...
@@ -69,6 +70,14 @@ class MemoryLiveState:
     async def get(self, key: str) -> str | None:
         item = self._alive(key)
         return None if item is None else item[0]
+
+    async def get_touch(self, key: str, ttl: float) -> str | None:
+        """The value, its TTL reset to ``ttl`` (a session's idle timeout), in one step."""
+        item = self._alive(key)
+        if item is None:
+            return None
+        self._values[key] = (item[0], time.monotonic() + ttl)
+        return item[0]
 
     async def set(self, key: str, value: str, *, ttl: float | None = None, only_if_absent: bool = False) -> bool:
         if only_if_absent and self._alive(key) is not None:
@@ -166,6 +175,10 @@ class RedisLiveState:
 
     async def get(self, key: str) -> str | None:
         return await self._redis.get(self._k(key))
+
+    async def get_touch(self, key: str, ttl: float) -> str | None:
+        # GETEX (Redis 6.2+): one round trip instead of GET + PEXPIRE on every request.
+        return await self._redis.getex(self._k(key), px=max(1, int(ttl * 1000)))
 
     async def set(self, key: str, value: str, *, ttl: float | None = None, only_if_absent: bool = False) -> bool:
         px = None if ttl is None else max(1, int(ttl * 1000))

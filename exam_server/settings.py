@@ -201,5 +201,5 @@ def load_settings(env: Mapping[str, str] | None = None, *, demo: bool = False) -
 def _live_prefix(env: Mapping[str, str]) -> str:
     raw = env.get("DINGKAO_LIVE_PREFIX", "dingkao:")
     if not raw or len(raw) > 64 or any(c.isspace() or c in "*?[]" for c in raw):
-        raise SettingsError("DINGKAO_LIVE_PREFIX: 1-64 characters, no spaces or glob characters")
+        raise SettingsError(f"DINGKAO_LIVE_PREFIX: 1 to 64 characters without spaces or glob characters, got {raw!r}")
     return raw

@@ -12,7 +12,8 @@ from typing import Any, Sequence
 
 from sqlalchemy import event, func, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.engine import Row
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from question_bank import score_paper
 from registry import audit
@@ -211,6 +212,15 @@ async def attempt_in_scope(session: AsyncSession, actor: Actor, attempt_id: int)
     if physician is None or not (can_see_physician(actor, physician) or _invigilates(actor, physician)):
         raise NotFound("考试记录不存在")
     return attempt
+
+
+async def clock_of(conn: AsyncConnection, physician_id: int, attempt_id: int) -> Row[Any]:
+    """The physician's own attempt's deadline, state and device (the page's heartbeat), nothing else."""
+    row = (await conn.execute(select(Attempt.physician_id, Attempt.deadline, Attempt.state, Attempt.device_id)
+                              .where(Attempt.id == attempt_id))).first()
+    if row is None or row.physician_id != physician_id:
+        raise NotFound("考试记录不存在")
+    return row
 
 
 def _invigilates(actor: Actor, physician: Physician) -> bool:

@@ -29,6 +29,7 @@ from .models import QuestionSnapshot
 
 POOL_TTL = 30.0
 PAPER_CACHE_SIZE = 50_000
+SNAPSHOT_MEMO_SIZE = 20_000  # questions; a bank holds a few thousand
 
 
 def snapshot_key(payload: dict[str, Any]) -> str:
@@ -43,6 +44,21 @@ class PaperCache:
     pool_locks: dict[int, asyncio.Lock] = field(default_factory=dict)
     papers: OrderedDict[int, DrawnPaper] = field(default_factory=OrderedDict)
     snapshots_known: set[str] = field(default_factory=set)
+    # Content-addressed, so immutable: every rebuilt paper shares these question objects.
+    snapshot_questions: dict[str, Question] = field(default_factory=dict)
+    # Pool question (kept alive here, so its id() is not reused) -> (snapshot key, snapshot payload).
+    drawn_snapshots: dict[int, tuple[Question, str, dict[str, Any]]] = field(default_factory=dict)
+
+    def snapshot_of(self, question: Question) -> tuple[str, dict[str, Any]]:
+        hit = self.drawn_snapshots.get(id(question))
+        if hit is not None and hit[0] is question:
+            return hit[1], hit[2]
+        payload = question_to_dict(question.with_id(None))
+        key = snapshot_key(payload)
+        if len(self.drawn_snapshots) >= SNAPSHOT_MEMO_SIZE:  # pools are reloaded every POOL_TTL s
+            self.drawn_snapshots.clear()
+        self.drawn_snapshots[id(question)] = (question, key, payload)
+        return key, payload
 
     async def pool(self, session: AsyncSession, paper: Paper) -> Pool:
         async with self.pool_locks.setdefault(paper.id, asyncio.Lock()):  # one load when a crowd starts at once
@@ -72,8 +88,9 @@ async def draw(session: AsyncSession, cache: PaperCache, paper: Paper, blueprint
     """Draw, snapshot the drawn questions, and return (record to store, drawn paper)."""
     pool = await cache.pool(session, paper)
     drawn = draw_paper(pool, blueprint, seed=seed, seen=seen)
-    payloads = [question_to_dict(it.question.with_id(None)) for it in drawn.items]
-    keys = [snapshot_key(p) for p in payloads]
+    snaps = [cache.snapshot_of(it.question) for it in drawn.items]
+    keys = [k for k, _ in snaps]
+    payloads = [p for _, p in snaps]
     new = {k: p for k, p in zip(keys, payloads) if k not in cache.snapshots_known}
     if new:
         # Sorted, so concurrent starts drawing the same questions lock rows in one order (no deadlock).
@@ -93,9 +110,17 @@ async def rebuild(session: AsyncSession, cache: PaperCache, attempt_id: int, rec
     if hit is not None:
         return hit
     keys = list(record["snaps"])
-    rows = (await session.execute(select(QuestionSnapshot.fingerprint, QuestionSnapshot.payload)
-                                  .where(QuestionSnapshot.fingerprint.in_(set(keys))))).all()
-    by_key = {k: question_from_dict(p) for k, p in rows}
+    known = cache.snapshot_questions
+    by_key = {k: known[k] for k in keys if k in known}  # taken before any await: another request may clear it
+    missing = set(keys) - by_key.keys()
+    if missing:
+        rows = (await session.execute(select(QuestionSnapshot.fingerprint, QuestionSnapshot.payload)
+                                      .where(QuestionSnapshot.fingerprint.in_(missing)))).all()
+        fetched = {k: question_from_dict(p) for k, p in rows}
+        if len(known) + len(fetched) > SNAPSHOT_MEMO_SIZE:
+            known.clear()
+        known.update(fetched)
+        by_key.update(fetched)
     questions: dict[str, Question] = {}
     for key, item in zip(keys, record["items"]):
         questions[item["fp"]] = by_key[key]

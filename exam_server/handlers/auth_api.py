@@ -9,6 +9,7 @@ from aiohttp import web
 from registry import accounts
 from registry.idcard import mask_id_number, normalise_id_number, resident_id_problem
 from registry.passwords import needs_rehash, hash_password, verify_password
+from registry.models import Account
 from registry.roles import ROLE_NAMES_ZH
 
 from ..api import ALL_ROLES, ANYONE, json_ok, parse_body
@@ -84,7 +85,10 @@ async def change_password(request: web.Request) -> web.StreamResponse:
     body: PasswordBody = await parse_body(request, PasswordBody)
     settings = request.app[settings_key]
     async with request.app[sessionmaker_key]() as session, session.begin():
-        account = await session.merge(current_account(request), load=True)
+        # The request's account is a shared cached copy: change the row loaded here.
+        account = await session.get(Account, current_account(request).id)
+        if account is None:
+            raise ApiError("请先登录", code="not_logged_in", status=401)
         await accounts.change_password(session, account, old=body.old_password, new=body.new_password,
                                        confirm=body.confirm_password, initial_password=settings.initial_password)
         step = accounts.next_step_after_login(account)
@@ -129,7 +133,9 @@ async def bind_phone(request: web.Request) -> web.StreamResponse:
     await PhoneCodes(request.app[live_key], request.app[sms_key]).verify(
         account_id=account.id, phone=phone, code=body.code)
     async with request.app[sessionmaker_key]() as session, session.begin():
-        stored = await session.merge(account, load=True)
+        stored = await session.get(Account, account.id)
+        if stored is None:
+            raise ApiError("请先登录", code="not_logged_in", status=401)
         await accounts.bind_phone(session, stored, phone)
     return json_ok({"next": "/"})
 

@@ -104,6 +104,17 @@ async def test_expire_extends_a_session_like_key(live: LiveState) -> None:
     assert await live.get("session") == "data"
 
 
+async def test_get_touch_reads_and_extends_in_one_step(live: LiveState) -> None:
+    await live.set("session", "v", ttl=0.3)
+    assert await live.get_touch("session", 1.0) == "v"
+    await asyncio.sleep(0.4)
+    assert await live.get("session") == "v"
+    remaining = await live.ttl("session")
+    assert remaining is not None and remaining <= 0.7
+    assert await live.get_touch("missing", 1.0) is None
+    assert await live.get("missing") is None
+
+
 async def test_delete(live: LiveState) -> None:
     await live.set("a", "1")
     await live.set("b", "2")

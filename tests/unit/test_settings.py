@@ -132,3 +132,12 @@ def test_serve_with_a_malformed_setting_exits_with_one_line_naming_it(tmp_path: 
     assert name in lines[0]
     assert proc.stdout == ""
     assert not list(tmp_path.iterdir()), "nothing is created before the settings are valid"
+
+
+def test_live_prefix_defaults_and_is_checked() -> None:
+    base = {"DINGKAO_SECRET_KEY": SECRET, "DINGKAO_VAR_DIR": "/tmp/x"}
+    assert load_settings(base).live_prefix == "dingkao:"
+    assert load_settings({**base, "DINGKAO_LIVE_PREFIX": "bench:1:"}).live_prefix == "bench:1:"
+    for bad in ("", "a b", "x*", "p" * 65):
+        with pytest.raises(SettingsError, match=r"^DINGKAO_LIVE_PREFIX: "):
+            load_settings({**base, "DINGKAO_LIVE_PREFIX": bad})
