@@ -48,6 +48,9 @@ class Action(StrEnum):
     BODY_APPROVE = "body_approve"
     PASS = "pass"
     FAIL = "fail"
+    # A physician's review request (复核申请) of a 不合格 result, decided by the body.
+    REVIEW_UPHOLD = "review_uphold"
+    REVIEW_CHANGE = "review_change"
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +77,8 @@ MOVES: dict[Action, Move] = {
     Action.BODY_APPROVE: Move(frozenset({State.INSTITUTION_APPROVED}), State.APPROVED, frozenset({Role.BODY})),
     Action.PASS: Move(frozenset({State.APPROVED}), State.PASSED, frozenset({SYSTEM})),
     Action.FAIL: Move(_AFTER_SUBMIT, State.FAILED, frozenset({SYSTEM})),
+    Action.REVIEW_UPHOLD: Move(frozenset({State.FAILED}), None, frozenset({Role.BODY})),
+    Action.REVIEW_CHANGE: Move(frozenset({State.FAILED}), State.PASSED, frozenset({Role.BODY})),
 }
 
 
