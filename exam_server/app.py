@@ -14,7 +14,7 @@ from . import templating
 from .api import Endpoint
 from .auth import csrf_middleware, current_account, session_middleware
 from .errors import ApiError, Forbidden, error_middleware
-from .handlers import auth_api, bank_api, bank_pages, institution_api, ops, pages, registration_api, results_api, review_api, stats_api, workflow_pages  # noqa: F401
+from .handlers import auth_api, bank_api, bank_pages, institution_api, ops, pages, registration_api, result_pages, results_api, review_api, stats_api, workflow_pages  # noqa: F401
 from .handlers import page_routes, routes
 from .keys import engine_key, live_key, sessionmaker_key, settings_key, sms_key, storage_key
 from .livestate import make_live_state

@@ -4,13 +4,18 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from .schemas import Body
 
 
 class PublishBody(Body):
     institution_id: int | None = Field(default=None, title="机构", ge=1)
+
+    @field_validator("institution_id", mode="before")
+    @classmethod
+    def _blank_is_all(cls, value: object) -> object:
+        return None if value == "" else value  # the page's "all institutions" option
 
 
 class ReviewRequestBody(Body):

@@ -42,6 +42,9 @@ def _healthy(url: str) -> bool:
         return False
 
 
+DEMO_VAR_DIRS: dict[str, Path] = {}  # demo server URL -> its var dir (tests that set up data in its database)
+
+
 @pytest.fixture(scope="session")
 def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """`dingkao demo` on a free port with its own SQLite file and in-process live state."""
@@ -61,6 +64,7 @@ def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             if time.monotonic() > deadline:
                 pytest.fail(f"dingkao demo did not become healthy:\n{log_path.read_text(errors='replace')}")
             time.sleep(0.2)
+        DEMO_VAR_DIRS[url] = var_dir
         yield url
     finally:
         proc.terminate()
@@ -69,6 +73,12 @@ def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(timeout=5)
+
+
+@pytest.fixture(scope="session")
+def demo_database(demo_server: str) -> Path:
+    """The demo server's SQLite file, for a test to put records in a state no page reaches yet."""
+    return DEMO_VAR_DIRS[demo_server] / "dingkao.sqlite3"
 
 
 @pytest.fixture(scope="session")

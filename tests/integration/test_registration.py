@@ -251,6 +251,11 @@ async def test_a_failing_rating_fails_the_assessment(client, make_client):
         "work_rating": "不合格", "ethics_rating": "合格", "comment": "本周期发生医疗事故", "version": item["version"]})
     assert status == 200 and body["state"] == "FAILED"
     status, page, _ = await doctor.page("/")
+    assert "待公布" in page and "考核不合格" not in page  # the result is the body's to publish
+    body_officer = await make_client()
+    await body_officer.login_staff("body01")
+    assert (await body_officer.post("/api/v1/results/publish", {}))[1] == {"published": 1}
+    status, page, _ = await doctor.page("/")
     assert "考核不合格" in page
 
 
