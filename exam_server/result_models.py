@@ -46,7 +46,9 @@ class Certificate(Base):
     __table_args__ = (Index("ix_certificates_body_institution", "body_id", "institution_id"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(String(24), unique=True)
-    registration_id: Mapped[int] = mapped_column(ForeignKey("registrations.id"), unique=True)
+    # Not unique: a revoked certificate keeps its number (verifiers are told it was revoked) and a
+    # later pass of the same registration gets a new one.
+    registration_id: Mapped[int] = mapped_column(ForeignKey("registrations.id"), index=True)
     physician_id: Mapped[int] = mapped_column(ForeignKey("physicians.id"), index=True)
     body_id: Mapped[int] = mapped_column(ForeignKey("assessment_bodies.id"))
     institution_id: Mapped[int] = mapped_column(ForeignKey("institutions.id"))

@@ -55,8 +55,9 @@ async def _phones(session: AsyncSession, physician_ids: list[int]) -> dict[int, 
 
 async def issue_certificate(session: AsyncSession, reg: Registration, *, key: bytes, actor_id: int | None) -> Certificate:
     """The registration's certificate, signed over its key facts; an existing one is returned."""
-    existing = await session.scalar(select(Certificate).where(Certificate.registration_id == reg.id))
-    if existing is not None and existing.revoked_at is None:
+    existing = await session.scalar(select(Certificate).where(Certificate.registration_id == reg.id,
+                                                              Certificate.revoked_at.is_(None)))
+    if existing is not None:
         return existing
     physician: Physician = reg.physician
     institution = physician.institution
@@ -74,9 +75,6 @@ async def issue_certificate(session: AsyncSession, reg: Registration, *, key: by
         "cycle": cycle.name, "procedure": PROCEDURE_WORDS.get(reg.procedure or "", ""), "result": PASS,
         "body": body.name, "issued": today.isoformat(),
     }
-    if existing is not None:  # re-issued after a revocation: the old number stays revoked
-        await session.delete(existing)
-        await session.flush()
     cert = Certificate(number=number, registration_id=reg.id, physician_id=physician.id, body_id=body.id,
                        institution_id=institution.id, facts=facts, signature=reports.sign(facts, key),
                        issued_by=actor_id)

@@ -54,12 +54,12 @@ _CERT_FIXED = (
     "医师定期考核合格证书证书编号姓名证件号码工作单位执业类别执业范围考核周期考核程序考核结果合格"
     "兹证明该医师参加医师定期考核，经考核合格，特发此证。签发机构扫码查验证书真伪或在查验页面输入证书编号"
     + NO_SEAL_TEXT
-    + "（）：:.-/ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz*年月日"
+    + "（）：:.-/ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz*年月日　"
 )
 _NOTICE_FIXED = (
     "医师定期考核结果通知书医师：你参加的医师定期考核结果如下姓名证件号码工作单位执业类别执业范围考核周期"
     "考核程序工作成绩职业道德评定免考试卷成绩合格分满分结论未参加不合格无暂无笔试成绩记录考核结果原因复核结论"
-    "合格证书编号特此通知。签发机构未加盖印章、，；（）：:.-/*0123456789年月日项"
+    "合格证书编号特此通知。签发机构未加盖印章、，；（）：:.-/*0123456789年月日项　"
 )
 
 
@@ -263,12 +263,30 @@ def _chunks(items: Iterable[T], size: int) -> Iterator[list[T]]:
         yield chunk
 
 
-def render_certificates(items: Iterable[CertificateFacts], *, batch: int = 500) -> Iterator[tuple[CertificateFacts, bytes]]:
-    """Certificates in order; fonts are cut once per ``batch`` documents."""
-    for chunk in _chunks(items, batch):
-        with DocumentFonts(t for c in chunk for t in certificate_texts(c)) as fonts:
-            for c in chunk:
-                yield c, _certificate(c, fonts)
+def _render_chunk(chunk: list[CertificateFacts]) -> list[bytes]:
+    with DocumentFonts(t for c in chunk for t in certificate_texts(c)) as fonts:
+        return [_certificate(c, fonts) for c in chunk]
+
+
+def render_certificates(
+    items: Iterable[CertificateFacts], *, batch: int = 500, processes: int = 1
+) -> Iterator[tuple[CertificateFacts, bytes]]:
+    """Certificates in order; fonts are cut once per ``batch`` documents. With ``processes`` > 1
+    the batches are drawn in that many worker processes (page drawing is CPU-bound Python)."""
+    if processes <= 1:
+        for chunk in _chunks(items, batch):
+            for c, pdf in zip(chunk, _render_chunk(chunk)):
+                yield c, pdf
+        return
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    everything = list(items)
+    size = max(1, min(batch, -(-len(everything) // processes)))
+    chunks = list(_chunks(everything, size))
+    with ProcessPoolExecutor(max_workers=processes, mp_context=multiprocessing.get_context("spawn")) as pool:
+        for chunk, pdfs in zip(chunks, pool.map(_render_chunk, chunks)):
+            yield from zip(chunk, pdfs)
 
 
 def render_result_notices(items: Iterable[ResultFacts], *, batch: int = 500) -> Iterator[tuple[ResultFacts, bytes]]:

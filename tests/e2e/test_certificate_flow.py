@@ -76,3 +76,15 @@ def test_passed_physician_downloads_certificate_and_its_qr_verifies(make_context
     name = PHYSICIANS[INDEX][0]
     assert name[0] + "*" in verdict.inner_text() and name not in stranger.content()
     stranger.screenshot(path=str(screenshots / "verify-genuine-desktop.png"), full_page=True)
+
+
+def test_statistics_page_charts_on_phone_and_desktop(make_context, screenshots):  # type: ignore[no-untyped-def]
+    for view, user in (("desktop", "body01"), ("phone", "health01")):
+        page = make_context(view).new_page()
+        login_staff(page, user)
+        page.click("a.tool:has-text('统计与导出')")
+        page.wait_for_url(re.compile(r"/statistics$"))
+        assert page.locator("figure.chart-box svg").count() == 7
+        page.screenshot(path=str(screenshots / f"statistics-{view}.png"), full_page=True)
+        overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+        assert overflow <= 0, view

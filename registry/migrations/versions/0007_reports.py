@@ -48,12 +48,12 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['physician_id'], ['physicians.id'], name=op.f('fk_certificates_physician_id_physicians')),
     sa.ForeignKeyConstraint(['registration_id'], ['registrations.id'], name=op.f('fk_certificates_registration_id_registrations')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_certificates')),
-    sa.UniqueConstraint('number', name=op.f('uq_certificates_number')),
-    sa.UniqueConstraint('registration_id', name=op.f('uq_certificates_registration_id'))
+    sa.UniqueConstraint('number', name=op.f('uq_certificates_number'))
     )
     with op.batch_alter_table('certificates', schema=None) as batch_op:
         batch_op.create_index('ix_certificates_body_institution', ['body_id', 'institution_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_certificates_physician_id'), ['physician_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_certificates_registration_id'), ['registration_id'], unique=False)
 
     op.create_table('published_results',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -100,6 +100,7 @@ def downgrade() -> None:
 
     op.drop_table('published_results')
     with op.batch_alter_table('certificates', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_certificates_registration_id'))
         batch_op.drop_index(batch_op.f('ix_certificates_physician_id'))
         batch_op.drop_index('ix_certificates_body_institution')
 

@@ -122,6 +122,24 @@ def test_batch_renders_many_with_one_font_cut():
         assert c.physician.name in _text(pdf)
 
 
+def test_every_drawn_character_is_in_the_cut_fonts(caplog):
+    import logging
+
+    with caplog.at_level(logging.WARNING, logger="fpdf"):
+        render_certificate(certificate())
+        render_certificate(certificate(seal=False))
+        render_result_notice(notice())
+        render_result_notice(notice(passed=True))
+    assert not [r for r in caplog.records if "missing" in r.getMessage()]
+
+
+def test_worker_processes_give_the_same_documents_in_order():
+    items = [certificate(number=f"DK2026ABCDEFGH{i:02d}", name=n) for i, n in enumerate(["王伟", "欧阳𠮷", "李䶮"])]
+    out = list(render_certificates(items, processes=2))
+    assert [c.number for c, _ in out] == [c.number for c in items]
+    assert all(c.physician.name in _text(pdf) for c, pdf in out)
+
+
 def test_characters_no_font_has_are_refused_not_printed_as_boxes():
     assert missing_characters("王伟龘𠮷䶮") == ""
     assert missing_characters("王\U000F0000") == "\U000F0000"  # private use plane
