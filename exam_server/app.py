@@ -24,7 +24,7 @@ from .exam.papers import PaperCache
 from .exam.push import AttemptHub
 from .exam.sweeper import run_sweeper
 from .account_cache import AccountCache
-from .handlers import admin_api, admin_pages, auth_api, bank_api, bank_pages, exam_api, exam_pages, import_jobs_api, institution_api, ops, pages, registration_api, review_api, workflow_pages  # noqa: F401
+from .handlers import admin_api, admin_pages, auth_api, bank_api, bank_pages, exam_api, exam_pages, import_jobs_api, institution_api, ops, pages, registration_api, result_pages, results_api, review_api, stats_api, workflow_pages  # noqa: F401
 from .handlers import page_routes, routes
 from .import_jobs import ImportJobs
 from .keys import (account_cache_key, account_key, attempt_hub_key, attempt_token_key, engine_key, import_jobs_key,

@@ -50,6 +50,9 @@ class Action(StrEnum):
     BODY_RETURN_TO_INSTITUTION = "body_return_to_institution"  # ... or sends it back to be rated again
     PASS = "pass"
     FAIL = "fail"
+    # A physician's review request (复核申请) of a 不合格 result, decided by the body.
+    REVIEW_UPHOLD = "review_uphold"
+    REVIEW_CHANGE = "review_change"
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +83,8 @@ MOVES: dict[Action, Move] = {
                                             frozenset({Role.BODY})),
     Action.PASS: Move(frozenset({State.APPROVED}), State.PASSED, frozenset({SYSTEM})),
     Action.FAIL: Move(_AFTER_SUBMIT, State.FAILED, frozenset({SYSTEM})),
+    Action.REVIEW_UPHOLD: Move(frozenset({State.FAILED}), None, frozenset({Role.BODY})),
+    Action.REVIEW_CHANGE: Move(frozenset({State.FAILED}), State.PASSED, frozenset({Role.BODY})),
 }
 
 

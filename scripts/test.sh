@@ -1,16 +1,18 @@
 #!/usr/bin/env bash
 # Installs everything the tests need (Python deps from the lock, Debian's chromium for browser
-# tests) and runs the whole suite. Needs PostgreSQL and Redis running (.ci/run starts them).
+# tests, poppler-utils for PDF rendering) and runs the whole suite. Needs PostgreSQL and Redis running (.ci/run starts them).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet "uv>=0.5,<1"
 python3 -m uv sync --frozen --quiet
 
-if ! command -v chromium >/dev/null 2>&1 || ! fc-list 2>/dev/null | grep -qi "Noto Sans CJK"; then
+# pdftoppm (poppler-utils) renders the certificate and notice PDFs to PNG in the reports tests.
+if ! command -v chromium >/dev/null 2>&1 || ! fc-list 2>/dev/null | grep -qi "Noto Sans CJK" \
+    || ! command -v pdftoppm >/dev/null 2>&1; then
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
   $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium fonts-noto-cjk >/dev/null
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium fonts-noto-cjk poppler-utils >/dev/null
 fi
 
 exec .venv/bin/pytest "$@"

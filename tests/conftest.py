@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy import text
 
 import exam_server.exam_models  # noqa: F401  (exam tables, so each test empties them too)
+import exam_server.result_models  # noqa: F401  (result tables too)
 from exam_server.settings import Settings
 from registry.db import Base, make_engine
 

@@ -13,6 +13,7 @@ from registry.scope import Actor
 from registry.states import STATE_WORDS, State
 from registry.stats import counts_by_institution
 
+from .. import results
 from ..auth import current_account
 from ..errors import Forbidden
 from ..keys import sessionmaker_key, settings_key, sms_key
@@ -58,12 +59,16 @@ async def home(request: web.Request) -> web.StreamResponse:
             state = registrations.state_of(reg)
             exemption = await exemptions.exemption_of(session, reg.id) if reg else None
             inbox = await messages.list_messages(session, account.id, limit=10)
+            # A result is the physician's to see only once the body has published it.
+            decided = state in (State.PASSED, State.FAILED)
+            published = decided and await results.published_result(session, reg) is not None
+            words = "待公布" if decided and not published else STATE_WORDS[state]
             return render(request, "home_physician.html", {
-                "cycle": cycle, "state": state, "state_words": STATE_WORDS[state], "registration": reg,
+                "cycle": cycle, "state": state, "state_words": words, "registration": reg, "published": published,
                 "physician": account.physician, "masked_id": mask_id_number(account.physician.id_number),
                 "exemption": exemption, "exemption_words": exemptions.EXEMPTION_WORDS,
                 "waived": exemptions.waived_paper(reg.procedure if reg else None), "messages": inbox,
-                "failed_rating": bool(reg and "不合格" in (reg.work_rating, reg.ethics_rating))})
+                "failed_rating": published and bool(reg and "不合格" in (reg.work_rating, reg.ethics_rating))})
         if actor.role is Role.INVIGILATOR:
             return render(request, "home_invigilator.html", {})
         cycle = await registrations.current_cycle(session)

@@ -85,6 +85,12 @@ def demo_server(demo_var: Path) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
+def demo_database(demo_var: Path, demo_server: str) -> Path:
+    """The demo server's SQLite file, for a test to put records in a state no page reaches yet."""
+    return demo_var / "dingkao.sqlite3"
+
+
+@pytest.fixture(scope="session")
 def screenshots(tmp_path_factory: pytest.TempPathFactory) -> Path:
     raw = os.environ.get("DINGKAO_SCREENSHOTS")
     path = Path(raw) if raw else tmp_path_factory.mktemp("screenshots")

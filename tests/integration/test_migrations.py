@@ -6,6 +6,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
 import exam_server.exam_models  # noqa: F401  (the exam tables live on registry's Base)
+import exam_server.result_models  # noqa: F401
 from registry.db import Base, make_engine
 
 
