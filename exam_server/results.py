@@ -26,6 +26,7 @@ from registry.roles import Role
 from registry.scope import Actor, ensure_role
 from registry.states import Action, State
 
+from .exam import attempts
 from .result_models import Certificate, PublishedResult, ResultReview
 
 PASS, FAIL = "合格", "不合格"
@@ -185,15 +186,19 @@ async def publish_results(session: AsyncSession, actor: Actor, *, institution_id
 
 
 async def paper_results_for(session: AsyncSession, reg: Registration) -> tuple[reports.PaperResult, ...]:
-    """EXAM ENGINE PLUG-IN POINT: each required paper's best score, pass mark and outcome.
-
-    Until the exam engine (attempts and scores) lands, results come only from registration
-    states (e.g. FAILED on a 不合格 rating) and there are no paper scores: this returns no
-    papers. The engine fills it from its attempts: one PaperResult per required paper
-    (title, best score, pass mark, full mark); a paper waived by a granted exemption is added
-    by gather_result_facts, not here.
-    """
-    return ()
+    """Each required paper the physician sat: best score, pass mark and full mark, from the exam
+    engine's attempts (a paper waived by a granted exemption is added by gather_result_facts)."""
+    sit = await attempts.situation_of(session, reg)
+    out = []
+    for status in sit.statuses(utcnow()):
+        schedule = sit.schedules.get(status.kind)
+        scored = [a for a in sit.attempts.get(status.kind, []) if a.score is not None]
+        if schedule is None or not scored:
+            continue
+        best = max(scored, key=lambda a: a.score or 0.0)
+        out.append(reports.PaperResult(title=schedule.title, score=best.score, pass_mark=schedule.pass_mark,
+                                       full_mark=best.max_score))
+    return tuple(out)
 
 
 async def _granted_exemption(session: AsyncSession, reg: Registration) -> tuple[str, ...]:

@@ -16,6 +16,7 @@ from registry.roles import Role
 from registry.scope import Actor, ensure_role, institution_clause
 from registry.states import STATE_WORDS, State
 
+from .exam.models import Attempt, ExamSchedule
 from .result_models import Certificate, PublishedResult
 from .results import PROCEDURE_WORDS, RESULT_OF_STATE
 
@@ -50,10 +51,17 @@ async def registration_rows(session: AsyncSession, actor: Actor) -> list[dict[st
 
 
 async def paper_score_rows(session: AsyncSession, actor: Actor) -> list[reports.PaperScoreRow]:
-    """EXAM ENGINE PLUG-IN POINT: each scored attempt in scope (paper, score, pass mark) for pass
-    rates by paper and score distributions. No attempts exist before the engine lands."""
+    """Each scored attempt of the current cycle in scope (paper, score, pass mark), for pass rates by
+    paper and score distributions."""
     ensure_role(actor, *STAFF)
-    return []
+    cycle = await current_cycle(session)
+    rows = (await session.execute(
+        select(ExamSchedule.title, Attempt.score, ExamSchedule.pass_mark)
+        .join(ExamSchedule, Attempt.schedule_id == ExamSchedule.id)
+        .join(Physician, Attempt.physician_id == Physician.id)
+        .join(Institution, Physician.institution_id == Institution.id)
+        .where(ExamSchedule.cycle_id == cycle.id, Attempt.score.is_not(None), institution_clause(actor)))).all()
+    return [reports.PaperScoreRow(paper=t, score=float(sc), pass_mark=float(pm)) for t, sc, pm in rows]
 
 
 def statistics(rows: list[dict[str, Any]], papers: list[reports.PaperScoreRow], *, start: dt.date,

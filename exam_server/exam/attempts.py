@@ -27,6 +27,7 @@ from registry.scope import Actor, can_see_physician, institution_clause
 from registry.states import STATE_WORDS, Action, State
 
 from ..exam_models import Paper
+from ..result_models import PublishedResult
 from . import papers, rules
 from .lifecycle import SUBMIT_WORDS, AttemptAction, AttemptState, SubmitReason, next_attempt_state
 from .models import Answer, Attempt, ExamSchedule
@@ -147,11 +148,15 @@ async def my_exams(session: AsyncSession, actor: Actor, *, now: dt.datetime) -> 
     result = await decide_result(session, sit, now=now)
     statuses = sit.statuses(now)
     state = State(reg.state)
+    # The assessment's result is the physician's to read once the body has published it.
+    published = result is not None and await session.scalar(
+        select(PublishedResult.id).where(PublishedResult.registration_id == reg.id)) is not None
     return {
         "registration_state": state.value,
-        "registration_words": STATE_WORDS[state],
+        "registration_words": STATE_WORDS[state] if result is None or published else "待公布",
         "procedure": reg.procedure,
-        "result": result,
+        "result": result if published else None,
+        "decided": result is not None,
         "papers": [status_json(s, sit.schedules.get(s.kind), sit.attempts.get(s.kind, [])) for s in statuses],
     }
 
@@ -334,8 +339,7 @@ async def decide_result(session: AsyncSession, sit: Situation, *, now: dt.dateti
     except ConcurrentUpdate:
         await session.refresh(reg)
         return reg.state if reg.state in (State.PASSED, State.FAILED) else None
-    words = "考核合格" if result == "PASSED" else "考核不合格"
-    await notify_physicians(session, [reg.physician_id], f"您本周期的定期考核结果：{words}")
+    await notify_physicians(session, [reg.physician_id], "您已完成本周期考核的全部测评，考核结果待考核机构公布")
     return result
 
 

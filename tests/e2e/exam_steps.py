@@ -171,3 +171,14 @@ def shot(page, directory: Path, name: str) -> None:  # type: ignore[no-untyped-d
 def csrf_headers(context) -> dict[str, str]:  # type: ignore[no-untyped-def]
     token = next(c["value"] for c in context.cookies() if c["name"] == "dk_csrf")
     return {"X-CSRF-Token": token, "Accept": "application/json"}
+
+
+def publish_results(make_context, body: str = "body01") -> None:  # type: ignore[no-untyped-def]
+    """The body publishes its decided results (until then the physician reads 待公布)."""
+    context = make_context("desktop")
+    page = context.new_page()
+    login_staff(page, body)
+    response = page.request.post("/api/v1/results/publish", data="{}",
+                                 headers={**csrf_headers(context), "Content-Type": "application/json"})
+    assert response.status == 200, response.text()
+    context.close()

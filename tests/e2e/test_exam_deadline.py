@@ -17,7 +17,7 @@ from playwright.sync_api import expect
 from tests.exam_flows import GENERAL, SIMPLE
 
 from .conftest import run_demo
-from .exam_steps import (LOCAL, SAVED, answer, attempt_row, csrf_headers, first_login, keys_of, login_again, login_staff,
+from .exam_steps import (publish_results, LOCAL, SAVED, answer, attempt_row, csrf_headers, first_login, keys_of, login_again, login_staff,
                          remaining_seconds, saved_answers, shot, start_paper, wait_for)
 
 pytestmark = pytest.mark.e2e
@@ -109,13 +109,17 @@ def test_sweeper_submits_at_the_deadline_with_or_without_a_browser(make_context,
     assert saved_answers(demo_var, stayer_attempt) == {1: keys2[1]}
     shot(stayer, screenshots, "21-late-answer-refused-phone")
     stayer.goto("/")
-    expect(stayer.locator(".state")).to_have_text("【考核不合格】")  # general procedure: one attempt
+    expect(stayer.locator(".state")).to_have_text("【待公布】")  # decided (one attempt), not yet published
+    publish_results(make_context)
+    stayer.goto("/")
+    expect(stayer.locator(".state")).to_have_text("【考核不合格】")
 
     # The window's end decides the simple-procedure physician too (attempts were left, the time was not).
     again = make_context("phone").new_page()
     login_again(again, SIMPLE)
 
     def home_says_failed() -> bool:
+        publish_results(make_context)
         again.goto("/")
         return again.locator(".state").inner_text() == "【考核不合格】"
 

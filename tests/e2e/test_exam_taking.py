@@ -18,7 +18,7 @@ from playwright.sync_api import expect
 from tests.exam_flows import GENERAL, SIMPLE_STOMA, SUBMITTED, WAIVED_PRO
 
 from .conftest import run_demo
-from .exam_steps import (LOCAL, SAVED, answer, answered_count, assert_fits_the_screen, attempt_row, first_login, keys_of,
+from .exam_steps import (publish_results, LOCAL, SAVED, answer, answered_count, assert_fits_the_screen, attempt_row, first_login, keys_of,
                          login_again, login_staff, paper_of, remaining_seconds, saved_answers, shot, start_paper, wait_for,
                          wrong_choice)
 
@@ -185,6 +185,9 @@ def test_general_procedure_passes_both_papers_with_an_offline_stretch(make_conte
     expect(page.locator("[data-result-score]")).to_have_text("75 / 100 分")
 
     page.goto("/")
+    expect(page.locator(".state")).to_have_text("【待公布】")
+    publish_results(make_context)
+    page.goto("/")
     expect(page.locator(".state")).to_have_text("【考核合格】")
     expect(page.locator(".tool", has_text="我的考试")).to_be_visible()
     shot(page, screenshots, "07-home-passed-phone")
@@ -212,6 +215,7 @@ def test_failing_humanities_ends_a_general_assessment(make_context, demo_var: Pa
     expect(page.locator("[data-result-words]")).to_have_text("未通过")
     expect(page.locator("[data-result-score]")).to_have_text("0 / 100 分")
     shot(page, screenshots, "08-result-fail-phone")
+    publish_results(make_context)
     page.goto("/")
     expect(page.locator(".state")).to_have_text("【考核不合格】")
     page.goto("/exams")

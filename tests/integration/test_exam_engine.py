@@ -109,7 +109,14 @@ async def test_general_procedure_passes_both_papers_in_order(exams, make_client)
     assert (await submit(doctor, pro))["passed"] is True
     assert await registration_state(exams, GENERAL) == "PASSED"
     status, body = await doctor.get("/api/v1/exams")
+    assert body["decided"] is True and body["result"] is None and body["registration_words"] == "待公布"
+    body01 = await make_client()
+    await body01.login_staff("body01")
+    assert (await body01.post("/api/v1/results/publish", {}))[0] == 200
+    status, body = await doctor.get("/api/v1/exams")
     assert body["result"] == "PASSED" and body["registration_words"] == "考核合格"
+    status, body = await doctor.get("/api/v1/my/result")
+    assert status == 200 and "医学人文测评" in str(body), body
 
 
 async def test_a_failed_general_paper_ends_the_assessment(exams, make_client) -> None:  # type: ignore[no-untyped-def]
