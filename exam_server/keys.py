@@ -13,6 +13,8 @@ from .exam.papers import PaperCache
 from .exam.push import AttemptHub
 from .exam.tokens import AttemptToken
 from .livestate import LiveState
+from .proctor.frames import FrameService
+from .proctor.live import InvigilationHub
 from .settings import Settings
 from .sms import SmsSender
 from .storage import FileStorage
@@ -26,6 +28,8 @@ storage_key = web.AppKey("storage", FileStorage)
 executor_key = web.AppKey("executor", Executor)
 paper_cache_key = web.AppKey("paper_cache", PaperCache)
 attempt_hub_key = web.AppKey("attempt_hub", AttemptHub)
+frame_service_key = web.AppKey("frame_service", FrameService)
+invigilation_hub_key = web.AppKey("invigilation_hub", InvigilationHub)
 
 # Request-scoped.
 account_key = web.RequestKey("account", Account | None)  # type: ignore[arg-type]

@@ -48,6 +48,8 @@ class Action(StrEnum):
     BODY_APPROVE = "body_approve"
     PASS = "pass"
     FAIL = "fail"
+    # A passing attempt voided after review (rule 9): the result is taken back and recomputed.
+    REVOKE_PASS = "revoke_pass"
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +76,7 @@ MOVES: dict[Action, Move] = {
     Action.BODY_APPROVE: Move(frozenset({State.INSTITUTION_APPROVED}), State.APPROVED, frozenset({Role.BODY})),
     Action.PASS: Move(frozenset({State.APPROVED}), State.PASSED, frozenset({SYSTEM})),
     Action.FAIL: Move(_AFTER_SUBMIT, State.FAILED, frozenset({SYSTEM})),
+    Action.REVOKE_PASS: Move(frozenset({State.PASSED}), State.APPROVED, frozenset({Role.BODY, SYSTEM})),
 }
 
 

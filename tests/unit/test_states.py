@@ -36,16 +36,19 @@ LEGAL: dict[tuple[State, Action, Role], State] = {
     (S.RETURNED, A.FAIL, R.ADMIN): S.FAILED,
     (S.INSTITUTION_APPROVED, A.FAIL, R.ADMIN): S.FAILED,
     (S.APPROVED, A.FAIL, R.ADMIN): S.FAILED,
+    # A voided passing attempt (proctoring review) takes the pass back; the result is then recomputed.
+    (S.PASSED, A.REVOKE_PASS, R.BODY): S.APPROVED,
+    (S.PASSED, A.REVOKE_PASS, R.ADMIN): S.APPROVED,
 }
 
 TRIPLES = list(itertools.product(State, Action, Role))
 _HAN = re.compile(r"[\u4e00-\u9fff]")
 
 
-def test_the_table_covers_every_action_and_every_state_but_the_terminal_ones() -> None:
+def test_the_table_covers_every_action_and_every_state_but_the_terminal_one() -> None:
     assert {a for _, a, _ in LEGAL} == set(Action)
-    assert {s for s, _, _ in LEGAL} == set(State) - {S.PASSED, S.FAILED}
-    assert len(TRIPLES) == len(State) * len(Action) * len(Role) == 9 * 10 * 6
+    assert {s for s, _, _ in LEGAL} == set(State) - {S.FAILED}
+    assert len(TRIPLES) == len(State) * len(Action) * len(Role) == 9 * 11 * 6
 
 
 @pytest.mark.parametrize("state, action, role", TRIPLES, ids=lambda v: str(v))
@@ -66,9 +69,12 @@ def test_every_triple(state: State, action: Action, role: Role) -> None:
         assert message.startswith("当前角色不能执行此操作")
 
 
-def test_passed_and_failed_are_final() -> None:
+def test_failed_is_final_and_passed_only_revocable_by_review() -> None:
     for state in (S.PASSED, S.FAILED):
         for action, role in itertools.product(Action, Role):
+            if (state, action, role) in LEGAL:
+                assert action is A.REVOKE_PASS
+                continue
             with pytest.raises(IllegalTransition):
                 next_state(state, action, role)
 
