@@ -103,7 +103,8 @@ class InvigilationHub:
             return
         out = {"type": "event", "event": msg.get("event"), "candidate": msg.get("candidate") or {},
                "physician_id": physician}
-        for board in self._by_physician.get((schedule, physician), ()) | self._whole.get(schedule, set()):
+        boards = set(self._by_physician.get((schedule, physician), ())) | self._whole.get(schedule, set())
+        for board in boards:
             board.offer(out)
             self.dispatched += 1
 
