@@ -348,10 +348,10 @@ async def upload_frame(request: web.Request) -> web.StreamResponse:
     data = await request.content.read(MAX_FRAME_BYTES + 1)
     if len(data) > MAX_FRAME_BYTES:
         raise ApiError(f"画面不能超过 {MAX_FRAME_BYTES // 1000} KB", code="too_large", status=413)
-    # Twice the schedule's rate, so a retried upload still fits.
-    await _rate_limit(request, f"proctor:frames:{attempt.id}", per=rules.frame_seconds, limit=2)
     if not await asyncio.to_thread(is_image, data):
         raise ApiError("画面不是有效的 JPEG 或 PNG 图片", fields={"frame": "画面不是有效的图片"})
+    # Twice the schedule's rate, so a retried upload still fits.
+    await _rate_limit(request, f"proctor:frames:{attempt.id}", per=rules.frame_seconds, limit=2)
     now = utcnow()
     live = request.app[live_key]
     await live.set(f"proctor:seen:{attempt.id}", now.isoformat(), ttl=live_view.OFFLINE_AFTER * 20)

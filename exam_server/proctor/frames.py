@@ -165,7 +165,10 @@ class FrameService:
         try:
             result = await asyncio.wait_for(self.analyzer.analyze(job), timeout=self.result_timeout)
         except BrokenProcessPool:
-            self._analyzer = None  # a pool process died mid-frame: a fresh pool for the next frame
+            # A pool process died mid-frame: a fresh pool for the next frame, the broken one shut down.
+            broken, self._analyzer = self._analyzer, None
+            if broken is not None:
+                asyncio.get_running_loop().create_task(broken.aclose())
             await self._delayed(frame, "worker_lost")
             return
         except (asyncio.TimeoutError, proctoring.QueueError, proctoring.ResultTimeout):

@@ -110,7 +110,7 @@ async def void_attempt(session: AsyncSession, actor: Actor, attempt: Attempt, *,
     attempt.state, attempt.passed, attempt.version = target, False, attempt.version + 1
     audit.record(session, actor_id=actor.account_id, action="attempt.void", entity="attempt", entity_id=attempt.id,
                  detail={"reason": reason, "was_passed": was_passed}, request_id=request_id)
-    reg = await session.get(Registration, attempt.registration_id, with_for_update=True)
+    reg = await session.get(Registration, attempt.registration_id)  # apply_move compares-and-sets the version
     assert reg is not None
     if reg.state == State.PASSED:
         await apply_move(session, reg, Action.REVOKE_PASS, actor, detail={"attempt_id": attempt.id, "reason": reason})

@@ -49,6 +49,7 @@
   if (check) {
     var kind = check.dataset.kind, status = $(check, "[data-status]"), video = $(check, "[data-preview]");
     var challenge = null;
+    $(check, "[data-consent]").href = "/proctoring/consent?next=" + encodeURIComponent(location.pathname + location.search);
     var PHASE_MS = 1800, SHOTS = [0.45, 0.85];
     function say(text) { status.textContent = text; }
     function show(sel, on) { $(check, sel).hidden = !on; }
@@ -153,6 +154,7 @@
     var select = $(dash, "[data-schedule]"), grid = $(dash, "[data-grid]"), alertsBox = $(dash, "[data-alerts]");
     var link = $(dash, "[data-link]"), dialog = $(dash, "[data-detail]");
     var candidates = {}, lastId = 0, socket = null, current = null, retry = 1000;
+    var VERDICT_WORDS = { ok: "本人", no_face: "无人", several_faces: "多人", another_person: "疑似他人", poor_image: "画面不清" };
     function renderCard(c) {
       var card = grid.querySelector('[data-attempt="' + c.attempt_id + '"]');
       if (!card) {
@@ -165,7 +167,8 @@
       card.appendChild(img);
       card.appendChild(el("strong", {}, c.name));
       card.appendChild(el("span", { class: "inst" }, c.institution));
-      card.appendChild(el("span", { class: "id " + (c.verdict || "none"), "data-identity": "" }, c.identity_words + (c.analysis_delayed ? "（分析延迟）" : "")));
+      var words = VERDICT_WORDS[c.verdict] || "待分析";
+      card.appendChild(el("span", { class: "id " + (c.verdict || "none"), "data-identity": "" }, words + (c.analysis_delayed ? "（分析延迟）" : "")));
       card.appendChild(el("span", { class: "v", "data-violations": "" }, "违规 " + c.violations));
       var left = Math.max(0, Math.round((new Date(c.deadline) - Date.now()) / 60000));
       card.appendChild(el("span", { class: "left" }, "剩余 " + left + " 分钟"));
