@@ -33,6 +33,7 @@ from ..exam.papers import PaperCache
 from ..livestate import LiveState
 from ..storage import FileStorage
 from . import events, identity
+from .live import VERDICT_WORDS
 from .models import ProctorEvent, Violation
 from .rules import KIND_WORDS, schedule_rules
 
@@ -216,7 +217,8 @@ class FrameService:
             assert schedule is not None
             rules = schedule_rules(schedule.violation_policy)
             e = await events.add(session, attempt.id, "frame", now=now, severity=1 if bad else 0,
-                                 detail={"verdict": str(analysis.verdict), "analysis": analysis.to_dict()},
+                                 detail={"verdict": str(analysis.verdict), "analysis": analysis.to_dict(),
+                                         "words": "画面：" + VERDICT_WORDS.get(str(analysis.verdict), "")},
                                  frame_key=frame_key, thumb_key=thumb_key)
             published.append(events.event_json(e))
             policy = rules.policy()

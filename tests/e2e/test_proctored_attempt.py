@@ -142,7 +142,8 @@ def camera(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def camera_browser(camera: Path):  # type: ignore[no-untyped-def]
+def camera_browser(camera: Path, cluster: dict[str, Any]):  # type: ignore[no-untyped-def]
+    # After the cluster: its set-up runs asyncio, which cannot start inside Playwright's loop.
     from playwright.sync_api import sync_playwright
 
     write_y4m(camera, still(PERSON, 1))
