@@ -104,13 +104,13 @@ def create_app(settings: Settings, *, live_prefix: str = "dingkao:") -> web.Appl
         app[invigilation_hub_key] = hub
         frames.start()
         hub.start()
+        stop = asyncio.Event()
         retention = asyncio.create_task(run_retention(app[sessionmaker_key], app[storage_key], app[live_key],
-                                                      retention_days=settings.proctor_retention_days),
+                                                      retention_days=settings.proctor_retention_days, stop=stop),
                                         name="evidence-retention")
         yield
-        retention.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await retention
+        stop.set()
+        await retention
         await hub.stop()
         await frames.stop()
 

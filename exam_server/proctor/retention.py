@@ -47,11 +47,19 @@ async def delete_expired(sessionmaker: async_sessionmaker[AsyncSession], storage
 
 
 async def run_retention(sessionmaker: async_sessionmaker[AsyncSession], storage: FileStorage, live: LiveState, *,
-                        retention_days: int, interval: float = 3600.0) -> None:
-    """Every process runs this; a live-state lock lets one of them do each round."""
+                        retention_days: int, stop: asyncio.Event, interval: float = 3600.0,
+                        first_delay: float = 60.0) -> None:
+    """Every process runs this; a live-state lock lets one of them do each round. ``stop`` ends it
+    between rounds (a round is never cut off mid-transaction)."""
     from registry.db import utcnow
 
+    delay = first_delay
     while True:
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=delay)
+        if stop.is_set():
+            return
+        delay = interval
         try:
             async with live.lock("proctor-retention", ttl=600):
                 count = await delete_expired(sessionmaker, storage, now=utcnow(), retention_days=retention_days)
@@ -59,9 +67,5 @@ async def run_retention(sessionmaker: async_sessionmaker[AsyncSession], storage:
                     log.info("deleted evidence of %d proctoring events older than %d days", count, retention_days)
         except LockNotAcquired:
             pass
-        except asyncio.CancelledError:
-            raise
         except Exception:
             log.warning("evidence retention round failed", exc_info=True)
-        with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.sleep(interval)

@@ -309,6 +309,10 @@
 
   // ------------------------------------------------------------ review
   var rev = document.getElementById("review");
+  var STATE_WORDS = { in_progress: "进行中", submitted: "已交卷", scored: "已评分", voided: "已作废" };
+  var ACTION_WORDS = { "attempt.start": "开始考试", "attempt.submit": "交卷", "attempt.score": "评分",
+    "attempt.extra_time": "延长时间", "attempt.warn": "监考员提醒", "attempt.takeover": "换设备继续",
+    "attempt.void": "作废考试", "violation.confirmed": "确认违规", "violation.dismissed": "排除违规" };
   if (rev) {
     var schedule = rev.dataset.schedule;
     async function loadReview() {
@@ -328,7 +332,7 @@
       var r = await api("GET", "/api/v1/attempts/" + id + "/timeline");
       if (!r.ok) return fail(rev, r.data.error);
       $(rev, "[data-attempt]").hidden = false;
-      $(rev, "[data-attempt-title]").textContent = name + " · 考试 " + id + "（" + (r.data.attempt.state === "voided" ? "已作废" : r.data.attempt.state) + "）";
+      $(rev, "[data-attempt-title]").textContent = name + " · 考试 " + id + "（" + (STATE_WORDS[r.data.attempt.state] || r.data.attempt.state) + "）";
       var vs = $(rev, "[data-violations]"); vs.innerHTML = "";
       var byId = {}; r.data.events.forEach(function (e) { byId[e.id] = e; });
       r.data.violations.forEach(function (v) {
@@ -351,7 +355,7 @@
       });
       var tl = $(rev, "[data-timeline]"); tl.innerHTML = "";
       r.data.events.forEach(function (e) { tl.appendChild(el("li", { class: "sev" + e.severity }, time(e.at) + " " + ((e.detail && e.detail.words) || (e.detail && e.detail.verdict) || e.kind))); });
-      r.data.actions.forEach(function (a) { tl.appendChild(el("li", { class: "action" }, time(a.at) + " 操作：" + a.action)); });
+      r.data.actions.forEach(function (a) { tl.appendChild(el("li", { class: "action" }, time(a.at) + " 操作：" + (ACTION_WORDS[a.action] || a.action))); });
     }
     loadReview();
   }
