@@ -24,14 +24,18 @@ from .exam.papers import PaperCache
 from .exam.push import AttemptHub
 from .exam.sweeper import run_sweeper
 from .account_cache import AccountCache
-from .handlers import admin_api, admin_pages, auth_api, bank_api, bank_pages, exam_api, exam_pages, import_jobs_api, institution_api, ops, pages, registration_api, result_pages, results_api, review_api, stats_api, workflow_pages  # noqa: F401
+from .handlers import admin_api, admin_pages, auth_api, bank_api, bank_pages, exam_api, exam_pages, import_jobs_api, institution_api, ops, pages, proctor_api, proctor_pages, registration_api, result_pages, results_api, review_api, stats_api, workflow_pages  # noqa: F401
 from .handlers import page_routes, routes
 from .import_jobs import ImportJobs
-from .keys import (account_cache_key, account_key, attempt_hub_key, attempt_token_key, engine_key, import_jobs_key,
-                   live_down_key, live_key, metrics_key, paper_cache_key, sessionmaker_key, settings_key, sms_key,
-                   storage_key)
+from .keys import (account_cache_key, account_key, attempt_hub_key, attempt_token_key, engine_key, frame_service_key,
+                   import_jobs_key, invigilation_hub_key, live_down_key, live_key, metrics_key, paper_cache_key,
+                   sessionmaker_key, settings_key, sms_key, storage_key)
 from .livestate import make_live_state
 from .metrics import InstrumentedLiveState, Metrics, metrics_middleware_for
+from .proctor.analyzer import make_analyzer
+from .proctor.frames import FrameService
+from .proctor.live import InvigilationHub
+from .proctor.retention import run_retention
 from .request_context import request_id_middleware
 from .settings import Settings
 from .sms_gateways import make_sms
@@ -118,8 +122,28 @@ def create_app(settings: Settings, *, live_prefix: str | None = None) -> web.App
         yield
         await jobs.close()  # running steps roll back and are marked interrupted
 
+    async def proctoring_ctx(app: web.Application) -> AsyncIterator[None]:
+        # Frames are analysed off the web tier (a local pool, or the Redis queue read by
+        # `dingkao proctor-worker`); dashboards follow events through one subscription per process.
+        frames = FrameService(app[sessionmaker_key], app[storage_key], app[live_key], app[paper_cache_key],
+                              app[attempt_hub_key].publish, make_analyzer(settings, live_prefix=live_prefix))
+        app[frame_service_key] = frames
+        hub = InvigilationHub(app[live_key])
+        app[invigilation_hub_key] = hub
+        frames.start()
+        hub.start()
+        stop = asyncio.Event()
+        retention = asyncio.create_task(run_retention(app[sessionmaker_key], app[storage_key], app[live_key],
+                                                      retention_days=settings.proctor_retention_days, stop=stop),
+                                        name="evidence-retention")
+        yield
+        stop.set()
+        await retention
+        await hub.stop()
+        await frames.stop()
+
     app[paper_cache_key] = PaperCache()
-    app.cleanup_ctx.extend([database, live_state, sms_client, import_jobs, exam_engine])
+    app.cleanup_ctx.extend([database, live_state, sms_client, import_jobs, exam_engine, proctoring_ctx])
     templating.setup(app)
     for ep in routes.endpoints:
         app.router.add_route(ep.method, ep.path, _guard(ep), name=f"api_{ep.handler.__name__}")

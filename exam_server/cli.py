@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 from pathlib import Path
 
@@ -81,6 +82,9 @@ def cmd_demo(args: argparse.Namespace) -> None:
     settings = _settings(demo=True)
     # Demo runs on plain http://127.0.0.1, where browsers drop Secure cookies on non-localhost names.
     settings = settings.with_(cookie_secure=False, log_json=False)
+    if not os.environ.get("DINGKAO_EXAM_FACE_CHECK"):
+        # The demo's exam physicians have no enrolled photo, so the face check is off unless asked for.
+        settings = settings.with_(exam_face_check=False)
     _prepare_storage(settings, migrate_server=True)
     asyncio.run(seed_demo(settings))
     asyncio.run(seed_exam_demo(settings))

@@ -99,3 +99,4 @@ class ImportJob(Base):
 # The exam engine's tables live with the engine; importing them here registers them on Base
 # wherever the exam tables are needed (migrations, tests).
 from .exam.models import Answer, Attempt, ExamSchedule, QuestionSnapshot  # noqa: E402,F401
+from .proctor.models import FaceConsent, IdentityCheck, InvigilatorAssignment, LiveEnrolment, ProctorEvent, Violation  # noqa: E402,F401

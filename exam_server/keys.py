@@ -16,6 +16,8 @@ from .exam.tokens import AttemptToken
 from .import_jobs import ImportJobs
 from .livestate import LiveState
 from .metrics import Metrics
+from .proctor.frames import FrameService
+from .proctor.live import InvigilationHub
 from .settings import Settings
 from .sms import SmsSender
 from .storage import FileStorage
@@ -32,6 +34,8 @@ attempt_hub_key = web.AppKey("attempt_hub", AttemptHub)
 metrics_key = web.AppKey("metrics", Metrics)
 import_jobs_key = web.AppKey("import_jobs", ImportJobs)
 account_cache_key = web.AppKey("account_cache", AccountCache)
+frame_service_key = web.AppKey("frame_service", FrameService)
+invigilation_hub_key = web.AppKey("invigilation_hub", InvigilationHub)
 
 # Request-scoped.
 account_key = web.RequestKey("account", Account | None)  # type: ignore[arg-type]

@@ -61,9 +61,15 @@ class Settings:
     trust_proxy: bool = False
     # Answers arriving this long after an attempt's deadline (requests in flight) are still taken.
     exam_grace_seconds: int = 10
-    # The pre-exam identity check (proctoring) must pass before an attempt starts; the hook is
-    # exam_server.exam.gate.identity_gate. Off until that check exists.
-    exam_face_check: bool = False
+    # Consent and the pre-exam identity check (exam_server.proctor) must pass before an attempt
+    # starts; the hook is exam_server.exam.gate.identity_gate.
+    exam_face_check: bool = True
+    # Evidence frames and thumbnails are deleted this many days after they were taken (PIPL).
+    proctor_retention_days: int = 30
+    # Where webcam frames are analysed: "local" (a process pool in each web process) or "redis"
+    # (the queue read by `dingkao proctor-worker`).
+    proctor_analyzer: str = "local"
+    proctor_pool_processes: int = 1
     # How often each process looks for overdue attempts (seconds).
     sweep_interval: float = 1.0
     # Every live-state key starts with this, so deployments (and test runs) can share one Redis.
@@ -192,7 +198,10 @@ def load_settings(env: Mapping[str, str] | None = None, *, demo: bool = False) -
         log_json=_bool(env, "DINGKAO_LOG_JSON", True),
         trust_proxy=_bool(env, "DINGKAO_TRUST_PROXY", False),
         exam_grace_seconds=_int(env, "DINGKAO_EXAM_GRACE_SECONDS", 10, lo=0, hi=300),
-        exam_face_check=_bool(env, "DINGKAO_EXAM_FACE_CHECK", False),
+        exam_face_check=_bool(env, "DINGKAO_EXAM_FACE_CHECK", True),
+        proctor_retention_days=_int(env, "DINGKAO_PROCTOR_RETENTION_DAYS", 30, lo=1, hi=3650),
+        proctor_analyzer=_analyzer(env),
+        proctor_pool_processes=_int(env, "DINGKAO_PROCTOR_POOL_PROCESSES", 1, lo=1, hi=64),
         live_prefix=_live_prefix(env),
         metrics_token=env.get("DINGKAO_METRICS_TOKEN", "").strip(),
     )
@@ -202,4 +211,13 @@ def _live_prefix(env: Mapping[str, str]) -> str:
     raw = env.get("DINGKAO_LIVE_PREFIX", "dingkao:")
     if not raw or len(raw) > 64 or any(c.isspace() or c in "*?[]" for c in raw):
         raise SettingsError(f"DINGKAO_LIVE_PREFIX: 1 to 64 characters without spaces or glob characters, got {raw!r}")
+    return raw
+
+
+def _analyzer(env: Mapping[str, str]) -> str:
+    raw = env.get("DINGKAO_PROCTOR_ANALYZER", "local").strip() or "local"
+    if raw not in ("local", "redis"):
+        raise SettingsError(f"DINGKAO_PROCTOR_ANALYZER: expected local or redis, got {raw!r}")
+    if raw == "redis" and not env.get("REDIS_URL", "").strip():
+        raise SettingsError("DINGKAO_PROCTOR_ANALYZER: redis needs REDIS_URL")
     return raw

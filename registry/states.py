@@ -53,6 +53,8 @@ class Action(StrEnum):
     # A physician's review request (复核申请) of a 不合格 result, decided by the body.
     REVIEW_UPHOLD = "review_uphold"
     REVIEW_CHANGE = "review_change"
+    # A passing attempt voided after review (rule 9): the result is taken back and recomputed.
+    REVOKE_PASS = "revoke_pass"
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +87,7 @@ MOVES: dict[Action, Move] = {
     Action.FAIL: Move(_AFTER_SUBMIT, State.FAILED, frozenset({SYSTEM})),
     Action.REVIEW_UPHOLD: Move(frozenset({State.FAILED}), None, frozenset({Role.BODY})),
     Action.REVIEW_CHANGE: Move(frozenset({State.FAILED}), State.PASSED, frozenset({Role.BODY})),
+    Action.REVOKE_PASS: Move(frozenset({State.PASSED}), State.APPROVED, frozenset({Role.BODY, SYSTEM})),
 }
 
 

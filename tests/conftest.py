@@ -107,6 +107,8 @@ async def settings(database_url: str, backend: str, tmp_path: Path, live_prefix:
         cookie_secure=False,
         demo_mode=True,
         log_json=False,
+        # The engine's tests start attempts directly; tests/integration/proctored switch it on.
+        exam_face_check=False,
     )
     yield s
     if s.redis_url:

@@ -213,8 +213,15 @@ async def attempt_in_scope(session: AsyncSession, actor: Actor, attempt_id: int)
         if attempt.physician_id != actor.physician_id:
             raise NotFound("考试记录不存在")
         return attempt
+    if actor.role is Role.INVIGILATOR:
+        # An invigilator oversees only the candidates assigned to it (exam_server.proctor.assignments).
+        from ..proctor.assignments import invigilates
+
+        if not await invigilates(session, actor, attempt):
+            raise NotFound("考试记录不存在")
+        return attempt
     physician = await session.get(Physician, attempt.physician_id)
-    if physician is None or not (can_see_physician(actor, physician) or _invigilates(actor, physician)):
+    if physician is None or not can_see_physician(actor, physician):
         raise NotFound("考试记录不存在")
     return attempt
 
@@ -226,11 +233,6 @@ async def clock_of(conn: AsyncConnection, physician_id: int, attempt_id: int) ->
     if row is None or row.physician_id != physician_id:
         raise NotFound("考试记录不存在")
     return row
-
-
-def _invigilates(actor: Actor, physician: Physician) -> bool:
-    # Until invigilation groups exist, an invigilator follows the candidates of its own body.
-    return actor.role is Role.INVIGILATOR and actor.body_id == physician.institution.body_id
 
 
 async def answers_of(session: AsyncSession, attempt_id: int) -> dict[int, Answer]:
@@ -431,7 +433,11 @@ async def attempts_of_schedule(session: AsyncSession, actor: Actor, schedule_id:
             .join(Institution, Physician.institution_id == Institution.id)
             .where(Attempt.schedule_id == schedule_id))
     if actor.role is Role.INVIGILATOR:
-        stmt = stmt.where(Institution.body_id == actor.body_id)
+        from ..proctor.assignments import followed_physicians
+
+        schedule = await session.get(ExamSchedule, schedule_id)
+        followed = await followed_physicians(session, actor, schedule) if schedule else set()
+        stmt = stmt.where(Physician.id.in_(sorted(followed or ())))
     else:
         stmt = stmt.where(institution_clause(actor))
     return [(a, n, i) for a, n, i in (await session.execute(stmt.order_by(Attempt.id))).all()]

@@ -1,15 +1,21 @@
-"""The one place where a pre-exam check plugs in before an attempt starts.
+"""The one place where the pre-exam check plugs in before an attempt starts (rule 9).
 
-The proctoring work adds the live identity check (rule 9) here; until then, with
-``Settings.exam_face_check`` on, no attempt can start, so a deployment cannot believe it has a
-check it does not have.
+With ``Settings.exam_face_check`` on (the default), a physician may start a paper only with the
+face-capture consent in force and a passed identity check for that paper: a live check
+(``exam_server.proctor.identity``) from the last few minutes, or a manual verification by the body.
+The check is then tied to the attempt it opened, so one check opens one attempt.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
 from registry.errors import IllegalTransition
 from registry.scope import Actor
 
+from ..proctor import consent, identity
 from ..settings import Settings
 
 
@@ -17,7 +23,18 @@ class IdentityCheckRequired(IllegalTransition):
     pass
 
 
-async def identity_gate(settings: Settings, actor: Actor, kind: str) -> None:
-    """Raise when the physician may not start ``kind`` before passing the identity check."""
-    if settings.exam_face_check:
-        raise IdentityCheckRequired("开考前须通过人脸身份核验，本系统尚未启用该核验，请联系考核机构")
+async def identity_gate(settings: Settings, actor: Actor, kind: str, *,
+                        sessionmaker: async_sessionmaker[AsyncSession], now: dt.datetime) -> int | None:
+    """Raise when the physician may not start ``kind`` yet; return the passed check's id to tie to
+    the attempt (None when the check is switched off)."""
+    if not settings.exam_face_check or actor.physician_id is None:
+        return None
+    async with sessionmaker() as session:
+        check = await identity.valid_pass(session, actor.physician_id, kind, now=now)
+        if check is not None and check.manual_by is not None:
+            return check.id  # the body verified the person by hand: consent is not needed for that
+        if await consent.current_consent(session, actor.physician_id) is None:
+            raise IdentityCheckRequired("开考前须同意《人脸信息采集授权》并通过身份核验（或由考核机构人工核验）")
+        if check is None:
+            raise IdentityCheckRequired("开考前须通过人脸身份核验")
+        return check.id

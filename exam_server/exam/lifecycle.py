@@ -12,9 +12,12 @@ class AttemptState(StrEnum):
     IN_PROGRESS = "in_progress"
     SUBMITTED = "submitted"
     SCORED = "scored"
+    # Voided after a confirmed proctoring violation: counts as a used attempt that did not pass.
+    VOIDED = "voided"
 
 
-ATTEMPT_WORDS = {AttemptState.IN_PROGRESS: "进行中", AttemptState.SUBMITTED: "已交卷", AttemptState.SCORED: "已评分"}
+ATTEMPT_WORDS = {AttemptState.IN_PROGRESS: "进行中", AttemptState.SUBMITTED: "已交卷", AttemptState.SCORED: "已评分",
+                 AttemptState.VOIDED: "已作废"}
 
 
 class SubmitReason(StrEnum):
@@ -24,15 +27,18 @@ class SubmitReason(StrEnum):
     TIME_UP = "time_up"
     INVIGILATOR = "invigilator"
     BODY = "body"
+    PROCTORING = "proctoring"  # a schedule's proctoring rule ended it (rule 9)
 
 
 SUBMIT_WORDS = {SubmitReason.PHYSICIAN: "考生交卷", SubmitReason.TIME_UP: "时间到自动交卷",
-                SubmitReason.INVIGILATOR: "监考员结束考试", SubmitReason.BODY: "考核机构结束考试"}
+                SubmitReason.INVIGILATOR: "监考员结束考试", SubmitReason.BODY: "考核机构结束考试",
+                SubmitReason.PROCTORING: "监考规则结束考试"}
 
 
 class AttemptAction(StrEnum):
     SUBMIT = "submit"
     SCORE = "score"
+    VOID = "void"
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +50,7 @@ class AttemptMove:
 MOVES = {
     AttemptAction.SUBMIT: AttemptMove(AttemptState.IN_PROGRESS, AttemptState.SUBMITTED),
     AttemptAction.SCORE: AttemptMove(AttemptState.SUBMITTED, AttemptState.SCORED),
+    AttemptAction.VOID: AttemptMove(AttemptState.SCORED, AttemptState.VOIDED),
 }
 
 

@@ -21,6 +21,7 @@ from ..auth import current_actor
 from ..errors import ApiError
 from ..exam import answers, attempts, schedules
 from ..exam.gate import identity_gate
+from ..proctor.identity import use_pass
 from ..exam.lifecycle import AttemptState
 from ..exam import tokens
 from ..keys import (account_key, attempt_hub_key, attempt_token_key, engine_key, paper_cache_key, sessionmaker_key,
@@ -140,13 +141,16 @@ async def exam_overview(request: web.Request) -> web.StreamResponse:
 async def start_exam(request: web.Request) -> web.StreamResponse:
     actor = current_actor(request)
     body: StartBody = await parse_body(request, StartBody)
-    await identity_gate(request.app[settings_key], actor, body.kind)
+    check_id = await identity_gate(request.app[settings_key], actor, body.kind,
+                                   sessionmaker=request.app[sessionmaker_key], now=utcnow())
     async with request.app[sessionmaker_key]() as session, session.begin():
         try:
             attempt = await attempts.start_attempt(session, actor, body.kind, device_id=body.device, now=utcnow(),
                                                    cache=request.app[paper_cache_key], request_id=request_id(request))
         except attempts.StartRefused as exc:
             raise _refused(exc) from None
+        if check_id is not None and not await use_pass(session, check_id, attempt.id):
+            raise ApiError("该身份核验已用于另一场考试，请重新核验", code="identity_check_required", status=409)
     return json_ok({"attempt_id": attempt.id, "deadline": attempt.deadline,
                     "token": _token(request, attempt.id, attempt.physician_id, body.device)}, status=201)
 

@@ -141,6 +141,7 @@ def test_check_answers_names_every_problem() -> None:
 @pytest.mark.parametrize(("state", "action", "after"), [
     (AttemptState.IN_PROGRESS, AttemptAction.SUBMIT, AttemptState.SUBMITTED),
     (AttemptState.SUBMITTED, AttemptAction.SCORE, AttemptState.SCORED),
+    (AttemptState.SCORED, AttemptAction.VOID, AttemptState.VOIDED),
 ])
 def test_lifecycle_moves(state: AttemptState, action: AttemptAction, after: AttemptState) -> None:
     assert next_attempt_state(state, action) is after

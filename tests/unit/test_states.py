@@ -43,16 +43,19 @@ LEGAL: dict[tuple[State, Action, Role], State] = {
     # A review request (复核申请) of a 不合格 result: the body upholds it or changes it to 合格.
     (S.FAILED, A.REVIEW_UPHOLD, R.BODY): S.FAILED,
     (S.FAILED, A.REVIEW_CHANGE, R.BODY): S.PASSED,
+    # A voided passing attempt (proctoring review) takes the pass back; the result is then recomputed.
+    (S.PASSED, A.REVOKE_PASS, R.BODY): S.APPROVED,
+    (S.PASSED, A.REVOKE_PASS, R.ADMIN): S.APPROVED,
 }
 
 TRIPLES = list(itertools.product(State, Action, Role))
 _HAN = re.compile(r"[\u4e00-\u9fff]")
 
 
-def test_the_table_covers_every_action_and_every_state_but_the_terminal_ones() -> None:
+def test_the_table_covers_every_action_and_every_state_but_the_terminal_one() -> None:
     assert {a for _, a, _ in LEGAL} == set(Action)
-    assert {s for s, _, _ in LEGAL} == set(State) - {S.PASSED}
-    assert len(TRIPLES) == len(State) * len(Action) * len(Role) == 9 * 12 * 6
+    assert {s for s, _, _ in LEGAL} == set(State)
+    assert len(TRIPLES) == len(State) * len(Action) * len(Role) == 9 * 13 * 6
 
 
 @pytest.mark.parametrize("state, action, role", TRIPLES, ids=lambda v: str(v))
@@ -73,10 +76,11 @@ def test_every_triple(state: State, action: Action, role: Role) -> None:
         assert message.startswith("当前角色不能执行此操作")
 
 
-def test_passed_is_final_and_failed_moves_only_on_review() -> None:
+def test_passed_moves_only_on_revocation_and_failed_only_on_review() -> None:
     for state in (S.PASSED, S.FAILED):
         for action, role in itertools.product(Action, Role):
-            if state is S.FAILED and role is R.BODY and action in (A.REVIEW_UPHOLD, A.REVIEW_CHANGE):
+            if (state, action, role) in LEGAL:
+                assert action in ((A.REVOKE_PASS,) if state is S.PASSED else (A.REVIEW_UPHOLD, A.REVIEW_CHANGE))
                 continue
             with pytest.raises(IllegalTransition):
                 next_state(state, action, role)

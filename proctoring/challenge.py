@@ -1,0 +1,171 @@
+"""A liveness challenge: head turns in an order the server picks, judged across frames.
+
+Plain data in, a verdict out. The server picks the steps (:func:`pick_challenge`); the page shows
+them one phase at a time and captures a few frames per phase, each tagged with its phase; every
+frame is analysed with liveness measures (``analyze_frame(..., liveness=True)``) and
+:func:`judge_challenge` decides. A photo, or a phone screen showing one, keeps the same head pose
+in every phase, so it cannot show the asked turns; a recorded video cannot know the order.
+
+Phases: a frontal baseline, then for each step the asked turn followed by a frontal phase. Yaw is
+compared with the candidate's own baseline (the generic face model gives frontal faces an offset).
+Measured on the shared photos warped into head turns: a turn of about 20 degrees moves the yaw by
+12-35 degrees; still frames stay within 3 degrees of their baseline.
+"""
+
+from __future__ import annotations
+
+import enum
+import random
+import statistics
+from dataclasses import dataclass
+from typing import Sequence
+
+from proctoring.analysis import FrameAnalysis, Verdict
+
+
+class Pose(enum.StrEnum):
+    FRONT = "front"
+    # The person's own left: in an unmirrored camera frame the nose moves to the image's right,
+    # and the yaw measured by proctoring.liveness decreases.
+    LEFT = "left"
+    RIGHT = "right"
+
+
+POSE_WORDS = {Pose.FRONT: "请正对摄像头", Pose.LEFT: "请向左转头", Pose.RIGHT: "请向右转头"}
+# A turn counts when the yaw moved at least this far from the baseline in the asked direction;
+# a frame within FRONT_DEGREES of the baseline is frontal; in between tells nothing.
+TURN_DEGREES = 10.0
+FRONT_DEGREES = 6.0
+STEPS = 3
+MAX_FRAMES = 40
+MIN_FRAMES_PER_PHASE = 1
+
+
+class Failure(enum.StrEnum):
+    TOO_FEW_FRAMES = "too_few_frames"
+    NO_FACE = "no_face"
+    SEVERAL_FACES = "several_faces"
+    ANOTHER_PERSON = "another_person"
+    NO_BASELINE = "no_baseline"
+    POSE_MISSING = "pose_missing"
+    WRONG_TURN = "wrong_turn"
+
+
+FAILURE_WORDS = {
+    Failure.TOO_FEW_FRAMES: "采集的画面不足，请保持摄像头开启并重试",
+    Failure.NO_FACE: "部分画面中未检测到人脸，请正对摄像头、保持光线充足",
+    Failure.SEVERAL_FACES: "画面中出现多张人脸，请确保只有本人在镜头前",
+    Failure.ANOTHER_PERSON: "人脸与报名照片不一致",
+    Failure.NO_BASELINE: "未检测到正对摄像头的画面",
+    Failure.POSE_MISSING: "未检测到按提示完成的转头动作",
+    Failure.WRONG_TURN: "转头方向与提示不符",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Challenge:
+    steps: tuple[Pose, ...]
+
+    @property
+    def phases(self) -> tuple[Pose, ...]:
+        """What each phase of the capture asks for: front, then each step followed by front."""
+        out = [Pose.FRONT]
+        for step in self.steps:
+            out += [step, Pose.FRONT]
+        return tuple(out)
+
+    def to_list(self) -> list[str]:
+        return [str(s) for s in self.steps]
+
+    @classmethod
+    def from_list(cls, steps: Sequence[str]) -> Challenge:
+        return cls(tuple(Pose(s) for s in steps))
+
+
+def pick_challenge(rng: random.Random | None = None, *, steps: int = STEPS) -> Challenge:
+    """Turns in a random order, both directions present (so a single turned photo cannot pass)."""
+    rng = rng or random.SystemRandom()
+    while True:
+        picked = tuple(rng.choice((Pose.LEFT, Pose.RIGHT)) for _ in range(steps))
+        if len(set(picked)) > 1:
+            return Challenge(picked)
+
+
+@dataclass(frozen=True, slots=True)
+class TaggedFrame:
+    """One analysed frame and the phase (index into ``Challenge.phases``) it was captured in."""
+
+    phase: int
+    analysis: FrameAnalysis
+
+
+@dataclass(frozen=True, slots=True)
+class ChallengeVerdict:
+    passed: bool
+    failure: Failure | None
+    best_distance: float | None
+    # Frame ids of frames that show the enrolled face frontally (candidates for add_capture).
+    frontal_frame_ids: tuple[str, ...] = ()
+
+    @property
+    def message_zh(self) -> str:
+        return "核验通过" if self.failure is None else FAILURE_WORDS[self.failure]
+
+
+def _pose(yaw: float, baseline: float) -> Pose | None:
+    delta = yaw - baseline
+    if abs(delta) <= FRONT_DEGREES:
+        return Pose.FRONT
+    if delta <= -TURN_DEGREES:
+        return Pose.LEFT
+    if delta >= TURN_DEGREES:
+        return Pose.RIGHT
+    return None
+
+
+def judge_challenge(challenge: Challenge, frames: Sequence[TaggedFrame], *, tolerance: float) -> ChallengeVerdict:
+    """Passed when every frame shows one face of the enrolled person, and every phase shows its
+    asked pose at least once and the opposite turn never."""
+    phases = challenge.phases
+
+    def fail(f: Failure, best: float | None = None) -> ChallengeVerdict:
+        return ChallengeVerdict(False, f, best)
+
+    usable = [f for f in frames if 0 <= f.phase < len(phases)]
+    if len(usable) < len(phases) * MIN_FRAMES_PER_PHASE or any(
+        not any(f.phase == p for f in usable) for p in range(len(phases))
+    ):
+        return fail(Failure.TOO_FEW_FRAMES)
+    distances = [f.analysis.distance for f in usable if f.analysis.distance is not None]
+    best = min(distances) if distances else None
+    for f in usable:
+        v = f.analysis.verdict
+        if v == Verdict.SEVERAL_FACES:
+            return fail(Failure.SEVERAL_FACES, best)
+        if v == Verdict.ANOTHER_PERSON:
+            return fail(Failure.ANOTHER_PERSON, best)
+        if v != Verdict.OK or f.analysis.liveness is None:
+            return fail(Failure.NO_FACE, best)
+    # Identity: the freshly checked frames must match (tracked frames reuse a check).
+    checked = [f.analysis.distance for f in usable if f.analysis.identity_checked and f.analysis.distance is not None]
+    if not checked or max(checked) > tolerance:
+        return fail(Failure.ANOTHER_PERSON, best)
+    baseline_yaws = [f.analysis.liveness.yaw for f in usable if f.phase == 0]  # type: ignore[union-attr]
+    if not baseline_yaws:
+        return fail(Failure.NO_BASELINE, best)
+    baseline = statistics.median(baseline_yaws)
+    frontal: list[str] = []
+    for index, asked in enumerate(phases):
+        seen = [_pose(f.analysis.liveness.yaw, baseline) for f in usable if f.phase == index]  # type: ignore[union-attr]
+        if asked is not Pose.FRONT:
+            opposite = Pose.RIGHT if asked is Pose.LEFT else Pose.LEFT
+            if opposite in seen:
+                return fail(Failure.WRONG_TURN, best)
+            if asked not in seen:
+                return fail(Failure.POSE_MISSING, best)
+        elif Pose.FRONT not in seen:
+            return fail(Failure.NO_BASELINE if index == 0 else Failure.POSE_MISSING, best)
+        else:
+            frontal += [f.analysis.frame_id for f in usable
+                        if f.phase == index and _pose(f.analysis.liveness.yaw, baseline) is Pose.FRONT]  # type: ignore[union-attr]
+    return ChallengeVerdict(True, None, best, tuple(frontal))

@@ -1,0 +1,281 @@
+"""A proctored attempt in Chromium with its fake camera, against two `dingkao serve` processes
+sharing PostgreSQL and Redis.
+
+The camera plays a Y4M file made here from the shared face photos; Chromium reads the file again
+each time a page opens the camera, so the test writes what the person in front of the camera does
+next (the head turns the server asked for, then sitting still, then another person) before each
+opening. Run 1: the registered physician consents, passes the identity check and takes an attempt
+(proctor.js on the check page's harness until the exam page includes it); the invigilator, whose
+dashboard is served by the other process, sees the candidate and warns; the warning appears on the
+candidate's page. Run 2: a second physician's video switches to another person: the dashboard shows
+the "another person" violation live, the schedule's rule warns the candidate, and the body reviews
+and confirms it. A still photo fails the challenge in the browser too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import subprocess
+import time
+import uuid
+from pathlib import Path
+from typing import Any, Iterator
+
+import numpy as np
+import pytest
+
+from ..conftest import PG_SERVER, REDIS_URL, _pg_admin
+from ..face_video import canvas, face_box, turned, write_y4m
+from .conftest import CHROMIUM, CHROMIUM_ARGS, DESKTOP, DINGKAO, PHONE, _free_port, _healthy
+
+PERSON, OTHER = "identities/df01/1.jpg", "identities/df03/1.jpg"
+PASSWORD = "Doctor2026x"
+FPS = 10
+PHASE_S = 1.8  # proctor_pages.js PHASE_MS
+LEAD_S = 0.3   # the camera starts a moment before the page's phase clock
+
+
+def still(rel: str, seconds: float, *, shift: int = 0) -> list[np.ndarray]:
+    frame = canvas(rel, shift=shift)
+    return [frame] * int(seconds * FPS)
+
+
+def challenge_video(rel: str, poses: list[str]) -> list[np.ndarray]:
+    base = canvas(rel)
+    box = face_box(base)
+    frames = [base] * int(LEAD_S * FPS)
+    for pose in poses:
+        frames += [turned(base, box, pose)] * int(PHASE_S * FPS)
+    return frames + [base] * (5 * FPS)
+
+
+async def _prepare(url: str, storage: Path) -> dict[str, Any]:
+    """Demo data; two exam physicians ready to log in with the df01 photo enrolled; proctor01
+    assigned to the humanities schedule, whose rules warn on another person, a frame every 5 s."""
+    import proctoring
+    from sqlalchemy import select, update
+
+    from exam_server.demo import seed_demo
+    from exam_server.demo_exams import exam_login, seed_exam_demo
+    from exam_server.exam.models import ExamSchedule
+    from exam_server.proctor.models import InvigilatorAssignment
+    from exam_server.settings import Settings
+    from registry.db import make_engine, make_sessionmaker, utcnow
+    from registry.migrate import upgrade
+    from registry.models import Account, Physician, Registration, StoredFile
+    from registry.passwords import hash_password
+
+    from ..face_video import jpeg
+
+    await upgrade(url)
+    settings = Settings(database_url=url, redis_url=None, secret_key="e" * 40, storage_dir=storage)
+    await seed_demo(settings)
+    await seed_exam_demo(settings)
+    enrolment = proctoring.enrol(jpeg(canvas(PERSON)), person_id="e2e").to_dict()
+    engine = make_engine(url)
+    try:
+        async with make_sessionmaker(engine)() as session, session.begin():
+            names = {}
+            for index in (0, 1):
+                physician = await session.scalar(select(Physician).where(Physician.id_number == exam_login(index)))
+                reg = await session.scalar(select(Registration).where(Registration.physician_id == physician.id))
+                await session.execute(update(Account).where(Account.physician_id == physician.id).values(
+                    password_hash=hash_password(PASSWORD), must_change_password=False, phone=f"1390000000{index}",
+                    phone_verified_at=utcnow()))
+                account = await session.scalar(select(Account).where(Account.physician_id == physician.id))
+                session.add(StoredFile(kind="photo", owner_account_id=account.id, registration_id=reg.id,
+                                       storage_key=f"photos/e2e-{index}", mime="image/jpeg", size=1, sha256="0" * 64,
+                                       original_name="photo.jpg", meta={"enrolment": enrolment}))
+                names[index] = physician.name
+            schedule = await session.scalar(select(ExamSchedule).where(ExamSchedule.kind == "humanities"))
+            schedule.violation_policy = {"frame_seconds": 5, "actions": {"another_person": "warn"}}
+            proctor = await session.scalar(select(Account).where(Account.username == "proctor01"))
+            session.add(InvigilatorAssignment(schedule_id=schedule.id, invigilator_id=proctor.id, block_no=0,
+                                              block_size=50))
+            return {"schedule_id": schedule.id, "logins": {i: exam_login(i) for i in (0, 1)}, "names": names}
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory, faces_dir: Path) -> Iterator[dict[str, Any]]:
+    tmp = tmp_path_factory.mktemp("proctored")
+    name = f"dke2e_{uuid.uuid4().hex[:10]}"
+    asyncio.run(_pg_admin(f'CREATE DATABASE "{name}"'))
+    url = f"{PG_SERVER}/{name}"
+    procs: list[subprocess.Popen[bytes]] = []
+    try:
+        info = asyncio.run(_prepare(url, tmp / "storage"))
+        prefix = f"dke2e:{uuid.uuid4().hex[:8]}:"
+        bases = []
+        for i in range(2):
+            port = _free_port()
+            env = {k: v for k, v in os.environ.items() if not k.startswith(("DINGKAO_", "DATABASE_URL", "REDIS_URL"))}
+            env.update(DATABASE_URL=url.replace("+asyncpg", ""), REDIS_URL=REDIS_URL, DINGKAO_SECRET_KEY="e" * 40,
+                       DINGKAO_PORT=str(port), DINGKAO_LIVE_PREFIX=prefix, DINGKAO_COOKIE_SECURE="false",
+                       DINGKAO_STORAGE_DIR=str(tmp / "storage"), DINGKAO_LOG_JSON="false")
+            log = (tmp / f"serve{i}.log").open("wb")
+            procs.append(subprocess.Popen([str(DINGKAO), "serve"], env=env, stdout=log, stderr=subprocess.STDOUT))
+            bases.append(f"http://127.0.0.1:{port}")
+        deadline = time.monotonic() + 90
+        for base, proc in zip(bases, procs):
+            while not _healthy(base):
+                assert proc.poll() is None and time.monotonic() < deadline, (tmp / "serve0.log").read_text(errors="replace")
+                time.sleep(0.3)
+        yield {**info, "bases": bases, "tmp": tmp}
+    finally:
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(scope="module")
+def camera(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("camera") / "camera.y4m"
+
+
+@pytest.fixture(scope="module")
+def camera_browser(camera: Path, cluster: dict[str, Any]):  # type: ignore[no-untyped-def]
+    # After the cluster: its set-up runs asyncio, which cannot start inside Playwright's loop.
+    from playwright.sync_api import sync_playwright
+
+    write_y4m(camera, still(PERSON, 1))
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, headless=True,
+                              args=CHROMIUM_ARGS + [f"--use-file-for-fake-video-capture={camera}"])
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+def context(browser, base: str, options: dict):  # type: ignore[no-untyped-def]
+    ctx = browser.new_context(base_url=base, locale="zh-CN", timezone_id="Asia/Shanghai", **options)
+    ctx.set_default_timeout(20_000)
+    ctx.grant_permissions(["camera"], origin=base)
+    return ctx
+
+
+def login_physician(page, login: str) -> None:  # type: ignore[no-untyped-def]
+    page.goto("/login")
+    page.fill("input[name=login]", login)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(re.compile(r"/$"))
+
+
+def login_staff(page, username: str) -> None:  # type: ignore[no-untyped-def]
+    from exam_server.demo import STAFF_PASSWORD
+
+    page.goto("/login")
+    page.click(".tab[data-tab=staff]")
+    page.fill("input[name=login]", username)
+    page.fill("input[name=password]", STAFF_PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(re.compile(r"/$"))
+
+
+def pass_identity_check(page, camera: Path, rel: str, shots: Path, name: str) -> None:  # type: ignore[no-untyped-def]
+    page.goto("/exams/check?kind=humanities&harness=1")
+    page.click("[data-camera]")
+    page.wait_for_selector("text=摄像头正常")
+    page.click("[data-begin]")
+    page.wait_for_selector("[data-steps] li")
+    poses = [li.get_attribute("data-pose") for li in page.query_selector_all("[data-steps] li")]
+    assert poses[0] == "front" and {"left", "right"} <= set(poses), poses
+    write_y4m(camera, challenge_video(rel, poses), fps=FPS)
+    page.screenshot(path=str(shots / f"{name}-steps.png"))
+    page.click("[data-go]")
+    page.wait_for_selector("[data-status]:has-text('核验通过')", timeout=180_000)
+
+
+def test_proctored_attempt_live_invigilation_and_review(camera_browser, camera, cluster, screenshots) -> None:  # type: ignore[no-untyped-def]
+    one, two = cluster["bases"]
+    shots = screenshots
+    # A still photo held to the camera fails the challenge.
+    cand = context(camera_browser, one, PHONE)
+    page = cand.new_page()
+    login_physician(page, cluster["logins"][0])
+    page.goto("/exams/check?kind=humanities&harness=1")
+    page.click("[data-consent]")
+    page.wait_for_url(re.compile(r"/proctoring/consent"))
+    assert page.is_visible("text=保存多久")
+    page.screenshot(path=str(shots / "consent-phone.png"), full_page=True)
+    page.click("[data-accept]")
+    page.wait_for_url(re.compile(r"/exams/check"))
+    page.click("[data-camera]")
+    page.click("[data-begin]")
+    page.wait_for_selector("[data-steps] li")
+    write_y4m(camera, still(PERSON, 30), fps=FPS)
+    page.click("[data-go]")
+    page.wait_for_selector("[data-status]:has-text('未检测到按提示完成的转头动作')", timeout=180_000)
+    page.screenshot(path=str(shots / "still-photo-fails.png"), full_page=True)
+
+    # Run 1: the registered person follows the server's order and takes the attempt.
+    pass_identity_check(page, camera, PERSON, shots, "run1")
+    write_y4m(camera, still(PERSON, 60), fps=FPS)
+    page.click("[data-start-exam]")
+    page.wait_for_selector("[data-attempt]:has-text('考试编号')")
+    attempt_one = int(page.get_attribute("#check", "data-attempt"))
+
+    # The invigilator's dashboard on the other server process.
+    inv = context(camera_browser, two, DESKTOP)
+    board = inv.new_page()
+    login_staff(board, "proctor01")
+    board.goto("/invigilation")
+    board.wait_for_selector("[data-link][data-state=open]")
+    card = f".cand[data-attempt='{attempt_one}']"
+    board.wait_for_selector(f"{card} [data-identity]:has-text('本人')", timeout=120_000)
+    board.click(card)
+    board.fill("[data-warn-text]", "请保持正对摄像头")
+    board.click("[data-warn]")
+    page.wait_for_selector("#dk-proctor-warning:has-text('请保持正对摄像头')", timeout=15_000)
+    page.screenshot(path=str(shots / "candidate-warned-phone.png"))
+    board.click("[data-close]")
+    # Run 1 ends: the candidate submits (the exam page's job later).
+    page.evaluate("async (id) => { window.dkProctor.stop(); const t = JSON.parse(sessionStorage.getItem('dk-attempt-' + id));"
+                  " const c = document.cookie.match(/dk_csrf=([^;]+)/)[1];"
+                  " const r = await fetch('/api/v1/attempts/' + id + '/submit', {method: 'POST', headers: {'Content-Type':"
+                  " 'application/json', 'X-CSRF-Token': c, 'X-Attempt-Token': t.token}, body: JSON.stringify({device:"
+                  " t.device, confirm: true})}); if (!r.ok) throw new Error(await r.text()); }", attempt_one)
+
+    # Run 2: another physician; after the check, another person sits down.
+    cand2 = context(camera_browser, one, DESKTOP)
+    page2 = cand2.new_page()
+    login_physician(page2, cluster["logins"][1])
+    page2.goto("/proctoring/consent?next=/exams/check?kind=humanities%26harness=1")
+    page2.click("[data-accept]")
+    page2.wait_for_url(re.compile(r"/exams/check"))
+    pass_identity_check(page2, camera, PERSON, shots, "run2")
+    write_y4m(camera, still(PERSON, 2) + still(OTHER, 120, shift=150), fps=FPS)
+    page2.click("[data-start-exam]")
+    page2.wait_for_selector("[data-attempt]:has-text('考试编号')")
+    attempt_two = int(page2.get_attribute("#check", "data-attempt"))
+    card2 = f".cand[data-attempt='{attempt_two}']"
+    board.wait_for_selector(card2, timeout=30_000)
+    board.wait_for_selector("[data-alerts] li[data-kind=violation]:has-text('疑似他人替考')", timeout=150_000)
+    board.wait_for_selector(f"{card2}.alarm [data-violations]:has-text('违规 1')")
+    board.screenshot(path=str(shots / "dashboard-another-person.png"), full_page=True)
+    page2.wait_for_selector("#dk-proctor-warning:has-text('疑似他人替考')", timeout=20_000)
+    page2.screenshot(path=str(shots / "candidate-rule-warning.png"))
+
+    # The body reviews and confirms it.
+    body = context(camera_browser, two, DESKTOP)
+    review = body.new_page()
+    login_staff(review, "body01")
+    review.goto(f"/schedules/{cluster['schedule_id']}/review")
+    review.click(f"[data-open='{attempt_two}']")
+    item = review.locator("[data-violation]", has_text="疑似他人替考").first
+    item.locator("input[aria-label=复核意见]").fill("画面中为他人")
+    item.locator("[data-confirm]").click()
+    review.wait_for_selector("[data-violation]:has-text('已确认')")
+    review.screenshot(path=str(shots / "review-confirmed.png"), full_page=True)
+    for ctx in (cand, cand2, inv, body):
+        ctx.close()

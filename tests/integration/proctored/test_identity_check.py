@@ -1,0 +1,163 @@
+"""Consent and the pre-exam identity check over HTTP, with real face analysis of the shared photos:
+a still photo fails the liveness challenge, the asked head turns pass and open exactly one attempt,
+three failures send the physician to the body, whose manual verification opens the paper."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from exam_server.keys import sessionmaker_key, settings_key
+from exam_server.proctor.models import FaceConsent, IdentityCheck, LiveEnrolment
+from registry.models import AuditLog
+
+from ...exam_flows import DEVICE, GENERAL, SIMPLE, exam_doctor, seed_exams
+from ...face_video import challenge_frames
+from ...proctor_flows import OTHER, PERSON, consenting_doctor, enrol_photo, staff
+
+
+@pytest.fixture
+async def exams(client):  # type: ignore[no-untyped-def]
+    await seed_exams(client.app[settings_key])
+    return client
+
+
+async def start_check(doctor: Any, kind: str = "humanities") -> dict[str, Any]:
+    status, body = await doctor.post("/api/v1/identity-checks", {"kind": kind})
+    assert status == 201, body
+    return body
+
+
+async def test_consent_is_needed_recorded_and_can_be_withdrawn(exams, make_client) -> None:  # type: ignore[no-untyped-def]
+    await enrol_photo(exams.app, GENERAL)
+    doctor = await exam_doctor(make_client, exams, GENERAL)
+    status, body = await doctor.post("/api/v1/exams/start", {"kind": "humanities", "device": DEVICE})
+    assert status == 409 and "人脸信息采集授权" in body["error"]["message"], body
+    status, body = await doctor.post("/api/v1/identity-checks", {"kind": "humanities"})
+    assert status == 409 and "人脸信息采集授权" in body["error"]["message"], body
+    status, consent = await doctor.get("/api/v1/proctoring/consent")
+    assert status == 200 and consent["accepted"] is False
+    text = "".join(s["text"] for s in consent["sections"])
+    assert f"{exams.app[settings_key].proctor_retention_days} 天" in text and "人工核验" in text
+    status, body = await doctor.post("/api/v1/proctoring/consent", {"version": "1999"})
+    assert status == 400 and body["error"]["fields"]["version"], body
+    status, body = await doctor.post("/api/v1/proctoring/consent", {"version": consent["version"]})
+    assert status == 200 and body["accepted"] is True
+    await start_check(doctor)
+    status, body = await doctor.post("/api/v1/proctoring/consent/withdraw", {"confirm": True})
+    assert status == 200
+    status, body = await doctor.post("/api/v1/identity-checks", {"kind": "humanities"})
+    assert status == 409, body
+    status, body = await doctor.post("/api/v1/proctoring/consent/withdraw", {"confirm": True})
+    assert status == 409 and body["error"]["message"] == "您尚未授权，无需撤回"
+    async with exams.app[sessionmaker_key]() as session:
+        rows = (await session.scalars(select(FaceConsent))).all()
+        actions = set((await session.scalars(select(AuditLog.action))).all())
+    assert len(rows) == 1 and rows[0].withdrawn_at is not None and rows[0].text_version == consent["version"]
+    assert {"consent.accept", "consent.withdraw"} <= actions
+
+
+async def test_a_still_photo_fails_and_the_asked_turns_pass(exams, make_client) -> None:  # type: ignore[no-untyped-def]
+    await enrol_photo(exams.app, GENERAL)
+    doctor = await consenting_doctor(make_client, exams, GENERAL)
+    # A photo held to the camera: the same frame in every phase.
+    check = await start_check(doctor)
+    still = challenge_frames(PERSON, ["front"] * len(check["phases"]))
+    status, body = await doctor.post(f"/api/v1/identity-checks/{check['check_id']}/frames", {"frames": still})
+    assert status == 200, body
+    assert body["passed"] is False and body["failure"] == "pose_missing" and body["failures_left"] == 2, body
+    status, body = await doctor.post("/api/v1/exams/start", {"kind": "humanities", "device": DEVICE})
+    assert status == 409 and body["error"]["message"] == "开考前须通过人脸身份核验", body
+    # The live person following the server's order.
+    check = await start_check(doctor)
+    poses = [p["pose"] for p in check["phases"]]
+    status, body = await doctor.post(f"/api/v1/identity-checks/{check['check_id']}/frames",
+                                     {"frames": challenge_frames(PERSON, poses)})
+    assert status == 200 and body["passed"] is True, body
+    # The same check cannot be judged twice.
+    status, body = await doctor.post(f"/api/v1/identity-checks/{check['check_id']}/frames",
+                                     {"frames": challenge_frames(PERSON, poses)})
+    assert status == 409, body
+    status, body = await doctor.post("/api/v1/exams/start", {"kind": "humanities", "device": DEVICE})
+    assert status == 201, body
+    async with exams.app[sessionmaker_key]() as session:
+        used = await session.scalar(select(IdentityCheck.used_by_attempt_id).where(IdentityCheck.id == check["check_id"]))
+        live = (await session.scalars(select(LiveEnrolment))).all()
+    assert used == body["attempt_id"]
+    assert len(live) == 1 and live[0].enrolment["sources"] == ["registration", "pre-exam"]
+
+
+async def test_three_failures_then_manual_verification_by_the_body(exams, make_client) -> None:  # type: ignore[no-untyped-def]
+    physician_id = await enrol_photo(exams.app, SIMPLE)
+    doctor = await consenting_doctor(make_client, exams, SIMPLE)
+    for left in (2, 1, 0):
+        check = await start_check(doctor)
+        poses = [p["pose"] for p in check["phases"]]
+        # Another person doing the turns perfectly.
+        status, body = await doctor.post(f"/api/v1/identity-checks/{check['check_id']}/frames",
+                                         {"frames": challenge_frames(OTHER, poses, per_phase=1)})
+        assert status == 200 and body["passed"] is False and body["failure"] == "another_person", body
+        assert body["failures_left"] == left
+    assert body["locked"] is True and "联系考核机构人工核验" in body["message"]
+    status, body = await doctor.post("/api/v1/identity-checks", {"kind": "humanities"})
+    assert status == 409 and "人工核验" in body["error"]["message"]
+    # The wrong body, the wrong role, a bad body: refused.
+    other_body = await staff(make_client, "body02")
+    status, body = await other_body.post(f"/api/v1/physicians/{physician_id}/manual-verification",
+                                         {"kind": "humanities", "note": "核对身份证"})
+    assert status == 404, body
+    invigilator = await staff(make_client, "proctor01")
+    status, body = await invigilator.post(f"/api/v1/physicians/{physician_id}/manual-verification",
+                                          {"kind": "humanities", "note": "核对身份证"})
+    assert status == 403, body
+    body01 = await staff(make_client, "body01")
+    status, body = await body01.post(f"/api/v1/physicians/{physician_id}/manual-verification",
+                                     {"kind": "humanities", "note": ""})
+    assert status == 400 and body["error"]["fields"]["note"] == "核验说明不能为空", body
+    status, body = await body01.post(f"/api/v1/physicians/{physician_id}/manual-verification",
+                                     {"kind": "humanities", "note": "现场核对身份证与本人一致"})
+    assert status == 201, body
+    status, body = await doctor.post("/api/v1/exams/start", {"kind": "humanities", "device": DEVICE})
+    assert status == 201, body
+    async with exams.app[sessionmaker_key]() as session:
+        manual = await session.scalar(select(func.count()).select_from(AuditLog).where(
+            AuditLog.action == "identity_check.manual"))
+    assert manual == 1
+
+
+async def test_identity_check_refuses_bad_frames(exams, make_client) -> None:  # type: ignore[no-untyped-def]
+    await enrol_photo(exams.app, GENERAL)
+    doctor = await consenting_doctor(make_client, exams, GENERAL)
+    check = await start_check(doctor)
+    url = f"/api/v1/identity-checks/{check['check_id']}/frames"
+    bad = [
+        ({"frames": []}, "没有收到摄像头画面"),
+        ({"frames": "x"}, "画面应为列表"),
+        ({"frames": [{"phase": 0, "image": "not base64!"}]}, "第 1 张画面不是有效的图片数据"),
+        ({"frames": [{"phase": 0, "image": "aGVsbG8="}]}, "第 1 张画面不是 JPEG 或 PNG 图片"),
+        ({"frames": [{"phase": 99, "image": "aGVsbG8="}]}, "第 1 张画面的阶段编号无效"),
+        ({"frames": [{"phase": "0", "image": "aGVsbG8="}]}, "第 1 张画面格式不正确"),
+        ({"frames": [{"phase": 0, "image": "A" * 700_000}]}, "第 1 张画面过大"),
+        ({"frames": [{"phase": 0, "image": "aGVsbG8="}] * 61}, "画面最多 60 项"),
+        ({"frames": [], "extra": 1}, "不认识的字段"),
+    ]
+    for payload, words in bad:
+        status, body = await doctor.post(url, payload)
+        assert status == 400 and words in body["error"]["message"], (payload if len(str(payload)) < 200 else words, body)
+    # Nothing was judged: the check is still open and counts no failure.
+    async with exams.app[sessionmaker_key]() as session:
+        state = await session.scalar(select(IdentityCheck.state).where(IdentityCheck.id == check["check_id"]))
+    assert state == "open"
+    # Another physician's check, a staff member, an unknown id.
+    other = await consenting_doctor(make_client, exams, SIMPLE)
+    status, body = await other.post(url, {"frames": challenge_frames(PERSON, ["front"])})
+    assert status == 404, body
+    body01 = await staff(make_client, "body01")
+    status, body = await body01.post(url, {"frames": []})
+    assert status == 403
+    status, body = await doctor.post("/api/v1/identity-checks/99999/frames", {"frames": challenge_frames(PERSON, ["front"])})
+    assert status == 404
+    status, body = await doctor.post("/api/v1/identity-checks", {"kind": "maths"})
+    assert status == 400 and body["error"]["fields"]["kind"], body

@@ -1,0 +1,42 @@
+"""The proctoring pages render for their roles and refuse the others."""
+
+from __future__ import annotations
+
+import pytest
+
+from exam_server.keys import settings_key
+
+from ...exam_flows import GENERAL, exam_doctor, seed_exams
+from ...proctor_flows import staff
+
+
+@pytest.fixture
+async def exams(client):  # type: ignore[no-untyped-def]
+    await seed_exams(client.app[settings_key])
+    return client
+
+
+async def test_pages_by_role(exams, make_client) -> None:  # type: ignore[no-untyped-def]
+    doctor = await exam_doctor(make_client, exams, GENERAL)
+    proctor, body01 = await staff(make_client, "proctor01"), await staff(make_client, "body01")
+    anonymous = await make_client()
+    allowed = {
+        "/proctoring/consent": (doctor, "人脸信息采集授权"),
+        "/exams/check?kind=humanities": (doctor, "开考前身份核验"),
+        "/invigilation": (proctor, "监考工作台"),
+        "/schedules/1/proctoring": (body01, "监考安排"),
+        "/schedules/1/review": (body01, "考后复核"),
+    }
+    for path, (api, words) in allowed.items():
+        status, page, _ = await api.page(path)
+        assert status == 200 and words in page, path
+        status, _, location = await anonymous.page(path)
+        assert status == 303 and location.startswith("/login"), path
+    for path, api in (("/proctoring/consent", proctor), ("/exams/check", body01), ("/invigilation", doctor),
+                      ("/schedules/1/proctoring", proctor), ("/schedules/1/review", doctor)):
+        status, page, _ = await api.page(path)
+        assert status == 403 and "可访问此页面" in page, path
+    status, page, _ = await body01.page("/schedules/abc/review")
+    assert status == 404
+    status, page, _ = await doctor.page("/proctoring/consent?next=//evil.example")
+    assert 'data-next="/exams"' in page
