@@ -14,7 +14,7 @@ from registry.roles import Role
 from ..auth import current_account, current_actor
 from ..errors import Forbidden
 from ..exam import attempts
-from ..keys import sessionmaker_key
+from ..keys import sessionmaker_key, settings_key
 from ..question_store import list_papers, paper_json
 from ..templating import render
 from . import page_routes
@@ -39,13 +39,15 @@ async def exams_page(request: web.Request) -> web.StreamResponse:
             overview = await attempts.my_exams(session, current_actor(request), now=utcnow())
         except attempts.StartRefused as exc:  # no registration in this cycle
             overview = {"papers": [], "result": None, "registration_words": exc.message, "procedure": None}
-    return render(request, "exams.html", {"exams": overview, "result_words": RESULT_WORDS.get(overview["result"] or "")})
+    return render(request, "exams.html", {"exams": overview, "result_words": RESULT_WORDS.get(overview["result"] or ""),
+                                          "face_check": request.app[settings_key].exam_face_check})
 
 
 @page_routes.get("/exams/attempt/{attempt_id}", name="attempt")
 async def attempt_page(request: web.Request) -> web.StreamResponse:
     _physician_only(request, request.path)
-    return render(request, "attempt.html", {"attempt_id": id_param(request, "attempt_id")})
+    return render(request, "attempt.html", {"attempt_id": id_param(request, "attempt_id"),
+                                            "proctored": request.app[settings_key].exam_face_check})
 
 
 @page_routes.get("/schedules", name="schedules")

@@ -368,6 +368,8 @@
       var c = await dk.api("POST", BASE + "/claim", { device: DEVICE });
       if (!c.ok) throw new Error((c.data.error && c.data.error.message) || "无法进入考试（" + c.status + "）");
       if (c.data.took_over) banner("已在本设备继续作答，另一台设备上的页面已停止作答。");
+      // Proctored sittings: webcam frames and browser events go with the attempt's own token.
+      if (root.dataset.proctored === "true" && window.dkProctor) window.dkProctor.start(ATTEMPT, c.data.token, DEVICE);
       var r = await dk.api("GET", BASE + "?device=" + encodeURIComponent(DEVICE));
       if (!r.ok) throw new Error((r.data.error && r.data.error.message) || "无法加载试卷（" + r.status + "）");
       if (r.data.attempt.state !== "in_progress") { showResult(r.data.attempt); return; }
