@@ -117,7 +117,7 @@ def _raw_frame_encoding(path: str) -> np.ndarray | None:
 
 def judge_pair(second: str, enrolled: dict[str, object]) -> dict[str, object]:
     """The second image as a first exam frame against the first image's enrolment."""
-    from proctoring import Enrolment, Verdict, analyze_frame, encoder_version
+    from proctoring import Enrolment, analyze_frame, encoder_version
     from proctoring.faces import face_distance
 
     data = Path(second).read_bytes()
@@ -129,15 +129,12 @@ def judge_pair(second: str, enrolled: dict[str, object]) -> dict[str, object]:
     else:
         return {"decision": None, "verdict": None, "raw": math.inf}
     analysis, _ = analyze_frame(data, enrolment=enrolment, frame_id=second, captured_at=0.0)
-    decision = getattr(analysis, "same_person", None)
-    if not hasattr(analysis, "same_person") and analysis.verdict in (Verdict.OK, Verdict.ANOTHER_PERSON):
-        decision = analysis.verdict == Verdict.OK  # a library from before FrameAnalysis.same_person
     raw = analysis.distance
     if raw is None:
         encoding = _raw_frame_encoding(second)
         raw = math.inf if encoding is None else face_distance(enrolment.known(), encoding)
     return {
-        "decision": decision if enrolled["enrolment"] is not None else None,
+        "decision": analysis.same_person if enrolled["enrolment"] is not None else None,
         "verdict": str(analysis.verdict),
         "raw": raw,
     }
