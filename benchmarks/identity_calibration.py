@@ -36,7 +36,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 PROCESSES = 2
 ENROL_VIEWS = 2
 FRAME_VIEWS = 2
-DEFAULT_DIR = Path(__file__).resolve().parents[1] / ".." / "shared" / "faces" / "lfw_view1_devtest"
+DEFAULT_DIR = (Path(os.environ.get("DINGKAO_SHARED_DIR", Path(__file__).resolve().parents[1] / ".." / "shared"))
+               / "faces" / "lfw_view1_devtest")
 
 
 def _init_worker() -> None:
@@ -88,6 +89,8 @@ def encode_image(path: str) -> dict[str, object]:
 
 def collect(images: Path, cache: Path | None) -> tuple[list[str], dict[str, np.ndarray]]:
     paths = sorted(str(p) for p in images.glob("*/*.jpg"))
+    if not paths:
+        raise SystemExit(f"no images in {images} (set DINGKAO_SHARED_DIR or --images)")
     if cache is not None and cache.is_file():
         data = np.load(cache, allow_pickle=False)
         if list(data["paths"]) == paths:
