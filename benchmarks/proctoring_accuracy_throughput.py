@@ -1,7 +1,7 @@
 """Accuracy and throughput of proctoring frame analysis on the shared face photos
 (`../shared/faces` beside the repository, or `$DINGKAO_SHARED_DIR/faces`).
 
-Run: .venv/bin/python benchmarks/proctoring_accuracy_throughput.py
+Run: .venv/bin/python benchmarks/proctoring_accuracy_throughput.py [--throughput-only] [--frames N]
 Compares the naive pipeline (HOG with one upsample + a full encoding on every frame)
 with proctoring.analyze_frame (fast detection, tracked identity, periodic re-checks).
 Throughput: two candidates, a 2-hour attempt each at one frame every 15 s (so the
@@ -213,18 +213,29 @@ def throughput(base: Path, *, who: list[str] = CANDIDATES, frames: int = FRAMES,
 
 
 def main() -> None:
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--throughput-only", action="store_true",
+                        help="skip parts 1 and 2 (identity accuracy: see identity_accuracy.py)")
+    parser.add_argument("--frames", type=int, default=FRAMES, help=f"frames per candidate (default {FRAMES})")
+    args = parser.parse_args()
     limit_native_threads()
     base = faces_dir()
     if not (base / "labels.csv").is_file():
         raise SystemExit(f"shared faces not found at {base}")
     print(f"proctoring benchmark on {base}, tolerance {TOL}")
+    if args.throughput_only:
+        print("3) throughput (single thread, process CPU time)")
+        throughput(base, frames=args.frames)
+        return
     print("1) lfw_subset per-frame identity (enrol from one photo, verify a 640x480 frame of another;"
           " FRR over same-person ordered pairs, FAR over different-person ordered pairs)")
     lfw_accuracy(base)
     print("2) group photos: faces found by find_faces() vs labels.csv, and the frame verdict")
     group_counts(base)
     print("3) throughput (single thread, process CPU time)")
-    throughput(base)
+    throughput(base, frames=args.frames)
 
 
 if __name__ == "__main__":

@@ -42,6 +42,10 @@ class FrameAnalysis:
     ``distance`` is the best distance to the enrolment from the latest identity check;
     ``identity_checked`` says whether that check ran on this very frame (otherwise the
     same face was tracked since a recent check and ``verify_reason`` is None).
+    ``same_person`` is the identity of the main (largest) face whatever the verdict: True
+    when it is the enrolled person, False when someone else, None when no face was judged
+    (no face, poor image). A SEVERAL_FACES frame thus reports both the count
+    (``face_count``) and whether the candidate is the main face.
     """
 
     frame_id: str
@@ -53,6 +57,11 @@ class FrameAnalysis:
     verify_reason: VerifyReason | None = None
     quality: ImageQuality | None = None
     liveness: LivenessMeasures | None = None
+    same_person: bool | None = None
+
+    @property
+    def face_count(self) -> int:
+        return len(self.faces)
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -65,11 +74,13 @@ class FrameAnalysis:
             "verify_reason": None if self.verify_reason is None else str(self.verify_reason),
             "quality": None if self.quality is None else self.quality.to_dict(),
             "liveness": None if self.liveness is None else self.liveness.to_dict(),
+            "same_person": self.same_person,
         }
 
     @classmethod
     def from_dict(cls, data: dict[str, object]) -> FrameAnalysis:
         q, lv, vr, d = data.get("quality"), data.get("liveness"), data.get("verify_reason"), data.get("distance")
+        same = data.get("same_person")  # absent in results of workers older than the field
         return cls(
             frame_id=str(data["frame_id"]),
             captured_at=float(data["captured_at"]),  # type: ignore[arg-type]
@@ -80,6 +91,7 @@ class FrameAnalysis:
             verify_reason=None if vr is None else VerifyReason(vr),
             quality=None if q is None else ImageQuality.from_dict(q),  # type: ignore[arg-type]
             liveness=None if lv is None else LivenessMeasures.from_dict(lv),  # type: ignore[arg-type]
+            same_person=None if same is None else bool(same),
         )
 
 
@@ -141,14 +153,14 @@ def analyze_frame(
         # Same face, same place, verified recently and matched: reuse that check.
         new_state = replace(state, face_count=1, last_box=main)
         return result(
-            Verdict.OK, faces=faces, quality=quality, liveness=measures, distance=state.distance
+            Verdict.OK, faces=faces, quality=quality, liveness=measures, distance=state.distance, same_person=True
         ), new_state
 
-    # With several faces, "several faces" is the finding; the main (largest) face is
-    # still checked (one encoding, not one per face), so the evidence says whether the
-    # candidate is among them. The next single-face frame is a count change and is
-    # verified again.
-    distance = face_distance(enrolment.known(), encode_face(colour(), main))
+    # With several faces, "several faces" is the verdict (for the count rule) and the main
+    # (largest) face is still checked (one encoding, not one per face): a partial face at
+    # the edge must not hide whether the candidate is the one in front of the camera.
+    # The next single-face frame is a count change and is verified again.
+    distance = face_distance(enrolment.known(), encode_face(colour(), main, jitters=settings.frame_jitters))
     matched = distance <= settings.tolerance
     new_state = replace(
         state, verified_at=captured_at, verified_box=main, distance=distance if math.isfinite(distance) else None,
@@ -159,7 +171,7 @@ def analyze_frame(
     else:
         verdict = Verdict.OK if matched else Verdict.ANOTHER_PERSON
     return result(
-        verdict, faces=faces, quality=quality, liveness=measures, distance=distance,
+        verdict, faces=faces, quality=quality, liveness=measures, distance=distance, same_person=matched,
         identity_checked=True, verify_reason=reason or VerifyReason.FACE_COUNT_CHANGED,
     ), new_state
 
@@ -235,4 +247,4 @@ def frame_encodings(image: bytes, *, settings: AnalysisSettings = DEFAULT_SETTIN
     """Encodings of every face found by the frame detector (for tools and benchmarks)."""
     colour = _Colour(image)
     faces, _ = _find_faces(colour, to_gray(colour()), TrackingState(), 0.0, settings)
-    return [encode_face(colour(), box) for box in faces]
+    return [encode_face(colour(), box, jitters=settings.frame_jitters) for box in faces]

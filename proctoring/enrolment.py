@@ -24,6 +24,10 @@ FORMAT_VERSION = 1
 # A face narrower than this (pixels) gives an encoding too unreliable to enrol with;
 # the smallest face among the shared identity photos that enrols well is 51 px.
 MIN_ENROL_FACE_WIDTH = 48
+# A second face narrower than this share of the main face's width (a partial face at
+# the edge, someone far behind) leaves no doubt whose face the photo is, so it does not
+# refuse the photo; a face of comparable size does (which one is the person?).
+OTHER_FACE_MAX_RATIO = 0.5
 # Registration encoding plus a few live captures; more adds FAR (min over more
 # references) without helping a person who already matches.
 MAX_ENCODINGS = 5
@@ -126,7 +130,7 @@ def _check(rgb: np.ndarray | None, settings: AnalysisSettings) -> PhotoCheck:
         quality = frame_quality(to_gray(rgb), settings=settings)
         code = _ISSUE_REFUSALS.get(quality.issues[0], RefusalCode.NO_FACE) if quality.issues else RefusalCode.NO_FACE
         return PhotoCheck(faces, quality, Refusal(code))
-    if len(faces) > 1:
+    if len(faces) > 1 and faces[1].width >= OTHER_FACE_MAX_RATIO * faces[0].width:
         return PhotoCheck(faces, None, Refusal(RefusalCode.SEVERAL_FACES))
     quality = face_quality(to_gray(rgb), faces[0].as_tuple(), settings=settings)
     if quality.issues:
@@ -144,7 +148,8 @@ def _decode_or_none(image: bytes) -> np.ndarray | None:
 
 
 def check_registration_photo(image: bytes, *, settings: AnalysisSettings = DEFAULT_SETTINGS) -> PhotoCheck:
-    """Whether a photo can be enrolled: exactly one, large, well-exposed, sharp face."""
+    """Whether a photo can be enrolled: one large, well-exposed, sharp face, and no other
+    face of comparable size (see OTHER_FACE_MAX_RATIO)."""
     return _check(_decode_or_none(image), settings)
 
 

@@ -107,23 +107,33 @@ def _sharpness(gray: np.ndarray) -> float:
     return float(cv2.Laplacian(gray, cv2.CV_64F).var())
 
 
+# Side (pixels) of the square a face region is resized to before its sharpness is measured:
+# near the smallest face enrolled (48 px), so faces are rarely enlarged.
+FACE_SHARPNESS_SIDE = 64
+
+
 def face_quality(
     gray: np.ndarray, box: tuple[int, int, int, int], *, settings: AnalysisSettings
 ) -> ImageQuality:
     """Judge the face region ``box`` = (top, right, bottom, left) of a grey frame.
 
-    The crop is resized to 96x96 so sharpness does not depend on the face's size in
-    pixels, and brightness is judged on the face, not on a bright window behind it.
+    Brightness is judged on the face, not on a bright window behind it. Sharpness is
+    judged relative to the face: every face region is brought to the same
+    FACE_SHARPNESS_SIDE square, so blur is measured in face widths (what the encoder's
+    aligned chip sees) whatever the face's size in pixels, and its Laplacian variance is
+    divided by its grey-level variance (x100), so a low-contrast face is not taken for a
+    soft one. The former measure (raw variance at 96x96) enlarged small faces, which
+    smoothed them, so small but sharp faces read as blurred.
     """
     top, right, bottom, left = box
     h, w = gray.shape[:2]
     crop = gray[max(top, 0) : min(bottom, h), max(left, 0) : min(right, w)]
     if crop.size == 0:
         return frame_quality(gray, settings=settings)
-    crop = cv2.resize(crop, (96, 96), interpolation=cv2.INTER_AREA)
+    crop = cv2.resize(crop, (FACE_SHARPNESS_SIDE, FACE_SHARPNESS_SIDE), interpolation=cv2.INTER_AREA)
     brightness = float(crop.mean())
     saturated = float((crop >= 250).mean())
-    sharpness = _sharpness(crop)
+    sharpness = 100.0 * _sharpness(crop) / max(float(crop.var()), 1.0)
     issues: list[QualityIssue] = []
     if brightness < settings.face_min_brightness:
         issues.append(QualityIssue.TOO_DARK)
