@@ -133,4 +133,5 @@ def test_every_page_fits_a_phone_for_every_role(make_context, screenshots, tmp_p
     body.click("#body-confirm-fail-form button[type=submit]")
     body.wait_for_selector("text=已确认不合格")
     doctor.reload()
-    assert "考核不合格" in doctor.inner_text("[data-state]")
+    # Decided, and the physician's to read once the body publishes it.
+    assert "待公布" in doctor.inner_text("[data-state]")
