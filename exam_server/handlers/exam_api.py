@@ -39,7 +39,7 @@ MAX_ID = 2**31 - 1
 BEIJING = dt.timezone(dt.timedelta(hours=8))
 
 
-class StartBody(Body):
+class StartExamBody(Body):
     kind: Literal["humanities", "professional"] = Field(title="试卷")
     device: str = DEVICE
 
@@ -137,10 +137,10 @@ async def exam_overview(request: web.Request) -> web.StreamResponse:
 
 
 @routes.post("/api/v1/exams/start", summary="开始考试（原子检查：审核通过、开放时间、次数、顺序、无进行中考试）",
-             roles=PHYSICIAN, body=StartBody, tags=("exam",))
+             roles=PHYSICIAN, body=StartExamBody, tags=("exam",))
 async def start_exam(request: web.Request) -> web.StreamResponse:
     actor = current_actor(request)
-    body: StartBody = await parse_body(request, StartBody)
+    body: StartExamBody = await parse_body(request, StartExamBody)
     check_id = await identity_gate(request.app[settings_key], actor, body.kind,
                                    sessionmaker=request.app[sessionmaker_key], now=utcnow())
     async with request.app[sessionmaker_key]() as session, session.begin():

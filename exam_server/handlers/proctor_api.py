@@ -8,6 +8,7 @@ import datetime as dt
 from typing import Any, Literal
 
 from aiohttp import web
+from registry.codes import REASON_MAX
 from pydantic import Field
 from sqlalchemy import select
 
@@ -92,7 +93,7 @@ class WarnBody(Body):
 
 class ReviewBody(Body):
     decision: Literal["confirmed", "dismissed"] = Field(title="复核结论")
-    note: str = Field(title="复核意见", min_length=1, max_length=1000)
+    note: str = Field(title="复核意见", min_length=1, max_length=REASON_MAX)
     void: bool = Field(default=False, title="作废考试")
 
 

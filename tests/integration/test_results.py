@@ -100,7 +100,7 @@ async def test_publication_in_scope_then_the_physician_sees_the_result_with_reas
         inst1 = (await s.execute(select(Physician.institution_id).where(Physician.id == await _physician_id(client, 0)))).scalar()
     # Outside the body's scope, or the wrong role: refused, nothing published.
     status, body = await body02.post("/api/v1/results/publish", {"institution_id": inst1})
-    assert status == 403 and "其他考核机构" in body["error"]["message"]
+    assert status == 404 and body["error"]["message"] == "机构不存在"  # as a missing one
     assert (await inst01.post("/api/v1/results/publish", {}))[0] == 403
     assert (await body01.post("/api/v1/results/publish", {"institution_id": 0}))[0] == 400
     assert (await body01.post("/api/v1/results/publish", {"institution_id": "x"}))[0] == 400
@@ -284,7 +284,7 @@ async def test_seal_upload_checks_content_and_prints_on_certificates(client, mak
     names = zipfile.ZipFile(io.BytesIO(data)).namelist()
     assert len(names) == 1 and names[0].endswith("张晓明.pdf")
     body02 = await staff(make_client, "body02")
-    assert (await body02.get(f"/api/v1/institutions/{inst1}/certificates.zip"))[0] == 403
+    assert (await body02.get(f"/api/v1/institutions/{inst1}/certificates.zip"))[0] == 404  # another body's institution answers as a missing one
 
 
 async def test_statistics_and_exports_stay_within_each_roles_scope(client, make_client):  # type: ignore[no-untyped-def]
