@@ -6,6 +6,8 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
+from registry.codes import REASON_MAX
+
 from .schemas import Body
 
 
@@ -19,13 +21,13 @@ class PublishBody(Body):
 
 
 class ReviewRequestBody(Body):
-    reason: str = Field(title="复核理由", min_length=1, max_length=1000)
+    reason: str = Field(title="复核理由", min_length=1, max_length=REASON_MAX)
 
 
 class ReviewDecisionBody(Body):
     decision: Literal["upheld", "changed"] = Field(title="复核结论")
-    note: str = Field(title="复核说明", min_length=1, max_length=1000)
+    note: str = Field(title="复核说明", min_length=1, max_length=REASON_MAX)
 
 
 class RevokeBody(Body):
-    reason: str = Field(title="撤销原因", min_length=1, max_length=1000)
+    reason: str = Field(title="撤销原因", min_length=1, max_length=REASON_MAX)

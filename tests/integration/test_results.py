@@ -147,7 +147,7 @@ async def test_review_request_inside_30_days_once_and_only_for_a_fail(client, ma
     assert (await body01.post("/api/v1/results/publish", {}))[0] == 200
 
     assert (await li.post("/api/v1/my/result/review", {"reason": ""}))[0] == 400
-    assert (await li.post("/api/v1/my/result/review", {"reason": "x" * 1001}))[0] == 400
+    assert (await li.post("/api/v1/my/result/review", {"reason": "x" * 501}))[0] == 400
     status, body = await zhang.post("/api/v1/my/result/review", {"reason": "想复核"})
     assert status == 400 and "不合格" in body["error"]["message"]
 
