@@ -19,6 +19,7 @@ from registry.models import Account, Cycle, Exemption, Physician, Registration
 from .demo import demo_id_number, physicians_csv
 from .exam.models import ExamSchedule
 from .exam_models import Paper
+from .proctor.models import InvigilatorAssignment
 from .settings import Settings
 
 # name, born, seq, institution, category, scope, qualification year, first practice, stage, procedure, exemption
@@ -30,6 +31,7 @@ EXAM_PHYSICIANS = [
     ("何平", dt.date(1982, 1, 25), 155, "INST001", "临床", "内科", "2005", dt.date(2006, 5, 1), "INSTITUTION_APPROVED", "general", False),
     ("许静", dt.date(1993, 10, 9), 166, "INST002", "口腔", "口腔", "2016", dt.date(2017, 2, 1), "APPROVED", "simple", False),
 ]
+DEMO_INVIGILATOR = "proctor01"
 STAGE_WORDS = {"APPROVED": "审核通过，可立即参加测评", "SUBMITTED": "待机构审核", "INSTITUTION_APPROVED": "待考核机构复核"}
 PROCEDURE_WORDS = {"general": "一般程序", "simple": "简易程序"}
 
@@ -76,14 +78,21 @@ async def seed_exam_demo(settings: Settings, *, window_days: int = 30) -> bool:
             cycle = await session.scalar(select(Cycle).where(Cycle.is_current.is_(True)))
             assert cycle is not None
             start = utcnow().replace(second=0, microsecond=0) - dt.timedelta(days=1)
+            schedules = []
             for paper in (await session.scalars(select(Paper).order_by(Paper.id))).all():
                 bp = paper.blueprint
-                session.add(ExamSchedule(
+                schedules.append(ExamSchedule(
                     cycle_id=cycle.id, body_id=None, paper_id=paper.id, kind=paper.kind,
                     practice_category=paper.practice_category if paper.kind == "professional" else None,
                     title=paper.title, window_start=start, window_end=start + dt.timedelta(days=window_days + 1),
                     time_limit_minutes=int(bp["time_limit_minutes"]), attempts_allowed=int(bp.get("attempts_allowed", 3)),
                     pass_mark=float(bp["pass_mark"]), violation_policy={}))
+            session.add_all(schedules)
+            await session.flush()
+            # The demo invigilator follows every candidate of every demo schedule (监考工作台 shows them).
+            proctor = await session.scalar(select(Account).where(Account.username == DEMO_INVIGILATOR))
+            if proctor is not None:
+                session.add_all(InvigilatorAssignment(schedule_id=s.id, invigilator_id=proctor.id) for s in schedules)
             for i, (*_, state, procedure, exemption) in enumerate(EXAM_PHYSICIANS):
                 account = await session.scalar(select(Account).join(Physician, Account.physician_id == Physician.id)
                                                .where(Physician.id_number == exam_login(i)))

@@ -52,15 +52,14 @@ def challenge_video(rel: str, poses: list[str]) -> list[np.ndarray]:
 
 
 async def _prepare(url: str, storage: Path) -> dict[str, Any]:
-    """Demo data; two exam physicians ready to log in with the df01 photo enrolled; proctor01
-    assigned to the humanities schedule, whose rules warn on another person, a frame every 5 s."""
+    """Demo data (which assigns proctor01 to every schedule); two exam physicians ready to log in with
+    the df01 photo enrolled; the humanities schedule's rules warn on another person, a frame every 5 s."""
     import proctoring
     from sqlalchemy import select, update
 
     from exam_server.demo import seed_demo
     from exam_server.demo_exams import exam_login, seed_exam_demo
     from exam_server.exam.models import ExamSchedule
-    from exam_server.proctor.models import InvigilatorAssignment
     from exam_server.settings import Settings
     from registry.db import make_engine, make_sessionmaker, utcnow
     from registry.migrate import upgrade
@@ -91,9 +90,6 @@ async def _prepare(url: str, storage: Path) -> dict[str, Any]:
                 names[index] = physician.name
             schedule = await session.scalar(select(ExamSchedule).where(ExamSchedule.kind == "humanities"))
             schedule.violation_policy = {"frame_seconds": 5, "actions": {"another_person": "warn"}}
-            proctor = await session.scalar(select(Account).where(Account.username == "proctor01"))
-            session.add(InvigilatorAssignment(schedule_id=schedule.id, invigilator_id=proctor.id, block_no=0,
-                                              block_size=50))
             return {"schedule_id": schedule.id, "logins": {i: exam_login(i) for i in (0, 1)}, "names": names}
     finally:
         await engine.dispose()

@@ -225,11 +225,12 @@ async def test_answers_after_the_deadline_are_refused_and_the_sweeper_submits(ex
     await set_deadline_past(exams.app, attempt_id)
     status, body = await answer(doctor, attempt_id, [{"item": 31, "choice": "A", "seq": 5}])
     assert status == 409 and body["error"]["code"] == "time_up", body
-    # two sweeps at once (as two processes would): the attempt is submitted exactly once
+    # two sweeps at once (as two processes would), beside the app's own sweeper, which may get there
+    # first: the attempt is submitted exactly once (one audit entry below)
     cache = PaperCache()
     done = await asyncio.gather(sweep_once(exams.app[sessionmaker_key], cache, _noop),
                                 sweep_once(exams.app[sessionmaker_key], PaperCache(), _noop))
-    assert sum(done) == 1
+    assert sum(done) <= 1
     async with exams.app[sessionmaker_key]() as session:
         attempt = await session.get(Attempt, attempt_id)
         submits = await session.scalar(select(func.count()).select_from(AuditLog).where(
