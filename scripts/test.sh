@@ -15,4 +15,6 @@ if ! command -v chromium >/dev/null 2>&1 || ! fc-list 2>/dev/null | grep -qi "No
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium fonts-noto-cjk poppler-utils >/dev/null
 fi
 
-exec .venv/bin/pytest "$@"
+# Spread over worker processes, a test module per worker at a time (its module fixtures stay whole):
+# the browser tests mostly wait, so three workers keep two cores busy. DINGKAO_TEST_WORKERS=0 runs in one process.
+exec .venv/bin/pytest -n "${DINGKAO_TEST_WORKERS:-3}" --dist loadscope "$@"
