@@ -15,6 +15,7 @@ if ! command -v chromium >/dev/null 2>&1 || ! fc-list 2>/dev/null | grep -qi "No
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium fonts-noto-cjk poppler-utils >/dev/null
 fi
 
-# Spread over worker processes, a test module per worker at a time (its module fixtures stay whole):
+# Spread over worker processes, a test module per worker at a time (its module fixtures stay whole),
+# in collection order so the long browser modules start first;
 # the browser tests mostly wait, so three workers keep two cores busy. DINGKAO_TEST_WORKERS=0 runs in one process.
-exec .venv/bin/pytest -n "${DINGKAO_TEST_WORKERS:-3}" --dist loadscope "$@"
+exec .venv/bin/pytest -n "${DINGKAO_TEST_WORKERS:-3}" --dist loadscope --no-loadscope-reorder "$@"
