@@ -284,7 +284,8 @@ def test_proctored_attempt_live_invigilation_and_review(camera_browser, camera, 
     inv = context(camera_browser, two, DESKTOP)
     board = inv.new_page()
     login_staff(board, "proctor01")
-    board.goto("/invigilation")
+    board.click("a[data-invigilation]:has-text('监考工作台')")  # the invigilator's home links to it
+    board.wait_for_url(re.compile(r"/invigilation$"))
     until(board, "[data-link][data-state=open]", 20_000, board_words(board))
     card = f".cand[data-attempt='{attempt_one}']"
     until(board, f"{card} [data-identity]:has-text('本人')", 90_000, board_words(board))
@@ -326,7 +327,9 @@ def test_proctored_attempt_live_invigilation_and_review(camera_browser, camera, 
     body = context(camera_browser, two, DESKTOP)
     review = body.new_page()
     login_staff(review, "body01")
-    review.goto(f"/schedules/{cluster['schedule_id']}/review")
+    review.click(".tool:has-text('考试安排')")
+    review.click(f"#schedules a[data-review='{cluster['schedule_id']}']")  # each schedule links to its review
+    review.wait_for_url(re.compile(rf"/schedules/{cluster['schedule_id']}/review$"))
     review.click(f"[data-open='{attempt_two}']")
     item = review.locator("[data-violation]", has_text="疑似他人替考").first
     item.locator("input[aria-label=复核意见]").fill("画面中为他人")
