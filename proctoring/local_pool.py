@@ -77,6 +77,7 @@ class LocalPoolAnalyzer:
         executor: Executor | None = None,
     ) -> None:
         self._settings = settings
+        self._processes = processes
         self._executor = executor or make_pool(processes)
         self._owns_executor = executor is None
         self._tracking: dict[str, tuple[float, bytes]] = {}
@@ -99,9 +100,8 @@ class LocalPoolAnalyzer:
     async def warm(self) -> list[int]:
         """Start every pool process now (models loaded) rather than on the first frame; their ids."""
         loop = asyncio.get_running_loop()
-        workers = getattr(self._executor, "_max_workers", 1)
         return sorted(set(await asyncio.gather(*(loop.run_in_executor(self._executor, _process_id)
-                                                 for _ in range(workers)))))
+                                                 for _ in range(self._processes)))))
 
     def forget(self, subject_id: str) -> None:
         """Drop a subject's tracking state (e.g. when the attempt ends)."""
