@@ -2,6 +2,7 @@
 (`../shared/faces` beside the repository, or `$DINGKAO_SHARED_DIR/faces`).
 
 Run: .venv/bin/python benchmarks/proctoring_accuracy_throughput.py [--throughput-only] [--frames N]
+     [--stream jitter|drift]
 Compares the naive pipeline (HOG with one upsample + a full encoding on every frame)
 with proctoring.analyze_frame (fast detection, tracked identity, periodic re-checks).
 Throughput: two candidates, a 2-hour attempt each at one frame every 15 s (so the
@@ -65,6 +66,26 @@ def webcam_view(rgb: np.ndarray, box: FaceBox, *, rng: random.Random) -> bytes:
     y0 = round(cy * s) + 480 - 220 + rng.randint(-15, 15)
     crop = pad[y0 : y0 + 480, x0 : x0 + 640]
     return encode_jpeg(np.clip(crop * rng.uniform(0.85, 1.15), 0, 255).astype(np.uint8))
+
+
+def drifting_views(rgb: np.ndarray, box: FaceBox, frames: int, *, rng: random.Random) -> list[bytes]:
+    """The other webcam-like stream: one photo, the head moving a few pixels from frame to frame
+    (a bounded random walk) and the light changing slowly (a drift between 0.8 and 1.2)."""
+    s = 180 / box.width
+    big = cv2.resize(rgb, (round(rgb.shape[1] * s), round(rgb.shape[0] * s)), interpolation=cv2.INTER_AREA)
+    pad = cv2.copyMakeBorder(big, 480, 480, 640, 640, cv2.BORDER_CONSTANT, value=(90, 90, 90))
+    cx, cy = box.center
+    dx = dy = 0
+    light = 1.0
+    out = []
+    for _ in range(frames):
+        dx = max(-8, min(8, dx + rng.randint(-3, 3)))
+        dy = max(-8, min(8, dy + rng.randint(-3, 3)))
+        light = max(0.8, min(1.2, light + rng.uniform(-0.05, 0.05)))
+        x0, y0 = round(cx * s) + 640 - 320 + dx, round(cy * s) + 480 - 220 + dy
+        crop = pad[y0 : y0 + 480, x0 : x0 + 640]
+        out.append(encode_jpeg(np.clip(crop * light, 0, 255).astype(np.uint8)))
+    return out
 
 
 def naive_encodings(jpeg: bytes) -> list[np.ndarray]:
@@ -167,7 +188,8 @@ def group_counts(base: Path) -> None:
     print(f"  verdict agrees with labels.csv on {agree}/{len(rows)} group photos")
 
 
-def throughput(base: Path, *, who: list[str] = CANDIDATES, frames: int = FRAMES, naive_too: bool = True) -> None:
+def throughput(base: Path, *, who: list[str] = CANDIDATES, frames: int = FRAMES, naive_too: bool = True,
+               stream: str = "jitter") -> None:
     rng = random.Random(7)
     enrolments = {w: enrol(sorted((base / f"identities/{w}").glob("*.jpg"))[0].read_bytes(), person_id=w) for w in who}
     streams = {}
@@ -176,7 +198,10 @@ def throughput(base: Path, *, who: list[str] = CANDIDATES, frames: int = FRAMES,
         photo = sorted((base / f"identities/{w}").glob("*.jpg"))[-1]
         rgb = decode_image(photo.read_bytes())
         box = detect_faces_thoroughly(rgb)[0]
-        streams[w] = [webcam_view(rgb, box, rng=rng) for _ in range(frames)]
+        if stream == "drift":
+            streams[w] = drifting_views(rgb, box, frames, rng=rng)
+        else:
+            streams[w] = [webcam_view(rgb, box, rng=rng) for _ in range(frames)]
     order = [(t, w) for t in range(frames) for w in who]  # candidates interleaved
     known = {w: e.known() for w, e in enrolments.items()}
 
@@ -201,8 +226,10 @@ def throughput(base: Path, *, who: list[str] = CANDIDATES, frames: int = FRAMES,
         verdicts.append(analysis.verdict)
         checks += analysis.identity_checked
     n = len(order)
+    words = ("the head drifting a few pixels, the light changing slowly" if stream == "drift"
+             else "small jitter and brightness changes")
     print(f"  simulated stream: {len(who)} candidates x {frames} frames (15 s apart, {frames * 15 / 3600:g} h each), "
-          f"interleaved, 640x480 JPEG, small jitter and brightness changes")
+          f"interleaved, 640x480 JPEG, {words}")
     if naive_too:
         print(f"  naive      {n / naive_cpu:6.2f} frames/s per core ({naive_cpu / n * 1000:6.1f} ms CPU/frame), "
               f"verdict ok on {naive.count('ok')}/{n}")
@@ -219,6 +246,9 @@ def main() -> None:
     parser.add_argument("--throughput-only", action="store_true",
                         help="skip parts 1 and 2 (identity accuracy: see identity_accuracy.py)")
     parser.add_argument("--frames", type=int, default=FRAMES, help=f"frames per candidate (default {FRAMES})")
+    parser.add_argument("--stream", choices=("jitter", "drift"), default="jitter",
+                        help="jitter: a new position and brightness every frame (default); drift: the head moving "
+                             "a few pixels and the light changing slowly")
     args = parser.parse_args()
     limit_native_threads()
     base = faces_dir()
@@ -227,7 +257,7 @@ def main() -> None:
     print(f"proctoring benchmark on {base}, tolerance {TOL}")
     if args.throughput_only:
         print("3) throughput (single thread, process CPU time)")
-        throughput(base, frames=args.frames)
+        throughput(base, frames=args.frames, stream=args.stream)
         return
     print("1) lfw_subset per-frame identity (enrol from one photo, verify a 640x480 frame of another;"
           " FRR over same-person ordered pairs, FAR over different-person ordered pairs)")
@@ -235,7 +265,7 @@ def main() -> None:
     print("2) group photos: faces found by find_faces() vs labels.csv, and the frame verdict")
     group_counts(base)
     print("3) throughput (single thread, process CPU time)")
-    throughput(base, frames=args.frames)
+    throughput(base, frames=args.frames, stream=args.stream)
 
 
 if __name__ == "__main__":

@@ -130,7 +130,7 @@ def create_app(settings: Settings, *, live_prefix: str | None = None) -> web.App
         app[frame_service_key] = frames
         hub = InvigilationHub(app[live_key])
         app[invigilation_hub_key] = hub
-        frames.start()
+        frames.start(warm=settings.proctor_pool_warm and settings.proctor_analyzer == "local")
         hub.start()
         stop = asyncio.Event()
         retention = asyncio.create_task(run_retention(app[sessionmaker_key], app[storage_key], app[live_key],

@@ -70,6 +70,9 @@ class Settings:
     # (the queue read by `dingkao proctor-worker`).
     proctor_analyzer: str = "local"
     proctor_pool_processes: int = 1
+    # Start the local pool (models loaded) when the server starts, not on the first frame, so the
+    # first identity check does not wait for it.
+    proctor_pool_warm: bool = False
     # How often each process looks for overdue attempts (seconds).
     sweep_interval: float = 1.0
     # Every live-state key starts with this, so deployments (and test runs) can share one Redis.
@@ -202,6 +205,7 @@ def load_settings(env: Mapping[str, str] | None = None, *, demo: bool = False) -
         proctor_retention_days=_int(env, "DINGKAO_PROCTOR_RETENTION_DAYS", 30, lo=1, hi=3650),
         proctor_analyzer=_analyzer(env),
         proctor_pool_processes=_int(env, "DINGKAO_PROCTOR_POOL_PROCESSES", 1, lo=1, hi=64),
+        proctor_pool_warm=_bool(env, "DINGKAO_PROCTOR_POOL_WARM", False),
         live_prefix=_live_prefix(env),
         metrics_token=env.get("DINGKAO_METRICS_TOKEN", "").strip(),
     )

@@ -1,5 +1,5 @@
 """Proctoring pages: consent, the pre-exam identity check, 监考工作台 (with its WebSocket),
-assignment and review; and the harness page that runs proctor.js outside the exam page."""
+assignment and review."""
 
 from __future__ import annotations
 
@@ -50,7 +50,7 @@ async def check_page(request: web.Request) -> web.StreamResponse:
     kind = request.query.get("kind", "humanities")
     if kind not in ("humanities", "professional"):
         kind = "humanities"
-    return render(request, "proctor_check.html", {"kind": kind, "harness": request.query.get("harness") == "1"})
+    return render(request, "proctor_check.html", {"kind": kind})
 
 
 @page_routes.get("/invigilation", name="invigilation")

@@ -110,8 +110,18 @@ class FrameService:
             self._analyzer = self._make_analyzer()
         return self._analyzer
 
-    def start(self) -> None:
+    def start(self, *, warm: bool = False) -> None:
         self._tasks = [asyncio.create_task(self._run(), name=f"frames-{i}") for i in range(self.concurrency)]
+        if warm:
+            self._tasks.append(asyncio.create_task(self._warm(), name="frames-warm"))
+
+    async def _warm(self) -> None:
+        warm = getattr(self.analyzer, "warm", None)  # the local pool has it; the Redis queue needs none
+        if warm is not None:
+            try:
+                log.info("analysis pool started: processes %s", await warm())
+            except Exception:  # the first frame starts it again
+                log.exception("analysis pool could not be started")
 
     async def stop(self) -> None:
         for t in self._tasks:

@@ -15,7 +15,22 @@
     if (res.status === 401 && data.error && data.error.code === "not_logged_in") { location.href = "/login"; }
     return { ok: res.ok, status: res.status, data: data };
   }
-  window.dk = { api: api, csrf: csrf };
+  // One id per browser profile, made once: the server lets only the claiming device answer an attempt.
+  // Shared by 我的考试, the identity check page and the exam page, so starting and claiming agree.
+  var memoryDevice = null;
+  function deviceId() {
+    var id = null;
+    try { id = localStorage.getItem("dk.device"); } catch (e) { /* private mode */ }
+    id = id || memoryDevice;
+    if (!id || !/^[A-Za-z0-9_-]{8,64}$/.test(id)) {
+      var bytes = new Uint8Array(16); crypto.getRandomValues(bytes);
+      id = "d" + Array.prototype.map.call(bytes, function (b) { return ("0" + b.toString(16)).slice(-2); }).join("");
+      try { localStorage.setItem("dk.device", id); } catch (e) { /* private mode: memory only */ }
+      memoryDevice = id;
+    }
+    return id;
+  }
+  window.dk = { api: api, csrf: csrf, deviceId: deviceId };
 
   function formValues(form) {
     var out = {};

@@ -16,17 +16,7 @@
     return new Date(ms).toLocaleString("zh-CN", Object.assign(o, TZ));
   }
 
-  // One id per browser profile, made once: the server lets only the claiming device answer.
-  var memoryDevice = null;
-  function deviceId() {
-    var id = fetchStored("dk.device") || memoryDevice;
-    if (!id || !/^[A-Za-z0-9_-]{8,64}$/.test(id)) {
-      var bytes = new Uint8Array(16); crypto.getRandomValues(bytes);
-      id = "d" + Array.prototype.map.call(bytes, function (b) { return ("0" + b.toString(16)).slice(-2); }).join("");
-      store("dk.device", id); memoryDevice = id;
-    }
-    return id;
-  }
+  var deviceId = dk.deviceId;
 
   // ---------------------------------------------------------------- 我的考试
   document.querySelectorAll("[data-start]").forEach(function (btn) {
@@ -359,7 +349,11 @@
       }
     };
   }
-  function stopLive() { if (events) { events.close(); events = null; } clearInterval(pollTimer); clearTimeout(retryTimer); }
+  function stopLive() {
+    if (events) { events.close(); events = null; } clearInterval(pollTimer); clearTimeout(retryTimer);
+    // No longer answering here (submitted, ended, taken over): the camera goes off with the rest.
+    if (window.dkProctor) window.dkProctor.stop();
+  }
 
   // ---- start: claim this device, load the paper and saved answers, replay what is only local
   async function start() {

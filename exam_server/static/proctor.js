@@ -83,7 +83,8 @@
       var video = document.createElement("video");
       video.muted = true; video.playsInline = true; video.srcObject = stream;
       video.className = "proctor-self"; video.setAttribute("aria-label", "摄像头画面");
-      document.body.appendChild(video);
+      // The page's slot for it (the exam page's sticky bar), else a corner of the window.
+      (document.querySelector("[data-proctor-slot]") || document.body).appendChild(video);
       await video.play();
       state.video = video;
       stream.getVideoTracks().forEach(function (t) { t.addEventListener("ended", function () { report("camera_stopped", "摄像头已断开"); }); });

@@ -52,6 +52,10 @@
     $(check, "[data-consent]").href = "/proctoring/consent?next=" + encodeURIComponent(location.pathname + location.search);
     var PHASE_MS = 1800, SHOTS = [0.45, 0.85];
     function say(text) { status.textContent = text; }
+    // Where the check stands, for people (the status line) and for tests (#check[data-state]):
+    // consent | unenrolled | ready | asking | opening | capturing | judging | passed | failed | locked |
+    // camera_error | error.
+    function stage(name) { check.dataset.state = name; }
     function show(sel, on) { $(check, sel).hidden = !on; }
     function cameraWords(e) {
       if (!e) return "无法打开摄像头";
@@ -82,6 +86,7 @@
       if (!r.ok) return fail(check, r.data.error);
       var s = r.data;
       show("[data-consent]", false); show("[data-begin]", false); show("[data-start-exam]", false); show("[data-camera]", false);
+      stage(s.passed_check_id ? "passed" : !s.consent ? "consent" : !s.enrolled ? "unenrolled" : s.locked ? "locked" : "ready");
       if (s.passed_check_id) { say(s.manual ? "考核机构已人工核验您的身份，可以开始考试。" : "身份核验已通过，请在 15 分钟内开始考试。"); show("[data-start-exam]", true); return; }
       if (!s.consent) { say("开考前须阅读并同意《人脸信息采集授权》。如不同意，请联系考核机构人工核验身份。"); show("[data-consent]", true); return; }
       if (!s.enrolled) { say("您的报名照片尚未登记人脸信息，请联系考核机构人工核验身份。"); return; }
@@ -91,23 +96,27 @@
     }
     $(check, "[data-camera]").onclick = async function () {
       try { await openCamera(); closeCamera(); say("摄像头正常。点击“开始核验”获取转头顺序。"); show("[data-begin]", true); show("[data-camera]", false); }
-      catch (e) { say(cameraWords(e)); }
+      catch (e) { stage("camera_error"); say(cameraWords(e)); }
     };
     $(check, "[data-begin]").onclick = async function () {
-      var r = await api("POST", "/api/v1/identity-checks", { kind: kind });
-      if (!r.ok) return fail(check, r.data.error);
-      challenge = r.data;
+      // The previous try's order must not stay on screen while the server picks a new one.
       var list = $(check, "[data-steps]");
-      list.innerHTML = "";
+      list.innerHTML = ""; list.hidden = true; challenge = null;
+      show("[data-begin]", false); stage("asking");
+      var r = await api("POST", "/api/v1/identity-checks", { kind: kind });
+      if (!r.ok) { stage("error"); show("[data-begin]", true); return fail(check, r.data.error); }
+      challenge = r.data;
+      list.dataset.check = challenge.check_id;
       challenge.phases.forEach(function (p) { list.appendChild(el("li", { "data-pose": p.pose }, p.words)); });
       list.hidden = false;
       say("请按以下顺序动作，每个动作保持约 2 秒。准备好后点击“我已准备好，开始”。");
-      show("[data-begin]", false); show("[data-go]", true);
+      stage("ready"); show("[data-go]", true);
     };
     $(check, "[data-go]").onclick = async function () {
-      show("[data-go]", false);
+      show("[data-go]", false); stage("opening");
       var frames = [];
-      try { await openCamera(); } catch (e) { say(cameraWords(e)); return; }
+      try { await openCamera(); } catch (e) { stage("camera_error"); say(cameraWords(e)); show("[data-camera]", true); return; }
+      stage("capturing");
       var pose = $(check, "[data-pose]");
       for (var i = 0; i < challenge.phases.length; i++) {
         pose.textContent = challenge.phases[i].words;
@@ -123,27 +132,21 @@
       pose.textContent = "";
       closeCamera();
       say("正在核验，请稍候…");
-      var r = await api("POST", "/api/v1/identity-checks/" + challenge.check_id + "/frames", { frames: frames });
-      if (!r.ok) { fail(check, r.data.error); return refresh(); }
-      if (r.data.passed) { say("核验通过。"); show("[data-start-exam]", true); }
-      else { say(r.data.message + (r.data.locked ? "" : "。请重试，剩余次数：" + r.data.failures_left)); if (!r.data.locked) { show("[data-camera]", true); } }
+      stage("judging");
+      var r;
+      try { r = await api("POST", "/api/v1/identity-checks/" + challenge.check_id + "/frames", { frames: frames }); }
+      catch (e) { stage("error"); say("网络连接失败，未能提交核验画面，请检查网络后重试。"); show("[data-camera]", true); return; }
+      if (!r.ok) { fail(check, r.data.error); await refresh(); stage("error"); return; }
+      if (r.data.passed) { stage("passed"); say("核验通过。"); show("[data-start-exam]", true); }
+      else { stage(r.data.locked ? "locked" : "failed"); say(r.data.message + (r.data.locked ? "" : "。请重试，剩余次数：" + r.data.failures_left)); if (!r.data.locked) { show("[data-camera]", true); } }
     };
     $(check, "[data-start-exam]").onclick = async function () {
-      var device = sessionStorage.getItem("dk-device") || ("dev-" + Math.random().toString(36).slice(2, 12));
-      sessionStorage.setItem("dk-device", device);
-      var r = await api("POST", "/api/v1/exams/start", { kind: kind, device: device });
-      if (!r.ok) return fail(check, r.data.error);
-      sessionStorage.setItem("dk-attempt-" + r.data.attempt_id, JSON.stringify({ token: r.data.token, device: device }));
-      if (check.dataset.harness === "1") {
-        // Test harness: proctor.js runs here until the exam page includes it.
-        show("[data-start-exam]", false);
-        $(check, "[data-harness-box]").hidden = false;
-        $(check, "[data-attempt]").textContent = "考试编号 " + r.data.attempt_id;
-        check.dataset.attempt = r.data.attempt_id;
-        window.dkProctor.start(r.data.attempt_id, r.data.token, device);
-        return;
-      }
-      location.href = "/exams/attempt/" + r.data.attempt_id;
+      // The exam page claims the attempt with the same device id and starts the proctoring there.
+      var r = await api("POST", "/api/v1/exams/start", { kind: kind, device: window.dk.deviceId() });
+      if (r.ok) { location.href = "/exams/attempt/" + r.data.attempt_id; return; }
+      var err = r.data.error || {};
+      if (err.fields && err.fields.attempt_id) { location.href = "/exams/attempt/" + err.fields.attempt_id; return; }
+      fail(check, err);
     };
     refresh();
   }

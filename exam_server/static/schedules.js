@@ -34,7 +34,16 @@
       td(s.time_limit_minutes + " 分钟"); td(s.attempts_allowed + " 次"); td(pts(s.pass_mark)); td(String(s.in_progress || 0));
       var act = el("td"), btn = el("button", "查看考生", "btn small"); btn.type = "button";
       btn.addEventListener("click", function () { selected = s; loadAttempts(); card.scrollIntoView({ block: "start" }); });
-      act.appendChild(btn); tr.appendChild(act);
+      act.appendChild(btn);
+      // Proctoring: the body sets rules and invigilators and reviews violations; an invigilator watches.
+      function link(text, href, key) { var a = el("a", text, "btn small"); a.href = href; a.dataset[key] = s.id; act.appendChild(a); }
+      if (canSchedule) {
+        link("监考安排", "/schedules/" + s.id + "/proctoring", "proctoring");
+        link("违规复核", "/schedules/" + s.id + "/review", "review");
+      } else {
+        link("监考工作台", "/invigilation?schedule=" + s.id, "invigilate");
+      }
+      tr.appendChild(act);
       body.appendChild(tr);
     });
   }

@@ -128,7 +128,13 @@ async def test_staff_endpoints_refuse_wrong_roles_other_bodies_and_bad_values(ex
     for payload in ({"frame_seconds": 1}, {"actions": {"dance": "flag"}}, {"actions": {"no_face": "explode"}}):
         status, body = await admin.post(f"/api/v1/schedules/{schedule_id}/proctoring", payload)
         assert status == 400, (payload, body)
-    # An unassigned invigilator sees nothing of the schedule and cannot act on its attempts.
+    # An unassigned invigilator sees nothing of the schedule and cannot act on its attempts (the demo
+    # assigns proctor01 to every schedule: the body takes that back first).
+    status, rules = await body01.get(f"/api/v1/schedules/{schedule_id}/proctoring")
+    for a in rules["assignments"]:
+        if a["invigilator_id"] == proctor_id:
+            status, body = await body01.post(f"/api/v1/assignments/{a['id']}/delete", {"confirm": True})
+            assert status == 200, body
     doctor, attempt_id, _pid, token = await manually_verified_start(exams, make_client, GENERAL, body01)
     status, body = await proctor.get(f"/api/v1/invigilation/{schedule_id}")
     assert status == 404, body

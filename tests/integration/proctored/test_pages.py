@@ -40,3 +40,30 @@ async def test_pages_by_role(exams, make_client) -> None:  # type: ignore[no-unt
     assert status == 404
     status, page, _ = await doctor.page("/proctoring/consent?next=//evil.example")
     assert 'data-next="/exams"' in page
+
+
+async def test_staff_pages_lead_to_invigilation_and_review(exams, make_client) -> None:  # type: ignore[no-untyped-def]
+    """The invigilator's home and 考试安排 link to 监考工作台; the body's 考试安排 links each schedule to
+    its proctoring and review pages (made by schedules.js from the schedule list); every target opens."""
+    import re
+
+    proctor, body01 = await staff(make_client, "proctor01"), await staff(make_client, "body01")
+    for path in ("/", "/schedules"):
+        status, page, _ = await proctor.page(path)
+        assert status == 200 and re.search(r'<a class="tool" href="/invigilation"[^>]*>监考工作台</a>', page), path
+    status, page, _ = await proctor.page("/invigilation")
+    assert status == 200 and "监考工作台" in page
+    status, page, _ = await body01.page("/schedules")
+    assert status == 200 and 'src="/static/schedules.js' in page
+    status, script, _ = await body01.page("/static/schedules.js")
+    assert status == 200
+    assert '"/schedules/" + s.id + "/review"' in script and '"/schedules/" + s.id + "/proctoring"' in script
+    assert '"/invigilation?schedule=" + s.id' in script
+    status, listed = await body01.get("/api/v1/schedules")
+    assert status == 200 and listed["items"], listed
+    for item in listed["items"]:
+        for target, words in ((f"/schedules/{item['id']}/review", "考后复核"), (f"/schedules/{item['id']}/proctoring", "监考安排")):
+            status, page, _ = await body01.page(target)
+            assert status == 200 and words in page, target
+        status, page, _ = await proctor.page(f"/invigilation?schedule={item['id']}")
+        assert status == 200, item
