@@ -55,7 +55,7 @@ _CERT_FIXED = (
     "医师定期考核合格证书证书编号姓名证件号码工作单位执业类别执业范围考核周期考核程序考核结果合格"
     "兹证明该医师参加医师定期考核，经考核合格，特发此证。签发机构扫码查验证书真伪或在查验页面输入证书编号"
     + NO_SEAL_TEXT
-    + "（）：:.-/ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz*年月日　"
+    + "无照片（）：:.-/ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz*年月日　"
 )
 # Everything the certificate sets in bold (title, labels, the no-seal warning): the bold cut holds
 # only these characters; _Page.done() refuses a page whose text a cut font lacked.
@@ -63,7 +63,7 @@ _CERT_BOLD = "医师定期考核合格证书姓名证件号码工作单位执业
 _NOTICE_FIXED = (
     "医师定期考核结果通知书医师：你参加的医师定期考核结果如下姓名证件号码工作单位执业类别执业范围考核周期"
     "考核程序工作成绩职业道德评定免考试卷成绩合格分满分结论未参加不合格无暂无笔试成绩记录考核结果原因复核结论"
-    "合格证书编号特此通知。签发机构未加盖印章、，；（）：:.-/*0123456789年月日项　"
+    "合格证书编号特此通知。签发机构未加盖印章无照片、，；（）：:.-/*0123456789年月日项　"
 )
 
 

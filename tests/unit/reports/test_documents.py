@@ -178,3 +178,16 @@ def test_a_broken_photo_is_a_clear_error(photo):
     with pytest.raises(ImageError) as err:
         render_certificate(bad)
     assert "照片" in err.value.message_zh
+
+
+def test_without_a_photo_the_box_says_so_in_printable_text():
+    # Every drawn text must be in the cut fonts: a page a font lacks glyphs for is refused, so
+    # the placeholder text is part of the fixed text too.
+    from dataclasses import replace
+
+    from .samples import physician
+
+    c = replace(certificate(), physician=physician(photo=False))
+    assert "（无照片）" in _text(render_certificate(c))
+    n = replace(notice(), physician=physician(photo=False))
+    assert "（无照片）" in _text(render_result_notice(n))
