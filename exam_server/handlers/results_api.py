@@ -76,6 +76,31 @@ async def publish(request: web.Request) -> web.StreamResponse:
     return json_ok({"published": count})
 
 
+@routes.get("/api/v1/results/schedules", summary="本周期各测评场次及其成绩公布情况（考核机构）", roles=BODY,
+            tags=("results",))
+async def list_schedules_for_publication(request: web.Request) -> web.StreamResponse:
+    async with request.app[sessionmaker_key]() as session:
+        rows = await results.schedules_in_scope(session, current_actor(request))
+    return json_ok({"items": [{"id": s.id, "title": s.title, "kind": s.kind, "window_start": s.window_start,
+                               "window_end": s.window_end, "published_at": p.published_at if p else None}
+                              for s, p in rows]})
+
+
+@routes.post("/api/v1/exam-schedules/{schedule_id}/publish", summary="公布一个测评场次（一份试卷）的成绩", roles=BODY,
+             tags=("results",))
+async def publish_schedule_scores(request: web.Request) -> web.StreamResponse:
+    async with request.app[sessionmaker_key]() as session, session.begin():
+        count, notices = await results.publish_schedule(session, current_actor(request), path_id(request, "schedule_id"),
+                                                        request_id=request_id(request))
+    await _send(request, notices)
+    return json_ok({"published": True, "physicians": count})
+
+
+def _papers(views: list[results.PaperView]) -> list[dict[str, object]]:
+    return [{"title": p.title, "published": p.published, "score": p.score, "pass_mark": p.pass_mark,
+             "full_mark": p.full_mark, "outcome": p.outcome} for p in views]
+
+
 # -- the physician's result ------------------------------------------------------------------------
 
 
@@ -86,10 +111,12 @@ async def my_result(request: web.Request) -> web.StreamResponse:
         reg = await results.my_registration(session, actor)
         state = State.NOT_OPENED if reg is None else State(reg.state)
         if reg is None or state not in results.RESULT_OF_STATE:
-            return json_ok({"status": "未出结果", "state_words": STATE_WORDS[state]})
+            papers = _papers(await results.paper_views(session, reg)) if reg is not None else []
+            return json_ok({"status": "未出结果", "state_words": STATE_WORDS[state], "papers": papers})
         pub = await results.published_result(session, reg)
-        if pub is None:
-            return json_ok({"status": "待公布", "state_words": "待公布"})
+        if pub is None:  # a paper whose schedule the body published shows its score already
+            return json_ok({"status": "待公布", "state_words": "待公布",
+                            "papers": _papers(await results.paper_views(session, reg))})
         facts = await results.gather_result_facts(session, reg)
         review = await session.scalar(select(results.ResultReview).where(results.ResultReview.registration_id == reg.id))
     deadline = pub.published_at + results.dt.timedelta(days=results.REVIEW_DAYS)
