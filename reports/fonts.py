@@ -78,7 +78,9 @@ def _cut(data: bytes, characters: str, weight: int, key: str) -> bytes:
     font = TTFont(io.BytesIO(data), lazy=True)
     options = ftsubset.Options()
     options.layout_features = []  # no shaping needed for CJK, Latin digits and punctuation
-    options.drop_tables += ["GSUB", "GPOS", "GDEF", "BASE", "DSIG"]
+    # Layout tables are not needed for CJK, Latin digits and punctuation; vertical metrics are
+    # not used (text is set horizontally) and would be subset again in every document.
+    options.drop_tables += ["GSUB", "GPOS", "GDEF", "BASE", "DSIG", "vhea", "vmtx", "VORG"]
     options.notdef_outline = True
     options.name_IDs = [0, 1, 2, 3, 4, 5, 6, 13, 14]  # keep the copyright and OFL licence notice
     subsetter = ftsubset.Subsetter(options)
