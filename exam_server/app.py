@@ -26,8 +26,10 @@ from .exam.sweeper import run_sweeper
 from .account_cache import AccountCache
 from .handlers import admin_api, admin_pages, auth_api, bank_api, bank_pages, exam_api, exam_pages, import_jobs_api, institution_api, ops, pages, proctor_api, proctor_pages, registration_api, result_pages, results_api, review_api, stats_api, workflow_pages  # noqa: F401
 from .handlers import page_routes, routes
+from .certificate_zips import CertificateZipJobs
 from .import_jobs import ImportJobs
-from .keys import (account_cache_key, account_key, attempt_hub_key, attempt_token_key, engine_key, frame_service_key,
+from .keys import (account_cache_key, account_key, attempt_hub_key, attempt_token_key, certificate_zips_key, engine_key,
+                   frame_service_key,
                    import_jobs_key, invigilation_hub_key, live_down_key, live_key, metrics_key, paper_cache_key,
                    sessionmaker_key, settings_key, sms_key, storage_key)
 from .livestate import make_live_state
@@ -122,6 +124,12 @@ def create_app(settings: Settings, *, live_prefix: str | None = None) -> web.App
         yield
         await jobs.close()  # running steps roll back and are marked interrupted
 
+    async def certificate_zips(app: web.Application) -> AsyncIterator[None]:
+        jobs = CertificateZipJobs(app[sessionmaker_key], app[storage_key], app[live_key])
+        app[certificate_zips_key] = jobs
+        yield
+        await jobs.close()
+
     async def proctoring_ctx(app: web.Application) -> AsyncIterator[None]:
         # Frames are analysed off the web tier (a local pool, or the Redis queue read by
         # `dingkao proctor-worker`); dashboards follow events through one subscription per process.
@@ -143,7 +151,7 @@ def create_app(settings: Settings, *, live_prefix: str | None = None) -> web.App
         await frames.stop()
 
     app[paper_cache_key] = PaperCache()
-    app.cleanup_ctx.extend([database, live_state, sms_client, import_jobs, exam_engine, proctoring_ctx])
+    app.cleanup_ctx.extend([database, live_state, sms_client, import_jobs, certificate_zips, exam_engine, proctoring_ctx])
     templating.setup(app)
     for ep in routes.endpoints:
         app.router.add_route(ep.method, ep.path, _guard(ep), name=f"api_{ep.handler.__name__}")

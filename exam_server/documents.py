@@ -7,7 +7,7 @@ import asyncio
 import os
 import tempfile
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -61,22 +61,38 @@ async def certificate_pdf(session: AsyncSession, storage: FileStorage, cert: Cer
     return await asyncio.to_thread(reports.render_certificate, facts)
 
 
-async def certificates_zip(session: AsyncSession, storage: FileStorage, institution: Institution, *,
-                           base_url: str) -> tuple[str, int]:
-    """A ZIP of the institution's current certificates, written to a temporary file (the caller
-    streams and deletes it); returns (path, count). Fonts are cut once for the whole batch."""
-    certs: Sequence[Certificate] = (await session.scalars(
-        select(Certificate).where(Certificate.institution_id == institution.id, Certificate.revoked_at.is_(None))
+Progress = Callable[[str, int, int], None]  # (stage: "gathering" / "rendering", done, total)
+
+
+async def current_certificates(session: AsyncSession, institution_id: int) -> Sequence[Certificate]:
+    return (await session.scalars(
+        select(Certificate).where(Certificate.institution_id == institution_id, Certificate.revoked_at.is_(None))
         .order_by(Certificate.number))).all()
+
+
+async def certificates_zip(session: AsyncSession, storage: FileStorage, institution: Institution, *,
+                           base_url: str, progress: Progress | None = None) -> tuple[str, int]:
+    """A ZIP of the institution's current certificates, written to a temporary file (the caller
+    streams and deletes it); returns (path, count). Fonts are cut once per batch of the renderer.
+    ``progress`` hears each certificate gathered and each one drawn (it is called from a worker
+    thread while drawing, so it must only record)."""
+    certs = await current_certificates(session, institution.id)
     seal = await seal_png(session, storage, institution.body_id)
-    items = [await certificate_facts(session, storage, c, base_url=base_url, seal=seal) for c in certs]
+    total = len(certs)
+    items = []
+    for c in certs:
+        items.append(await certificate_facts(session, storage, c, base_url=base_url, seal=seal))
+        if progress:
+            progress("gathering", len(items), total)
     fd, path = tempfile.mkstemp(prefix="dingkao-certs-", suffix=".zip")
     os.close(fd)
 
     def write() -> None:
         with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_STORED) as zf:  # PDFs are compressed already
-            for facts, pdf in reports.render_certificates(items):
+            for done, (facts, pdf) in enumerate(reports.render_certificates(items), start=1):
                 zf.writestr(f"{facts.number}-{facts.physician.name}.pdf", pdf)
+                if progress:
+                    progress("rendering", done, total)
 
     try:
         await asyncio.to_thread(write)

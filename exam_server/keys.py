@@ -13,6 +13,7 @@ from .account_cache import AccountCache
 from .exam.papers import PaperCache
 from .exam.push import AttemptHub
 from .exam.tokens import AttemptToken
+from .certificate_zips import CertificateZipJobs
 from .import_jobs import ImportJobs
 from .livestate import LiveState
 from .metrics import Metrics
@@ -33,6 +34,7 @@ paper_cache_key = web.AppKey("paper_cache", PaperCache)
 attempt_hub_key = web.AppKey("attempt_hub", AttemptHub)
 metrics_key = web.AppKey("metrics", Metrics)
 import_jobs_key = web.AppKey("import_jobs", ImportJobs)
+certificate_zips_key = web.AppKey("certificate_zips", CertificateZipJobs)
 account_cache_key = web.AppKey("account_cache", AccountCache)
 frame_service_key = web.AppKey("frame_service", FrameService)
 invigilation_hub_key = web.AppKey("invigilation_hub", InvigilationHub)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import DateTime, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from registry.db import Base, utcnow
@@ -20,6 +20,19 @@ class PublishedResult(Base):
     registration_id: Mapped[int] = mapped_column(ForeignKey("registrations.id"), unique=True)
     body_id: Mapped[int] = mapped_column(ForeignKey("assessment_bodies.id"), index=True)
     result: Mapped[str] = mapped_column(String(8))  # 合格 / 不合格, as published (a review may change it)
+    published_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    published_by: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
+
+
+class PublishedSchedule(Base):
+    """A body has published the scores of one exam schedule (one paper) for its physicians; before
+    that (and before the whole result is published) the physician sees 待公布 for that paper."""
+
+    __tablename__ = "published_schedules"
+    __table_args__ = (UniqueConstraint("schedule_id", "body_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    schedule_id: Mapped[int] = mapped_column(ForeignKey("exam_schedules.id"))
+    body_id: Mapped[int] = mapped_column(ForeignKey("assessment_bodies.id"))
     published_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     published_by: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
 

@@ -27,7 +27,8 @@ from registry.scope import Actor, ensure_role
 from registry.states import Action, State
 
 from .exam import attempts
-from .result_models import Certificate, PublishedResult, ResultReview
+from .exam.models import Attempt, ExamSchedule
+from .result_models import Certificate, PublishedResult, PublishedSchedule, ResultReview
 
 PASS, FAIL = "合格", "不合格"
 RESULT_OF_STATE = {State.PASSED: PASS, State.FAILED: FAIL}
@@ -180,6 +181,83 @@ async def publish_results(session: AsyncSession, actor: Actor, *, institution_id
         await notify_physicians(session, ids, text)
         notices += [Notice(phones[i], f"【定考通】{text}") for i in ids if i in phones]
     return len(regs), notices
+
+
+async def schedules_in_scope(session: AsyncSession, actor: Actor) -> list[tuple[ExamSchedule, PublishedSchedule | None]]:
+    """The current cycle's schedules the body's physicians sit (its own and the admin's for every
+    body), each with the body's publication of its scores if any."""
+    ensure_role(actor, Role.BODY)
+    cycle = await current_cycle(session)
+    rows = (await session.execute(
+        select(ExamSchedule, PublishedSchedule)
+        .outerjoin(PublishedSchedule, (PublishedSchedule.schedule_id == ExamSchedule.id)
+                   & (PublishedSchedule.body_id == actor.body_id))
+        .where(ExamSchedule.cycle_id == cycle.id,
+               (ExamSchedule.body_id.is_(None)) | (ExamSchedule.body_id == actor.body_id))
+        .order_by(ExamSchedule.window_start, ExamSchedule.id))).all()
+    return [(schedule, pub) for schedule, pub in rows]
+
+
+async def publish_schedule(session: AsyncSession, actor: Actor, schedule_id: int, *,
+                           request_id: str | None = None) -> tuple[int, list[Notice]]:
+    """Publish one schedule's (one paper's) scores for the body's physicians; returns how many
+    physicians with a scored attempt were told, and the SMS to send after commit."""
+    ensure_role(actor, Role.BODY)
+    schedule = await session.get(ExamSchedule, schedule_id)
+    if schedule is None or schedule.body_id not in (None, actor.body_id):  # another body's: as missing
+        raise NotFound("测评场次不存在")
+    if await session.scalar(select(PublishedSchedule.id).where(PublishedSchedule.schedule_id == schedule.id,
+                                                               PublishedSchedule.body_id == actor.body_id)):
+        raise IllegalTransition("该测评场次的成绩已公布")
+    session.add(PublishedSchedule(schedule_id=schedule.id, body_id=actor.body_id, published_by=actor.account_id))
+    ids = list((await session.scalars(
+        select(Attempt.physician_id).distinct()
+        .join(Physician, Attempt.physician_id == Physician.id)
+        .join(Institution, Physician.institution_id == Institution.id)
+        .where(Attempt.schedule_id == schedule.id, Attempt.score.is_not(None), Institution.body_id == actor.body_id)
+        .order_by(Attempt.physician_id))).all())
+    audit.record(session, actor_id=actor.account_id, action="publish_schedule", entity="exam_schedule",
+                 entity_id=schedule.id, detail={"physicians": len(ids)}, request_id=request_id)
+    if not ids:
+        return 0, []
+    text = f"{schedule.title}成绩已公布，请登录定考通查看。"
+    await notify_physicians(session, ids, text)
+    phones = await _phones(session, ids)
+    return len(ids), [Notice(phones[i], f"【定考通】{text}") for i in ids if i in phones]
+
+
+@dataclass(frozen=True)
+class PaperView:
+    """One paper as the physician sees it: the score only once its schedule or the whole result
+    is published."""
+
+    title: str
+    published: bool
+    score: float | None
+    pass_mark: float | None
+    full_mark: float | None
+    outcome: str
+
+
+async def paper_views(session: AsyncSession, reg: Registration) -> list[PaperView]:
+    sit = await attempts.situation_of(session, reg)
+    whole = await published_result(session, reg) is not None
+    body_id = reg.physician.institution.body_id
+    released = set((await session.scalars(select(PublishedSchedule.schedule_id)
+                                          .where(PublishedSchedule.body_id == body_id))).all())
+    out = []
+    for status in sit.statuses(utcnow()):
+        schedule = sit.schedules.get(status.kind)
+        scored = [a for a in sit.attempts.get(status.kind, []) if a.score is not None]
+        if schedule is None or not scored:
+            continue
+        best = max(scored, key=lambda a: a.score or 0.0)
+        shown = whole or schedule.id in released
+        paper = reports.PaperResult(title=schedule.title, score=best.score, pass_mark=schedule.pass_mark,
+                                    full_mark=best.max_score)
+        out.append(PaperView(schedule.title, shown, best.score if shown else None, schedule.pass_mark,
+                             best.max_score, paper.outcome if shown else "待公布"))
+    return out
 
 
 # -- what the physician sees ---------------------------------------------------------------------

@@ -100,6 +100,7 @@ REVIEW_COLUMNS = (
 ATTEMPT_COLUMNS = (
     Column("姓名", "name", 12),
     Column("证件号码", "id_number", 22),
+    Column("工作单位", "institution", 28),
     Column("试卷", "paper", 20),
     Column("第几次", "attempt_no", 8),
     Column("开始时间", "started_at", 20),
@@ -109,7 +110,8 @@ ATTEMPT_COLUMNS = (
     Column("结论", "outcome", 8),
 )
 QUESTION_COLUMNS = (
-    Column("题目编号", "question", 14),
+    Column("题目编号", "question", 10),
+    Column("题干", "stem", 40),
     Column("被抽次数", "drawn", 10),
     Column("作答次数", "answered", 10),
     Column("正确率", "share_correct", 10),

@@ -6,10 +6,18 @@ embed them: :class:`DocumentFonts` cuts each needed font down to the characters 
 documents, fixes the weight (400 and 700) and writes small static TrueType files that fpdf2 then
 subsets again per page. Cutting costs about a second per batch, which is why batches share one
 :class:`DocumentFonts`.
+
+Per document, fpdf2 would parse each cut font again (cmap, widths, glyph names) and then subset it
+destructively. :meth:`DocumentFonts.install` parses each cut once per batch and gives every document
+a copy that shares the parsed metrics and gets a fresh, lazily read font (its glyph order given, so
+fontTools need not rebuild glyph names from the cmap) for fpdf2's destructive per-document subset.
+Bold is cut only for the characters set in bold (fixed headings and labels, when the caller says
+so), which keeps that font, and its per-document subset, small.
 """
 
 from __future__ import annotations
 
+import copy
 import io
 import shutil
 import tempfile
@@ -70,7 +78,9 @@ def _cut(data: bytes, characters: str, weight: int, key: str) -> bytes:
     font = TTFont(io.BytesIO(data), lazy=True)
     options = ftsubset.Options()
     options.layout_features = []  # no shaping needed for CJK, Latin digits and punctuation
-    options.drop_tables += ["GSUB", "GPOS", "GDEF", "BASE", "DSIG"]
+    # Layout tables are not needed for CJK, Latin digits and punctuation; vertical metrics are
+    # not used (text is set horizontally) and would be subset again in every document.
+    options.drop_tables += ["GSUB", "GPOS", "GDEF", "BASE", "DSIG", "vhea", "vmtx", "VORG"]
     options.notdef_outline = True
     options.name_IDs = [0, 1, 2, 3, 4, 5, 6, 13, 14]  # keep the copyright and OFL licence notice
     subsetter = ftsubset.Subsetter(options)
@@ -97,10 +107,12 @@ class DocumentFonts:
     never prints an empty box in a physician's name.
     """
 
-    def __init__(self, texts: Iterable[str]) -> None:
+    def __init__(self, texts: Iterable[str], *, bold_texts: Iterable[str] | None = None) -> None:
         needed: set[str] = set("0123456789")
         for text in texts:
             needed |= _printable(text)
+        # Bold needs only its own characters when the caller names them (they must be among texts).
+        bold = None if bold_texts is None else set().union(*map(_printable, bold_texts)) | {" "}
         missing = missing_characters("".join(sorted(needed)))
         if missing:
             raise UnprintableText(missing)
@@ -122,12 +134,27 @@ class DocumentFonts:
                 # Bold is for headings and labels (fixed text, all in SC): fallbacks need regular only.
                 for style, weight in (WEIGHTS.items() if key == "sc" else [("", WEIGHTS[""])]):
                     path = self._dir / f"{key}{style or 'R'}.ttf"
-                    path.write_bytes(_cut(data[key], characters, weight, key))
+                    cut_chars = characters
+                    if style == "B" and bold is not None:
+                        cut_chars = "".join(sorted(bold & (set(characters) | set("0123456789"))))
+                    path.write_bytes(_cut(data[key], cut_chars, weight, key))
                     self.files[(key, style)] = path
         except BaseException:
             self.close()
             raise
         self._plan = {key: set(chars) for key, chars in plan.items()}
+        self._parsed: dict[tuple[str, str], tuple[object, bytes, list[str]]] = {}
+
+    def _parsed_font(self, key: str, style: str, family: str, path: Path):  # -> (TTFFont, bytes, glyph order)
+        """fpdf2's parse of a cut font, done once per batch on a scratch document that never outputs."""
+        if (key, style) not in self._parsed:
+            from fpdf import FPDF
+
+            scratch = FPDF()
+            scratch.add_font(family, style, str(path))
+            template = next(reversed(scratch.fonts.values()))
+            self._parsed[(key, style)] = (template, path.read_bytes(), list(template.ttfont.getGlyphOrder()))
+        return self._parsed[(key, style)]
 
     def install(self, pdf, text: str) -> None:  # pdf: fpdf.FPDF
         """Register on a document the fonts its ``text`` needs; the family is ``"cjk"``, styles
@@ -140,10 +167,19 @@ class DocumentFonts:
                 if not needed & self._plan[key]:
                     continue
                 fallbacks.append(family)
-            pdf.add_font(family, style, str(path))
+            from fpdf.fonts import SubsetMap
+
+            template, data, order = self._parsed_font(key, style, family, path)
+            font = copy.deepcopy(template)  # fpdf2's own copy: shares the parsed cmap and metrics
+            font.i = len(pdf.fonts) + 1
+            font.ttfont = TTFont(io.BytesIO(data), recalcTimestamp=False, lazy=True)
+            font.ttfont.setGlyphOrder(list(order))
             # The cut fonts are static with exact glyph boxes: skipping fpdf2's recalculation on
-            # its per-page subset saves re-encoding every outline (most of a page's cost).
-            next(reversed(pdf.fonts.values())).ttfont.recalcBBoxes = False
+            # its per-page subset saves re-encoding every outline.
+            font.ttfont.recalcBBoxes = False
+            font.missing_glyphs = []
+            font.subset = SubsetMap(font)
+            pdf.fonts[font.fontkey] = font
         if fallbacks:
             pdf.set_fallback_fonts(fallbacks, exact_match=False)
 

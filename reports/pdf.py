@@ -7,6 +7,7 @@ squares, so the page prints sharp at any resolution. A batch shares one font cut
 
 from __future__ import annotations
 
+import hashlib
 import io
 from collections.abc import Iterable, Iterator, Sequence
 from itertools import islice
@@ -17,7 +18,7 @@ from fpdf import FPDF
 from fpdf.enums import Align
 from PIL import Image, UnidentifiedImageError
 
-from reports.errors import ImageError
+from reports.errors import ImageError, UnprintableText
 from reports.facts import CertificateFacts, Physician, ResultFacts
 from reports.fonts import FAMILY, DocumentFonts
 from reports.textwrap_zh import wrap
@@ -54,12 +55,15 @@ _CERT_FIXED = (
     "医师定期考核合格证书证书编号姓名证件号码工作单位执业类别执业范围考核周期考核程序考核结果合格"
     "兹证明该医师参加医师定期考核，经考核合格，特发此证。签发机构扫码查验证书真伪或在查验页面输入证书编号"
     + NO_SEAL_TEXT
-    + "（）：:.-/ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz*年月日　"
+    + "无照片（）：:.-/ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz*年月日　"
 )
+# Everything the certificate sets in bold (title, labels, the no-seal warning): the bold cut holds
+# only these characters; _Page.done() refuses a page whose text a cut font lacked.
+_CERT_BOLD = "医师定期考核合格证书姓名证件号码工作单位执业类别执业范围考核周期考核程序考核结果：" + NO_SEAL_TEXT
 _NOTICE_FIXED = (
     "医师定期考核结果通知书医师：你参加的医师定期考核结果如下姓名证件号码工作单位执业类别执业范围考核周期"
     "考核程序工作成绩职业道德评定免考试卷成绩合格分满分结论未参加不合格无暂无笔试成绩记录考核结果原因复核结论"
-    "合格证书编号特此通知。签发机构未加盖印章、，；（）：:.-/*0123456789年月日项　"
+    "合格证书编号特此通知。签发机构未加盖印章无照片、，；（）：:.-/*0123456789年月日项　"
 )
 
 
@@ -75,8 +79,11 @@ def _check_image(data: bytes, what: str, formats: set[str]) -> io.BytesIO:
 
 
 class _Page(FPDF):
-    def __init__(self, fonts: DocumentFonts, title: str, text: str) -> None:
+    def __init__(self, fonts: DocumentFonts, title: str, text: str, images: dict[str, dict] | None = None) -> None:
         super().__init__(orientation="P", unit="mm", format="A4")
+        # Images decoded once per batch (the seal is the same on every page of a batch): fpdf2
+        # would otherwise split the seal's alpha channel and deflate it again for each document.
+        self._batch_images = {} if images is None else images
         self.set_auto_page_break(False)
         self.set_margins(20, 20, 20)
         self.set_title(title)
@@ -84,6 +91,13 @@ class _Page(FPDF):
         fonts.install(self, text)
         self.add_page()
         self.set_text_color(*INK)
+
+    def done(self) -> bytes:
+        pdf = bytes(self.output())
+        lacking = {chr(c) for font in self.fonts.values() for c in getattr(font, "missing_glyphs", ())}
+        if lacking:  # a glyph missing from a cut font would print as an empty box
+            raise UnprintableText("".join(sorted(lacking)))
+        return pdf
 
     def frame(self) -> None:
         self.set_draw_color(*FRAME)
@@ -123,11 +137,28 @@ class _Page(FPDF):
         self.set_line_width(0.2)
         self.rect(x, y, w, h)
         if data:
-            self.image(_check_image(data, "照片", {"JPEG", "PNG"}), x=x, y=y, w=w, h=h, keep_aspect_ratio=True)
+            self.batch_image(data, "照片", {"JPEG", "PNG"}, x=x, y=y, w=w, h=h)
         else:
             self.set_font(FAMILY, "", 9)
             self.set_xy(x, y + h / 2 - 3)
             self.cell(w, 6, "（无照片）", align=Align.C)
+
+    def batch_image(self, data: bytes, what: str, formats: set[str], **place: float) -> None:
+        # fpdf2 names an in-memory image by the MD5 of its stripped bytes and reuses the decoded
+        # info when the name is already in the document's cache; we seed that cache from the batch.
+        name = hashlib.md5(data.strip(), usedforsecurity=False).hexdigest()
+        shared = self._batch_images.get(name)
+        if shared is None:
+            stream = _check_image(data, what, formats)
+        else:
+            stream = io.BytesIO(data)
+            if name not in self.image_cache.images:
+                info = type(shared)(shared)
+                info.update(i=len(self.image_cache.images) + 1, usages=0, iccp_i=None)
+                self.image_cache.images[name] = info
+        self.image(stream, keep_aspect_ratio=True, **place)
+        if shared is None and not self.image_cache.images[name].get("iccp"):  # ICC profiles are numbered per document
+            self._batch_images[name] = self.image_cache.images[name]
 
     def issuer_block(self, name: str, date: str, seal: bytes | None, y: float) -> None:
         end = self.paragraph(95, y, 95, 7, name, size=13, align=Align.R)
@@ -135,7 +166,7 @@ class _Page(FPDF):
         self.cell(95, 7, date, align=Align.R)
         if seal:
             # The seal overlaps the body's name and the date, as a stamped paper does.
-            self.image(_check_image(seal, "印章", {"PNG"}), x=142, y=y - 16, w=42, h=42, keep_aspect_ratio=True)
+            self.batch_image(seal, "印章", {"PNG"}, x=142, y=y - 16, w=42, h=42)
 
     def qr(self, url: str, x: float, y: float, size: float) -> None:
         code = segno.make(url, error="m", micro=False, boost_error=False, mask=2)  # a fixed mask: choosing the best one costs 0.1 s a page in pure Python
@@ -146,21 +177,28 @@ class _Page(FPDF):
         self.set_fill_color(255, 255, 255)
         self.rect(x, y, size, size, style="F")
         self.set_fill_color(0, 0, 0)
+        # One filled path of rectangles (one per run of dark modules), written as a single content
+        # operation: drawing each run through FPDF.rect cost more than the rest of the page.
+        k, top = self.k, self.h
+        parts = []
         for r, row in enumerate(matrix):
             c = 0
-            while c < n:  # one rectangle per run of dark modules keeps the page small
+            while c < n:
                 if row[c]:
                     start = c
                     while c < n and row[c]:
                         c += 1
-                    self.rect(x + (quiet + start) * module, y + (quiet + r) * module, (c - start) * module, module * 1.02, style="F")
+                    rx, ry = x + (quiet + start) * module, y + (quiet + r) * module
+                    parts.append(f"{rx * k:.2f} {(top - ry) * k:.2f} {(c - start) * module * k:.2f} {-module * 1.02 * k:.2f} re")
                 else:
                     c += 1
+        if parts:
+            self._out(" ".join(parts) + " f")
 
 
-def _certificate(c: CertificateFacts, fonts: DocumentFonts) -> bytes:
+def _certificate(c: CertificateFacts, fonts: DocumentFonts, images: dict[str, dict] | None = None) -> bytes:
     p = c.physician
-    pdf = _Page(fonts, f"医师定期考核合格证书 {c.number}", "".join(certificate_texts(c)))
+    pdf = _Page(fonts, f"医师定期考核合格证书 {c.number}", "".join(certificate_texts(c)), images)
     pdf.frame()
     pdf.centered(32, "医师定期考核合格证书", 28, "B", FRAME)
     pdf.centered(50, f"证书编号：{c.number}", 11)
@@ -182,12 +220,12 @@ def _certificate(c: CertificateFacts, fonts: DocumentFonts) -> bytes:
     pdf.paragraph(20, 240, 50, 4.5, "扫码查验证书真伪\n或在查验页面输入证书编号", size=8.5, align=Align.C)
     if not c.issuer.seal_png:
         pdf.centered(258, NO_SEAL_TEXT, 18, "B", RED)
-    return bytes(pdf.output())
+    return pdf.done()
 
 
-def _notice(r: ResultFacts, fonts: DocumentFonts) -> bytes:
+def _notice(r: ResultFacts, fonts: DocumentFonts, images: dict[str, dict] | None = None) -> bytes:
     p = r.physician
-    pdf = _Page(fonts, f"医师定期考核结果通知书 {p.name}", "".join(notice_texts(r)))
+    pdf = _Page(fonts, f"医师定期考核结果通知书 {p.name}", "".join(notice_texts(r)), images)
     pdf.frame()
     pdf.centered(28, "医师定期考核结果通知书", 24, "B")
     pdf.photo(p.photo_jpeg, 158, 42)
@@ -254,7 +292,7 @@ def _notice(r: ResultFacts, fonts: DocumentFonts) -> bytes:
     pdf.set_xy(25, max(y, 200) + 4)
     pdf.cell(160, 7, "　　特此通知。")
     pdf.issuer_block(r.issuer.name, _date(r.issued_on), r.issuer.seal_png, 232)
-    return bytes(pdf.output())
+    return pdf.done()
 
 
 def _chunks(items: Iterable[T], size: int) -> Iterator[list[T]]:
@@ -264,8 +302,9 @@ def _chunks(items: Iterable[T], size: int) -> Iterator[list[T]]:
 
 
 def _render_chunk(chunk: list[CertificateFacts]) -> list[bytes]:
-    with DocumentFonts(t for c in chunk for t in certificate_texts(c)) as fonts:
-        return [_certificate(c, fonts) for c in chunk]
+    with DocumentFonts((t for c in chunk for t in certificate_texts(c)), bold_texts=[_CERT_BOLD]) as fonts:
+        images: dict[str, dict] = {}
+        return [_certificate(c, fonts, images) for c in chunk]
 
 
 def render_certificates(
@@ -292,8 +331,9 @@ def render_certificates(
 def render_result_notices(items: Iterable[ResultFacts], *, batch: int = 500) -> Iterator[tuple[ResultFacts, bytes]]:
     for chunk in _chunks(items, batch):
         with DocumentFonts(t for r in chunk for t in notice_texts(r)) as fonts:
+            images: dict[str, dict] = {}
             for r in chunk:
-                yield r, _notice(r, fonts)
+                yield r, _notice(r, fonts, images)
 
 
 def render_certificate(c: CertificateFacts) -> bytes:

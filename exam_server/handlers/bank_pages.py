@@ -9,12 +9,15 @@ from registry.errors import NotFound
 from registry.roles import Role
 
 from .. import question_store
+from ..auth import current_actor
 from ..edge import parse_id
+from ..statistics_data import question_statistic_rows
 from ..keys import sessionmaker_key
 from ..templating import render
 from . import page_routes
 from .workflow_pages import _require
 
+STATS_SHOWN = 100  # flagged first; the XLSX export has every drawn question
 EXPORT_CHOICES = [(fmt, name) for fmt, name in question_store.FORMAT_NAMES.items()]
 
 
@@ -23,10 +26,13 @@ async def banks_page(request: web.Request) -> web.StreamResponse:
     _require(request, Role.ADMIN)
     async with request.app[sessionmaker_key]() as session:
         banks = await question_store.list_banks(session)
-    raw = request.query.get("bank", "")
-    selected = parse_id(raw) or (banks[0].id if banks else 0)
+        raw = request.query.get("bank", "")
+        selected = parse_id(raw) or (banks[0].id if banks else 0)
+        item_stats = await question_statistic_rows(session, current_actor(request), bank_id=selected) if banks else []
     return render(request, "bank_banks.html", {"banks": banks, "selected": selected, "types": list(QuestionType),
-                                               "formats": EXPORT_CHOICES})
+                                               "formats": EXPORT_CHOICES, "item_stats": item_stats[:STATS_SHOWN],
+                                               "item_stats_total": len(item_stats),
+                                               "flagged_total": sum(1 for r in item_stats if r["flags"])})
 
 
 @page_routes.get("/admin/questions/{question_id}", name="admin_question")

@@ -28,7 +28,8 @@ async def result_page(request: web.Request) -> web.StreamResponse:
         reg = await results.my_registration(session, actor)
         pub = await results.published_result(session, reg)
         if reg is None or pub is None or State(reg.state) not in results.RESULT_OF_STATE:
-            return render(request, "result.html", {"published": False})
+            papers = await results.paper_views(session, reg) if reg is not None else []
+            return render(request, "result.html", {"published": False, "papers": papers})
         facts = await results.gather_result_facts(session, reg)
         review = await session.scalar(select(results.ResultReview).where(results.ResultReview.registration_id == reg.id))
     deadline = pub.published_at + results.dt.timedelta(days=results.REVIEW_DAYS)
@@ -47,6 +48,8 @@ async def manage_page(request: web.Request) -> web.StreamResponse:
         institutions = (await session.scalars(select(Institution).where(institution_clause(actor))
                                               .order_by(Institution.code))).all()
         reviews = await results.list_reviews(session, actor, state=None)
+        schedules = await results.schedules_in_scope(session, actor)
         seal = await session.get(BodySeal, actor.body_id or 0)
     return render(request, "results_manage.html", {
-        "institutions": institutions, "reviews": reviews, "review_words": results.REVIEW_WORDS, "seal": seal})
+        "institutions": institutions, "reviews": reviews, "review_words": results.REVIEW_WORDS, "seal": seal,
+        "schedules": schedules})

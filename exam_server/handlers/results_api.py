@@ -18,9 +18,10 @@ from registry.states import STATE_WORDS, State
 from .. import results
 from ..api import ANYONE, json_ok, parse_body
 from ..auth import client_address, current_actor
-from ..documents import certificate_pdf, certificates_zip, notice_pdf
+from ..certificate_zips import job_of
+from ..documents import certificate_pdf, certificates_zip, current_certificates, notice_pdf
 from ..errors import EXTRA_MAPPINGS, ApiError, TooManyRequests
-from ..keys import live_key, sessionmaker_key, settings_key, sms_key, storage_key
+from ..keys import certificate_zips_key, live_key, sessionmaker_key, settings_key, sms_key, storage_key
 from ..request_context import request_id
 from ..result_models import Certificate
 from ..result_schemas import PublishBody, ReviewDecisionBody, ReviewRequestBody, RevokeBody
@@ -75,6 +76,31 @@ async def publish(request: web.Request) -> web.StreamResponse:
     return json_ok({"published": count})
 
 
+@routes.get("/api/v1/results/schedules", summary="本周期各测评场次及其成绩公布情况（考核机构）", roles=BODY,
+            tags=("results",))
+async def list_schedules_for_publication(request: web.Request) -> web.StreamResponse:
+    async with request.app[sessionmaker_key]() as session:
+        rows = await results.schedules_in_scope(session, current_actor(request))
+    return json_ok({"items": [{"id": s.id, "title": s.title, "kind": s.kind, "window_start": s.window_start,
+                               "window_end": s.window_end, "published_at": p.published_at if p else None}
+                              for s, p in rows]})
+
+
+@routes.post("/api/v1/exam-schedules/{schedule_id}/publish", summary="公布一个测评场次（一份试卷）的成绩", roles=BODY,
+             tags=("results",))
+async def publish_schedule_scores(request: web.Request) -> web.StreamResponse:
+    async with request.app[sessionmaker_key]() as session, session.begin():
+        count, notices = await results.publish_schedule(session, current_actor(request), path_id(request, "schedule_id"),
+                                                        request_id=request_id(request))
+    await _send(request, notices)
+    return json_ok({"published": True, "physicians": count})
+
+
+def _papers(views: list[results.PaperView]) -> list[dict[str, object]]:
+    return [{"title": p.title, "published": p.published, "score": p.score, "pass_mark": p.pass_mark,
+             "full_mark": p.full_mark, "outcome": p.outcome} for p in views]
+
+
 # -- the physician's result ------------------------------------------------------------------------
 
 
@@ -85,10 +111,12 @@ async def my_result(request: web.Request) -> web.StreamResponse:
         reg = await results.my_registration(session, actor)
         state = State.NOT_OPENED if reg is None else State(reg.state)
         if reg is None or state not in results.RESULT_OF_STATE:
-            return json_ok({"status": "未出结果", "state_words": STATE_WORDS[state]})
+            papers = _papers(await results.paper_views(session, reg)) if reg is not None else []
+            return json_ok({"status": "未出结果", "state_words": STATE_WORDS[state], "papers": papers})
         pub = await results.published_result(session, reg)
-        if pub is None:
-            return json_ok({"status": "待公布", "state_words": "待公布"})
+        if pub is None:  # a paper whose schedule the body published shows its score already
+            return json_ok({"status": "待公布", "state_words": "待公布",
+                            "papers": _papers(await results.paper_views(session, reg))})
         facts = await results.gather_result_facts(session, reg)
         review = await session.scalar(select(results.ResultReview).where(results.ResultReview.registration_id == reg.id))
     deadline = pub.published_at + results.dt.timedelta(days=results.REVIEW_DAYS)
@@ -212,6 +240,49 @@ async def certificates_batch(request: web.Request) -> web.StreamResponse:
         return response
     finally:
         os.unlink(path)
+
+
+@routes.post("/api/v1/institutions/{institution_id}/certificate-zips",
+             summary="开始生成机构的合格证书 ZIP（后台生成，可查询进度）", roles=BODY, tags=("results",))
+async def start_certificate_zip(request: web.Request) -> web.StreamResponse:
+    actor = current_actor(request)
+    async with request.app[sessionmaker_key]() as session:
+        institution = await session.get(Institution, path_id(request, "institution_id"))
+        if institution is None or not can_oversee_institution(actor, institution):  # another body's: as missing
+            raise ApiError("机构不存在", code="not_found", status=404)
+        total = len(await current_certificates(session, institution.id))
+    if total == 0:
+        raise ApiError("该机构暂无合格证书", code="not_found", status=404)
+    job = await request.app[certificate_zips_key].start(owner=actor.account_id, institution=institution, total=total,
+                                                        base_url=_base_url(request))
+    return json_ok(job.public(), status=202)
+
+
+async def _zip_job(request: web.Request):  # type: ignore[no-untyped-def]
+    job = await job_of(request.app[live_key], request.match_info["token"], current_actor(request).account_id)
+    if job is None:  # unknown, expired or someone else's
+        raise ApiError("生成任务不存在或已过期", code="not_found", status=404)
+    return job
+
+
+@routes.get("/api/v1/certificate-zips/{token}", summary="证书 ZIP 生成进度", roles=BODY, tags=("results",))
+async def certificate_zip_progress(request: web.Request) -> web.StreamResponse:
+    return json_ok((await _zip_job(request)).public())
+
+
+@routes.get("/api/v1/certificate-zips/{token}/file", summary="下载已生成的证书 ZIP", roles=BODY, tags=("results",))
+async def certificate_zip_file(request: web.Request) -> web.StreamResponse:
+    job = await _zip_job(request)
+    if job.stage != "done" or not job.storage_key:
+        raise ApiError("证书 ZIP 尚未生成完成", code="not_ready", status=409)
+    try:
+        data = await request.app[storage_key].get(job.storage_key)
+    except FileNotFoundError:
+        raise ApiError("生成任务不存在或已过期", code="not_found", status=404) from None
+    return web.Response(body=data, headers={
+        "Content-Type": "application/zip", "X-Certificate-Count": str(job.total), "Cache-Control": "no-store",
+        "Content-Disposition": f"attachment; filename=\"certificates.zip\"; filename*=UTF-8''"
+                               f"{urllib.parse.quote(job.institution + '-合格证书.zip')}"})
 
 
 # -- the body's seal ------------------------------------------------------------------------------

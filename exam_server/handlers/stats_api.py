@@ -17,7 +17,8 @@ from ..api import json_ok
 from ..auth import current_account, current_actor
 from ..errors import Forbidden
 from ..keys import sessionmaker_key
-from ..statistics_data import STAFF, paper_score_rows, registration_rows, statistics
+from ..edge import parse_id
+from ..statistics_data import STAFF, attempt_rows, paper_score_rows, question_statistic_rows, registration_rows, statistics
 from ..templating import render
 from . import page_routes, routes
 from .pages import _setup_redirect
@@ -78,3 +79,31 @@ async def export_reviews(request: web.Request) -> web.StreamResponse:
     async with request.app[sessionmaker_key]() as session:
         rows = [r for r in await registration_rows(session, current_actor(request)) if r["state_code"] in REVIEW_STATES]
     return await _xlsx(request, "审核名单", reports.REVIEW_COLUMNS, rows)
+
+
+@routes.get("/api/v1/exports/attempts.xlsx", summary="导出测评作答记录（XLSX，本角色范围内）", roles=STAFF, tags=("statistics",))
+async def export_attempts(request: web.Request) -> web.StreamResponse:
+    async with request.app[sessionmaker_key]() as session:
+        rows = await attempt_rows(session, current_actor(request))
+    return await _xlsx(request, "测评作答记录", reports.ATTEMPT_COLUMNS, rows)
+
+
+def _bank_id(request: web.Request) -> int | None:
+    raw = request.query.get("bank_id", "")
+    return parse_id(raw) if raw else None  # an invalid one is refused by the declared query check
+
+
+@routes.get("/api/v1/admin/question-statistics", summary="试题统计：被抽次数、正确率、区分度、从未被选的选项、标记（管理员）",
+            roles=(Role.ADMIN,), tags=("statistics",), query={"bank_id": "题库"})
+async def question_statistics_api(request: web.Request) -> web.StreamResponse:
+    async with request.app[sessionmaker_key]() as session:
+        rows = await question_statistic_rows(session, current_actor(request), bank_id=_bank_id(request))
+    return json_ok({"items": rows})
+
+
+@routes.get("/api/v1/exports/question-statistics.xlsx", summary="导出试题统计（XLSX，管理员）", roles=(Role.ADMIN,),
+            tags=("statistics",), query={"bank_id": "题库"})
+async def export_question_statistics(request: web.Request) -> web.StreamResponse:
+    async with request.app[sessionmaker_key]() as session:
+        rows = await question_statistic_rows(session, current_actor(request), bank_id=_bank_id(request))
+    return await _xlsx(request, "试题统计", reports.QUESTION_COLUMNS, rows)

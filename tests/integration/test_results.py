@@ -313,3 +313,58 @@ async def test_statistics_and_exports_stay_within_each_roles_scope(client, make_
     zhang = await doctor(client, make_client, 0)
     assert (await zhang.get("/api/v1/statistics"))[0] == 403
     assert (await zhang.get("/api/v1/exports/results.xlsx"))[0] == 403
+
+
+async def test_certificate_zip_job_reports_progress_and_serves_the_file_to_its_owner(client, make_client):  # type: ignore[no-untyped-def]
+    from exam_server.certificate_zips import wait_finished
+    from exam_server.documents import certificates_zip
+    from exam_server.keys import live_key, storage_key
+    from registry.models import Institution
+
+    for index in (0, 1, 2):  # INST001
+        await decided(client, index, "PASSED")
+    body01 = await staff(make_client, "body01")
+    assert (await body01.post("/api/v1/results/publish", {}))[1] == {"published": 3}
+    async with client.app[sessionmaker_key]() as s:
+        inst1 = (await s.execute(select(Physician.institution_id).where(Physician.id == await _physician_id(client, 0)))).scalar()
+        inst2 = (await s.execute(select(Physician.institution_id).where(Physician.id == await _physician_id(client, 4)))).scalar()
+        # The progress heard while gathering and drawing: every certificate, in order, then the total.
+        heard: list[tuple[str, int, int]] = []
+        path, count = await certificates_zip(s, client.app[storage_key], await s.get(Institution, inst1),
+                                             base_url="http://x", progress=lambda *a: heard.append(a))
+    import os
+
+    os.unlink(path)
+    assert count == 3
+    assert heard == [("gathering", 1, 3), ("gathering", 2, 3), ("gathering", 3, 3),
+                     ("rendering", 1, 3), ("rendering", 2, 3), ("rendering", 3, 3)]
+
+    status, job = await body01.post(f"/api/v1/institutions/{inst1}/certificate-zips", {})
+    assert status == 202 and job["total"] == 3 and job["finished"] is False, job
+    account = await _account_id(client, "body01")
+    done = await wait_finished(client.app[live_key], job["job"], account)
+    assert done is not None and done.stage == "done", done
+    status, shown = await body01.get(f"/api/v1/certificate-zips/{job['job']}")
+    assert status == 200 and shown["done"] == shown["total"] == 3 and shown["words"] == "已生成"
+    status, data = await body01.get(shown["download"])
+    assert status == 200
+    assert len(zipfile.ZipFile(io.BytesIO(data)).namelist()) == 3
+
+    # Another body's institution, an institution without certificates, the wrong role, another account.
+    body02, inst01 = await staff(make_client, "body02"), await staff(make_client, "inst01")
+    assert (await body02.post(f"/api/v1/institutions/{inst1}/certificate-zips", {}))[0] == 404
+    status, body = await body01.post(f"/api/v1/institutions/{inst2}/certificate-zips", {})
+    assert status == 404 and body["error"]["message"] == "该机构暂无合格证书"
+    assert (await inst01.post(f"/api/v1/institutions/{inst1}/certificate-zips", {}))[0] == 403
+    assert (await body02.get(f"/api/v1/certificate-zips/{job['job']}"))[0] == 404
+    assert (await body02.get(f"/api/v1/certificate-zips/{job['job']}/file"))[0] == 404
+    assert (await body01.get("/api/v1/certificate-zips/nonexistent"))[0] == 404
+    status, page, _ = await body01.page("/results/manage")
+    assert status == 200 and f'data-zip="{inst1}"' in page and "data-zip-bar" in page
+
+
+async def _account_id(api: Api, username: str) -> int:
+    from registry.models import Account
+
+    async with api.app[sessionmaker_key]() as s:
+        return int(await s.scalar(select(Account.id).where(Account.username == username)))

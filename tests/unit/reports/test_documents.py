@@ -122,6 +122,27 @@ def test_batch_renders_many_with_one_font_cut():
         assert c.physician.name in _text(pdf)
 
 
+def test_a_batch_shares_parsed_fonts_and_the_seal_but_each_page_keeps_its_own_photo_and_glyphs():
+    # Fonts are parsed once per batch and the seal decoded once; each document must still embed only
+    # its own glyphs (another physician's name is not in its text layer) and its own photo.
+    from dataclasses import replace
+
+    blue = Image.new("RGB", (300, 400), (20, 40, 200))
+    buf = io.BytesIO()
+    blue.save(buf, "JPEG", quality=92)
+    first = certificate(number="DK2026ABCDEFGH01", name="王龘")
+    second = certificate(number="DK2026ABCDEFGH02", name="李𠮷䶮")
+    second = replace(second, physician=replace(second.physician, photo_jpeg=buf.getvalue()))
+    (_, pdf1), (_, pdf2), (_, pdf3) = render_certificates([first, second, certificate(number="DK2026ABCDEFGH03", name="赵伟")])
+    assert "王龘" in _text(pdf1) and "李𠮷䶮" not in _text(pdf1)
+    assert "李𠮷䶮" in _text(pdf2) and "王龘" not in _text(pdf2)
+    img1, img2, img3 = _png(pdf1, "batch-1"), _png(pdf2, "batch-2"), _png(pdf3, "batch-3")
+    photo_box = (152, 66, 182, 106)
+    assert _count(img1, photo_box, _green) > 200 and _count(img2, photo_box, _green) == 0
+    assert all(_count(img, (138, 196, 188, 244), _red) > 100 for img in (img1, img2, img3))  # the shared seal
+    assert len(pdf3) < 60_000  # per-document font subsets, not the whole batch cut
+
+
 def test_every_drawn_character_is_in_the_cut_fonts(caplog):
     import logging
 
@@ -157,3 +178,16 @@ def test_a_broken_photo_is_a_clear_error(photo):
     with pytest.raises(ImageError) as err:
         render_certificate(bad)
     assert "照片" in err.value.message_zh
+
+
+def test_without_a_photo_the_box_says_so_in_printable_text():
+    # Every drawn text must be in the cut fonts: a page a font lacks glyphs for is refused, so
+    # the placeholder text is part of the fixed text too.
+    from dataclasses import replace
+
+    from .samples import physician
+
+    c = replace(certificate(), physician=physician(photo=False))
+    assert "（无照片）" in _text(render_certificate(c))
+    n = replace(notice(), physician=physician(photo=False))
+    assert "（无照片）" in _text(render_result_notice(n))
