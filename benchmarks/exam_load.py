@@ -53,7 +53,10 @@ sys.path.insert(0, str(REPO))
 import aiohttp  # noqa: E402
 import asyncpg  # noqa: E402
 
+from exam_server.exam import tokens  # noqa: E402
+
 DEVICE_PREFIX = "benchdev"
+SECRET_KEY = "k" * 40
 PASSWORD = "Bench2026load"
 BARE_SERVER = """
 import sys
@@ -181,11 +184,14 @@ class Scratch:
 
 async def seed(scratch: Scratch, count: int) -> list[dict[str, Any]]:
     """Migrate, load the demo (institutions, banks, papers, schedules open now), then ``count``
-    physicians with accounts already set up and APPROVED simple-procedure registrations, in bulk."""
+    physicians with accounts already set up, APPROVED simple-procedure registrations and a passed
+    pre-exam identity check, in bulk."""
     from sqlalchemy import insert, select
 
     from exam_server.demo import seed_demo
     from exam_server.demo_exams import seed_exam_demo
+    from exam_server.proctor import consent
+    from exam_server.proctor.models import FaceConsent, IdentityCheck
     from exam_server.settings import Settings
     from registry.db import make_engine, make_sessionmaker, utcnow
     from registry.migrate import upgrade
@@ -224,6 +230,13 @@ async def seed(scratch: Scratch, count: int) -> list[dict[str, Any]]:
                      "phone": f"139{lo + i:08d}", "phone_verified_at": now, "is_active": True,
                      "institution_id": institutions[(lo + i) % len(institutions)], "created_at": now}
                     for i, pid in enumerate(pids)])).all()
+                # As after the pre-exam step (the face check is on, as in production): consent given and
+                # an identity check passed a moment ago, which the start consumes.
+                await session.execute(insert(FaceConsent), [
+                    {"physician_id": pid, "text_version": consent.VERSION, "accepted_at": now} for pid in pids])
+                await session.execute(insert(IdentityCheck), [
+                    {"physician_id": pid, "kind": "humanities", "steps": [], "state": "passed", "distance": 0.3,
+                     "created_at": now, "decided_at": now} for pid in pids])
                 out.extend({"account_id": a, "physician_id": pid} for a, pid in zip(accounts, pids))
     finally:
         await engine.dispose()
@@ -252,7 +265,7 @@ async def log_in(scratch: Scratch, candidates: list[dict[str, Any]], idle_second
 
 def server_env(scratch: Scratch, port: int) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DINGKAO_", "DATABASE_URL", "REDIS_URL"))}
-    env.update({"DATABASE_URL": scratch.url, "REDIS_URL": scratch.redis_url, "DINGKAO_SECRET_KEY": "k" * 40,
+    env.update({"DATABASE_URL": scratch.url, "REDIS_URL": scratch.redis_url, "DINGKAO_SECRET_KEY": SECRET_KEY,
                 "DINGKAO_HOST": "127.0.0.1", "DINGKAO_PORT": str(port), "DINGKAO_LIVE_PREFIX": scratch.prefix,
                 "DINGKAO_STORAGE_DIR": str(scratch.workdir / "files"), "DINGKAO_COOKIE_SECURE": "false"})
     return env
@@ -321,8 +334,10 @@ TIMEOUT = aiohttp.ClientTimeout(total=60)
 
 
 async def request(http: aiohttp.ClientSession, method: str, url: str, c: dict[str, Any],
-                  body: Any = None) -> tuple[int, Any]:
-    async with http.request(method, url, json=body, headers=c["headers"], timeout=TIMEOUT) as r:
+                  body: Any = None, *, token: bool = False) -> tuple[int, Any]:
+    """``token``: as the exam page sends saves and clock syncs, with the attempt's token as well."""
+    async with http.request(method, url, json=body, headers=c["token_headers"] if token else c["headers"],
+                            timeout=TIMEOUT) as r:
         raw = await r.read()
         return r.status, (json.loads(raw) if raw[:1] in (b"{", b"[") else raw)
 
@@ -335,6 +350,7 @@ async def start_and_load(http: aiohttp.ClientSession, c: dict[str, Any], stats: 
         stats.error(f"start {status}: {str(body)[:120]}")
         return False
     c["attempt"] = int(body["attempt_id"])
+    c["token_headers"] = {**c["headers"], "X-Attempt-Token": body["token"]}
     status, body = await request(http, "GET", f"{c['base']}/api/v1/attempts/{c['attempt']}?device={c['device']}", c)
     if status != 200:
         stats.error(f"paper {status}")
@@ -352,7 +368,8 @@ async def save_one(http: aiohttp.ClientSession, c: dict[str, Any], stats: Stats,
     started = time.perf_counter()
     try:
         status, body = await request(http, "POST", f"{c['base']}/api/v1/attempts/{c['attempt']}/answers", c,
-                                     {"device": c["device"], "answers": [{"item": item, "choice": choice, "seq": seq}]})
+                                     {"device": c["device"], "answers": [{"item": item, "choice": choice, "seq": seq}]},
+                                     token=True)
     except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
         stats.error(f"save {type(exc).__name__}")
         return
@@ -369,7 +386,8 @@ async def save_one(http: aiohttp.ClientSession, c: dict[str, Any], stats: Stats,
 
 async def clock(http: aiohttp.ClientSession, c: dict[str, Any], stats: Stats) -> None:
     try:
-        status, body = await request(http, "GET", f"{c['base']}/api/v1/attempts/{c['attempt']}/clock?device={c['device']}", c)
+        status, body = await request(http, "GET", f"{c['base']}/api/v1/attempts/{c['attempt']}/clock?device={c['device']}",
+                                     c, token=True)
     except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
         stats.error(f"clock {type(exc).__name__}")
         return
@@ -626,6 +644,9 @@ async def clone_attempts(scratch: Scratch, started: list[dict[str, Any]], rest: 
         await conn.close()
     for c in rest:
         c["attempt"] = ids[c["physician_id"]]
+        # The token the page gets from its claim, signed with the servers' key (server_env).
+        c["token_headers"] = {**c["headers"], "X-Attempt-Token": tokens.issue(SECRET_KEY, c["attempt"],
+                                                                               c["physician_id"], c["device"])}
 
 
 async def count_lost(scratch: Scratch, stats: Stats) -> int:

@@ -42,9 +42,14 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
             cur.close()
 
         return engine
-    kwargs.setdefault("pool_size", 10)
+    # Connections stay open (a new one costs PostgreSQL a backend process and asyncpg a type
+    # introspection). No ping before each checkout: that is a round trip on every request; after a
+    # database restart the first statement on a dead connection fails once (503, the page retries)
+    # and SQLAlchemy then replaces every pooled connection.
+    kwargs.setdefault("pool_size", 20)
     kwargs.setdefault("max_overflow", 20)
-    kwargs.setdefault("pool_pre_ping", True)
+    kwargs.setdefault("pool_recycle", 1800)
+    kwargs.setdefault("pool_pre_ping", False)
     return create_async_engine(url, **kwargs)
 
 

@@ -190,11 +190,10 @@ async def start_attempt(session: AsyncSession, actor: Actor, kind: str, *, devic
                       attempt_no=len(sit.attempts.get(kind, [])) + 1, state=AttemptState.IN_PROGRESS,
                       started_at=now, deadline=_deadline(schedule, now, 0), extra_minutes=0, device_id=device_id,
                       paper=record, question_count=len(drawn.items), version=1)
+    session.add(attempt)
     try:
-        async with session.begin_nested():
-            session.add(attempt)
-            await session.flush()
-    except IntegrityError:
+        await session.flush()
+    except IntegrityError:  # a concurrent start won the unique index; this transaction rolls back whole
         raise StartRefused(rules.Lock.OTHER_IN_PROGRESS) from None
     # Cached only once committed: a rolled-back id can be handed out again (SQLite reuses rowids).
     event.listen(session.sync_session, "after_commit", lambda _s: cache.remember(attempt.id, drawn), once=True)

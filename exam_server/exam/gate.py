@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from registry.errors import IllegalTransition
 from registry.scope import Actor
@@ -23,18 +23,17 @@ class IdentityCheckRequired(IllegalTransition):
     pass
 
 
-async def identity_gate(settings: Settings, actor: Actor, kind: str, *,
-                        sessionmaker: async_sessionmaker[AsyncSession], now: dt.datetime) -> int | None:
+async def identity_gate(settings: Settings, actor: Actor, kind: str, *, session: AsyncSession,
+                        now: dt.datetime) -> int | None:
     """Raise when the physician may not start ``kind`` yet; return the passed check's id to tie to
-    the attempt (None when the check is switched off)."""
+    the attempt (None when the check is switched off). Runs in the start's own transaction."""
     if not settings.exam_face_check or actor.physician_id is None:
         return None
-    async with sessionmaker() as session:
-        check = await identity.valid_pass(session, actor.physician_id, kind, now=now)
-        if check is not None and check.manual_by is not None:
-            return check.id  # the body verified the person by hand: consent is not needed for that
-        if await consent.current_consent(session, actor.physician_id) is None:
-            raise IdentityCheckRequired("开考前须同意《人脸信息采集授权》并通过身份核验（或由考核机构人工核验）")
-        if check is None:
-            raise IdentityCheckRequired("开考前须通过人脸身份核验")
-        return check.id
+    check = await identity.valid_pass(session, actor.physician_id, kind, now=now)
+    if check is not None and check.manual_by is not None:
+        return check.id  # the body verified the person by hand: consent is not needed for that
+    if await consent.current_consent(session, actor.physician_id) is None:
+        raise IdentityCheckRequired("开考前须同意《人脸信息采集授权》并通过身份核验（或由考核机构人工核验）")
+    if check is None:
+        raise IdentityCheckRequired("开考前须通过人脸身份核验")
+    return check.id

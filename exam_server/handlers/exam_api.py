@@ -141,9 +141,8 @@ async def exam_overview(request: web.Request) -> web.StreamResponse:
 async def start_exam(request: web.Request) -> web.StreamResponse:
     actor = current_actor(request)
     body: StartExamBody = await parse_body(request, StartExamBody)
-    check_id = await identity_gate(request.app[settings_key], actor, body.kind,
-                                   sessionmaker=request.app[sessionmaker_key], now=utcnow())
     async with request.app[sessionmaker_key]() as session, session.begin():
+        check_id = await identity_gate(request.app[settings_key], actor, body.kind, session=session, now=utcnow())
         try:
             attempt = await attempts.start_attempt(session, actor, body.kind, device_id=body.device, now=utcnow(),
                                                    cache=request.app[paper_cache_key], request_id=request_id(request))

@@ -5,8 +5,9 @@
     var m = document.cookie.match(/(?:^|; )dk_csrf=([^;]+)/);
     return m ? decodeURIComponent(m[1]) : (document.querySelector('meta[name=csrf-token]') || {}).content || "";
   }
-  async function api(method, url, body) {
+  async function api(method, url, body, headers) {
     var opts = { method: method, headers: { "X-CSRF-Token": csrf(), "Accept": "application/json" }, credentials: "same-origin" };
+    Object.keys(headers || {}).forEach(function (k) { opts.headers[k] = headers[k]; });
     if (body instanceof FormData) { opts.body = body; }
     else if (body !== undefined) { opts.headers["Content-Type"] = "application/json"; opts.body = JSON.stringify(body); }
     var res = await fetch(url, opts);

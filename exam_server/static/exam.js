@@ -53,7 +53,7 @@
 
   // state: loading | answering | closing (time is up, waiting for the server) | taken | done
   var state = "loading", paper = null, items = [], groups = {}, answers = {}, current = 1;
-  var offset = 0, deadline = null, events = null, retryTimer = null, retryDelay = 2000, flushing = null;
+  var token = null, offset = 0, deadline = null, events = null, retryTimer = null, retryDelay = 2000, flushing = null;
   var local = readLocal();  // { seq: last client sequence number, pending: { item: {choice, flagged, seq} } }
 
   function readLocal() {
@@ -78,7 +78,7 @@
 
   // ---- the server's clock: offset = server time - local time, corrected for half the round trip
   async function syncClock() {
-    var t0 = Date.now(), r = await dk.api("GET", BASE + "/clock?device=" + encodeURIComponent(DEVICE)), t1 = Date.now();
+    var t0 = Date.now(), r = await dk.api("GET", BASE + "/clock?device=" + encodeURIComponent(DEVICE), undefined, tokenHeader()), t1 = Date.now();
     if (!r.ok) return r;
     var rtt = t1 - t0;
     if (rtt < 5000 || deadline === null) offset = Date.parse(r.data.now) + rtt / 2 - t1;
@@ -88,6 +88,9 @@
     else if (state === "closing" && deadline > serverNow()) { resume(); }
     return r;
   }
+  // Saves and clock syncs go with the attempt's own token (from the claim): the server checks its
+  // signature instead of looking up the login session, which keeps the hot path to one database statement.
+  function tokenHeader() { return token ? { "X-Attempt-Token": token } : undefined; }
   function serverNow() { return Date.now() + offset; }
   function quietSync() { syncClock().catch(function () { /* offline: the local clock carries on */ }); }
 
@@ -128,7 +131,7 @@
       if (!list.length) { setSave("saved"); return; }
       setSave("saving");
       var r;
-      try { r = await dk.api("POST", BASE + "/answers", { device: DEVICE, answers: list }); }
+      try { r = await dk.api("POST", BASE + "/answers", { device: DEVICE, answers: list }, tokenHeader()); }
       catch (e) { setSave("local"); scheduleRetry(); return; }
       if (r.ok) {
         retryDelay = 2000;
@@ -361,6 +364,7 @@
     try {
       var c = await dk.api("POST", BASE + "/claim", { device: DEVICE });
       if (!c.ok) throw new Error((c.data.error && c.data.error.message) || "无法进入考试（" + c.status + "）");
+      token = c.data.token || null;
       if (c.data.took_over) banner("已在本设备继续作答，另一台设备上的页面已停止作答。");
       // Proctored sittings: webcam frames and browser events go with the attempt's own token.
       if (root.dataset.proctored === "true" && window.dkProctor) window.dkProctor.start(ATTEMPT, c.data.token, DEVICE);

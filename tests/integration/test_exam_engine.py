@@ -312,6 +312,27 @@ async def test_attempt_token_keeps_a_sitting_going_without_the_session(exams, ma
     assert await count(exams, Answer) == 1
 
 
+async def test_a_token_request_needs_no_session_or_csrf_and_opens_nothing_else(exams, make_client) -> None:  # type: ignore[no-untyped-def]
+    import aiohttp
+
+    doctor = await exam_doctor(make_client, exams, SIMPLE)
+    status, body = await doctor.post("/api/v1/exams/start", {"kind": "humanities", "device": DEVICE})
+    attempt_id, token = body["attempt_id"], body["token"]
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar()) as bare:  # no cookies, no CSRF header
+        async with bare.post(f"{doctor.base}/api/v1/attempts/{attempt_id}/answers", headers={"X-Attempt-Token": token},
+                             json={"device": DEVICE, "answers": [{"item": 1, "choice": "B", "seq": 1}]}) as r:
+            assert r.status == 200 and (await r.json())["saved"] == [{"item": 1, "seq": 1}]
+        # The token is for the sitting only: elsewhere the request is anonymous, even with the session cookie.
+        jar = {c.key: c.value for c in doctor.session.cookie_jar}
+        async with bare.get(f"{doctor.base}/api/v1/me", headers={"X-Attempt-Token": token,
+                                                                   "Cookie": f"dk_session={jar['dk_session']}"}) as r:
+            assert r.status == 401
+        async with bare.post(f"{doctor.base}/api/v1/attempts/{attempt_id}/submit", headers={"X-Attempt-Token": "x.y"},
+                             json={"device": DEVICE, "confirm": True}) as r:
+            assert r.status == 401 and "考试凭证无效" in (await r.json())["error"]["message"]
+    assert await count(exams, Answer) == 1
+
+
 async def test_extra_time_by_the_body_within_scope(exams, make_client) -> None:  # type: ignore[no-untyped-def]
     doctor = await exam_doctor(make_client, exams, SIMPLE)
     attempt_id = await start(doctor, "humanities")
