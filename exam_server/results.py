@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Iterator
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -239,6 +240,15 @@ class PaperView:
     outcome: str
 
 
+def _best_attempts(sit: attempts.Situation) -> Iterator[tuple[ExamSchedule, Attempt]]:
+    """Each required paper the physician sat, with its best scored attempt."""
+    for status in sit.statuses(utcnow()):
+        schedule = sit.schedules.get(status.kind)
+        scored = [a for a in sit.attempts.get(status.kind, []) if a.score is not None]
+        if schedule is not None and scored:
+            yield schedule, max(scored, key=lambda a: a.score or 0.0)
+
+
 async def paper_views(session: AsyncSession, reg: Registration) -> list[PaperView]:
     sit = await attempts.situation_of(session, reg)
     whole = await published_result(session, reg) is not None
@@ -246,12 +256,7 @@ async def paper_views(session: AsyncSession, reg: Registration) -> list[PaperVie
     released = set((await session.scalars(select(PublishedSchedule.schedule_id)
                                           .where(PublishedSchedule.body_id == body_id))).all())
     out = []
-    for status in sit.statuses(utcnow()):
-        schedule = sit.schedules.get(status.kind)
-        scored = [a for a in sit.attempts.get(status.kind, []) if a.score is not None]
-        if schedule is None or not scored:
-            continue
-        best = max(scored, key=lambda a: a.score or 0.0)
+    for schedule, best in _best_attempts(sit):
         shown = whole or schedule.id in released
         paper = reports.PaperResult(title=schedule.title, score=best.score, pass_mark=schedule.pass_mark,
                                     full_mark=best.max_score)
@@ -268,12 +273,7 @@ async def paper_results_for(session: AsyncSession, reg: Registration) -> tuple[r
     engine's attempts (a paper waived by a granted exemption is added by gather_result_facts)."""
     sit = await attempts.situation_of(session, reg)
     out = []
-    for status in sit.statuses(utcnow()):
-        schedule = sit.schedules.get(status.kind)
-        scored = [a for a in sit.attempts.get(status.kind, []) if a.score is not None]
-        if schedule is None or not scored:
-            continue
-        best = max(scored, key=lambda a: a.score or 0.0)
+    for schedule, best in _best_attempts(sit):
         out.append(reports.PaperResult(title=schedule.title, score=best.score, pass_mark=schedule.pass_mark,
                                        full_mark=best.max_score))
     return tuple(out)

@@ -8,11 +8,12 @@ import urllib.parse
 
 from aiohttp import web
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 import reports
 from registry.models import Institution
 from registry.roles import Role
-from registry.scope import can_oversee_institution
+from registry.scope import Actor, can_oversee_institution
 from registry.states import STATE_WORDS, State
 
 from .. import results
@@ -217,14 +218,19 @@ async def revoke(request: web.Request) -> web.StreamResponse:
     return json_ok({"number": cert.number, "revoked": True})
 
 
+async def _institution_in_scope(session: AsyncSession, actor: Actor, request: web.Request) -> Institution:
+    institution = await session.get(Institution, path_id(request, "institution_id"))
+    if institution is None or not can_oversee_institution(actor, institution):  # another body's: as missing
+        raise ApiError("机构不存在", code="not_found", status=404)
+    return institution
+
+
 @routes.get("/api/v1/institutions/{institution_id}/certificates.zip", summary="批量下载机构的合格证书（ZIP）",
             roles=BODY, tags=("results",))
 async def certificates_batch(request: web.Request) -> web.StreamResponse:
     actor = current_actor(request)
     async with request.app[sessionmaker_key]() as session:
-        institution = await session.get(Institution, path_id(request, "institution_id"))
-        if institution is None or not can_oversee_institution(actor, institution):  # another body's: as missing
-            raise ApiError("机构不存在", code="not_found", status=404)
+        institution = await _institution_in_scope(session, actor, request)
         path, count = await certificates_zip(session, request.app[storage_key], institution, base_url=_base_url(request))
     try:
         response = web.StreamResponse(headers={
@@ -247,9 +253,7 @@ async def certificates_batch(request: web.Request) -> web.StreamResponse:
 async def start_certificate_zip(request: web.Request) -> web.StreamResponse:
     actor = current_actor(request)
     async with request.app[sessionmaker_key]() as session:
-        institution = await session.get(Institution, path_id(request, "institution_id"))
-        if institution is None or not can_oversee_institution(actor, institution):  # another body's: as missing
-            raise ApiError("机构不存在", code="not_found", status=404)
+        institution = await _institution_in_scope(session, actor, request)
         total = len(await current_certificates(session, institution.id))
     if total == 0:
         raise ApiError("该机构暂无合格证书", code="not_found", status=404)
