@@ -47,7 +47,7 @@ async def test_requests_are_counted_by_route_template_method_and_status(client: 
     assert value(samples, "dingkao_http_request_duration_seconds_bucket", route="/api/v1/auth/login", le="+Inf") == 2
     assert "dingkao_db_pool_size" in samples and "dingkao_db_pool_checked_out" in samples
     if backend == "postgres":
-        assert value(samples, "dingkao_db_pool_size") == 10
+        assert value(samples, "dingkao_db_pool_size") == 20  # registry.db.make_engine keeps 20 connections
 
 
 async def test_the_proctoring_queue_depth_and_dead_letters_are_read_from_redis(client: Api, backend: str,
