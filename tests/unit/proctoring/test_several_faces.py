@@ -5,7 +5,15 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from proctoring import FrameAnalysis, Verdict, ViolationKind, analyze_frame, current_violations
+from proctoring import (
+    FrameAnalysis,
+    Verdict,
+    ViolationKind,
+    analyze_frame,
+    check_registration_photo,
+    current_violations,
+    enrol,
+)
 from proctoring.faces import detect_faces_thoroughly
 from proctoring.imaging import decode_image, encode_jpeg
 
@@ -74,3 +82,35 @@ def test_results_from_workers_without_the_identity_field_still_read():
     data = FrameAnalysis(frame_id="f", captured_at=1.0, verdict=Verdict.OK).to_dict()
     del data["same_person"]
     assert FrameAnalysis.from_dict(data).same_person is None
+
+
+def _portrait(faces: list[tuple[bytes, int, tuple[int, int]]], side: int = 400) -> bytes:
+    """A square photo with each (photo, face width, centre) pasted in, the first last (on top)."""
+    canvas = np.full((side, side, 3), 150, np.uint8)
+    for photo, width, at in reversed(faces):
+        img, centre = _face_scaled(photo, width)
+        _paste(canvas, img, centre, at, round(width * 0.65))
+    return encode_jpeg(canvas)
+
+
+def test_a_registration_photo_with_a_comparable_face_aside_enrols_the_centred_face(identity_photos, enrolments):
+    # A news-style portrait: the person in the middle, someone else 70% as wide at the side.
+    candidate, other = identity_photos["obama"][1].read(), identity_photos["biden"][0].read()
+    photo = _portrait([(candidate, 130, (200, 200)), (other, 90, (360, 190))])
+    check = check_registration_photo(photo)
+    assert check.ok and len(check.faces) == 2, check
+    enrolled = enrol(photo, person_id="p", now=0.0)
+    probe, _ = analyze_frame(identity_photos["obama"][2].read(), enrolment=enrolled, frame_id="o", captured_at=0.0)
+    stranger, _ = analyze_frame(identity_photos["biden"][1].read(), enrolment=enrolled, frame_id="b", captured_at=0.0)
+    assert probe.same_person is True and stranger.same_person is False
+
+
+def test_a_registration_photo_of_two_people_side_by_side_is_still_refused(identity_photos):
+    a, b = identity_photos["obama"][1].read(), identity_photos["biden"][0].read()
+    photo = _portrait([(a, 110, (120, 200)), (b, 100, (290, 200))])
+    check = check_registration_photo(photo)
+    assert check.refusal is not None and check.refusal.code == "several_faces", check
+    # A comparable face near the middle beside a centred one leaves it ambiguous too.
+    close = _portrait([(a, 100, (300, 300)), (b, 90, (405, 300))], side=600)
+    check = check_registration_photo(close)
+    assert check.refusal is not None and check.refusal.code == "several_faces", check
