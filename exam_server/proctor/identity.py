@@ -170,7 +170,7 @@ async def judge(analyzer: proctoring.FrameAnalyzer, enrolment: proctoring.Enrolm
 
 
 async def add_capture(enrolment: proctoring.Enrolment, image: bytes) -> proctoring.Enrolment | None:
-    """The passing capture joins the enrolment (in a thread: a 10-jitter encoding takes ~1 s)."""
+    """The passing capture joins the enrolment (in a thread: detection plus a multi-view encoding take a few hundred ms)."""
     try:
         return await asyncio.to_thread(proctoring.add_capture, enrolment, image, source="pre-exam")
     except proctoring.EnrolmentRefused:
