@@ -7,6 +7,7 @@ first, then file name) and never raises for a bad file: problems come back in th
 
 from __future__ import annotations
 
+import importlib
 import os
 import re
 from pathlib import Path
@@ -80,44 +81,31 @@ def detect_format(data: bytes, *, filename: str | None = None) -> str:
     raise UnsupportedFormatError("无法识别文件格式：支持 XLSX/CSV 模板、Aiken、GIFT、Moodle XML、QTI 2.1 和纯文本试题")
 
 
-def _reader(fmt: str) -> Callable[[bytes], ImportResult]:
-    if fmt == "xlsx":
-        from .xlsx_template import read_xlsx as r
-    elif fmt == "csv":
-        from .csv_template import read_csv as r
-    elif fmt == "aiken":
-        from .aiken import read_aiken as r
-    elif fmt == "gift":
-        from .gift import read_gift as r
-    elif fmt == "moodle_xml":
-        from .moodle_xml import read_moodle_xml as r
-    elif fmt == "qti21":
-        from .qti21 import read_qti as r
-    elif fmt == "text":
-        from .plain_text import read_text as r
-    else:
+# format -> (module, whole-file reader, event iterator); modules are imported on first use.
+_FORMATS = {
+    "xlsx": ("xlsx_template", "read_xlsx", "iter_xlsx"),
+    "csv": ("csv_template", "read_csv", "iter_csv"),
+    "aiken": ("aiken", "read_aiken", "iter_aiken"),
+    "gift": ("gift", "read_gift", "iter_gift"),
+    "moodle_xml": ("moodle_xml", "read_moodle_xml", "iter_moodle_xml"),
+    "qti21": ("qti21", "read_qti", "iter_qti"),
+    "text": ("plain_text", "read_text", "iter_text"),
+}
+
+
+def _format_function(fmt: str, which: int) -> Callable[[bytes], object]:
+    if fmt not in _FORMATS:
         raise UnsupportedFormatError(f"不支持的格式 {fmt}")
-    return r
+    module = importlib.import_module(f".{_FORMATS[fmt][0]}", __name__)
+    return getattr(module, _FORMATS[fmt][which])
+
+
+def _reader(fmt: str) -> Callable[[bytes], ImportResult]:
+    return _format_function(fmt, 1)  # type: ignore[return-value]
 
 
 def _iterator(fmt: str) -> Callable[[bytes], Iterator[Event]]:
-    if fmt == "xlsx":
-        from .xlsx_template import iter_xlsx as r
-    elif fmt == "csv":
-        from .csv_template import iter_csv as r
-    elif fmt == "aiken":
-        from .aiken import iter_aiken as r
-    elif fmt == "gift":
-        from .gift import iter_gift as r
-    elif fmt == "moodle_xml":
-        from .moodle_xml import iter_moodle_xml as r
-    elif fmt == "qti21":
-        from .qti21 import iter_qti as r
-    elif fmt == "text":
-        from .plain_text import iter_text as r
-    else:
-        raise UnsupportedFormatError(f"不支持的格式 {fmt}")
-    return r
+    return _format_function(fmt, 2)  # type: ignore[return-value]
 
 
 def _guarded(fmt: str, events: Iterator[Event]) -> Iterator[Event]:

@@ -17,10 +17,11 @@ from typing import Any
 
 from playwright.sync_api import expect
 
-from exam_server.demo import STAFF_PASSWORD
 from exam_server.demo_exams import exam_login
 from question_bank import question_from_dict
 from question_bank.drawing import DrawnPaper, paper_from_record
+
+from .steps import login_staff
 
 NEW_PASSWORD = "Doctor2026x"
 SAVED, LOCAL = "已保存", "仅保存在本机，联网后自动上传"
@@ -109,15 +110,6 @@ def login_again(page, index: int) -> None:  # type: ignore[no-untyped-def]
     page.goto("/login")
     page.fill("input[name=login]", exam_login(index))
     page.fill("input[name=password]", NEW_PASSWORD)
-    page.click("#login-form button[type=submit]")
-    page.wait_for_url(re.compile(r"/$"))
-
-
-def login_staff(page, username: str) -> None:  # type: ignore[no-untyped-def]
-    page.goto("/login")
-    page.click(".tab[data-tab=staff]")
-    page.fill("input[name=login]", username)
-    page.fill("input[name=password]", STAFF_PASSWORD)
     page.click("#login-form button[type=submit]")
     page.wait_for_url(re.compile(r"/$"))
 

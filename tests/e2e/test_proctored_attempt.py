@@ -28,6 +28,7 @@ import pytest
 
 from ..conftest import PG_SERVER, REDIS_URL, _pg_admin
 from ..face_video import canvas, face_box, turned, write_y4m
+from .steps import login_staff
 from .conftest import CHROMIUM, CHROMIUM_ARGS, DESKTOP, DINGKAO, PHONE, _free_port, _healthy
 
 PERSON, OTHER = "identities/df01/1.jpg", "identities/df03/1.jpg"
@@ -163,17 +164,6 @@ def login_physician(page, login: str) -> None:  # type: ignore[no-untyped-def]
     page.goto("/login")
     page.fill("input[name=login]", login)
     page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(re.compile(r"/$"))
-
-
-def login_staff(page, username: str) -> None:  # type: ignore[no-untyped-def]
-    from exam_server.demo import STAFF_PASSWORD
-
-    page.goto("/login")
-    page.click(".tab[data-tab=staff]")
-    page.fill("input[name=login]", username)
-    page.fill("input[name=password]", STAFF_PASSWORD)
     page.click("button[type=submit]")
     page.wait_for_url(re.compile(r"/$"))
 
