@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 
+import asyncpg
 from aiohttp import web
 from redis import exceptions as redis_errors
 from sqlalchemy import exc as sa_exc
@@ -16,8 +17,11 @@ from .templating import render_error
 
 log = logging.getLogger("dingkao.errors")
 
-# A lost database connection (asyncpg/sqlite surface as these through SQLAlchemy) or Redis outage.
+# A lost database connection (asyncpg/sqlite surface as these through SQLAlchemy; the exam hot path
+# meets asyncpg's own: a dropped connection, a server shutting down or starting) or Redis outage.
 OUTAGES: tuple[type[BaseException], ...] = (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError,
+                                            asyncpg.PostgresConnectionError, asyncpg.InterfaceError,
+                                            asyncpg.exceptions.OperatorInterventionError,
                                             redis_errors.ConnectionError, redis_errors.TimeoutError,
                                             ConnectionRefusedError, ConnectionResetError)
 

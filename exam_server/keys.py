@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from registry.models import Account
 
 from .account_cache import AccountCache
+from .exam.hot_path import HotPath
 from .exam.papers import PaperCache
 from .exam.push import AttemptHub
 from .exam.tokens import AttemptToken
@@ -31,6 +32,8 @@ sms_key = web.AppKey("sms", SmsSender)
 storage_key = web.AppKey("storage", FileStorage)
 executor_key = web.AppKey("executor", Executor)
 paper_cache_key = web.AppKey("paper_cache", PaperCache)
+# None unless the database is PostgreSQL.
+hot_path_key = web.AppKey("hot_path", HotPath | None)  # type: ignore[arg-type]
 attempt_hub_key = web.AppKey("attempt_hub", AttemptHub)
 metrics_key = web.AppKey("metrics", Metrics)
 import_jobs_key = web.AppKey("import_jobs", ImportJobs)

@@ -21,7 +21,9 @@ TEMPLATES = Path(__file__).with_name("templates")
 STATIC = Path(__file__).with_name("static")
 
 
-async def _context(request: web.Request) -> dict[str, Any]:
+def page_context(request: web.Request) -> dict[str, Any]:
+    """What every page's layout reads. Built when a page is rendered, not for every request (an
+    aiohttp_jinja2 context processor would parse the cookies of each JSON request too)."""
     account = request.get(account_key)
     return {
         "account": account,
@@ -42,19 +44,18 @@ def local_time(value: dt.datetime, fmt: str = "%Y-%m-%d %H:%M") -> str:
 def setup(app: web.Application) -> None:
     env = aiohttp_jinja2.setup(
         app, loader=jinja2.FileSystemLoader(str(TEMPLATES)), autoescape=jinja2.select_autoescape(default=True),
-        context_processors=[_context], undefined=jinja2.StrictUndefined,
+        undefined=jinja2.StrictUndefined,
     )
     env.filters["local"] = local_time
     env.globals["reason_max"] = REASON_MAX
 
 
 def render(request: web.Request, template: str, context: dict[str, Any] | None = None, *, status: int = 200) -> web.Response:
-    response = aiohttp_jinja2.render_template(template, request, context or {}, status=status)
+    response = aiohttp_jinja2.render_template(template, request, {**page_context(request), **(context or {})},
+                                              status=status)
     response.headers["Cache-Control"] = "no-store"
     return response
 
 
 async def render_error(request: web.Request, status: int, message: str) -> web.Response:
-    # The page context is built here too: an error raised by a middleware comes before the context processors ran.
-    return render(request, "error.html", {**await _context(request), "status": status, "message": message},
-                  status=status)
+    return render(request, "error.html", {"status": status, "message": message}, status=status)

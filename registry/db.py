@@ -47,7 +47,7 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
     # database restart the first statement on a dead connection fails once (503, the page retries)
     # and SQLAlchemy then replaces every pooled connection.
     kwargs.setdefault("pool_size", 20)
-    kwargs.setdefault("max_overflow", 20)
+    kwargs.setdefault("max_overflow", 10)
     kwargs.setdefault("pool_recycle", 1800)
     kwargs.setdefault("pool_pre_ping", False)
     return create_async_engine(url, **kwargs)

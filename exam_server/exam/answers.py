@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 from sqlalchemy import select, text
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from registry.errors import IllegalTransition, InvalidInput, NotFound
 
@@ -78,53 +78,6 @@ async def save_answers(session: AsyncSession, cache: papers.PaperCache, *, attem
         values.append(f"(:a, :i{i}, :c{i}, :f{i}, :s{i}, :now)")
         params.update({f"i{i}": item, f"c{i}": choice, f"f{i}": flagged, f"s{i}": seq})
     written = set((await session.execute(text(_UPSERT.format(rows=", ".join(values))), params)).scalars().all())
-    for item, _choice, _flagged, seq in check.accepted:
-        (result.saved if item in written else result.stale).append({"item": item, "seq": seq})
-    return result
-
-
-# PostgreSQL, one statement in autocommit: the attempt row is share-locked (a submit waits for this
-# save, as in the transaction above), checked, and the answers written only if it may still take
-# them; the outer SELECT reports what the checks saw so the refusal can be told apart.
-_SAVE_AT_ONCE = (
-    "WITH att AS (SELECT physician_id, state, deadline, device_id FROM exam_attempts WHERE id = :a FOR SHARE), "
-    "w AS (INSERT INTO exam_answers (attempt_id, item_number, choice, flagged, seq, saved_at) "
-    "SELECT :a, v.i, v.c, v.f, v.s, :now FROM (VALUES {rows}) AS v (i, c, f, s) "
-    "WHERE EXISTS (SELECT 1 FROM att WHERE physician_id = :p AND state = 'in_progress' AND device_id = :d "
-    "AND deadline >= :cutoff) "
-    "ON CONFLICT (attempt_id, item_number) DO UPDATE SET choice = excluded.choice, flagged = excluded.flagged, "
-    "seq = excluded.seq, saved_at = excluded.saved_at WHERE exam_answers.seq < excluded.seq RETURNING item_number) "
-    "SELECT att.physician_id, att.state, att.deadline, att.device_id, ARRAY(SELECT item_number FROM w) AS written "
-    "FROM att")
-
-
-async def save_answers_at_once(conn: AsyncConnection, cache: papers.PaperCache, *, attempt_id: int,
-                               physician_id: int, device_id: str, raw: Sequence[Any], now: dt.datetime,
-                               grace_seconds: float) -> SaveResult | None:
-    """The common case of :func:`save_answers` in one round trip (PostgreSQL, autocommit ``conn``):
-    the paper is in this process's cache and every answer fits it. Returns None when that is not
-    so, and the caller takes the transaction above, which reports every refusal in its order."""
-    paper = cache.papers.get(attempt_id)
-    if paper is None or conn.dialect.name != "postgresql" or not 0 < len(raw) <= MAX_ANSWERS_PER_REQUEST:
-        return None
-    check = rules.check_answers(raw, papers.item_options(paper))
-    if check.problems or not check.accepted:
-        return None
-    params: dict[str, Any] = {"a": attempt_id, "now": now, "p": physician_id, "d": device_id,
-                              "cutoff": now - dt.timedelta(seconds=grace_seconds)}
-    values = []
-    for i, (item, choice, flagged, seq) in enumerate(check.accepted):
-        values.append(f"(CAST(:i{i} AS INTEGER), CAST(:c{i} AS VARCHAR), CAST(:f{i} AS BOOLEAN), CAST(:s{i} AS BIGINT))")
-        params.update({f"i{i}": item, f"c{i}": choice, f"f{i}": flagged, f"s{i}": seq})
-    row = (await conn.execute(text(_SAVE_AT_ONCE.format(rows=", ".join(values))), params)).first()
-    if row is None or row.physician_id != physician_id:
-        raise NotFound("考试记录不存在")
-    if row.state != AttemptState.IN_PROGRESS or now > row.deadline + dt.timedelta(seconds=grace_seconds):
-        raise TimeUp("考试时间已到，本次答案未能保存" if row.state == AttemptState.IN_PROGRESS else "试卷已提交，不能再作答")
-    if row.device_id != device_id:
-        raise TakenOver("本场考试已在另一台设备上继续，此页面不再接受作答")
-    written = set(row.written)
-    result = SaveResult(deadline=row.deadline)
     for item, _choice, _flagged, seq in check.accepted:
         (result.saved if item in written else result.stale).append({"item": item, "seq": seq})
     return result

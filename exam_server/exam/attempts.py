@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any, Iterable, Protocol, Sequence, TypeVar
 
 from sqlalchemy import event, func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -31,6 +31,13 @@ from ..result_models import PublishedResult
 from . import papers, rules
 from .lifecycle import SUBMIT_WORDS, AttemptAction, AttemptState, SubmitReason, next_attempt_state
 from .models import Answer, Attempt, ExamSchedule
+
+class _ScheduleLike(Protocol):
+    kind: str
+    body_id: int | None
+
+
+S = TypeVar("S", bound=_ScheduleLike)
 
 SYSTEM = Actor(account_id=None, role=Role.ADMIN)  # type: ignore[arg-type]  # automatic moves
 MAX_EXTRA_MINUTES = 240
@@ -78,7 +85,13 @@ async def schedules_for(session: AsyncSession, cycle_id: int, physician: Physici
         (ExamSchedule.body_id == physician.institution.body_id) | ExamSchedule.body_id.is_(None),
         (ExamSchedule.kind == rules.HUMANITIES) | (ExamSchedule.practice_category == physician.practice_category),
     ).order_by(ExamSchedule.id))).all()
-    out: dict[str, ExamSchedule] = {}
+    return pick_schedules(rows)
+
+
+def pick_schedules(rows: Iterable[S]) -> dict[str, S]:
+    """Of the schedules that apply to a physician (in id order), the one of each paper kind: the
+    body's own before the admin's."""
+    out: dict[str, S] = {}
     for s in rows:
         current = out.get(s.kind)
         if current is None or (current.body_id is None and s.body_id is not None):
@@ -315,7 +328,7 @@ async def _score(session: AsyncSession, attempt: Attempt, cache: papers.PaperCac
     attempt.state, attempt.score, attempt.max_score = target, report.total, report.max_total
     attempt.passed, attempt.scored_at = report.passed, now
     await session.flush()
-    cache.papers.pop(attempt.id, None)
+    cache.forget(attempt.id)
     audit.record(session, actor_id=None, action="attempt.score", entity="attempt", entity_id=attempt.id,
                  detail={"score": report.total, "max": report.max_total, "passed": report.passed,
                          "answered": report.answered})

@@ -30,10 +30,17 @@ async def identity_gate(settings: Settings, actor: Actor, kind: str, *, session:
     if not settings.exam_face_check or actor.physician_id is None:
         return None
     check = await identity.valid_pass(session, actor.physician_id, kind, now=now)
-    if check is not None and check.manual_by is not None:
-        return check.id  # the body verified the person by hand: consent is not needed for that
-    if await consent.current_consent(session, actor.physician_id) is None:
+    manual = check is not None and check.manual_by is not None
+    consented = manual or await consent.current_consent(session, actor.physician_id) is not None
+    return admit(check.id if check is not None else None, manual=manual, consented=consented)
+
+
+def admit(check_id: int | None, *, manual: bool, consented: bool) -> int:
+    """The check that opens the attempt, or why there is none."""
+    if check_id is not None and manual:
+        return check_id  # the body verified the person by hand: consent is not needed for that
+    if not consented:
         raise IdentityCheckRequired("开考前须同意《人脸信息采集授权》并通过身份核验（或由考核机构人工核验）")
-    if check is None:
+    if check_id is None:
         raise IdentityCheckRequired("开考前须通过人脸身份核验")
-    return check.id
+    return check_id

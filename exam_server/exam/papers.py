@@ -48,6 +48,8 @@ class PaperCache:
     snapshot_questions: dict[str, Question] = field(default_factory=dict)
     # Pool question (kept alive here, so its id() is not reused) -> (snapshot key, snapshot payload).
     drawn_snapshots: dict[int, tuple[Question, str, dict[str, Any]]] = field(default_factory=dict)
+    # Attempt -> item_options of its remembered paper: every save checks its answers against them.
+    options: dict[int, list[tuple[str, bool]]] = field(default_factory=dict)
 
     def snapshot_of(self, question: Question) -> tuple[str, dict[str, Any]]:
         hit = self.drawn_snapshots.get(id(question))
@@ -61,24 +63,49 @@ class PaperCache:
         return key, payload
 
     async def pool(self, session: AsyncSession, paper: Paper) -> Pool:
-        async with self.pool_locks.setdefault(paper.id, asyncio.Lock()):  # one load when a crowd starts at once
-            hit = self.pools.get(paper.id)
+        return await self.pool_of(session, paper.id, paper.bank_ids)
+
+    async def pool_of(self, session: AsyncSession, paper_id: int, bank_ids: Sequence[int]) -> Pool:
+        hit = self.pools.get(paper_id)
+        if hit and time.monotonic() - hit[0] < POOL_TTL:
+            return hit[1]
+        async with self.pool_locks.setdefault(paper_id, asyncio.Lock()):  # one load when a crowd starts at once
+            hit = self.pools.get(paper_id)
             if hit and time.monotonic() - hit[0] < POOL_TTL:
                 return hit[1]
-            pool = Pool(await bank_questions(session, paper.bank_ids))
-            self.pools[paper.id] = (time.monotonic(), pool)
+            pool = Pool(await bank_questions(session, bank_ids))
+            self.pools[paper_id] = (time.monotonic(), pool)
             return pool
 
     def remember(self, attempt_id: int, paper: DrawnPaper) -> None:
         self.papers[attempt_id] = paper
         self.papers.move_to_end(attempt_id)
         while len(self.papers) > PAPER_CACHE_SIZE:
-            self.papers.popitem(last=False)
+            self.options.pop(self.papers.popitem(last=False)[0], None)
+
+    def forget(self, attempt_id: int) -> None:
+        self.papers.pop(attempt_id, None)
+        self.options.pop(attempt_id, None)
+
+    def options_of(self, attempt_id: int) -> list[tuple[str, bool]] | None:
+        """The labels and single/multiple of each item of a remembered paper, or None (worked out at
+        the attempt's first save, kept for the others)."""
+        options = self.options.get(attempt_id)
+        if options is None:
+            paper = self.papers.get(attempt_id)
+            if paper is None:
+                return None
+            options = self.options[attempt_id] = item_options(paper)
+        return options
 
 
 def blueprint_for(paper: Paper, *, time_limit_minutes: int, pass_mark: float) -> Blueprint:
     """The paper definition with the schedule's time limit and pass mark."""
-    d = dict(paper.blueprint)
+    return blueprint_from(paper.blueprint, time_limit_minutes=time_limit_minutes, pass_mark=pass_mark)
+
+
+def blueprint_from(stored: dict[str, Any], *, time_limit_minutes: int, pass_mark: float) -> Blueprint:
+    d = dict(stored)
     d.update(time_limit_minutes=time_limit_minutes, pass_mark=pass_mark)
     return Blueprint.from_dict(d)
 

@@ -3,29 +3,28 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 import json
-from typing import Any, AsyncIterator, Literal
+from typing import Any, Literal, Sequence
 
 from aiohttp import web
 from pydantic import Field
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from question_bank import Pool
 from registry.db import utcnow
 from registry.roles import Role
 
 from ..api import json_ok, parse_body
 from ..auth import current_actor
 from ..errors import ApiError
-from ..exam import answers, attempts, schedules
+from ..exam import answers, attempts, schedules, start_sql
 from ..exam.gate import identity_gate
 from ..proctor.identity import use_pass
 from ..exam.lifecycle import AttemptState
 from ..exam import tokens
-from ..keys import (account_key, attempt_hub_key, attempt_token_key, engine_key, paper_cache_key, sessionmaker_key,
-                    settings_key)
+from ..keys import (account_key, attempt_hub_key, attempt_token_key, engine_key, hot_path_key, paper_cache_key,
+                    sessionmaker_key, settings_key)
 from ..request_context import request_id
 from ..schemas import Body
 from . import routes
@@ -83,13 +82,6 @@ class EndBody(Body):
     reason: str = Field(title="原因", min_length=1, max_length=500)
 
 
-@contextlib.asynccontextmanager
-async def autocommit(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
-    """A pooled connection without BEGIN/COMMIT round trips, for single statements on the hot paths."""
-    async with engine.connect() as conn:
-        yield await conn.execution_options(isolation_level="AUTOCOMMIT")
-
-
 def id_param(request: web.Request, name: str) -> int:
     raw = request.match_info[name]
     if not raw.isdigit() or len(raw) > 10 or not 0 < int(raw) <= MAX_ID:
@@ -141,11 +133,24 @@ async def exam_overview(request: web.Request) -> web.StreamResponse:
 async def start_exam(request: web.Request) -> web.StreamResponse:
     actor = current_actor(request)
     body: StartExamBody = await parse_body(request, StartExamBody)
+    settings, hot, cache = request.app[settings_key], request.app[hot_path_key], request.app[paper_cache_key]
+    if hot is not None and actor.physician_id is not None:  # PostgreSQL: the plain success in two statements
+        async def load_pool(paper_id: int, bank_ids: Sequence[int]) -> Pool:
+            async with request.app[sessionmaker_key]() as session:
+                return await cache.pool_of(session, paper_id, bank_ids)
+
+        started = await start_sql.start(hot.pool, cache, load_pool, physician_id=actor.physician_id,
+                                        account_id=actor.account_id, kind=body.kind, device_id=body.device,
+                                        face_check=settings.exam_face_check, now=utcnow(),
+                                        request_id=request_id(request))
+        if started is not None:
+            return json_ok({"attempt_id": started.attempt_id, "deadline": started.deadline,
+                            "token": _token(request, started.attempt_id, actor.physician_id, body.device)}, status=201)
     async with request.app[sessionmaker_key]() as session, session.begin():
-        check_id = await identity_gate(request.app[settings_key], actor, body.kind, session=session, now=utcnow())
+        check_id = await identity_gate(settings, actor, body.kind, session=session, now=utcnow())
         try:
             attempt = await attempts.start_attempt(session, actor, body.kind, device_id=body.device, now=utcnow(),
-                                                   cache=request.app[paper_cache_key], request_id=request_id(request))
+                                                   cache=cache, request_id=request_id(request))
         except attempts.StartRefused as exc:
             raise _refused(exc) from None
         if check_id is not None and not await use_pass(session, check_id, attempt.id):
@@ -174,8 +179,12 @@ async def get_attempt(request: web.Request) -> web.StreamResponse:
 async def attempt_clock(request: web.Request) -> web.StreamResponse:
     attempt_id = id_param(request, "attempt_id")
     physician_id = caller_physician(request, attempt_id)
-    async with autocommit(request.app[engine_key]) as conn:  # every open page, every 30 s: the four columns only
-        clock = await attempts.clock_of(conn, physician_id, attempt_id)
+    hot = request.app[hot_path_key]
+    if hot is not None:  # every open page, every 30 s: the four columns only
+        clock: Any = await hot.clock(physician_id, attempt_id)
+    else:
+        async with request.app[engine_key].connect() as conn:
+            clock = await attempts.clock_of(conn, physician_id, attempt_id)
     now = utcnow()
     return json_ok({"now": now, "deadline": clock.deadline, "state": clock.state,
                     "remaining_seconds": max(0.0, (clock.deadline - now).total_seconds()),
@@ -206,13 +215,10 @@ async def save_attempt_answers(request: web.Request) -> web.StreamResponse:
     now = utcnow()
     args = dict(attempt_id=attempt_id, physician_id=physician_id, device_id=body.device, raw=body.answers,
                 now=now, grace_seconds=settings.exam_grace_seconds)
-    cache, engine = request.app[paper_cache_key], request.app[engine_key]
+    cache, hot = request.app[paper_cache_key], request.app[hot_path_key]
     try:
-        result = None
-        # One round trip when the paper is cached here and the answers fit it; else the full transaction.
-        if engine.dialect.name == "postgresql" and attempt_id in cache.papers:
-            async with autocommit(engine) as conn:
-                result = await answers.save_answers_at_once(conn, cache, **args)
+        # One statement when the paper is cached here and the answers fit it; else the full transaction.
+        result = await hot.save(cache, **args) if hot is not None else None
         if result is None:
             async with request.app[sessionmaker_key]() as session, session.begin():
                 result = await answers.save_answers(session, cache, **args)

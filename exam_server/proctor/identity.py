@@ -7,7 +7,7 @@ import asyncio
 import base64
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any, Iterable, Protocol, Sequence, TypeVar
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -26,6 +26,13 @@ from .models import IdentityCheck, LiveEnrolment
 
 MAX_FAILURES = 3
 CHECK_SECONDS = 180  # an open challenge must be answered within this
+class _CheckLike(Protocol):
+    manual_by: int | None
+    decided_at: dt.datetime | None
+
+
+C = TypeVar("C", bound=_CheckLike)
+
 VALID_SECONDS = 15 * 60  # a passed check allows starting the paper within this
 MAX_FRAME_BYTES = 400_000
 KINDS = (HUMANITIES, PROFESSIONAL)
@@ -219,7 +226,12 @@ async def valid_pass(session: AsyncSession, physician_id: int, kind: str, *, now
         IdentityCheck.physician_id == physician_id, IdentityCheck.kind == kind, IdentityCheck.state == "passed",
         IdentityCheck.used_by_attempt_id.is_(None),
         IdentityCheck.decided_at >= now - dt.timedelta(days=1)).order_by(IdentityCheck.id.desc()))).all()
-    for check in rows:
+    return first_valid(rows, now=now)
+
+
+def first_valid(checks: Iterable[C], *, now: dt.datetime) -> C | None:
+    """Of the passed, unused checks of the last day (newest first), the first still valid."""
+    for check in checks:
         age = (now - (check.decided_at or now)).total_seconds()
         if check.manual_by is not None or age <= VALID_SECONDS:
             return check

@@ -1,6 +1,6 @@
 """The answer save and clock paths as tuned for load: on PostgreSQL a save whose paper is cached
-is one autocommit statement, elsewhere the full transaction; both refuse the same things the
-same way and keep the newest answer by sequence number."""
+is one statement on the hot path's own asyncpg pool (exam.hot_path), elsewhere the full
+transaction; both refuse the same things the same way and keep the newest answer by sequence number."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select, update
 
 from exam_server.exam.models import Answer, Attempt
-from exam_server.keys import paper_cache_key, sessionmaker_key, settings_key
+from exam_server.keys import hot_path_key, paper_cache_key, sessionmaker_key, settings_key
 
 from ..exam_flows import DEVICE, GENERAL, SIMPLE, exam_doctor, paper_of, seed_exams, start
 
@@ -38,7 +38,7 @@ async def test_newest_sequence_wins_and_is_stored_before_the_reply(exams, make_c
     attempt_id = await start(doctor, "humanities")
     paper = await paper_of(doctor, attempt_id)
     if not cached:
-        exams.app[paper_cache_key].papers.clear()
+        exams.app[paper_cache_key].forget(attempt_id)
     first, second = paper["paper"]["items"][0], paper["paper"]["items"][1]
     a, b = first["options"][0]["label"], first["options"][1]["label"]
     status, body = await save(doctor, attempt_id, [{"item": 1, "choice": a, "seq": 5, "flagged": True},
@@ -103,3 +103,30 @@ async def test_answers_after_submission_are_refused(exams, make_client) -> None:
     assert (await stored(exams, attempt_id))[1][2] == 1
     status, clock = await doctor.get(f"/api/v1/attempts/{attempt_id}/clock?device={DEVICE}")
     assert status == 200 and clock["state"] != "in_progress"
+
+
+async def test_the_hot_path_decides_on_postgresql_and_hands_the_rest_over(exams, make_client, backend) -> None:  # type: ignore[no-untyped-def]
+    hot, cache = exams.app[hot_path_key], exams.app[paper_cache_key]
+    if backend == "sqlite":
+        assert hot is None  # the embedded default keeps the ORM transaction
+        return
+    doctor = await exam_doctor(make_client, exams, SIMPLE)
+    attempt_id = await start(doctor, "humanities")
+    paper = await paper_of(doctor, attempt_id)
+    async with exams.app[sessionmaker_key]() as session:
+        physician_id = await session.scalar(select(Attempt.physician_id).where(Attempt.id == attempt_id))
+    item = paper["paper"]["items"][0]
+    label = item["options"][0]["label"]
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    args: dict[str, Any] = dict(attempt_id=attempt_id, physician_id=physician_id, device_id=DEVICE, now=now,
+                                grace_seconds=10)
+    result = await hot.save(cache, raw=[{"item": 1, "choice": label, "seq": 3}], **args)
+    assert result is not None and result.saved == [{"item": 1, "seq": 3}] and result.deadline is not None
+    assert (await stored(exams, attempt_id))[1] == (label, False, 3)
+    # An answer that does not fit, or a paper this process does not hold: the transaction decides.
+    assert await hot.save(cache, raw=[{"item": 1, "choice": "Z", "seq": 4}], **args) is None
+    cache.forget(attempt_id)
+    assert await hot.save(cache, raw=[{"item": 1, "choice": label, "seq": 5}], **args) is None
+    assert (await stored(exams, attempt_id))[1] == (label, False, 3)
+    clock = await hot.clock(physician_id, attempt_id)
+    assert clock.state == "in_progress" and clock.device_id == DEVICE and clock.deadline == result.deadline
