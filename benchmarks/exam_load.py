@@ -16,7 +16,7 @@ does: logging 20,000 physicians in over HTTP would cost 20,000 argon2 verificati
 CPU) and measure the login, not the sitting. Each candidate then does what the exam page does:
 the first --http-starts start their attempt (POST /exams/start), the others get copies of those
 drawn papers inserted in the database; every one loads the paper (GET /attempts/{id}), keeps the
-event stream open (GET /attempts/{id}/events, SSE), syncs its clock every 30 s (GET .../clock)
+event stream open (GET /attempts/{id}/events?token=..., SSE), syncs its clock every 30 s (GET .../clock)
 and saves an answer every 20 s with jitter (POST .../answers). Afterwards every acknowledged (attempt, item,
 seq) is looked up in exam_answers: an answer is lost when its row is missing or holds an older seq.
 
@@ -398,10 +398,12 @@ async def clock(http: aiohttp.ClientSession, c: dict[str, Any], stats: Stats) ->
 
 
 async def events(sse: aiohttp.ClientSession, c: dict[str, Any], stats: Stats, stop: asyncio.Event) -> None:
-    """The page's open event stream; it must stay open for the whole sitting."""
+    """The page's open event stream (EventSource: the attempt's token in the query, no custom header);
+    it must stay open for the whole sitting."""
     url = f"{c['base']}/api/v1/attempts/{c['attempt']}/events"
     try:
-        async with sse.get(url, headers=c["headers"], timeout=aiohttp.ClientTimeout(total=None, sock_read=60)) as r:
+        async with sse.get(url, params={"token": c["token_headers"]["X-Attempt-Token"]}, headers={"Accept": "text/event-stream"},
+                           timeout=aiohttp.ClientTimeout(total=None, sock_read=60)) as r:
             if r.status != 200:
                 stats.error(f"events {r.status}")
                 return

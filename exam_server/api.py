@@ -35,6 +35,9 @@ class Endpoint:
     query: dict[str, str] = field(default_factory=dict)
     # Also reachable with the exam page's attempt token instead of a login session.
     attempt_token: bool = False
+    # ...which may come as the ``token`` query parameter: only for an event stream, which the
+    # browser's EventSource opens without custom headers.
+    token_in_query: bool = False
 
 
 class ApiRoutes:
@@ -44,10 +47,11 @@ class ApiRoutes:
     def route(self, method: str, path: str, *, summary: str, roles: frozenset[Role] | set[Role] | tuple[Role, ...],
               body: type[BaseModel] | None = None, before_setup: bool = False, multipart: bool = False,
               tags: tuple[str, ...] = (), query: dict[str, str] | None = None,
-              attempt_token: bool = False) -> Callable[[Handler], Handler]:
+              attempt_token: bool = False, token_in_query: bool = False) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:
             self.endpoints.append(Endpoint(method, path, handler, summary, frozenset(roles), body, before_setup,
-                                           multipart, tags, query or {}, attempt_token))
+                                           multipart, tags, query or {}, attempt_token or token_in_query,
+                                           token_in_query))
             return handler
 
         return register

@@ -56,8 +56,9 @@ def _guard(ep: Endpoint) -> web.Handler:
     @functools.wraps(ep.handler)
     async def guarded(request: web.Request) -> web.StreamResponse:
         request[attempt_token_key] = None
-        if ep.attempt_token and request.headers.get(tokens.HEADER):
-            token = tokens.verify(request.app[settings_key].secret_key, request.headers[tokens.HEADER])
+        raw = request.headers.get(tokens.HEADER) or (request.query.get("token") if ep.token_in_query else None)
+        if ep.attempt_token and raw:
+            token = tokens.verify(request.app[settings_key].secret_key, raw)
             if token is None:
                 raise NotLoggedIn("考试凭证无效，请重新进入考试")
             request[attempt_token_key] = token

@@ -63,9 +63,9 @@ async def _load_session(live: LiveState, sid: str, idle: int) -> SessionData | N
 async def session_middleware(request: web.Request, handler):  # type: ignore[no-untyped-def]
     request[account_key] = None
     sid = request.cookies.get(SESSION_COOKIE)
-    # A request with an attempt token (the exam page's saves and clock) is authenticated by the token
-    # alone (app._guard checks it): no session lookup on the hot path.
-    if sid and len(sid) < 100 and TOKEN_HEADER not in request.headers:
+    # A request with an attempt token (the exam page's saves, clock and event stream) is authenticated
+    # by the token alone (app._guard checks it; elsewhere it is anonymous): no session lookup on the hot path.
+    if sid and len(sid) < 100 and TOKEN_HEADER not in request.headers and "token" not in request.query:
         settings = request.app[settings_key]
         try:
             data = await _load_session(request.app[live_key], sid, settings.session_idle_seconds)

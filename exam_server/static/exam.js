@@ -338,7 +338,8 @@
   // ---- server pushes
   function openEvents() {
     if (!window.EventSource || (events && events.readyState !== 2)) return;
-    events = new EventSource(BASE + "/events");
+    // EventSource sends no custom header: the attempt's token goes in the query (no session lookup).
+    events = new EventSource(BASE + "/events" + (token ? "?token=" + encodeURIComponent(token) : ""));
     events.onmessage = function (ev) {
       var d; try { d = JSON.parse(ev.data); } catch (e) { return; }
       if (d.event === "deadline" && d.deadline) {

@@ -333,6 +333,29 @@ async def test_a_token_request_needs_no_session_or_csrf_and_opens_nothing_else(e
     assert await count(exams, Answer) == 1
 
 
+async def test_the_event_stream_opens_with_the_token_in_its_query_and_nowhere_else(exams, make_client) -> None:  # type: ignore[no-untyped-def]
+    import aiohttp
+
+    doctor = await exam_doctor(make_client, exams, SIMPLE)
+    status, body = await doctor.post("/api/v1/exams/start", {"kind": "humanities", "device": DEVICE})
+    attempt_id, token = body["attempt_id"], body["token"]
+    other = await exam_doctor(make_client, exams, GENERAL)
+    other_attempt = await start(other, "humanities")
+    base = f"{doctor.base}/api/v1/attempts"
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar()) as bare:  # as EventSource: no header
+        async with bare.get(f"{base}/{attempt_id}/events", params={"token": token}) as r:
+            assert r.status == 200 and r.headers["Content-Type"].startswith("text/event-stream")
+            assert (await r.content.readline()).startswith(b"retry:")
+        # A token names one attempt; a forged one is refused; a query token opens nothing but the stream.
+        async with bare.get(f"{base}/{other_attempt}/events", params={"token": token}) as r:
+            assert r.status == 404
+        async with bare.get(f"{base}/{attempt_id}/events", params={"token": token[:-2] + "xx"}) as r:
+            assert r.status == 401
+        for path in (f"{base}/{attempt_id}/clock?device={DEVICE}&token={token}", f"{doctor.base}/api/v1/exams?token={token}"):
+            async with bare.get(path) as r:
+                assert r.status == 401, path
+
+
 async def test_extra_time_by_the_body_within_scope(exams, make_client) -> None:  # type: ignore[no-untyped-def]
     doctor = await exam_doctor(make_client, exams, SIMPLE)
     attempt_id = await start(doctor, "humanities")
