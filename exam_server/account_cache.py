@@ -27,7 +27,7 @@ from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 
 from registry.models import Account
 
-from .livestate import LiveState
+from .livestate import LiveState, follow
 
 CHANNEL = "account-changed"
 _CHANGED = "dk_accounts_changed"  # Session.info: ids changed in this transaction, or "*" for "some"
@@ -142,23 +142,9 @@ class AccountCache:
                     await task
 
     async def _listen(self) -> None:
-        backoff = 0.5
-        while True:
-            try:
-                async with self._live.subscribe(CHANNEL) as messages:
-                    self.drop(None)  # anything may have changed while we were not listening
-                    self.listening.set()
-                    backoff = 0.5
-                    async for raw in messages:
-                        self._heard(raw)
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                self.listening.clear()
-                self.drop(None)
-                log.warning("account change subscription lost; retrying in %.1fs", backoff, exc_info=True)
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 10.0)
+        # Anything may have changed while nobody listened: the cache empties on every (re)subscription and loss.
+        await follow(self._live, CHANNEL, self._heard, ready=self.listening, what="account change",
+                     on_gap=lambda: self.drop(None))
 
     def _heard(self, raw: str) -> None:
         try:

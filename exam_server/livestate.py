@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 import uuid
 from collections import defaultdict
-from typing import AsyncIterator, Protocol
+from typing import AsyncIterator, Callable, Protocol
 
 from redis import exceptions as redis_errors
 
@@ -239,3 +240,33 @@ class RedisLiveState:
 
 def make_live_state(redis_url: str | None, *, prefix: str = "dingkao:") -> LiveState:
     return RedisLiveState(redis_url, prefix=prefix) if redis_url else MemoryLiveState()
+
+
+_follow_log = logging.getLogger("dingkao.live")
+
+
+async def follow(live: LiveState, channel: str, on_message: Callable[[str], None], *, ready: asyncio.Event,
+                 what: str, on_gap: Callable[[], None] | None = None) -> None:
+    """Stay subscribed to ``channel`` until cancelled, handing each message to ``on_message``. While
+    the live state is down (Redis restarting) ``ready`` is clear and it resubscribes with a backoff
+    of 0.5 s to 10 s; ``on_gap`` runs on each (re)subscription and loss, for followers that must
+    forget what they may have missed."""
+    backoff = 0.5
+    while True:
+        try:
+            async with live.subscribe(channel) as messages:
+                if on_gap is not None:
+                    on_gap()
+                ready.set()
+                backoff = 0.5
+                async for raw in messages:
+                    on_message(raw)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            ready.clear()
+            if on_gap is not None:
+                on_gap()
+            _follow_log.warning("%s subscription lost; retrying in %.1fs", what, backoff, exc_info=True)
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, 10.0)

@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 from collections import defaultdict
 from typing import Any
 
-from ..livestate import LiveState
+from ..livestate import LiveState, follow
 
 CHANNEL = "exam-events"
-log = logging.getLogger("dingkao.exam.push")
 
 
 class AttemptHub:
@@ -53,21 +51,8 @@ class AttemptHub:
                 pass
 
     async def _run(self) -> None:
-        backoff = 0.5
-        while True:
-            try:
-                async with self.live.subscribe(CHANNEL) as messages:
-                    self.ready.set()
-                    backoff = 0.5
-                    async for raw in messages:
-                        self._dispatch(raw)
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # the live state (Redis) is down: pages fall back to polling meanwhile
-                self.ready.clear()
-                log.warning("attempt event subscription lost; retrying in %.1fs", backoff, exc_info=True)
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 10.0)
+        # While the live state (Redis) is down, pages fall back to their clock polling.
+        await follow(self.live, CHANNEL, self._dispatch, ready=self.ready, what="attempt event")
 
     def _dispatch(self, raw: str) -> None:
         try:

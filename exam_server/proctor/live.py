@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
-import logging
 from collections import defaultdict
 from typing import Any
 
@@ -17,12 +16,11 @@ from registry.models import Institution, Physician
 
 from ..exam.lifecycle import AttemptState
 from ..exam.models import Attempt, ExamSchedule
-from ..livestate import LiveState
+from ..livestate import LiveState, follow
 from . import events
 from .models import ProctorEvent, Violation
 from .rules import BROWSER_EVENTS
 
-log = logging.getLogger("dingkao.proctor.live")
 OFFLINE_AFTER = 45  # seconds without a frame or a heartbeat
 
 
@@ -79,21 +77,8 @@ class InvigilationHub:
                 pass
 
     async def _run(self) -> None:
-        backoff = 0.5
-        while True:
-            try:
-                async with self.live.subscribe(events.CHANNEL) as messages:
-                    self.ready.set()
-                    backoff = 0.5
-                    async for raw in messages:
-                        self.dispatch(raw)
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # live state down: dashboards catch up from the database on reconnect
-                self.ready.clear()
-                log.warning("invigilation subscription lost; retrying in %.1fs", backoff, exc_info=True)
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 10.0)
+        # While the live state is down, dashboards catch up from the database when they reconnect.
+        await follow(self.live, events.CHANNEL, self.dispatch, ready=self.ready, what="invigilation")
 
     def dispatch(self, raw: str) -> None:
         try:
