@@ -53,7 +53,7 @@ def _views(rgb: np.ndarray, box, count: int) -> np.ndarray:
     from proctoring.faces import _models, chip_variants, face_chip
 
     chips = chip_variants(face_chip(rgb, box), count)
-    return np.asarray([list(d) for d in _models().encoder.compute_face_descriptor(chips)])  # type: ignore[attr-defined]
+    return _models().encoder(chips)
 
 
 def encode_image(path: str) -> dict[str, object]:

@@ -258,7 +258,7 @@ def identity_distance_of(rgb: np.ndarray, box: FaceBox, enrolment: Enrolment, se
     A face whose plain view lands within ``settings.mirror_band`` of the tolerance gets a
     second look: its mirror image is encoded too and the two encodings averaged, as the
     enrolment averages its views. Near the threshold that removes part of the view's
-    noise (measured in AnalysisSettings.mirror_band) while the extra ~75 ms encoder pass
+    noise (measured in AnalysisSettings.mirror_band) while the extra ~12 ms encoder pass
     is paid only by the few frames that are close calls.
     """
     chip = face_chip(rgb, box)

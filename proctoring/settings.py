@@ -33,8 +33,9 @@ class AnalysisSettings:
     # 4 views were worse, 5.70% against 5.39%): 2.
     enrol_jitters: int = 2
     # Views averaged into every *frame* encoding. 1: a mirror view on every frame doubles
-    # the ~75 ms encoding paid at each re-verification, which breaks the 4x speed budget;
-    # the second look below gets the same accuracy for a fraction of the cost.
+    # the encoding paid at each re-verification (~12 ms with encoder.py; it was ~75 ms
+    # with dlib's own forward pass, which broke the 4x speed budget); the second look
+    # below gets the same accuracy for a fraction of the cost.
     frame_jitters: int = 1
     # With one frame view, a frame whose distance lands within this band of the tolerance
     # is encoded again from its mirror image and judged on the mean of the two
@@ -67,7 +68,7 @@ class AnalysisSettings:
     scan_max_side: int = 800
     scene_scan_seconds: float = 180.0
 
-    # Identity is re-verified (a 75 ms ResNet encoding) at least this often per
+    # Identity is re-verified (a ~12 ms ResNet encoding) at least this often per
     # candidate; between verifications a face that stays put is the same person.
     reverify_seconds: float = 30.0
     # The fast pass around a tracked face covers its last box widened by roi_margin face
