@@ -17,7 +17,9 @@ CPU) and measure the login, not the sitting. Each candidate then does what the e
 the first --http-starts start their attempt (POST /exams/start), the others get copies of those
 drawn papers inserted in the database; every one loads the paper (GET /attempts/{id}), keeps the
 event stream open (GET /attempts/{id}/events?token=..., SSE), syncs its clock every 30 s (GET .../clock)
-and saves an answer every 20 s with jitter (POST .../answers). Afterwards every acknowledged (attempt, item,
+and saves an answer every 20 s with jitter (POST .../answers); like the page, it syncs the clock once the paper
+is shown and skips a periodic sync when a save's reply brought the server's time within the last 25 s. The
+sitting runs --warmup s (30) before it is measured for --duration s; errors and lost answers count throughout. Afterwards every acknowledged (attempt, item,
 seq) is looked up in exam_answers: an answer is lost when its row is missing or holds an older seq.
 
 The last line is one JSON object: {"candidates", "saves_per_s", "p50_ms", "p95_ms", "p99_ms",
@@ -317,6 +319,8 @@ class Stats:
     save_ms: list[float] = field(default_factory=list)
     saves: int = 0
     clocks: int = 0
+    clocks_skipped: int = 0
+    measuring: bool = True  # latencies are recorded (off during the warm-up)
     errors: dict[str, int] = field(default_factory=dict)
     acked: dict[tuple[int, int], tuple[int, str]] = field(default_factory=dict)  # (attempt, item) -> (seq, choice)
     sse_open: int = 0
@@ -357,6 +361,7 @@ async def start_and_load(http: aiohttp.ClientSession, c: dict[str, Any], stats: 
         return False
     c["items"] = [(it["number"], [o["label"] for o in it["options"]]) for it in body["paper"]["items"]]
     c["seq"] = 0
+    await clock(http, c, stats)  # as the page does once the paper is shown
     return True
 
 
@@ -373,11 +378,13 @@ async def save_one(http: aiohttp.ClientSession, c: dict[str, Any], stats: Stats,
     except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
         stats.error(f"save {type(exc).__name__}")
         return
-    stats.save_ms.append((time.perf_counter() - started) * 1000)
+    if stats.measuring:
+        stats.save_ms.append((time.perf_counter() - started) * 1000)
     if status != 200:
         stats.error(f"save {status}: {str(body)[:120]}")
         return
     stats.saves += 1
+    c["synced"] = time.monotonic()  # the reply carries the server's time: the page counts it as a clock sync
     if {"item": item, "seq": seq} in body["saved"]:
         stats.acked[(c["attempt"], item)] = (seq, choice)
     else:
@@ -395,6 +402,7 @@ async def clock(http: aiohttp.ClientSession, c: dict[str, Any], stats: Stats) ->
         stats.error(f"clock {status}")
         return
     stats.clocks += 1
+    c["synced"] = time.monotonic()
 
 
 async def events(sse: aiohttp.ClientSession, c: dict[str, Any], stats: Stats, stop: asyncio.Event) -> None:
@@ -427,7 +435,8 @@ async def events(sse: aiohttp.ClientSession, c: dict[str, Any], stats: Stats, st
 
 async def sit(http: aiohttp.ClientSession, c: dict[str, Any], stats: Stats, t0: float, t_end: float,
               save_every: float, clock_every: float, rng: random.Random) -> None:
-    """One candidate: a save every ``save_every`` s (+-25 %), a clock sync every ``clock_every`` s."""
+    """One candidate: a save every ``save_every`` s (+-25 %), a clock sync every ``clock_every`` s unless
+    a save's reply brought the server's time within the last 25 s (as exam.js does)."""
     loop = asyncio.get_running_loop()
     next_save = t0 + rng.uniform(0, save_every)
     next_clock = t0 + rng.uniform(0, clock_every)
@@ -440,7 +449,10 @@ async def sit(http: aiohttp.ClientSession, c: dict[str, Any], stats: Stats, t0: 
             await save_one(http, c, stats, rng)
             next_save += save_every * rng.uniform(0.75, 1.25)
         else:
-            await clock(http, c, stats)
+            if time.monotonic() - c.get("synced", float("-inf")) >= 25:
+                await clock(http, c, stats)
+            else:
+                stats.clocks_skipped += 1
             next_clock += clock_every
 
 
@@ -554,6 +566,7 @@ async def run_load(args: argparse.Namespace, scratch: Scratch) -> dict[str, Any]
                         return False
                     c["items"] = [(it["number"], [o["label"] for o in it["options"]]) for it in body["paper"]["items"]]
                     c["seq"] = 0
+                    await clock(http, c, stats)  # as the page does once the paper is shown
                     return True
 
             ok = await asyncio.gather(*(page_load(c) for c in rest))
@@ -568,10 +581,21 @@ async def run_load(args: argparse.Namespace, scratch: Scratch) -> dict[str, Any]
             await asyncio.sleep(0.5)
         log(f"event streams open: {stats.sse_open} of {len(streams)}; load average {load_average()}")
         loop = asyncio.get_running_loop()
-        t0 = loop.time()
+        # The sitting runs --warmup s before it is measured: every page's timers start together here,
+        # which a sitting under way does not do (its pages opened over many minutes).
+        t_start = loop.time()
+        t0 = t_start + args.warmup
         t_end = t0 + args.duration
-        sitters = [asyncio.create_task(sit(http, c, stats, t0, t_end, args.save_every, args.clock_every,
+        stats.measuring = args.warmup <= 0
+        stats.clocks = 0  # the pages' first syncs, at load, are not the sitting's
+        sitters = [asyncio.create_task(sit(http, c, stats, t_start, t_end, args.save_every, args.clock_every,
                                            random.Random(rng.random()))) for c in sitting]
+        if not stats.measuring:
+            await asyncio.sleep(args.warmup)
+            log(f"warm-up of {args.warmup:.0f} s done: {stats.saves} saves, {stats.clocks} clock syncs, "
+                f"errors {stats.error_count}; measuring from now")
+            stats.saves = stats.clocks = stats.clocks_skipped = 0
+            stats.measuring = True
         while not all(s.done() for s in sitters):
             await asyncio.sleep(min(10.0, max(1.0, t_end - loop.time())))
             if loop.time() < t_end or int(loop.time() - t_end) % 10 == 0:
@@ -590,7 +614,8 @@ async def run_load(args: argparse.Namespace, scratch: Scratch) -> dict[str, Any]
         result = {"candidates": n, "saves_per_s": round(stats.saves / elapsed, 1),
                   "p50_ms": round(percentile(save_ms, 0.50), 1), "p95_ms": round(percentile(save_ms, 0.95), 1),
                   "p99_ms": round(percentile(save_ms, 0.99), 1)}
-        log(f"steady state: {stats.saves} saves in {elapsed:.0f} s, {stats.clocks} clock syncs, "
+        log(f"steady state: {stats.saves} saves in {elapsed:.0f} s, {stats.clocks} clock syncs "
+            f"({stats.clocks_skipped} not needed: a save had just synced the clock), "
             f"{streams_at_end} event streams still open, max save {save_ms[-1] if save_ms else 0:.0f} ms, "
             f"load average {load_at_end}")
         stop.set()
@@ -723,6 +748,8 @@ def main() -> None:
     mode.add_argument("--start-burst", type=int, help="starts requested by different physicians within --burst-window")
     mode.add_argument("--me", action="store_true", help="authenticated GET /api/v1/me against bare aiohttp")
     p.add_argument("--duration", type=float, default=120, help="seconds of steady state (default 120)")
+    p.add_argument("--warmup", type=float, default=30,
+                   help="seconds the sitting runs before it is measured (default 30; errors count throughout)")
     p.add_argument("--servers", type=int, default=2, help="`dingkao serve` processes (default 2, one per core)")
     p.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432", help="PostgreSQL server (no database)")
     p.add_argument("--redis", default="redis://127.0.0.1:6379/0")

@@ -78,6 +78,7 @@ class PaperCache:
             return pool
 
     def remember(self, attempt_id: int, paper: DrawnPaper) -> None:
+        self.options.pop(attempt_id, None)  # worked out again from this paper on its first save
         self.papers[attempt_id] = paper
         self.papers.move_to_end(attempt_id)
         while len(self.papers) > PAPER_CACHE_SIZE:

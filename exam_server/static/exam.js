@@ -77,11 +77,16 @@
   }
 
   // ---- the server's clock: offset = server time - local time, corrected for half the round trip
+  var syncedAt = 0;  // when the server's time was last read: a clock sync or a save's reply
+  function setClock(now, t0, t1) {
+    var rtt = t1 - t0;
+    if (rtt < 5000 || deadline === null) offset = Date.parse(now) + rtt / 2 - t1;
+    syncedAt = t1;
+  }
   async function syncClock() {
     var t0 = Date.now(), r = await dk.api("GET", BASE + "/clock?device=" + encodeURIComponent(DEVICE), undefined, tokenHeader()), t1 = Date.now();
     if (!r.ok) return r;
-    var rtt = t1 - t0;
-    if (rtt < 5000 || deadline === null) offset = Date.parse(r.data.now) + rtt / 2 - t1;
+    setClock(r.data.now, t0, t1);
     deadline = Date.parse(r.data.deadline);
     if (r.data.state !== "in_progress") { finish(); }
     else if (!r.data.device_current && state !== "loading") { takenOver(); }
@@ -130,11 +135,12 @@
       }).slice(0, 200);
       if (!list.length) { setSave("saved"); return; }
       setSave("saving");
-      var r;
+      var r, t0 = Date.now();
       try { r = await dk.api("POST", BASE + "/answers", { device: DEVICE, answers: list }, tokenHeader()); }
       catch (e) { setSave("local"); scheduleRetry(); return; }
       if (r.ok) {
         retryDelay = 2000;
+        if (r.data.now) setClock(r.data.now, t0, Date.now());  // a saved answer is a clock sync too
         var done = 0;
         (r.data.saved || []).concat(r.data.stale || []).forEach(function (s) {
           var p = local.pending[s.item];
@@ -402,7 +408,9 @@
     setInterval(tick, 250); tick();
     await syncClock().catch(function () { /* the clock from the paper response stands */ });
     tick();
-    setInterval(quietSync, 30000);
+    // Every 30 s, unless a save's reply brought the server's time since: an answering candidate
+    // sends one request per answer, not a clock sync beside it.
+    setInterval(function () { if (Date.now() - syncedAt >= 25000) quietSync(); }, 30000);
     flush();
   }
   function wake() {
