@@ -3,6 +3,13 @@
 A province sitting the same paper starts thousands of attempts within minutes; building a pool
 means loading every question of the banks, so each process keeps the pool of a paper for
 ``POOL_TTL`` seconds. A rebuilt paper is immutable, so it is kept per attempt (LRU).
+
+A drawn paper is some thousand objects (items, relabelled options); thousands of them per process
+made each full pass of the garbage collector take seconds, stalling every request. So only the
+papers of the last ``PAPER_CACHE_SIZE`` attempts opened here are kept whole (page loads, scoring
+rebuild the others from the snapshots, which are shared); what every save needs, each item's
+labels and single/multiple, is kept for ``OPTIONS_CACHE_SIZE`` attempts as plain tuples of strings,
+which the collector does not track.
 """
 
 from __future__ import annotations
@@ -28,7 +35,8 @@ from ..question_store import bank_questions
 from .models import QuestionSnapshot
 
 POOL_TTL = 30.0
-PAPER_CACHE_SIZE = 50_000
+PAPER_CACHE_SIZE = 2_000
+OPTIONS_CACHE_SIZE = 100_000
 SNAPSHOT_MEMO_SIZE = 20_000  # questions; a bank holds a few thousand
 
 
@@ -48,8 +56,8 @@ class PaperCache:
     snapshot_questions: dict[str, Question] = field(default_factory=dict)
     # Pool question (kept alive here, so its id() is not reused) -> (snapshot key, snapshot payload).
     drawn_snapshots: dict[int, tuple[Question, str, dict[str, Any]]] = field(default_factory=dict)
-    # Attempt -> item_options of its remembered paper: every save checks its answers against them.
-    options: dict[int, list[tuple[str, bool]]] = field(default_factory=dict)
+    # Attempt -> item_options of its paper (LRU): every save checks its answers against them.
+    options: OrderedDict[int, tuple[tuple[str, bool], ...]] = field(default_factory=OrderedDict)
 
     def snapshot_of(self, question: Question) -> tuple[str, dict[str, Any]]:
         hit = self.drawn_snapshots.get(id(question))
@@ -78,26 +86,22 @@ class PaperCache:
             return pool
 
     def remember(self, attempt_id: int, paper: DrawnPaper) -> None:
-        self.options.pop(attempt_id, None)  # worked out again from this paper on its first save
         self.papers[attempt_id] = paper
         self.papers.move_to_end(attempt_id)
         while len(self.papers) > PAPER_CACHE_SIZE:
-            self.options.pop(self.papers.popitem(last=False)[0], None)
+            self.papers.popitem(last=False)
+        self.options[attempt_id] = item_options(paper)
+        self.options.move_to_end(attempt_id)
+        while len(self.options) > OPTIONS_CACHE_SIZE:
+            self.options.popitem(last=False)
 
     def forget(self, attempt_id: int) -> None:
         self.papers.pop(attempt_id, None)
         self.options.pop(attempt_id, None)
 
-    def options_of(self, attempt_id: int) -> list[tuple[str, bool]] | None:
-        """The labels and single/multiple of each item of a remembered paper, or None (worked out at
-        the attempt's first save, kept for the others)."""
-        options = self.options.get(attempt_id)
-        if options is None:
-            paper = self.papers.get(attempt_id)
-            if paper is None:
-                return None
-            options = self.options[attempt_id] = item_options(paper)
-        return options
+    def options_of(self, attempt_id: int) -> tuple[tuple[str, bool], ...] | None:
+        """The labels and single/multiple of each item of a paper opened in this process, or None."""
+        return self.options.get(attempt_id)
 
 
 def blueprint_for(paper: Paper, *, time_limit_minutes: int, pass_mark: float) -> Blueprint:
@@ -187,5 +191,5 @@ def candidate_view(paper: DrawnPaper) -> dict[str, Any]:
             "pass_mark": paper.pass_mark}
 
 
-def item_options(paper: DrawnPaper) -> list[tuple[str, bool]]:
-    return [("".join(o.label for o in it.options), it.multiple) for it in paper.items]
+def item_options(paper: DrawnPaper) -> tuple[tuple[str, bool], ...]:
+    return tuple(("".join(o.label for o in it.options), it.multiple) for it in paper.items)

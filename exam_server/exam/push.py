@@ -11,13 +11,17 @@ from typing import Any
 from ..livestate import LiveState, follow
 
 CHANNEL = "exam-events"
+# Put in each open stream's queue every KEEPALIVE_SECONDS, a 1/KEEPALIVE_SECONDS share of the streams
+# each second (by attempt id): no timer per stream, and no burst of writes when they all fall due.
+KEEPALIVE: dict[str, Any] = {}
+KEEPALIVE_SECONDS = 25
 
 
 class AttemptHub:
     def __init__(self, live: LiveState) -> None:
         self.live = live
         self._listeners: dict[int, set[asyncio.Queue[dict[str, Any]]]] = defaultdict(set)
-        self._task: asyncio.Task[None] | None = None
+        self._tasks: list[asyncio.Task[None]] = []
         self.ready = asyncio.Event()
 
     async def publish(self, attempt_id: int, event: str, **data: Any) -> None:
@@ -40,15 +44,29 @@ class AttemptHub:
         return sum(len(v) for v in self._listeners.values())
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="attempt-hub")
+        self._tasks = [asyncio.create_task(self._run(), name="attempt-hub"),
+                       asyncio.create_task(self._keep_alive(), name="attempt-hub-keepalive")]
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
+        for task in self._tasks:
+            task.cancel()
             try:
-                await self._task
+                await task
             except asyncio.CancelledError:
                 pass
+
+    async def _keep_alive(self) -> None:
+        tick = 0
+        while True:
+            await asyncio.sleep(1)
+            tick = (tick + 1) % KEEPALIVE_SECONDS
+            for attempt_id, queues in list(self._listeners.items()):
+                if attempt_id % KEEPALIVE_SECONDS == tick:
+                    for queue in list(queues):
+                        try:
+                            queue.put_nowait(KEEPALIVE)
+                        except asyncio.QueueFull:  # a stalled page has enough waiting
+                            pass
 
     async def _run(self) -> None:
         # While the live state (Redis) is down, pages fall back to their clock polling.

@@ -22,6 +22,7 @@ from ..exam import answers, attempts, schedules, start_sql
 from ..exam.gate import identity_gate
 from ..proctor.identity import use_pass
 from ..exam.lifecycle import AttemptState
+from ..exam.push import KEEPALIVE
 from ..exam import tokens
 from ..keys import (account_key, attempt_hub_key, attempt_token_key, engine_key, hot_path_key, paper_cache_key,
                     sessionmaker_key, settings_key)
@@ -273,11 +274,11 @@ async def attempt_events(request: web.Request) -> web.StreamResponse:
     try:
         await response.write(b"retry: 2000\n\n")
         while True:
-            try:
-                event = await asyncio.wait_for(queue.get(), timeout=25)
-                await response.write(f"data: {json.dumps(event, ensure_ascii=False)}\n\n".encode())
-            except asyncio.TimeoutError:
+            event = await queue.get()
+            if event is KEEPALIVE:  # the hub's, so proxies keep an idle stream open
                 await response.write(b": keep-alive\n\n")
+            else:
+                await response.write(f"data: {json.dumps(event, ensure_ascii=False)}\n\n".encode())
     except (ConnectionResetError, asyncio.CancelledError):
         pass
     finally:

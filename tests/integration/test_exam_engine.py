@@ -356,6 +356,21 @@ async def test_the_event_stream_opens_with_the_token_in_its_query_and_nowhere_el
                 assert r.status == 401, path
 
 
+async def test_an_idle_event_stream_gets_keep_alives(exams, make_client, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import aiohttp
+
+    from exam_server.exam import push
+
+    monkeypatch.setattr(push, "KEEPALIVE_SECONDS", 1)  # every stream each second instead of every 25 s
+    doctor = await exam_doctor(make_client, exams, SIMPLE)
+    status, body = await doctor.post("/api/v1/exams/start", {"kind": "humanities", "device": DEVICE})
+    async with aiohttp.ClientSession() as bare:
+        async with bare.get(f"{doctor.base}/api/v1/attempts/{body['attempt_id']}/events",
+                            params={"token": body["token"]}) as r:
+            lines = [await asyncio.wait_for(r.content.readline(), 5) for _ in range(4)]
+    assert lines[0].startswith(b"retry:") and b": keep-alive\n" in lines, lines
+
+
 async def test_extra_time_by_the_body_within_scope(exams, make_client) -> None:  # type: ignore[no-untyped-def]
     doctor = await exam_doctor(make_client, exams, SIMPLE)
     attempt_id = await start(doctor, "humanities")
