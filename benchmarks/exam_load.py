@@ -346,6 +346,12 @@ async def request(http: aiohttp.ClientSession, method: str, url: str, c: dict[st
         return r.status, (json.loads(raw) if raw[:1] in (b"{", b"[") else raw)
 
 
+def paper_items(body: dict[str, Any]) -> tuple[tuple[int, str], ...]:
+    """(number, option labels) per item, as strings: 20,000 candidates' papers as lists would be
+    millions of objects for this client's garbage collector to walk, pausing every request it times."""
+    return tuple((it["number"], "".join(o["label"] for o in it["options"])) for it in body["paper"]["items"])
+
+
 async def start_and_load(http: aiohttp.ClientSession, c: dict[str, Any], stats: Stats) -> bool:
     """What the page does on opening: start the attempt, then load the paper."""
     status, body = await request(http, "POST", c["base"] + "/api/v1/exams/start", c,
@@ -359,7 +365,7 @@ async def start_and_load(http: aiohttp.ClientSession, c: dict[str, Any], stats: 
     if status != 200:
         stats.error(f"paper {status}")
         return False
-    c["items"] = [(it["number"], [o["label"] for o in it["options"]]) for it in body["paper"]["items"]]
+    c["items"] = paper_items(body)
     c["seq"] = 0
     await clock(http, c, stats)  # as the page does once the paper is shown
     return True
@@ -564,7 +570,7 @@ async def run_load(args: argparse.Namespace, scratch: Scratch) -> dict[str, Any]
                     if status != 200:
                         stats.error(f"paper {status}")
                         return False
-                    c["items"] = [(it["number"], [o["label"] for o in it["options"]]) for it in body["paper"]["items"]]
+                    c["items"] = paper_items(body)
                     c["seq"] = 0
                     await clock(http, c, stats)  # as the page does once the paper is shown
                     return True
