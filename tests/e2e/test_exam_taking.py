@@ -225,7 +225,7 @@ def test_failing_humanities_ends_a_general_assessment(make_context, demo_var: Pa
 
 def test_takeover_extra_time_and_ending_by_staff(make_context, demo_var: Path, screenshots: Path) -> None:  # type: ignore[no-untyped-def]
     phone_context = make_context("phone")
-    phone_context.route("**/events", lambda route: route.abort())  # this device never hears a push
+    phone_context.route("**/events*", lambda route: route.abort())  # this device never hears a push (the stream has ?token=)
     phone = phone_context.new_page()
     first_login(phone, SIMPLE_STOMA, phone="13800000005")
     phone.goto("/exams")
