@@ -143,6 +143,9 @@ def _models() -> _Models:
         warnings.simplefilter("ignore")
         import face_recognition_models as frm
 
+    # Wherever faces are encoded (a worker, a web process, a test process), each product is one chip's:
+    # more BLAS threads only spin, and beside other processes they starve the cores.
+    _limit_openblas_threads()
     return _Models(
         detector=dlib.get_frontal_face_detector(),
         shape5=dlib.shape_predictor(frm.pose_predictor_five_point_model_location()),
