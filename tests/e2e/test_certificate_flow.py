@@ -39,7 +39,11 @@ def _record_pass(db: Path) -> None:
 def _qr_url(pdf: Path) -> str:
     cv2 = pytest.importorskip("cv2")
     subprocess.run(["pdftoppm", "-r", "200", "-png", "-singlefile", str(pdf), str(pdf.with_suffix(""))], check=True)
-    found, _, _ = cv2.QRCodeDetector().detectAndDecode(cv2.imread(str(pdf.with_suffix(".png"))))
+    image = cv2.imread(str(pdf.with_suffix(".png")))
+    # OpenCV's classic detector misses some valid codes (the number and signature change every run);
+    # its ArUco-based one reads them. Either reading counts.
+    detectors = [cv2.QRCodeDetectorAruco()] if hasattr(cv2, "QRCodeDetectorAruco") else []
+    found = next((text for d in (*detectors, cv2.QRCodeDetector()) if (text := d.detectAndDecode(image)[0])), "")
     assert found, "no QR code found on the certificate"
     return found
 
