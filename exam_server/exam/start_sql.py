@@ -43,7 +43,7 @@ SELECT r.id AS registration_id, r.state, r.procedure, r.work_rating, r.ethics_ra
   (SELECT json_agg(json_build_object('schedule_id', a.schedule_id, 'state', a.state, 'score', a.score,
           'passed', a.passed, 'seen', (SELECT json_agg(it->>'fp') FROM json_array_elements(a.paper->'items') it))
           ORDER BY a.id)
-     FROM exam_attempts a WHERE a.registration_id = r.id) AS attempts,
+     FROM exam_attempts a WHERE a.physician_id = r.physician_id AND a.registration_id = r.id) AS attempts,
   EXISTS (SELECT 1 FROM proctor_consents c WHERE c.physician_id = r.physician_id AND c.withdrawn_at IS NULL
           AND c.text_version = $3) AS consented,
   (SELECT json_agg(json_build_object('id', k.id, 'manual_by', k.manual_by, 'decided_at', k.decided_at)
@@ -56,6 +56,9 @@ JOIN physicians ph ON ph.id = r.physician_id
 JOIN institutions i ON i.id = ph.institution_id
 WHERE r.physician_id = $1
 """
+
+# (Previous attempts are found by physician_id, which is indexed: by registration alone, only the
+# in-progress one is, and the rest would be a scan of every attempt.)
 
 # The attempt's id is taken first so the identity check can be claimed in the same statement; the
 # attempt is inserted only when the claim succeeded (or no check is needed). A concurrent start

@@ -4,16 +4,20 @@ transaction; both refuse the same things the same way and keep the newest answer
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from typing import Any
 
+import asyncpg
 import pytest
 from sqlalchemy import select, update
 
 from exam_server.exam.models import Answer, Attempt
 from exam_server.keys import hot_path_key, paper_cache_key, sessionmaker_key, settings_key
 
-from ..exam_flows import DEVICE, GENERAL, SIMPLE, exam_doctor, paper_of, seed_exams, start
+from registry.errors import NotFound
+
+from ..exam_flows import DEVICE, GENERAL, SIMPLE, SIMPLE_STOMA, exam_doctor, paper_of, seed_exams, start
 
 
 @pytest.fixture
@@ -130,3 +134,74 @@ async def test_the_hot_path_decides_on_postgresql_and_hands_the_rest_over(exams,
     assert (await stored(exams, attempt_id))[1] == (label, False, 3)
     clock = await hot.clock(physician_id, attempt_id)
     assert clock.state == "in_progress" and clock.device_id == DEVICE and clock.deadline == result.deadline
+
+
+class CountingPool:
+    """The hot path's asyncpg pool, counting its statements (and failing the first when told to)."""
+
+    def __init__(self, pool: Any, fail_first: Exception | None = None) -> None:
+        self.pool, self.fail_first, self.statements = pool, fail_first, 0
+
+    async def fetch(self, *args: Any) -> Any:
+        self.statements += 1
+        if self.fail_first is not None:
+            failure, self.fail_first = self.fail_first, None
+            raise failure
+        return await self.pool.fetch(*args)
+
+
+async def sitting(exams: Any, make_client: Any) -> list[tuple[int, int, str]]:
+    """(attempt id, physician id, a valid option label) for three physicians sitting now."""
+    out = []
+    for index, kind in ((SIMPLE, "humanities"), (GENERAL, "humanities"), (SIMPLE_STOMA, "humanities")):
+        doctor = await exam_doctor(make_client, exams, index)
+        attempt_id = await start(doctor, kind)
+        paper = await paper_of(doctor, attempt_id)
+        async with exams.app[sessionmaker_key]() as session:
+            physician_id = await session.scalar(select(Attempt.physician_id).where(Attempt.id == attempt_id))
+        out.append((attempt_id, physician_id, paper["paper"]["items"][0]["options"][0]["label"]))
+    return out
+
+
+async def test_saves_waiting_together_share_one_statement(exams, make_client, backend) -> None:  # type: ignore[no-untyped-def]
+    hot, cache = exams.app[hot_path_key], exams.app[paper_cache_key]
+    if backend == "sqlite":
+        return  # no hot path there (above)
+    (a, pa, la), (b, pb, lb), (c, pc, lc) = await sitting(exams, make_client)
+    counting = hot._pool = CountingPool(hot._pool)
+    try:
+        await _saves_together(exams, hot, cache, counting, (a, pa, la), (b, pb, lb), (c, pc, lc))
+    finally:
+        hot._pool = counting.pool
+
+
+async def _saves_together(exams: Any, hot: Any, cache: Any, counting: CountingPool, *sitters: tuple[int, int, str]) -> None:
+    (a, pa, la), (b, pb, lb), (c, pc, lc) = sitters
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+    def save_one(attempt_id: int, physician_id: int, label: str, seq: int) -> Any:
+        return hot.save(cache, attempt_id=attempt_id, physician_id=physician_id, device_id=DEVICE, now=now,
+                        grace_seconds=10, raw=[{"item": 1, "choice": label, "seq": seq}])
+
+    # Three saves for one attempt, one each for two others, and one from the wrong physician, all at
+    # once: each gets its own answer, in fewer statements than saves. The three for one attempt may
+    # land in any order (as three requests at once would); the newest stays.
+    results = await asyncio.gather(save_one(a, pa, la, 1), save_one(b, pb, lb, 1), save_one(c, pc, lc, 1),
+                                   save_one(a, pa, la, 3), save_one(a, pa, la, 2), save_one(b, pa, lb, 9),
+                                   return_exceptions=True)
+    assert results[1].saved == results[2].saved == [{"item": 1, "seq": 1}]
+    for result, seq in zip((results[0], results[4], results[3]), (1, 2, 3)):
+        assert result.saved + result.stale == [{"item": 1, "seq": seq}]
+    assert results[3].saved == [{"item": 1, "seq": 3}]  # nothing newer can make it stale
+    assert isinstance(results[5], NotFound)
+    assert counting.statements <= 4, counting.statements
+    assert (await stored(exams, a))[1] == (la, False, 3) and (await stored(exams, b))[1] == (lb, False, 1)
+    assert (await stored(exams, c))[1] == (lc, False, 1)
+
+    # The database failing a batch fails each save in it; none reads as saved, and the next batch works.
+    counting.fail_first = asyncpg.PostgresConnectionError("connection lost")
+    results = await asyncio.gather(save_one(b, pb, lb, 5), save_one(c, pc, lc, 5), return_exceptions=True)
+    assert all(isinstance(r, asyncpg.PostgresConnectionError) for r in results), results
+    assert (await stored(exams, b))[1][2] == 1 and (await stored(exams, c))[1][2] == 1
+    result = await save_one(b, pb, lb, 6)
+    assert result is not None and result.saved == [{"item": 1, "seq": 6}]
