@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import logging
 from typing import Any
 
 import asyncpg
@@ -205,3 +206,26 @@ async def _saves_together(exams: Any, hot: Any, cache: Any, counting: CountingPo
     assert (await stored(exams, b))[1][2] == 1 and (await stored(exams, c))[1][2] == 1
     result = await save_one(b, pb, lb, 6)
     assert result is not None and result.saved == [{"item": 1, "seq": 6}]
+
+
+async def test_the_access_log_leaves_out_only_plain_successful_saves_and_clock_syncs(exams, make_client, caplog) -> None:  # type: ignore[no-untyped-def]
+    doctor = await exam_doctor(make_client, exams, SIMPLE)
+    attempt_id = await start(doctor, "humanities")
+    paper = await paper_of(doctor, attempt_id)
+    label = paper["paper"]["items"][0]["options"][0]["label"]
+
+    def logged() -> list[tuple[str, int]]:
+        return [(r.fields["path"], r.fields["status"]) for r in caplog.records  # type: ignore[attr-defined]
+                if r.name == "dingkao.access"]
+
+    with caplog.at_level(logging.INFO, logger="dingkao.access"):
+        assert (await save(doctor, attempt_id, [{"item": 1, "choice": label, "seq": 1}]))[0] == 200
+        assert (await doctor.get(f"/api/v1/attempts/{attempt_id}/clock?device={DEVICE}"))[0] == 200
+        assert logged() == []
+        assert (await save(doctor, attempt_id, [{"item": 1, "choice": "Z", "seq": 2}]))[0] == 400
+        assert (await paper_of(doctor, attempt_id))["attempt"]["id"] == attempt_id
+    answers_path = f"/api/v1/attempts/{attempt_id}/answers"
+    assert logged() == [(answers_path, 400), (f"/api/v1/attempts/{attempt_id}", 200)]
+    status, text = await exams.get("/metrics")
+    assert status == 200
+    assert 'route="/api/v1/attempts/{attempt_id}/answers",status="200"' in str(text)
