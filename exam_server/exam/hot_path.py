@@ -4,9 +4,9 @@ A province sitting one paper sends a save about every 20 s and a clock sync ever
 candidate: thousands of requests a second. Through SQLAlchemy each of these statements cost this
 process about 0.4 ms of CPU (building the statement, adapting its cached form, greenlet hand-offs);
 here each is one prepared statement on a small asyncpg pool of its own, which shares nothing with
-the ORM but the database, and saves arriving together share one statement and one commit. The rules are the same as :func:`answers.save_answers` (which SQLite, the
-embedded default, keeps using, and which reports every refusal when the one-statement save
-cannot decide).
+the ORM but the database, and saves arriving together share one statement and one commit. The
+rules are the same as :func:`answers.save_answers` (which SQLite, the embedded default, keeps
+using, and which reports every refusal when the one-statement save cannot decide).
 """
 
 from __future__ import annotations
