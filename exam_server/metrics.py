@@ -70,7 +70,7 @@ class Metrics:
 
 def route_label(request: web.Request) -> str:
     # The route template (/api/v1/registrations/{registration_id}), never the raw path: ids would
-    # make one series per record.
+    # make one series per record (request_context.QUIET_ROUTES names templates too).
     info = request.match_info
     resource = info.route.resource if info is not None and info.route is not None else None
     return resource.canonical if resource is not None else "unmatched"

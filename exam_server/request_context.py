@@ -11,6 +11,7 @@ import uuid
 from aiohttp import web
 
 from .keys import account_key, request_id_key
+from .metrics import route_label
 
 log = logging.getLogger("dingkao.access")
 _ID = re.compile(r"^[A-Za-z0-9-]{8,36}\Z")  # \Z: "$" would let a trailing newline through; 36 = audit_log.request_id
@@ -45,17 +46,12 @@ async def request_id_middleware(request: web.Request, handler):  # type: ignore[
         raise
     finally:
         elapsed = time.perf_counter() - started
-        if status >= 400 or elapsed >= SLOW_SECONDS or _route(request) not in QUIET_ROUTES:
+        if status >= 400 or elapsed >= SLOW_SECONDS or route_label(request) not in QUIET_ROUTES:
             account = request.get(account_key)
             log.info("request", extra={"fields": {
                 "request_id": rid, "method": request.method, "path": request.path, "status": status,
                 "ms": round(elapsed * 1000, 1), "account_id": getattr(account, "id", None), "remote": request.remote,
             }})
-
-
-def _route(request: web.Request) -> str | None:
-    route = request.match_info.route if request.match_info is not None else None
-    return route.resource.canonical if route is not None and route.resource is not None else None
 
 
 class JsonFormatter(logging.Formatter):

@@ -30,6 +30,8 @@ from ..proctor import consent, identity
 from . import gate, papers, rules
 from .attempts import pick_schedules
 
+# Earlier attempts are found by physician_id, which is indexed: by registration alone only the
+# in-progress one is, and the rest would be a scan of every attempt.
 _SITUATION = """
 SELECT r.id AS registration_id, r.state, r.procedure, r.work_rating, r.ethics_rating,
   (SELECT e.state FROM exemptions e WHERE e.registration_id = r.id) AS exemption_state,
@@ -56,9 +58,6 @@ JOIN physicians ph ON ph.id = r.physician_id
 JOIN institutions i ON i.id = ph.institution_id
 WHERE r.physician_id = $1
 """
-
-# (Previous attempts are found by physician_id, which is indexed: by registration alone, only the
-# in-progress one is, and the rest would be a scan of every attempt.)
 
 # The attempt's id is taken first so the identity check can be claimed in the same statement; the
 # attempt is inserted only when the claim succeeded (or no check is needed). A concurrent start
