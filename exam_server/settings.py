@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Mapping
 from urllib.parse import urlsplit
 
+from registry.passwords import hasher_for
+
 
 class SettingsError(Exception):
     """A setting is missing or malformed; str() is the one line shown at start-up."""
@@ -185,6 +187,10 @@ def load_settings(env: Mapping[str, str] | None = None, *, demo: bool = False) -
     initial_password = env.get("DINGKAO_INITIAL_PASSWORD", "666666")
     if not initial_password:
         raise SettingsError("DINGKAO_INITIAL_PASSWORD: must not be empty")
+    try:
+        hasher_for(env.get("DINGKAO_PASSWORD_HASHING", "default"))
+    except ValueError as e:
+        raise SettingsError(str(e)) from None
     return Settings(
         database_url=_database_url(env, var_dir),
         redis_url=_redis_url(env),

@@ -2,12 +2,26 @@
 
 from __future__ import annotations
 
+import os
 import re
 
-from argon2 import PasswordHasher
+from argon2 import PasswordHasher, Parameters, profiles
 from argon2.exceptions import InvalidHashError, VerificationError
 
-_hasher = PasswordHasher()
+# RFC 9106's low-memory profile (argon2-cffi's default) costs about 0.13 s of CPU per hash or login.
+# DINGKAO_PASSWORD_HASHING=cheapest is for test suites only: there hashing was a third of all CPU.
+PROFILES: dict[str, Parameters] = {"default": profiles.RFC_9106_LOW_MEMORY, "cheapest": profiles.CHEAPEST}
+
+
+def hasher_for(profile: str) -> PasswordHasher:
+    if profile not in PROFILES:
+        raise ValueError(f"DINGKAO_PASSWORD_HASHING: expected {' or '.join(PROFILES)}, got {profile!r}")
+    return PasswordHasher.from_parameters(PROFILES[profile])
+
+
+# An unknown value hashes with the default here; load_settings refuses it in one line at start-up.
+_profile = os.environ.get("DINGKAO_PASSWORD_HASHING", "default")
+_hasher = hasher_for(_profile if _profile in PROFILES else "default")
 
 
 def hash_password(password: str) -> str:

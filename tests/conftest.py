@@ -15,6 +15,10 @@ from typing import AsyncIterator, Iterator
 import pytest
 from sqlalchemy import text
 
+# Before anything imports registry.passwords; subprocesses the tests start inherit it.
+os.environ.setdefault("DINGKAO_PASSWORD_HASHING", "cheapest")
+
+
 import exam_server.exam_models  # noqa: F401  (exam tables, so each test empties them too)
 import exam_server.result_models  # noqa: F401  (result tables too)
 from exam_server.settings import Settings

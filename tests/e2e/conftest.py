@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Iterator
 
 import pytest
+from ..server_env import clean_env
 
 REPO = Path(__file__).resolve().parents[2]
 DINGKAO = REPO / ".venv" / "bin" / "dingkao"
@@ -48,8 +49,7 @@ def run_demo(var_dir: Path) -> Iterator[str]:
     """`dingkao demo` on a free port with its own SQLite file (``var_dir/dingkao.sqlite3``) and
     in-process live state; yields its URL."""
     port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DINGKAO_", "DATABASE_URL", "REDIS_URL"))}
-    env.update(DINGKAO_VAR_DIR=str(var_dir), DINGKAO_PORT=str(port), DINGKAO_HOST="127.0.0.1")
+    env = clean_env(DINGKAO_VAR_DIR=str(var_dir), DINGKAO_PORT=str(port), DINGKAO_HOST="127.0.0.1")
     log_path = var_dir / "server.log"
     with log_path.open("wb") as log:
         proc = subprocess.Popen([str(DINGKAO), "demo"], env=env, cwd=var_dir, stdout=log, stderr=subprocess.STDOUT)

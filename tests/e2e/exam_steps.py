@@ -8,6 +8,7 @@ the question_bank code, exactly as the server scores them.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import json
 import re
 import sqlite3
@@ -148,6 +149,17 @@ def remaining_seconds(page) -> int:  # type: ignore[no-untyped-def]
     while len(parts) < 3:
         parts.insert(0, 0)
     return parts[0] * 3600 + parts[1] * 60 + parts[2]
+
+
+def server_seconds_left(var: Path, attempt_id: int) -> float:
+    deadline = dt.datetime.fromisoformat(attempt_row(var, attempt_id)["deadline"])
+    return (deadline - dt.datetime.now(dt.UTC).replace(tzinfo=None)).total_seconds()
+
+
+def expect_countdown_on_server_time(page, var: Path, attempt_id: int, *, what: str) -> None:  # type: ignore[no-untyped-def]
+    # Against the stored deadline, read at the same moment: two readings taken seconds apart on a busy
+    # machine would differ by however long the steps between them took.
+    wait_for(lambda: abs(remaining_seconds(page) - server_seconds_left(var, attempt_id)) <= 3, timeout=5, what=what)
 
 
 def assert_fits_the_screen(page) -> None:  # type: ignore[no-untyped-def]

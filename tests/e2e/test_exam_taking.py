@@ -7,7 +7,6 @@ the keys from the server's SQLite file, never over HTTP.
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 import time
 from pathlib import Path
@@ -18,9 +17,9 @@ from playwright.sync_api import expect
 from tests.exam_flows import GENERAL, SIMPLE_STOMA, SUBMITTED, WAIVED_PRO
 
 from .conftest import run_demo
-from .exam_steps import (publish_results, LOCAL, SAVED, answer, answered_count, assert_fits_the_screen, attempt_row, first_login, keys_of,
-                         login_again, login_staff, paper_of, remaining_seconds, saved_answers, shot, start_paper, wait_for,
-                         wrong_choice)
+from .exam_steps import (publish_results, LOCAL, SAVED, answer, answered_count, assert_fits_the_screen, attempt_row,
+                         expect_countdown_on_server_time, first_login, keys_of, login_again, login_staff, paper_of,
+                         remaining_seconds, saved_answers, shot, start_paper, wait_for, wrong_choice)
 
 pytestmark = pytest.mark.e2e
 # A device clock two hours fast, adjustable by the test through window.__skew.
@@ -96,7 +95,6 @@ def test_general_procedure_passes_both_papers_with_an_offline_stretch(make_conte
         answer(page, n, keys[n])
     expect(page.locator("[data-save]")).to_have_text(SAVED)
     wait_for(lambda: len(saved_answers(demo_var, attempt)) == 20, timeout=10, what="20 saved answers")
-    left_before = remaining_seconds(page)
 
     # A reload resumes the same paper, answers and remaining time, at the first unanswered question.
     first_stem = paper.items[0].question.stem
@@ -104,7 +102,7 @@ def test_general_procedure_passes_both_papers_with_an_offline_stretch(make_conte
     page.locator("[data-main]").wait_for()
     expect(page.locator("[data-q-number]")).to_have_text("第 21 题 / 共 50 题")
     assert answered_count(page) == 20
-    assert abs(remaining_seconds(page) - left_before) <= 5
+    expect_countdown_on_server_time(page, demo_var, attempt, what="the remaining time after the reload")
     page.click("[data-nav] button[data-n='1']")
     assert first_stem[:12] in page.inner_text("[data-stem]")
     assert page.locator(f"[data-options] input[value='{keys[1][0]}']").is_checked()
@@ -235,7 +233,7 @@ def test_takeover_extra_time_and_ending_by_staff(make_context, demo_var: Path, s
     answer(phone, 1, keys[1])
     answer(phone, 2, keys[2])
     expect(phone.locator("[data-save]")).to_have_text(SAVED)
-    phone_left = remaining_seconds(phone)
+    expect_countdown_on_server_time(phone, demo_var, attempt, what="the phone's countdown")
 
     # The same physician continues on a desktop whose clock is two hours fast: it resumes the same
     # paper, answers and time (the countdown follows the server's clock, not the device's)...
@@ -249,18 +247,12 @@ def test_takeover_extra_time_and_ending_by_staff(make_context, demo_var: Path, s
     expect(desk.locator("[data-banner]")).to_contain_text("已在本设备继续作答")
     expect(desk.locator("[data-q-number]")).to_have_text("第 3 题 / 共 50 题")
     assert answered_count(desk) == 2
-    assert abs(remaining_seconds(desk) - phone_left) <= 5
+    expect_countdown_on_server_time(desk, demo_var, attempt, what="the same remaining time on the desktop")
     # The device clock jumps (a phone asleep drifts): the page re-syncs when it is shown again.
     desk.evaluate("window.__skew += 10 * 60 * 1000")
     desk.wait_for_function("() => { const [m] = document.querySelector('[data-clock]').textContent.split(':'); return +m < 55; }")
     desk.evaluate("document.dispatchEvent(new Event('visibilitychange'))")
-    deadline = dt.datetime.fromisoformat(attempt_row(demo_var, attempt)["deadline"])
-
-    def server_left() -> float:
-        return (deadline - dt.datetime.now(dt.UTC).replace(tzinfo=None)).total_seconds()
-
-    wait_for(lambda: abs(remaining_seconds(desk) - server_left()) <= 3, timeout=3,
-             what="the countdown right again after the re-sync")
+    expect_countdown_on_server_time(desk, demo_var, attempt, what="the countdown right again after the re-sync")
     # ...and the phone, which hears no pushes, learns it from the refusal of its next answer and stops.
     answer(phone, 3, wrong_choice(phone, keys[3]))
     expect(phone.locator("[data-banner]")).to_contain_text("本场考试已在另一台设备上继续作答", timeout=5000)

@@ -15,7 +15,6 @@ and confirms it. A still photo fails the challenge in the browser too.
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 import subprocess
 import time
@@ -30,6 +29,7 @@ from ..conftest import PG_SERVER, REDIS_URL, _pg_admin
 from ..face_video import canvas, face_box, turned, write_y4m
 from .steps import login_staff
 from .conftest import CHROMIUM, CHROMIUM_ARGS, DESKTOP, DINGKAO, PHONE, _free_port, _healthy
+from ..server_env import clean_env
 
 PERSON, OTHER = "identities/df01/1.jpg", "identities/df03/1.jpg"
 PASSWORD = "Doctor2026x"
@@ -109,7 +109,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory, faces_dir: Path) -> Iterat
         bases = []
         for i in range(2):
             port = _free_port()
-            env = {k: v for k, v in os.environ.items() if not k.startswith(("DINGKAO_", "DATABASE_URL", "REDIS_URL"))}
+            env = clean_env()
             env.update(DATABASE_URL=url.replace("+asyncpg", ""), REDIS_URL=REDIS_URL, DINGKAO_SECRET_KEY="e" * 40,
                        DINGKAO_PORT=str(port), DINGKAO_LIVE_PREFIX=prefix, DINGKAO_COOKIE_SECURE="false",
                        DINGKAO_STORAGE_DIR=str(tmp / "storage"), DINGKAO_LOG_JSON="false")

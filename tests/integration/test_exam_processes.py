@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import signal
 import socket
 import subprocess
@@ -30,6 +29,7 @@ from registry.models import Account, AuditLog
 
 from ..conftest import PG_SERVER, REDIS_URL, REPO, _pg_admin
 from ..exam_flows import GENERAL, SIMPLE, correct_answers
+from ..server_env import clean_env
 
 DINGKAO = REPO / ".venv" / "bin" / "dingkao"
 SECRET = "s" * 40
@@ -50,7 +50,7 @@ class Cluster:
     def start(self, n: int) -> None:
         for i in range(n):
             port = _free_port()
-            env = {k: v for k, v in os.environ.items() if not k.startswith(("DINGKAO_", "DATABASE_URL", "REDIS_URL"))}
+            env = clean_env()
             env.update(DATABASE_URL=self.url.replace("+asyncpg", ""), REDIS_URL=REDIS_URL, DINGKAO_SECRET_KEY=SECRET,
                        DINGKAO_PORT=str(port), DINGKAO_LIVE_PREFIX=self.prefix, DINGKAO_COOKIE_SECURE="false",
                        DINGKAO_STORAGE_DIR=str(self.tmp / "storage"), DINGKAO_LOG_JSON="false",

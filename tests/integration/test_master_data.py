@@ -30,6 +30,7 @@ from registry.models import Account, AssessmentBody, AuditLog, Institution, Phys
 from registry.passwords import verify_password
 
 from ..conftest import PG_SERVER, REPO, _pg_admin
+from ..server_env import clean_env
 
 INSTITUTION_HEADER = list(master_data.INSTITUTION_COLUMNS)
 INSTITUTIONS = [
@@ -441,7 +442,7 @@ DINGKAO = REPO / ".venv" / "bin" / "dingkao"
 
 
 def run_cli(args: list[str], database_url: str, var_dir: Path) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DINGKAO_", "DATABASE_URL", "REDIS_URL"))}
+    env = clean_env()
     env.update(DATABASE_URL=database_url, DINGKAO_VAR_DIR=str(var_dir))
     return subprocess.run([str(DINGKAO), *args], env=env, capture_output=True, text=True, timeout=120, cwd=var_dir)
 

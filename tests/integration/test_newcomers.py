@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 import re
 import subprocess
 import sys
@@ -18,6 +17,7 @@ from registry.models import Department, Institution
 
 from ..conftest import REPO
 from ..flows import department_ids, open_for, step_data
+from ..server_env import clean_env
 
 DEV_PATH = re.compile(r"/work/|/home/[a-z]|/Users/[A-Za-z]|C:\\\\Users")
 
@@ -65,8 +65,7 @@ async def test_the_demo_sms_page_shows_beijing_time(client) -> None:  # type: ig
 
 
 def _dingkao(args: list[str], cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DINGKAO_", "DATABASE_URL", "REDIS_URL"))}
-    return subprocess.run([sys.executable, "-m", "exam_server", *args], cwd=cwd, env={**clean, **env},
+    return subprocess.run([sys.executable, "-m", "exam_server", *args], cwd=cwd, env=clean_env(**env),
                           capture_output=True, text=True, timeout=120)
 
 

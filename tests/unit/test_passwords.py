@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from registry.passwords import hash_password, needs_rehash, password_problem, verify_password
+from registry.passwords import hash_password, hasher_for, needs_rehash, password_problem, verify_password
 
 ID_NUMBER = "12010119830909075X"
 
@@ -64,3 +64,13 @@ def test_hash_and_verify() -> None:
 @pytest.mark.parametrize("stored", ["", "not a hash", "$argon2id$v=19$m=1,t=1,p=1$garbage"])
 def test_a_damaged_stored_hash_never_verifies_and_never_raises(stored: str) -> None:
     assert verify_password(stored, "anything") is False
+
+
+def test_production_hashes_with_rfc_9106_and_an_unknown_profile_is_refused() -> None:
+    # The suite itself runs with DINGKAO_PASSWORD_HASHING=cheapest (tests/conftest.py); a server
+    # started without it hashes with RFC 9106's low-memory parameters: 64 MiB, 3 passes, 4 lanes.
+    stored = hasher_for("default").hash("Doctor2026x")
+    assert stored.startswith("$argon2id$v=19$m=65536,t=3,p=4$")
+    assert verify_password(stored, "Doctor2026x")
+    with pytest.raises(ValueError, match="DINGKAO_PASSWORD_HASHING"):
+        hasher_for("fast")

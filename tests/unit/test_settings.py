@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 from pathlib import Path
 
 import pytest
 
 from exam_server.settings import Settings, SettingsError, load_settings
+from ..server_env import clean_env
 
 SECRET = "s" * 32
 REPO = Path(__file__).resolve().parents[2]
@@ -91,6 +91,7 @@ MALFORMED = [
     ("DINGKAO_COOKIE_SECURE", {"DINGKAO_COOKIE_SECURE": "maybe"}),
     ("DINGKAO_LOG_JSON", {"DINGKAO_LOG_JSON": "2"}),
     ("DINGKAO_INITIAL_PASSWORD", {"DINGKAO_INITIAL_PASSWORD": ""}),
+    ("DINGKAO_PASSWORD_HASHING", {"DINGKAO_PASSWORD_HASHING": "fast"}),
 ]
 
 
@@ -108,23 +109,18 @@ def test_a_missing_secret_key_is_named_outside_demo_mode() -> None:
         load_settings({"DINGKAO_VAR_DIR": "/tmp/x"})
 
 
-def _clean_env(**values: str) -> dict[str, str]:
-    keep = {k: v for k, v in os.environ.items() if not k.startswith(("DINGKAO_", "DATABASE_URL", "REDIS_URL"))}
-    keep.update(values)
-    return keep
-
-
 @pytest.mark.parametrize("name, value", [
     ("DINGKAO_PORT", "eighty"),
     ("DATABASE_URL", "mysql://root@db/dk"),
     ("REDIS_URL", "http://cache:6379"),
     ("DINGKAO_COOKIE_SECURE", "maybe"),
     ("DINGKAO_SECRET_KEY", "short"),
+    ("DINGKAO_PASSWORD_HASHING", "none"),
 ])
 def test_serve_with_a_malformed_setting_exits_with_one_line_naming_it(tmp_path: Path, name: str, value: str) -> None:
     variables = {"DINGKAO_SECRET_KEY": SECRET, "DINGKAO_VAR_DIR": str(tmp_path), "DINGKAO_PORT": "1"}
     variables[name] = value
-    proc = subprocess.run([str(DINGKAO), "serve"], env=_clean_env(**variables), capture_output=True, text=True,
+    proc = subprocess.run([str(DINGKAO), "serve"], env=clean_env(**variables), capture_output=True, text=True,
                           timeout=60, cwd=tmp_path)
     assert proc.returncode != 0
     lines = proc.stderr.splitlines()

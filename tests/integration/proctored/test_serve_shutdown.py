@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from ...e2e.conftest import DINGKAO, _free_port, _healthy
+from ...server_env import clean_env
 
 
 def _stat(pid: int) -> tuple[str, int] | None:
@@ -55,7 +56,7 @@ def _cmdline(pid: int) -> str:
 @pytest.mark.parametrize("how", [signal.SIGTERM, signal.SIGINT, signal.SIGKILL], ids=lambda s: s.name)
 def test_stopping_serve_ends_the_local_pool_processes(tmp_path: Path, how: signal.Signals) -> None:
     port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DINGKAO_", "DATABASE_URL", "REDIS_URL"))}
+    env = clean_env()
     env.update(DINGKAO_VAR_DIR=str(tmp_path), DINGKAO_PORT=str(port), DINGKAO_HOST="127.0.0.1",
                DINGKAO_SECRET_KEY="s" * 40, DINGKAO_LOG_JSON="false", DINGKAO_PROCTOR_ANALYZER="local",
                DINGKAO_PROCTOR_POOL_PROCESSES="2", DINGKAO_PROCTOR_POOL_WARM="true")
