@@ -61,11 +61,11 @@ async def save_answers(session: AsyncSession, cache: papers.PaperCache, *, attem
         raise TimeUp("考试时间已到，本次答案未能保存" if row.state == AttemptState.IN_PROGRESS else "试卷已提交，不能再作答")
     if row.device_id != device_id:
         raise TakenOver("本场考试已在另一台设备上继续，此页面不再接受作答")
-    paper = cache.papers.get(attempt_id)
-    if paper is None:  # another process started it, or this one restarted
+    options = cache.options_of(attempt_id)
+    if options is None:  # another process started it, or this one restarted
         record = await session.scalar(select(Attempt.paper).where(Attempt.id == attempt_id))
-        paper = await papers.rebuild(session, cache, attempt_id, record)
-    check = rules.check_answers(raw, papers.item_options(paper))
+        options = papers.item_options(await papers.rebuild(session, cache, attempt_id, record))
+    check = rules.check_answers(raw, options)
     if check.problems:
         fields = {f"answers.{p.item}" if p.item else "answers": p.message for p in check.problems}
         raise InvalidInput("；".join(p.message for p in check.problems[:5]), fields=fields)

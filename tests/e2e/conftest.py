@@ -114,7 +114,9 @@ def browser():  # type: ignore[no-untyped-def]
 
 def _context(browser, demo_server: str, options: dict):  # type: ignore[no-untyped-def]
     context = browser.new_context(base_url=demo_server, locale="zh-CN", timezone_id="Asia/Shanghai", **options)
-    context.set_default_timeout(15_000)
+    # Generous: at the start of a run four workers launch chromium and demo servers at once, and a
+    # full-page screenshot has been seen to stall 15 s then. Only a failing step waits this long.
+    context.set_default_timeout(30_000)
     return context
 
 

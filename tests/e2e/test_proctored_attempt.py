@@ -155,7 +155,7 @@ def camera_browser(camera: Path, cluster: dict[str, Any]):  # type: ignore[no-un
 
 def context(browser, base: str, options: dict):  # type: ignore[no-untyped-def]
     ctx = browser.new_context(base_url=base, locale="zh-CN", timezone_id="Asia/Shanghai", **options)
-    ctx.set_default_timeout(20_000)
+    ctx.set_default_timeout(30_000)
     ctx.grant_permissions(["camera"], origin=base)
     return ctx
 
