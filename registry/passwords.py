@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import re
+import secrets
 
 from argon2 import PasswordHasher, Parameters, profiles
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -33,6 +35,20 @@ def verify_password(stored_hash: str, password: str) -> bool:
         return _hasher.verify(stored_hash, password)
     except (VerificationError, InvalidHashError):
         return False
+
+
+@functools.cache
+def _decoy_hash() -> str:
+    return _hasher.hash(secrets.token_urlsafe(16))
+
+
+def verify_or_decoy(stored_hash: str | None, password: str) -> bool:
+    """verify_password, or the same work against a decoy when there is no account (None), so how
+    long a refusal takes does not tell which logins exist."""
+    if stored_hash is None:
+        verify_password(_decoy_hash(), password)
+        return False
+    return verify_password(stored_hash, password)
 
 
 def needs_rehash(stored_hash: str) -> bool:

@@ -139,8 +139,8 @@ def make_context(browser, demo_server):  # type: ignore[no-untyped-def]
     """Contexts by name ("phone" / "desktop"), each its own browser profile; closed after the test."""
     made = []
 
-    def make(kind: str):  # type: ignore[no-untyped-def]
-        context = _context(browser, demo_server, PHONE if kind == "phone" else DESKTOP)
+    def make(kind: str, **options):  # type: ignore[no-untyped-def]
+        context = _context(browser, demo_server, {**(PHONE if kind == "phone" else DESKTOP), **options})
         made.append(context)
         return context
 

@@ -255,3 +255,31 @@ async def test_behind_a_trusted_proxy_sms_limits_count_per_forwarded_client(seed
     status, _ = await api.post("/api/v1/auth/phone/code", {"phone": "13500000008"},
                                headers={"X-Forwarded-For": "198.51.100.2"})
     assert status == 200
+
+
+async def test_other_requests_are_answered_while_a_password_is_being_checked(client, make_client):
+    # A costly stored hash (argon2 reads its parameters from the hash): checking it takes most of a second.
+    from argon2 import PasswordHasher
+
+    costly = PasswordHasher(time_cost=12, memory_cost=65536, parallelism=1).hash("666666")
+    account_id = (await account_row(client)).id
+    async with client.app[sessionmaker_key]() as s, s.begin():
+        (await s.get(Account, account_id)).password_hash = costly  # type: ignore[union-attr]
+    other = await make_client()
+    order: list[str] = []
+
+    async def login() -> None:
+        status, _ = await client.post("/api/v1/auth/login", {"kind": "physician", "login": physician_login(0),
+                                                             "password": "666666"})
+        assert status == 200
+        order.append("login")
+
+    async def meanwhile() -> None:
+        await asyncio.sleep(0.05)  # the login is being checked by now
+        for _ in range(3):
+            status, _ = await other.get("/healthz")
+            assert status == 200
+            order.append("healthz")
+
+    await asyncio.gather(login(), meanwhile())
+    assert order == ["healthz", "healthz", "healthz", "login"], order

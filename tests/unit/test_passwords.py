@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from registry.passwords import hash_password, hasher_for, needs_rehash, password_problem, verify_password
+from registry.passwords import hash_password, hasher_for, needs_rehash, password_problem, verify_or_decoy, verify_password
 
 ID_NUMBER = "12010119830909075X"
 
@@ -74,3 +74,27 @@ def test_production_hashes_with_rfc_9106_and_an_unknown_profile_is_refused() -> 
     assert verify_password(stored, "Doctor2026x")
     with pytest.raises(ValueError, match="DINGKAO_PASSWORD_HASHING"):
         hasher_for("fast")
+
+
+def test_a_login_without_an_account_does_the_same_hashing_work(monkeypatch: pytest.MonkeyPatch) -> None:
+    import registry.passwords as passwords
+
+    calls: list[str] = []
+    real = passwords._hasher
+
+    class Counting:
+        def hash(self, password: str) -> str:
+            return real.hash(password)
+
+        def verify(self, stored: str, password: str) -> bool:
+            calls.append(stored)
+            return real.verify(stored, password)
+
+    monkeypatch.setattr(passwords, "_hasher", Counting())
+    passwords._decoy_hash.cache_clear()
+    stored = hash_password("Doctor2026x")
+    assert verify_or_decoy(stored, "Doctor2026x") is True
+    assert verify_or_decoy(None, "Doctor2026x") is False
+    assert verify_or_decoy(None, "") is False
+    assert len(calls) == 3 and calls[1] == calls[2] != stored  # one decoy hash, verified like a real one
+    passwords._decoy_hash.cache_clear()
