@@ -22,7 +22,7 @@ from collections import OrderedDict
 from typing import Any, Iterable
 
 from sqlalchemy import event
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 
 from registry.models import Account
@@ -35,9 +35,9 @@ log = logging.getLogger("dingkao.accounts")
 
 
 class AccountCache:
-    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], live: LiveState, *, ttl: float = 60.0,
-                 max_entries: int = 200_000) -> None:
-        self._sessionmaker = sessionmaker
+    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], engine: AsyncEngine, live: LiveState, *,
+                 ttl: float = 60.0, max_entries: int = 200_000) -> None:
+        self._engine = engine
         self._live = live
         self.ttl = ttl
         self.max_entries = max_entries
@@ -58,7 +58,7 @@ class AccountCache:
         generation = self._generation
         # One read in autocommit: no BEGIN and ROLLBACK around it, two round trips fewer on each
         # miss (a crowd of cold sessions, as at the opening of a sitting).
-        async with self._sessionmaker.kw["bind"].connect() as conn:
+        async with self._engine.connect() as conn:
             await conn.execution_options(isolation_level="AUTOCOMMIT")
             async with AsyncSession(bind=conn) as session:
                 account = await session.get(Account, account_id)

@@ -104,7 +104,7 @@ def create_app(settings: Settings, *, live_prefix: str | None = None) -> web.App
     async def live_state(app: web.Application) -> AsyncIterator[None]:
         live = make_live_state(settings.redis_url, prefix=live_prefix)
         app[live_key] = InstrumentedLiveState(live, metrics.live_errors)  # type: ignore[assignment]
-        accounts = AccountCache(app[sessionmaker_key], app[live_key])
+        accounts = AccountCache(app[sessionmaker_key], app[engine_key], app[live_key])
         app[account_cache_key] = accounts
         accounts.start()
         yield

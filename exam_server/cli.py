@@ -45,9 +45,9 @@ def _serve(settings: Settings) -> None:
     from .request_context import configure_logging
 
     configure_logging(json_lines=settings.log_json)
-    if os.environ.get("DINGKAO_PASSWORD_HASHING", "default") != "default":
-        logging.getLogger("dingkao").warning("DINGKAO_PASSWORD_HASHING=%s：口令散列强度仅适用于测试，生产环境请删除此设置",
-                                             os.environ["DINGKAO_PASSWORD_HASHING"])
+    hashing = os.environ.get("DINGKAO_PASSWORD_HASHING", "default")
+    if hashing != "default":
+        logging.getLogger("dingkao").warning("DINGKAO_PASSWORD_HASHING=%s：口令散列强度仅适用于测试，生产环境请删除此设置", hashing)
     app = create_app(settings, live_prefix=settings.live_prefix)
     _quieter_gc()
     web.run_app(app, host=settings.host, port=settings.port, access_log=None, print=lambda msg: print(msg, flush=True))
