@@ -20,6 +20,8 @@ pytestmark = pytest.mark.e2e
 
 
 def fill_basic(page, photo) -> None:  # type: ignore[no-untyped-def]
+    # Loaded, scripts run: a file chosen before register.js listens would never be uploaded.
+    page.wait_for_url(re.compile(r"/register/basic$"))
     page.set_input_files("#photo-input", photo)
     page.wait_for_selector("text=照片已上传")
     page.select_option("[name=ethnicity]", "汉族")
