@@ -14,7 +14,6 @@ Cached accounts are detached and shared by concurrent requests: read them, never
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import time
@@ -27,7 +26,7 @@ from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 
 from registry.models import Account
 
-from .livestate import LiveState, follow
+from .livestate import LiveState, cancel_and_wait, follow
 
 CHANNEL = "account-changed"
 _CHANGED = "dk_accounts_changed"  # Session.info: ids changed in this transaction, or "*" for "some"
@@ -140,10 +139,7 @@ class AccountCache:
 
     async def stop(self) -> None:
         for task in (self._task, *self._pending):
-            if task is not None:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+            await cancel_and_wait(task)
 
     async def _listen(self) -> None:
         # Anything may have changed while nobody listened: the cache empties on every (re)subscription and loss.

@@ -270,3 +270,16 @@ async def follow(live: LiveState, channel: str, on_message: Callable[[str], None
             _follow_log.warning("%s subscription lost; retrying in %.1fs", what, backoff, exc_info=True)
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, 10.0)
+
+
+async def cancel_and_wait(task: asyncio.Task[None] | None) -> None:
+    """Cancel a task (a `follow` loop and the like) and wait for it to end. redis-py can swallow a
+    cancellation that lands at the wrong moment in a pub/sub read and go back to waiting (seen
+    here: a server's shutdown hung for good), so the cancellation is repeated until the task ends."""
+    if task is None:
+        return
+    while not task.done():
+        task.cancel()
+        await asyncio.wait({task}, timeout=0.5)
+    if not task.cancelled() and task.exception() is not None:
+        _follow_log.warning("%s ended with an error while stopping", task.get_name(), exc_info=task.exception())

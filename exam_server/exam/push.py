@@ -8,7 +8,7 @@ import json
 from collections import defaultdict
 from typing import Any
 
-from ..livestate import LiveState, follow
+from ..livestate import LiveState, cancel_and_wait, follow
 
 CHANNEL = "exam-events"
 # Put in each open stream's queue every KEEPALIVE_SECONDS, a 1/KEEPALIVE_SECONDS share of the streams
@@ -49,11 +49,7 @@ class AttemptHub:
 
     async def stop(self) -> None:
         for task in self._tasks:
-            task.cancel()
-            try:
-                await task
-            except asyncio.CancelledError:
-                pass
+            await cancel_and_wait(task)
 
     async def _keep_alive(self) -> None:
         tick = 0

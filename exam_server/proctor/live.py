@@ -16,7 +16,7 @@ from registry.models import Institution, Physician
 
 from ..exam.lifecycle import AttemptState
 from ..exam.models import Attempt, ExamSchedule
-from ..livestate import LiveState, follow
+from ..livestate import LiveState, cancel_and_wait, follow
 from . import events
 from .models import ProctorEvent, Violation
 from .rules import BROWSER_EVENTS
@@ -69,12 +69,7 @@ class InvigilationHub:
         self._task = asyncio.create_task(self._run(), name="invigilation-hub")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
+        await cancel_and_wait(self._task)
 
     async def _run(self) -> None:
         # While the live state is down, dashboards catch up from the database when they reconnect.

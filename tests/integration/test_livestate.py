@@ -239,3 +239,21 @@ async def test_redis_prefixes_keep_deployments_apart() -> None:
         for state in (a, b):
             await state.delete_prefix()
             await state.close()
+
+
+async def test_a_follower_whose_library_swallows_a_cancellation_still_stops() -> None:
+    from exam_server.livestate import cancel_and_wait
+
+    swallowed = []
+
+    async def stubborn() -> None:
+        try:
+            await asyncio.sleep(3600)
+        except asyncio.CancelledError:  # as redis-py may, once, at the wrong moment
+            swallowed.append(1)
+        await asyncio.sleep(3600)
+
+    task = asyncio.create_task(stubborn(), name="stubborn")
+    await asyncio.sleep(0)
+    await asyncio.wait_for(cancel_and_wait(task), timeout=10)
+    assert task.cancelled() and swallowed == [1]
