@@ -109,6 +109,9 @@ class Blueprint:
                 out.append(f"{name}：题量必须大于 0")
             if not (s.points_each > 0):
                 out.append(f"{name}：每题分值必须大于 0")
+            elif round(s.points_each, 2) != s.points_each:
+                # Item scores are kept to 2 decimals: a right answer worth 0.125 would score 0.12.
+                out.append(f"{name}：每题分值最多保留两位小数")
             if normalise_category(s.category_prefix) != s.category_prefix:
                 out.append(f"{name}：分类前缀 \"{s.category_prefix}\" 格式不规范")
         if self.time_limit_minutes <= 0:

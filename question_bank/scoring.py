@@ -16,7 +16,7 @@ passes when ``total >= pass_mark``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Collection, Mapping
+from typing import Collection, Mapping
 
 from .drawing import DrawnItem, DrawnPaper
 from .errors import ScoringError
@@ -47,24 +47,10 @@ class ScoreReport:
     answered: int
     items: tuple[ItemScore, ...]
 
-    def to_dict(self, *, include_keys: bool = True) -> dict[str, Any]:
-        return {
-            "total": self.total,
-            "max_total": self.max_total,
-            "pass_mark": self.pass_mark,
-            "passed": self.passed,
-            "answered": self.answered,
-            "items": [
-                {"number": i.number, "chosen": list(i.chosen), "awarded": i.awarded, "max_points": i.max_points,
-                 **({"key": list(i.key), "correct": i.correct} if include_keys else {})}
-                for i in self.items
-            ],
-        }
-
 
 def _normalise_choice(item: DrawnItem, chosen: Collection[str]) -> tuple[str, ...]:
-    if isinstance(chosen, str):
-        chosen = list(chosen) if item.question.type is not QuestionType.TF else [chosen]
+    if isinstance(chosen, str):  # "AC": one label per character (true/false items are labelled T and F)
+        chosen = list(chosen)
     labels = {o.label for o in item.options}
     out = set()
     for c in chosen:
@@ -104,5 +90,6 @@ def score_paper(paper: DrawnPaper, answers: Mapping[int, Collection[str]]) -> Sc
                    for it in paper.items)
     total = round(sum(s.awarded for s in scores), 2)
     max_total = round(sum(it.points for it in paper.items), 2)
-    return ScoreReport(total, max_total, paper.pass_mark, total + 1e-9 >= paper.pass_mark,
+    # Both sides are decimals of at most 2 places, held as the nearest float: no tolerance needed.
+    return ScoreReport(total, max_total, paper.pass_mark, total >= paper.pass_mark,
                        sum(1 for s in scores if s.chosen), scores)

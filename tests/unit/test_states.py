@@ -9,7 +9,7 @@ import pytest
 
 from registry.errors import IllegalTransition
 from registry.roles import Role
-from registry.states import STATE_WORDS, Action, State, check_rating, next_state, physician_may_edit
+from registry.states import STATE_WORDS, Action, State, check_rating, next_state, physician_may_edit, staff_see_contents
 
 S = State
 A = Action
@@ -91,6 +91,11 @@ def test_the_physician_may_edit_exactly_while_saving_is_legal(state: State) -> N
     assert physician_may_edit(state) is (state in {S.OPENED, S.DRAFT, S.RETURNED})
 
 
+@pytest.mark.parametrize("state", list(State))
+def test_staff_see_a_records_contents_only_once_the_physician_has_submitted_it(state: State) -> None:
+    assert staff_see_contents(state) is (state not in {S.NOT_OPENED, S.OPENED, S.DRAFT})
+
+
 def test_the_home_page_words_of_domain_md() -> None:
     assert set(STATE_WORDS) == set(State)
     assert STATE_WORDS[S.NOT_OPENED] == "未开通报名"
@@ -119,7 +124,11 @@ def test_the_body_move_must_fit_the_institutions_rating(action: Action, failed_r
         return
     with pytest.raises(IllegalTransition) as info:
         check_rating(action, failed_rating)
-    assert _HAN.search(info.value.message) and ("不合格" in info.value.message or "合格" in info.value.message)
+    # The reason tells the body which rating the institution gave and which moves are left.
+    if failed_rating:
+        assert info.value.message == "所在机构评定为不合格：请确认不合格，或退回机构重新评定"
+    else:
+        assert info.value.message == "所在机构评定为合格：只能复核通过或退回医师修改"
 
 
 def test_an_institutions_failing_rating_alone_never_ends_in_failed() -> None:

@@ -142,6 +142,13 @@ def test_blueprint_validation_and_dict_round_trip():
     assert Blueprint.from_dict(good.to_dict()) == good
 
 
+@pytest.mark.parametrize("points, problem", [(1.25, False), (0.5, False), (0.125, True), (1 / 3, True)])
+def test_points_per_item_have_at_most_two_decimals(points: float, problem: bool):
+    """Item scores are kept to 2 decimals, so 8 right answers worth 0.125 would total 0.96 of 1."""
+    bp = Blueprint("x", PaperKind.HUMANITIES, (Section("单选", QuestionType.A1, "", 8, points),), 30, 0.5)
+    assert any("每题分值最多保留两位小数" in m for m in bp.problems()) is problem
+
+
 def test_pool_is_independent_of_input_order():
     qs = make_pool(20, 5, 5, [2, 3])
     bp = blueprint(5, 2, 2, 5)
