@@ -162,6 +162,4 @@ def judge(
 def mask_name(name: str) -> str:
     """First character shown, the rest starred (张** / 欧阳** -> 欧**); a one-character name stays."""
     chars = list(name.strip())
-    if len(chars) <= 1:
-        return "".join(chars)
-    return chars[0] + "*" * (len(chars) - 1)
+    return chars[0] + "*" * (len(chars) - 1) if chars else ""

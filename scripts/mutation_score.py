@@ -281,6 +281,10 @@ def main(argv: list[str] | None = None) -> int:
     for r in results:
         print(f"{r.module:<34} {len(r.mutants):>7} {len(r.equivalent):>5} {r.killed:>6} {len(r.survivors):>5} "
               f"{r.score:>6.1%} {r.seconds:>5.0f}s")
+    matched = {(r.module, m.old, m.new) for r in results for m in r.equivalent}
+    for e in equivalents:
+        if e.file in args.modules and (e.file, e.line, e.mutant) not in matched:
+            print(f"note: no mutant matches the equivalent entry for {e.file}: {e.line} -> {e.mutant}")
     survivors = [m for r in results for m in r.survivors]
     if survivors:
         print("\nsurvivors:")

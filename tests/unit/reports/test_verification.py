@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import random
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -8,6 +10,7 @@ from reports import (
     SIGNED_FIELDS, Status, TokenError, derive_key, judge, mask_name, new_certificate_number, normalise_number,
     parse_verification_input, sign, signature_ok, verification_url,
 )
+from reports.verification import MAX_INPUT, NUMBER_ALPHABET, normalise_signature
 
 from .samples import facts_for
 
@@ -99,3 +102,79 @@ def test_damaged_urls_are_refused_cleanly(noise):
 @pytest.mark.parametrize("name,masked", [("张三", "张*"), ("欧阳娜娜", "欧***"), ("𠮷", "𠮷"), ("𠮷䶮龘", "𠮷**"), ("", "")])
 def test_names_are_partly_masked(name, masked):
     assert mask_name(name) == masked
+
+
+def test_a_printed_certificates_signature_still_verifies_after_any_upgrade():
+    """Signatures printed on paper certificates must verify for years: the key derivation and the
+    signed form are fixed, so this signature, made once, must come out of the same facts again."""
+    assert derive_key("s" * 40).hex() == "f7ef77208af3761c70bd4c080c181734c2a1d8d3300fe51ad30ed72d627188ab"
+    assert derive_key(b"s" * 40) == derive_key("s" * 40)
+    assert sign(facts_for("DK2026ABCDEFGH23"), KEY) == "U5Y8SvdwY6MGyXUPIh-rHQ"
+
+
+def test_every_issued_signature_survives_its_qr_link():
+    """Whatever characters a signature ends with, the link on the certificate reads back to it."""
+    rng = random.Random(25)
+    for _ in range(400):
+        number = "DK2026" + "".join(rng.choice(NUMBER_ALPHABET) for _ in range(10))
+        facts = facts_for(number)
+        sig = sign(facts, KEY)
+        assert len(sig) == 22
+        scanned_number, scanned = parse_verification_input(verification_url("https://dk.example.cn", number, sig))
+        assert (scanned_number, scanned) == (number, sig)
+        assert _judge(facts, sig, signature=scanned).status is Status.GENUINE
+
+
+def test_facts_lacking_a_field_are_never_signed():
+    facts = facts_for("DK2026ABCDEFGH23")
+    del facts["result"]
+    with pytest.raises(ValueError, match="result"):
+        sign(facts, KEY)
+
+
+def test_each_verdict_names_the_number_looked_up():
+    facts = facts_for("DK2026ABCDEFGH23")
+    sig = sign(facts, KEY)
+    other = sign(facts_for("DK2026ABCDEFGH23", name="李四"), KEY)
+    cases = [_judge(facts, sig), _judge(facts, sig, revoked=True), _judge(None, None),
+             _judge({**facts, "name": "李四"}, sig), _judge(facts, sig, signature=other),
+             _judge(facts, None)]  # a record without its signature is not trusted
+    assert [v.status for v in cases] == [Status.GENUINE, Status.REVOKED, Status.FORGED, Status.ALTERED,
+                                         Status.FORGED, Status.FORGED]
+    assert all(v.number == "DK2026ABCDEFGH23" for v in cases)
+    # The stored facts are shown to compare with the paper, except for a number never issued.
+    assert [v.facts for v in cases] == [facts, facts, None, {**facts, "name": "李四"}, facts, None]
+
+
+def test_the_link_has_one_slash_whatever_the_configured_base_url():
+    sig = sign(facts_for("DK2026ABCDEFGH23"), KEY)
+    for base in ("https://dk.example.cn", "https://dk.example.cn/", "https://dk.example.cn//"):
+        assert verification_url(base, "DK2026ABCDEFGH23", sig) == f"https://dk.example.cn/verify/DK2026ABCDEFGH23?s={sig}"
+    # A service mounted under a path keeps all of it.
+    assert verification_url("https://example.cn/DKX/", "DK2026ABCDEFGH23", sig).startswith("https://example.cn/DKX/verify/")
+
+
+@pytest.mark.parametrize("refuse, message", [
+    (lambda t: normalise_number(t), "证书编号过长"),
+    (lambda t: normalise_signature(t), "防伪码过长"),
+    (lambda t: parse_verification_input(t), "输入过长"),
+])
+def test_input_longer_than_the_limit_is_refused_as_too_long_and_at_the_limit_is_read(refuse, message):
+    with pytest.raises(TokenError) as err:
+        refuse("D" * (MAX_INPUT + 1))
+    assert err.value.message_zh == message
+    with pytest.raises(TokenError) as err:
+        refuse("D" * MAX_INPUT)  # read, then refused for its form
+    assert err.value.message_zh != message
+
+
+def test_each_refusal_says_what_is_wrong():
+    def message(call, text):
+        with pytest.raises(TokenError) as err:
+            call(text)
+        return err.value.message_zh
+
+    assert message(normalise_number, " - ") == "请输入证书编号"
+    assert message(normalise_number, "DK2026") == "证书编号格式不正确（应为 DK 加 14 位数字和字母）"
+    assert message(normalise_signature, "short") == "防伪码格式不正确"
+    assert message(parse_verification_input, "https://x/verify/DK2026ABCDEFGH23?s=short") == "防伪码格式不正确"
