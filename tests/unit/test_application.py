@@ -90,3 +90,20 @@ def test_simple_procedure_flag(start: dt.date | None, eligible: bool | None, yea
     flag = simple_procedure_flag(start, on=dt.date(2026, 11, 25))
     assert (flag.eligible, flag.years) == (eligible, years)
     assert flag.message
+
+
+@pytest.mark.parametrize("start,message", [
+    (None, "缺少首次执业日期，无法判断是否符合简易程序条件"),
+    (dt.date(2021, 11, 26), "执业 4 年，不满 5 年，不符合简易程序条件"),  # five years tomorrow
+    (dt.date(2021, 11, 25), "执业 5 年，须核实本周期内有良好行为记录"),  # five years today
+    (dt.date(2014, 11, 26), "执业 11 年，须核实本周期内有良好行为记录"),
+    (dt.date(2014, 11, 25), "执业 12 年，须核实无不良行为记录"),
+])
+def test_simple_procedure_years_count_from_the_anniversary(start: dt.date | None, message: str) -> None:
+    assert simple_procedure_flag(start, on=dt.date(2026, 11, 25)).message == message
+
+
+def test_a_leap_day_start_completes_its_years_on_the_first_of_march() -> None:
+    start = dt.date(2016, 2, 29)
+    assert simple_procedure_flag(start, on=dt.date(2021, 2, 28)).years == 4
+    assert simple_procedure_flag(start, on=dt.date(2021, 3, 1)).years == 5
