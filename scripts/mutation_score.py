@@ -154,7 +154,7 @@ def _function_span(source: str, name: str) -> tuple[int, int]:
     return 1, len(source.splitlines())
 
 
-_TOKEN = re.compile(r"\s+|\w+|[^\w\s]")
+_TOKEN = re.compile(r"\s+|\w+|\*\*=?|//=?|<<=?|>>=?|[-+*/%&|^<>=!:]=|->|[^\w\s]")
 
 
 def short_change(old: str, new: str, context: int = 2) -> str:

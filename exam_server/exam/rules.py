@@ -69,9 +69,6 @@ class Window:
     attempts_allowed: int
     pass_mark: float
 
-    def is_open(self, now: dt.datetime) -> bool:
-        return self.start <= now < self.end
-
 
 @dataclass(frozen=True, slots=True)
 class AttemptFact:

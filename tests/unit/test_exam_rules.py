@@ -154,3 +154,106 @@ def test_lifecycle_refuses_everything_else() -> None:
             if (state, action) not in legal:
                 with pytest.raises(IllegalTransition):
                     next_attempt_state(state, action)
+
+
+ONE_US = dt.timedelta(microseconds=1)
+
+
+def _lock_at(now: dt.datetime, window: Window) -> Lock | None:
+    return rules.start_refusal(SIMPLE, [PaperSituation("humanities", window)], "humanities", now=now)
+
+
+def test_a_paper_opens_at_its_windows_start_and_closes_at_its_end_to_the_microsecond() -> None:
+    start, end = NOW, NOW + dt.timedelta(hours=2)
+    window = Window(start, end, 60, 3, 60.0)
+    assert _lock_at(start - ONE_US, window) is Lock.NOT_OPEN
+    assert _lock_at(start, window) is None
+    assert _lock_at(end - ONE_US, window) is None
+    assert _lock_at(end, window) is Lock.CLOSED
+
+
+def test_a_window_closed_on_an_unfinished_paper_fails_it_from_its_end() -> None:
+    window = Window(NOW - dt.timedelta(hours=2), NOW, 60, 3, 60.0)
+    sit = PaperSituation("humanities", window, (FAIL,))
+    assert rules.paper_outcome("simple", sit, waived=False, now=NOW - ONE_US) is Outcome.PENDING
+    assert rules.paper_outcome("simple", sit, waived=False, now=NOW) is Outcome.FAILED
+    st = {s.kind: s for s in rules.paper_statuses(SIMPLE, [sit], now=NOW)}["humanities"]
+    assert (st.outcome, st.lock) == (Outcome.FAILED, Lock.CLOSED)
+
+
+def test_the_simple_procedure_takes_the_schedules_attempt_limit_and_three_without_one() -> None:
+    two = Window(OPEN.start, OPEN.end, 60, 2, 60.0)
+    assert rules.attempts_allowed("simple", two) == 2
+    assert rules.attempts_allowed("simple", None) == 3
+    sit = PaperSituation("humanities", two, (FAIL, FAIL))
+    assert rules.paper_outcome("simple", sit, waived=False, now=NOW) is Outcome.FAILED
+    st = statuses(SIMPLE, sit)["humanities"]
+    assert (st.attempts_allowed, st.attempts_used, st.attempts_left, st.lock) == (2, 2, 0, Lock.ATTEMPTS_USED)
+    assert statuses(SIMPLE)["humanities"].attempts_allowed == 3  # not scheduled yet
+
+
+def test_the_best_score_of_a_paper_is_its_highest_scored_attempt() -> None:
+    st = statuses(SIMPLE, PaperSituation("humanities", OPEN, (FAIL, AttemptFact("scored", 55.5, False), RUNNING)))
+    assert st["humanities"].best_score == 55.5
+    assert statuses(SIMPLE, PaperSituation("humanities", OPEN, (RUNNING,)))["humanities"].best_score is None
+    assert statuses(SIMPLE, PaperSituation("humanities", OPEN))["humanities"].best_score is None
+
+
+def test_a_paper_in_progress_is_resumed_not_started_again() -> None:
+    st = statuses(SIMPLE, PaperSituation("humanities", OPEN, (FAIL, RUNNING)))["humanities"]
+    assert st.in_progress is True and st.lock is None and st.outcome is Outcome.PENDING
+    assert statuses(SIMPLE, PaperSituation("humanities", OPEN, (FAIL,)))["humanities"].in_progress is False
+
+
+def test_an_attempt_running_on_a_paper_no_longer_required_blocks_starting_another() -> None:
+    # The procedure changed from general to simple while the professional paper was being sat.
+    st = statuses(SIMPLE, PaperSituation("humanities", OPEN), PaperSituation("professional", OPEN, (RUNNING,)))
+    assert st["humanities"].lock is Lock.OTHER_IN_PROGRESS
+
+
+OPTIONS = [("ABCD", False), ("ABCDEFGH", True), ("TF", False)]
+
+
+def test_answers_to_the_first_and_the_last_item_are_taken_and_item_zero_is_not() -> None:
+    check = rules.check_answers([{"item": 1, "choice": "A", "seq": 1}, {"item": 3, "choice": "F", "seq": 1},
+                                 {"item": 0, "choice": "A", "seq": 1}, {"item": 4, "choice": "A", "seq": 1}], OPTIONS)
+    assert check.accepted == [(1, "A", False, 1), (3, "F", False, 1)]
+    assert [(p.item, p.message) for p in check.problems] == [
+        (None, "第 3 条答案：题号应为 1 到 3 之间的整数"), (None, "第 4 条答案：题号应为 1 到 3 之间的整数")]
+
+
+def test_seq_runs_from_zero_to_just_below_two_to_the_53() -> None:
+    check = rules.check_answers([{"item": 1, "choice": "A", "seq": 0}, {"item": 2, "choice": "A", "seq": 2**53 - 1},
+                                 {"item": 3, "choice": "T", "seq": 2**53}, {"item": 3, "choice": "T", "seq": -1}],
+                                OPTIONS)
+    assert check.accepted == [(1, "A", False, 0), (2, "A", False, 2**53 - 1)]
+    assert [(p.item, p.message) for p in check.problems] == [(3, "第 3 题：序号（seq）应为非负整数")] * 2
+
+
+def test_a_choice_has_at_most_eight_letters() -> None:
+    check = rules.check_answers([{"item": 2, "choice": "ABCDEFGH", "seq": 1},
+                                 {"item": 2, "choice": "ABCDEFGHA", "seq": 2}], OPTIONS)
+    assert check.accepted == [(2, "ABCDEFGH", False, 1)]
+    assert [(p.item, p.message) for p in check.problems] == [(2, "第 2 题：答案格式不正确")]
+
+
+def test_a_missing_choice_clears_the_answer_and_flagged_must_be_a_boolean() -> None:
+    check = rules.check_answers([{"item": 1, "seq": 4}, {"item": 2, "choice": "A", "seq": 1, "flagged": "yes"}],
+                                OPTIONS)
+    assert check.accepted == [(1, "", False, 4)]
+    assert [(p.item, p.message) for p in check.problems] == [(2, "第 2 题：答案格式不正确")]
+
+
+def test_every_bad_answer_is_named_by_its_place_and_the_rest_are_still_taken() -> None:
+    check = rules.check_answers(["junk", {"item": 1, "choice": "azb", "seq": 1}, {"item": 1, "choice": "ab", "seq": 2},
+                                 {"item": 3, "choice": "t", "seq": 5}, {"item": 3, "choice": "YTZ", "seq": 6}], OPTIONS)
+    assert check.accepted == [(3, "T", False, 5)]
+    assert [(p.item, p.message) for p in check.problems] == [
+        (None, "第 1 条答案格式不正确"), (1, "第 1 题：选项“Z”不是该题的选项"), (1, "第 1 题是单选题，只能选择一个选项"),
+        (3, "第 3 题：选项“YZ”不是该题的选项")]
+
+
+def test_a_repeated_seq_does_not_replace_the_answer_already_taken() -> None:
+    """As in storage, where only a higher seq overwrites a saved answer."""
+    check = rules.check_answers([{"item": 1, "choice": "A", "seq": 7}, {"item": 1, "choice": "B", "seq": 7}], OPTIONS)
+    assert check.accepted == [(1, "A", False, 7)]
