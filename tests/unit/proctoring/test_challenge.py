@@ -55,3 +55,62 @@ def test_another_person_several_faces_and_missing_frames_fail() -> None:
     assert judge_challenge(c, video(c, verdict=Verdict.SEVERAL_FACES), tolerance=TOL).failure is Failure.SEVERAL_FACES
     assert judge_challenge(c, video(c)[:4], tolerance=TOL).failure is Failure.TOO_FEW_FRAMES
     assert judge_challenge(c, [], tolerance=TOL).failure is Failure.TOO_FEW_FRAMES
+
+
+def test_the_same_seed_picks_the_same_challenge_and_it_survives_storage() -> None:
+    first, again = pick_challenge(random.Random(3)), pick_challenge(random.Random(3))
+    assert first == again
+    stored = first.to_list()
+    assert stored == [str(s) for s in first.steps] and all(s in ("left", "right") for s in stored)
+    assert Challenge.from_list(stored) == first
+
+
+def _turn_by(degrees: float, asked: Pose) -> list[TaggedFrame]:
+    """A frontal baseline at yaw 0, then every phase at 0 except the asked turn's, at ``degrees``."""
+    c = Challenge((asked, Pose.RIGHT if asked is Pose.LEFT else Pose.LEFT))
+    frames = []
+    for i, pose in enumerate(c.phases):
+        yaw = 0.0 if i != 1 else degrees
+        if i == 3:  # the second turn, done plainly
+            yaw = 25.0 if pose is Pose.RIGHT else -25.0
+        frames.append(TaggedFrame(i, FrameAnalysis(frame_id=f"f{i}", captured_at=float(i), verdict=Verdict.OK,
+                                                   distance=0.3, identity_checked=True,
+                                                   liveness=LivenessMeasures(0.3, 0.3, yaw, 8.0, 0.0))))
+    return frames
+
+
+def test_a_turn_counts_from_ten_degrees_off_the_baseline() -> None:
+    c_left = Challenge((Pose.LEFT, Pose.RIGHT))
+    c_right = Challenge((Pose.RIGHT, Pose.LEFT))
+    assert judge_challenge(c_left, _turn_by(-10.0, Pose.LEFT), tolerance=TOL).passed
+    assert judge_challenge(c_left, _turn_by(-9.99, Pose.LEFT), tolerance=TOL).failure is Failure.POSE_MISSING
+    assert judge_challenge(c_right, _turn_by(10.0, Pose.RIGHT), tolerance=TOL).passed
+    assert judge_challenge(c_right, _turn_by(9.99, Pose.RIGHT), tolerance=TOL).failure is Failure.POSE_MISSING
+    # Turning the other way, however little past ten degrees, is the wrong turn.
+    assert judge_challenge(c_left, _turn_by(10.0, Pose.LEFT), tolerance=TOL).failure is Failure.WRONG_TURN
+
+
+def test_a_frame_within_six_degrees_of_the_baseline_is_frontal() -> None:
+    c = Challenge((Pose.LEFT, Pose.RIGHT))
+    frames = _turn_by(-25.0, Pose.LEFT)
+    for degrees, frontal in ((6.0, True), (-6.0, True), (6.01, False), (-6.01, False)):
+        moved = [TaggedFrame(f.phase, FrameAnalysis(
+            frame_id=f.analysis.frame_id, captured_at=f.analysis.captured_at, verdict=Verdict.OK, distance=0.3,
+            identity_checked=True, liveness=LivenessMeasures(0.3, 0.3, degrees, 8.0, 0.0)))
+            if f.phase == 2 else f for f in frames]
+        verdict = judge_challenge(c, moved, tolerance=TOL)
+        assert verdict.passed is frontal, degrees
+        if frontal:
+            assert verdict.frontal_frame_ids == ("f0", "f2", "f4")
+        else:
+            assert verdict.failure is Failure.POSE_MISSING
+
+
+def test_frames_tagged_outside_the_challenges_phases_count_for_nothing() -> None:
+    c = Challenge((Pose.LEFT, Pose.RIGHT, Pose.LEFT))
+    good = video(c)
+    stray = [TaggedFrame(p, f.analysis) for p, f in zip((-1, len(c.phases)), good)]
+    assert judge_challenge(c, good + stray, tolerance=TOL).passed
+    # Enough frames in number, but a phase with none of its own: too few.
+    without_last = [f for f in good if f.phase != len(c.phases) - 1]
+    assert judge_challenge(c, without_last + stray, tolerance=TOL).failure is Failure.TOO_FEW_FRAMES
