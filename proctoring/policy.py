@@ -59,16 +59,6 @@ class Violation:
     detected_at: float
     median_distance: float | None = None
 
-    def to_dict(self) -> dict[str, object]:
-        return {
-            "kind": str(self.kind),
-            "consequence": str(self.consequence),
-            "evidence_frame_ids": list(self.evidence_frame_ids),
-            "started_at": self.started_at,
-            "detected_at": self.detected_at,
-            "median_distance": self.median_distance,
-        }
-
 
 def _trailing_streak(history: Sequence[FrameAnalysis], verdict: Verdict) -> list[FrameAnalysis]:
     """The frames of the run of ``verdict`` ending at the latest frame.

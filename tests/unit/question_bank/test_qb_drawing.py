@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from question_bank import (
-    Blueprint, BlueprintError, Group, Option, PaperKind, Pool, PoolShortfallError, PracticeCategory, Question,
+    Blueprint, BlueprintError, DrawError, Group, Option, PaperKind, Pool, PoolShortfallError, PracticeCategory, Question,
     QuestionType, Section, TF_OPTIONS, check_pool, draw_paper, paper_from_record, require_fillable,
 )
 
@@ -182,3 +182,54 @@ def test_counted_pool_answers_the_paper_check_like_the_full_pool():
         bp = blueprint(rng.randrange(1, 30), rng.randrange(1, 12), rng.randrange(1, 12), rng.choice([0, 2, 3, 5, 9]),
                        rng.choice([0, 2, 3]), prefix=rng.choice(["", "临床", "临床/内科", "医学人文"]))
         assert check_pool(bp, counted) == check_pool(bp, full)
+
+
+def test_a_draw_that_falls_short_names_every_short_section():
+    with pytest.raises(PoolShortfallError) as err:
+        draw_paper(POOL, blueprint(single=100, x=30), seed=1)
+    assert [(s.section_index, s.section_title, s.needed, s.available, s.message_zh) for s in err.value.shortfalls] == [
+        (0, "单选", 100, 40, "第 1 部分（单选）：题库中 A1型题（单选）（临床）不足以抽取 100 道"),
+        (1, "多选", 30, 20, "第 2 部分（多选）：题库中 X型题（多选）（全部分类）不足以抽取 30 道"),
+    ]
+
+
+def _reordered(it) -> bool:
+    """Whether the item shows its options in another order than the bank holds them."""
+    source = it.question.group.options if it.question.type is QuestionType.B1 else it.question.choices
+    return it.option_map != tuple(o.label for o in source)
+
+
+def test_options_are_shuffled_except_true_false_unless_the_blueprint_says_not():
+    bp = blueprint(10, 3, 3, 5, 3)
+    paper = draw_paper(POOL, bp, seed="shuffle")
+    assert sum(_reordered(it) for it in paper.items if it.question.type is not QuestionType.TF) >= 10
+    assert all(it.option_map == ("T", "F") and it.key == it.question.key
+               for it in paper.items if it.question.type is QuestionType.TF)
+    kept = Blueprint(bp.title, bp.kind, bp.sections, bp.time_limit_minutes, bp.pass_mark,
+                     practice_category=bp.practice_category, partial_credit=True, shuffle_options=False)
+    plain = draw_paper(POOL, kept, seed="shuffle")
+    assert not any(_reordered(it) for it in plain.items)
+    assert all(it.key == it.question.key for it in plain.items)
+
+
+def test_a_drawn_paper_records_its_title_seed_and_groups():
+    paper = draw_paper(POOL, blueprint(5, 2, 3, 5), seed=7)
+    assert (paper.title, paper.seed) == ("测试卷", "7")
+    for it in paper.items:
+        if it.question.group is None:
+            assert it.group_index is None
+        else:
+            assert it.number in paper.groups[it.group_index].item_numbers
+
+
+def test_a_rebuilt_paper_keeps_its_points_and_names_a_question_gone_from_the_bank():
+    secs = (Section("单选", QuestionType.A1, "", 3, 1.25), Section("多选", QuestionType.X, "", 2, 2.5))
+    bp = Blueprint("分值", PaperKind.HUMANITIES, secs, 30, 4)
+    paper = draw_paper(POOL, bp, seed=3)
+    lookup = {q.fingerprint: q for u in POOL.units for q in u}
+    rebuilt = paper_from_record(paper.to_record(), lookup)
+    assert rebuilt.total_points == paper.total_points == 8.75
+    del lookup[paper.items[1].question.fingerprint]
+    with pytest.raises(DrawError) as err:
+        paper_from_record(paper.to_record(), lookup)
+    assert err.value.message_zh == "试卷第 2 题的试题已不在题库中"
