@@ -114,3 +114,57 @@ def test_frames_tagged_outside_the_challenges_phases_count_for_nothing() -> None
     # Enough frames in number, but a phase with none of its own: too few.
     without_last = [f for f in good if f.phase != len(c.phases) - 1]
     assert judge_challenge(c, without_last + stray, tolerance=TOL).failure is Failure.TOO_FEW_FRAMES
+
+
+def _at(frames: list[TaggedFrame], i: int, **changes: object) -> list[TaggedFrame]:
+    """``frames`` with frame ``i``'s analysis changed."""
+    out = list(frames)
+    a = out[i].analysis
+    fields = {"frame_id": a.frame_id, "captured_at": a.captured_at, "verdict": a.verdict, "distance": a.distance,
+              "identity_checked": a.identity_checked, "liveness": a.liveness, **changes}
+    out[i] = TaggedFrame(out[i].phase, FrameAnalysis(**fields))  # type: ignore[arg-type]
+    return out
+
+
+def test_every_verdict_reports_the_best_distance_seen() -> None:
+    c = Challenge((Pose.LEFT, Pose.RIGHT, Pose.LEFT))
+    good = _at(video(c), 3, distance=0.21)
+    cases = [
+        (None, good, 0.21),
+        (Failure.SEVERAL_FACES, _at(good, 5, verdict=Verdict.SEVERAL_FACES), 0.21),
+        (Failure.ANOTHER_PERSON, _at(good, 5, verdict=Verdict.ANOTHER_PERSON, distance=0.9), 0.21),
+        (Failure.NO_FACE, _at(good, 5, verdict=Verdict.NO_FACE, distance=None), 0.21),
+        (Failure.WRONG_TURN, video(c, ["front", "right", "front", "right", "front", "left", "front"]), 0.3),
+        (Failure.POSE_MISSING, video(c, ["front"] * 7), 0.3),
+    ]
+    for failure, frames, best in cases:
+        verdict = judge_challenge(c, frames, tolerance=TOL)
+        assert (verdict.passed, verdict.failure, verdict.best_distance) == (failure is None, failure, best)
+
+
+def test_a_face_without_liveness_measures_counts_as_no_face() -> None:
+    c = Challenge((Pose.LEFT, Pose.RIGHT, Pose.LEFT))
+    verdict = judge_challenge(c, _at(video(c), 4, liveness=None), tolerance=TOL)
+    assert (verdict.passed, verdict.failure) == (False, Failure.NO_FACE)
+    assert verdict.message_zh == "部分画面中未检测到人脸，请正对摄像头、保持光线充足"
+
+
+def test_a_match_at_the_tolerance_itself_is_the_same_person() -> None:
+    c = Challenge((Pose.LEFT, Pose.RIGHT, Pose.LEFT))
+    assert judge_challenge(c, video(c, distance=TOL), tolerance=TOL).passed
+    assert judge_challenge(c, video(c, distance=TOL + 0.001), tolerance=TOL).failure is Failure.ANOTHER_PERSON
+
+
+def test_a_baseline_where_the_head_never_holds_still_fails_as_no_baseline() -> None:
+    c = Challenge((Pose.LEFT, Pose.RIGHT, Pose.LEFT))
+    frames = video(c)
+    frames = _at(frames, 0, liveness=LivenessMeasures(0.3, 0.3, -30.0, 8.0, 0.0))
+    frames = _at(frames, 1, liveness=LivenessMeasures(0.3, 0.3, 30.0, 8.0, 0.0))
+    verdict = judge_challenge(c, frames, tolerance=TOL)
+    assert verdict.failure is Failure.NO_BASELINE and verdict.message_zh == "未检测到正对摄像头的画面"
+
+
+def test_a_frame_tagged_past_the_last_phase_is_ignored_whatever_it_shows() -> None:
+    c = Challenge((Pose.LEFT, Pose.RIGHT, Pose.LEFT))
+    stray = TaggedFrame(len(c.phases), FrameAnalysis(frame_id="late", captured_at=99.0, verdict=Verdict.SEVERAL_FACES))
+    assert judge_challenge(c, video(c) + [stray], tolerance=TOL).passed
