@@ -136,6 +136,10 @@ def test_every_verdict_reports_the_best_distance_seen() -> None:
         (Failure.NO_FACE, _at(good, 5, verdict=Verdict.NO_FACE, distance=None), 0.21),
         (Failure.WRONG_TURN, video(c, ["front", "right", "front", "right", "front", "left", "front"]), 0.3),
         (Failure.POSE_MISSING, video(c, ["front"] * 7), 0.3),
+        # The head still turned when asked to face the camera again.
+        (Failure.POSE_MISSING, video(c, ["front", "left", "left", "right", "front", "left", "front"]), 0.3),
+        (Failure.NO_FACE, video(c, verdict=Verdict.NO_FACE, distance=None), None),
+        (Failure.ANOTHER_PERSON, video(c, distance=0.7), 0.7),
     ]
     for failure, frames, best in cases:
         verdict = judge_challenge(c, frames, tolerance=TOL)
