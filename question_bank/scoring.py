@@ -90,6 +90,6 @@ def score_paper(paper: DrawnPaper, answers: Mapping[int, Collection[str]]) -> Sc
                    for it in paper.items)
     total = round(sum(s.awarded for s in scores), 2)
     max_total = round(sum(it.points for it in paper.items), 2)
-    # Both sides are decimals of at most 2 places, held as the nearest float: no tolerance needed.
+    # The total is the float nearest its 2-place decimal, as a typed pass mark is: they compare exactly.
     return ScoreReport(total, max_total, paper.pass_mark, total >= paper.pass_mark,
                        sum(1 for s in scores if s.chosen), scores)
