@@ -47,6 +47,10 @@ log = logging.getLogger(__name__)
 
 AnalyzeFn = Callable[[bytes, bytes | None, AnalysisSettings], tuple[bytes, bytes | None]]
 _READ_BLOCK_MS = 1000
+# A frame idle this long is taken over. Short enough that a killed worker's frame is still
+# analysed within a waiter's 30 s; long enough that a live worker's heartbeat (every third
+# of it) never misses on a busy host.
+LEASE_SECONDS = 10.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,8 +118,9 @@ class _Worker:
         if not self.held:
             return
         try:
-            # JUSTID: claiming our own entries again resets their idle time without
-            # counting a delivery.
+            # JUSTID: claiming our own entries again resets their idle time without counting a
+            # delivery. Should another worker have taken one over while this one stalled past
+            # the lease, it comes back here and both finish it (at least once allows that).
             await self.r.xclaim(self.keys.stream, GROUP, self.name, 0, list(self.held), justid=True)
         except aioredis.RedisError:
             log.exception("heartbeat failed")
@@ -202,13 +207,13 @@ class _Worker:
                     continue
                 self.held.add(d.entry_id)
                 try:
-                    if await self._expired(d):
-                        log.info("frame job %s expired before analysis; dropped", d.job_id)
-                        await self._drop(d)
-                        continue
                     if d.deliveries > self.max_attempts:
                         # Earlier deliveries took their worker down with them.
                         await self._dead_letter(d, f"gave up after {d.deliveries - 1} deliveries")
+                        continue
+                    if await self._expired(d):
+                        log.info("frame job %s expired before analysis (delivery %s); dropped", d.job_id, d.deliveries)
+                        await self._drop(d)
                         continue
                     subject = _subject_of(d.payload)
                     tracking = await self.r.get(self.keys.tracking(subject)) if subject else None
@@ -267,7 +272,7 @@ async def serve_worker(
     concurrency: int = 1,
     stop_event: asyncio.Event | None = None,
     settings: AnalysisSettings = DEFAULT_SETTINGS,
-    lease_seconds: float = 30.0,
+    lease_seconds: float = LEASE_SECONDS,
     max_attempts: int = 3,
     result_ttl: int = 600,
     tracking_ttl: int = 3 * 3600,
@@ -297,7 +302,7 @@ def run_worker(
     concurrency: int | None = None,
     stop_event: threading.Event | None = None,
     settings: AnalysisSettings = DEFAULT_SETTINGS,
-    lease_seconds: float = 30.0,
+    lease_seconds: float = LEASE_SECONDS,
     max_attempts: int = 3,
     analyze_fn: AnalyzeFn = analyze_job_bytes,
 ) -> None:
@@ -336,7 +341,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--queue", default=DEFAULT_QUEUE)
     parser.add_argument("--key-prefix", default=DEFAULT_KEY_PREFIX)
     parser.add_argument("--concurrency", type=int, default=None)
-    parser.add_argument("--lease-seconds", type=float, default=30.0)
+    parser.add_argument("--lease-seconds", type=float, default=LEASE_SECONDS)
     parser.add_argument("--max-attempts", type=int, default=3)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
