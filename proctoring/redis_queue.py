@@ -77,19 +77,15 @@ async def ensure_group(client: aioredis.Redis, keys: QueueKeys) -> None:
 
 async def queue_depth(client: aioredis.Redis, keys: QueueKeys) -> QueueDepth:
     """Frames waiting, in analysis and dead-lettered (finished frames are deleted from the stream)."""
-    async with client.pipeline(transaction=False) as pipe:
-        pipe.xlen(keys.stream).xlen(keys.dead_letters).xpending(keys.stream, GROUP)
-        length, dead, pending = await pipe.execute(raise_on_error=False)
-    if isinstance(length, Exception) or isinstance(dead, Exception):
-        raise length if isinstance(length, Exception) else dead
-    if isinstance(pending, Exception):
-        if "NOGROUP" not in str(pending):  # no group yet: nothing was ever delivered
-            raise pending
-        processing = 0
-    else:
-        processing = int(pending["pending"])
+    length, dead = await client.xlen(keys.stream), await client.xlen(keys.dead_letters)
+    try:
+        processing = int((await client.xpending(keys.stream, GROUP))["pending"])
+    except aioredis.ResponseError as exc:
+        if "NOGROUP" not in str(exc):
+            raise
+        processing = 0  # no stream yet: nothing was ever delivered
     # A pending entry trimmed from the stream (the backlog bound) counts only as processing.
-    return QueueDepth(pending=max(0, int(length) - processing), processing=processing, dead=int(dead))
+    return QueueDepth(pending=max(0, length - processing), processing=processing, dead=dead)
 
 
 class RedisQueueAnalyzer:

@@ -55,24 +55,19 @@ LEASE_SECONDS = 10.0
 
 @dataclass(frozen=True, slots=True)
 class _Delivery:
+    """A stream entry handed to this worker, and how many times it has been delivered."""
+
     entry_id: bytes
-    job_id: str
-    payload: bytes
-    ttl_ms: int
+    fields: dict[bytes, bytes]
     deliveries: int
 
-    @classmethod
-    def of(cls, entry_id: bytes, fields: dict[bytes, bytes], deliveries: int) -> _Delivery:
-        try:
-            ttl_ms = int(fields.get(b"ttl", b"0"))
-        except ValueError:
-            ttl_ms = 0
-        job_id = fields.get(b"id", entry_id).decode(errors="replace")
-        return cls(entry_id, job_id, fields.get(b"payload", b""), ttl_ms, deliveries)
+    @property
+    def job_id(self) -> str:
+        return self.fields.get(b"id", self.entry_id).decode(errors="replace")
 
     @property
-    def added_ms(self) -> int:
-        return int(self.entry_id.split(b"-")[0])
+    def payload(self) -> bytes:
+        return self.fields.get(b"payload", b"")
 
 
 class _Worker:
@@ -147,12 +142,12 @@ class _Worker:
                 return None
             deliveries = int(info[0]["times_delivered"])
             log.warning("took over frame entry %s from a stopped worker (delivery %s)", entry_id.decode(), deliveries)
-            return _Delivery.of(entry_id, fields or {}, deliveries)
+            return _Delivery(entry_id, fields or {}, deliveries)
         got = await self.r.xreadgroup(GROUP, self.name, {self.keys.stream: ">"}, count=1, block=_READ_BLOCK_MS)
         if not got:
             return None
         entry_id, fields = got[0][1][0]
-        return _Delivery.of(entry_id, fields, 1)
+        return _Delivery(entry_id, fields, 1)
 
     async def _finish(self, d: _Delivery, result: FrameResult, tracking: bytes | None, *, dead: bool) -> None:
         # One MULTI: the frame leaves the stream exactly when its result is published.
@@ -177,10 +172,11 @@ class _Worker:
         await self._finish(d, error_result(job, reason, job_id=d.job_id), None, dead=True)
 
     async def _expired(self, d: _Delivery) -> bool:
-        if d.ttl_ms <= 0:
+        ttl_ms = d.fields.get(b"ttl", b"")
+        if not ttl_ms.isdigit():
             return False
         seconds, micros = await self.r.time()  # the server's clock, which stamped the entry id
-        return seconds * 1000 + micros // 1000 - d.added_ms > d.ttl_ms
+        return seconds * 1000 + micros // 1000 - int(d.entry_id.split(b"-")[0]) > int(ttl_ms)
 
     async def _drop(self, d: _Delivery) -> None:
         async with self.r.pipeline(transaction=True) as pipe:

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from proctoring import FrameJob, FrameResult, JobStatus, QueueKeys, RedisQueueAnalyzer, ResultTimeout, Verdict, serve_worker
-from proctoring.redis_queue import GROUP, ensure_group, queue_depth
+from proctoring import FrameJob, FrameResult, JobStatus, QueueKeys, RedisQueueAnalyzer, ResultTimeout, Verdict
+from proctoring.redis_queue import GROUP, queue_depth
 
-from conftest import REDIS_URL
+from conftest import REDIS_URL, worker_running
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[2]
@@ -79,12 +79,7 @@ async def test_a_poison_frame_is_dead_lettered_without_stalling_later_frames(red
 
     enrolment, frame = obama
     queue = RedisQueueAnalyzer(redis_client, key_prefix=key_prefix)
-    stop = asyncio.Event()
-    worker = asyncio.create_task(
-        serve_worker(REDIS_URL, key_prefix=key_prefix, concurrency=1, stop_event=stop, lease_seconds=5,
-                     max_attempts=2, analyze_fn=crash_on_poison)
-    )
-    try:
+    async with worker_running(key_prefix, lease_seconds=5, max_attempts=2, analyze_fn=crash_on_poison):
         poison = FrameJob(subject_id="att-p", frame_id="poison-1", image=frame, enrolment=enrolment)
         good = [FrameJob(subject_id=f"att-{i}", frame_id=f"ok-{i}", image=frame, enrolment=enrolment) for i in range(2)]
         await queue.submit(poison)
@@ -101,9 +96,6 @@ async def test_a_poison_frame_is_dead_lettered_without_stalling_later_frames(red
         assert dead[b"deliveries"] == b"2" and b"BrokenProcessPool" in dead[b"error"]
         assert FrameJob.from_bytes(dead[b"payload"]).frame_id == "poison-1"  # kept for inspection
         assert await queue_depth(redis_client, QueueKeys(key_prefix)) == (0, 0, 1)
-    finally:
-        stop.set()
-        await asyncio.wait_for(worker, 30)
 
 
 async def test_a_malformed_job_gets_an_error_result(redis_client, key_prefix, worker_task):
@@ -152,19 +144,13 @@ async def test_xautoclaim_gives_a_stopped_consumers_frame_to_a_live_worker(redis
     await queue.submit(job)
     entry_id = await _deliver_to_a_ghost(redis_client, keys)
     assert await queue_depth(redis_client, keys) == (0, 1, 0)
-    stop = asyncio.Event()
-    worker = asyncio.create_task(serve_worker(REDIS_URL, key_prefix=key_prefix, concurrency=1, stop_event=stop,
-                                              lease_seconds=30))
-    try:
+    async with worker_running(key_prefix, lease_seconds=30):
         with caplog.at_level("WARNING", logger="proctoring.worker"):
             result = await queue.wait_result(job.job_id, timeout=90)
         assert result.status == JobStatus.DONE and result.analysis is not None
         assert result.analysis.verdict == Verdict.OK
         assert f"took over frame entry {entry_id.decode()} from a stopped worker (delivery 2)" in caplog.text
         assert await queue_depth(redis_client, keys) == (0, 0, 0)
-    finally:
-        stop.set()
-        await asyncio.wait_for(worker, 30)
     # A clean stop leaves the group: only the ghost, holding nothing now, is listed.
     assert [c["name"] for c in await redis_client.xinfo_consumers(keys.stream, GROUP)] == [b"ghost"]
 
@@ -180,10 +166,7 @@ async def test_a_frame_delivered_more_than_max_attempts_times_is_dead_lettered_u
     await queue.submit(later)
     # Delivered twice already, each time its worker died with it: the next delivery is the third.
     await _deliver_to_a_ghost(redis_client, keys, deliveries=2)
-    stop = asyncio.Event()
-    worker = asyncio.create_task(serve_worker(REDIS_URL, key_prefix=key_prefix, concurrency=1, stop_event=stop,
-                                              lease_seconds=30, max_attempts=2))
-    try:
+    async with worker_running(key_prefix, lease_seconds=30, max_attempts=2):
         bad = await queue.wait_result(killer.job_id, timeout=90)
         assert bad.status == JobStatus.ERROR and bad.analysis is None
         assert bad.error == "gave up after 2 deliveries" and bad.frame_id == "killer-1"
@@ -193,9 +176,6 @@ async def test_a_frame_delivered_more_than_max_attempts_times_is_dead_lettered_u
         [(_, dead)] = await redis_client.xrange(keys.dead_letters)
         assert dead[b"deliveries"] == b"3"
         assert await queue_depth(redis_client, keys) == (0, 0, 1)
-    finally:
-        stop.set()
-        await asyncio.wait_for(worker, 30)
 
 
 async def test_the_backlog_keeps_the_newest_frames(redis_client, key_prefix, obama):
@@ -208,18 +188,13 @@ async def test_the_backlog_keeps_the_newest_frames(redis_client, key_prefix, oba
     assert await queue_depth(redis_client, keys) == (3, 0, 0)
     kept = [fields[b"id"].decode() for _, fields in await redis_client.xrange(keys.stream)]
     assert kept == [j.job_id for j in jobs[2:]]
-    stop = asyncio.Event()
-    worker = asyncio.create_task(serve_worker(REDIS_URL, key_prefix=key_prefix, concurrency=1, stop_event=stop))
-    try:
+    async with worker_running(key_prefix):
         for j in jobs[2:]:
             assert (await queue.wait_result(j.job_id, timeout=90)).status == JobStatus.DONE
         assert await queue_depth(redis_client, keys) == (0, 0, 0)
         for j in jobs[:2]:  # dropped: their waiters time out (the server calls that "analysis delayed")
             with pytest.raises(ResultTimeout):
                 await queue.wait_result(j.job_id, timeout=0.2)
-    finally:
-        stop.set()
-        await asyncio.wait_for(worker, 30)
 
 
 async def test_a_frame_older_than_its_ttl_is_dropped_unanalysed(redis_client, key_prefix, obama):
@@ -237,16 +212,11 @@ async def test_a_frame_older_than_its_ttl_is_dropped_unanalysed(redis_client, ke
     queue = RedisQueueAnalyzer(redis_client, key_prefix=key_prefix)
     fresh = FrameJob(subject_id="att-s", frame_id="fresh-1", image=frame, enrolment=enrolment)
     await queue.submit(fresh)
-    stop = asyncio.Event()
-    worker = asyncio.create_task(serve_worker(REDIS_URL, key_prefix=key_prefix, concurrency=1, stop_event=stop))
-    try:
+    async with worker_running(key_prefix):
         assert (await queue.wait_result(fresh.job_id, timeout=90)).status == JobStatus.DONE
         # One slot takes frames in order: the stale one went first, and left no result.
         assert await redis_client.exists(keys.result(stale.job_id)) == 0
         assert await queue_depth(redis_client, keys) == (0, 0, 0)
-    finally:
-        stop.set()
-        await asyncio.wait_for(worker, 30)
 
 
 async def test_a_live_workers_heartbeat_keeps_its_frames_without_counting_a_delivery(redis_client, key_prefix, obama):
@@ -276,18 +246,15 @@ async def test_two_web_processes_and_two_workers_each_get_their_own_results(redi
     enrolment, frame = obama
     other_client = aioredis.Redis.from_url(REDIS_URL)
     web = [RedisQueueAnalyzer(redis_client, key_prefix=key_prefix), RedisQueueAnalyzer(other_client, key_prefix=key_prefix)]
-    stop = asyncio.Event()
-    workers = [asyncio.create_task(serve_worker(REDIS_URL, key_prefix=key_prefix, concurrency=1, stop_event=stop))
-               for _ in range(2)]
-    try:
-        async def sitting(w: int) -> list[str]:
-            jobs = [FrameJob(subject_id=f"att-w{w}", frame_id=f"w{w}-{i}", image=frame, enrolment=enrolment,
-                             captured_at=100.0 + 15 * i) for i in range(3)]
-            return [(await web[w].analyze(j)).frame_id for j in jobs]
 
-        assert await asyncio.gather(sitting(0), sitting(1)) == [[f"w{w}-{i}" for i in range(3)] for w in range(2)]
-        assert await queue_depth(redis_client, QueueKeys(key_prefix)) == (0, 0, 0)
+    async def sitting(w: int) -> list[str]:
+        jobs = [FrameJob(subject_id=f"att-w{w}", frame_id=f"w{w}-{i}", image=frame, enrolment=enrolment,
+                         captured_at=100.0 + 15 * i) for i in range(3)]
+        return [(await web[w].analyze(j)).frame_id for j in jobs]
+
+    try:
+        async with worker_running(key_prefix), worker_running(key_prefix):
+            assert await asyncio.gather(sitting(0), sitting(1)) == [[f"w{w}-{i}" for i in range(3)] for w in range(2)]
+            assert await queue_depth(redis_client, QueueKeys(key_prefix)) == (0, 0, 0)
     finally:
-        stop.set()
-        await asyncio.wait_for(asyncio.gather(*workers), 30)
         await other_client.aclose()
