@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+from pathlib import Path
 from typing import AsyncIterator
 
 from aiohttp import web
@@ -13,37 +14,48 @@ from proctoring.redis_queue import QueueKeys
 from registry.db import make_engine, make_sessionmaker
 from registry.roles import Role
 
-from . import templating
-from .api import Endpoint
-from .edge import check_query_ids, edge_middleware
-from .auth import csrf_middleware, current_account, session_middleware
-from .error_responses import error_middleware
-from .errors import ApiError, Forbidden, NotLoggedIn
-from .exam import tokens
+from . import accounts, admin, banks, demo, exam, home, proctor, registration, results
+# Importing a feature's api and pages modules declares their endpoints and pages on web.routes.
+from .accounts import api as auth_api, staff_api as admin_api  # noqa: F401
+from .admin import pages as admin_pages  # noqa: F401
+from .banks import api as bank_api, import_jobs_api, pages as bank_pages  # noqa: F401
+from .banks.import_jobs import ImportJobs
+from .exam import api as exam_api, pages as exam_pages  # noqa: F401
 from .exam.hot_path import HotPath
 from .exam.papers import PaperCache
 from .exam.push import AttemptHub
 from .exam.sweeper import run_sweeper
-from .account_cache import AccountCache
-from .handlers import admin_api, admin_pages, auth_api, bank_api, bank_pages, exam_api, exam_pages, import_jobs_api, institution_api, ops, pages, proctor_api, proctor_pages, registration_api, result_pages, results_api, review_api, stats_api, workflow_pages  # noqa: F401
-from .handlers import page_routes, routes
-from .certificate_zips import CertificateZipJobs
-from .import_jobs import ImportJobs
-from .keys import (account_cache_key, account_key, attempt_hub_key, attempt_token_key, certificate_zips_key, engine_key,
-                   frame_service_key, hot_path_key,
-                   import_jobs_key, invigilation_hub_key, live_down_key, live_key, metrics_key, paper_cache_key,
-                   sessionmaker_key, settings_key, sms_key, storage_key)
-from .livestate import make_live_state
-from .metrics import InstrumentedLiveState, Metrics, metrics_middleware_for
+from .home import pages as home_pages  # noqa: F401
+from .infra.livestate import make_live_state
+from .infra.sms_gateways import make_sms
+from .infra.storage import LocalFileStorage
+from .proctor import api as proctor_api, pages as proctor_pages  # noqa: F401
 from .proctor.analyzer import make_analyzer
 from .proctor.frames import FrameService
 from .proctor.live import InvigilationHub
 from .proctor.retention import run_retention
-from .request_context import request_id_middleware
+from .registration import api as registration_api, institution_api, pages as registration_pages, review_api  # noqa: F401
+from .results import api as results_api, pages as result_pages, statistics_api  # noqa: F401
+from .results.certificate_zips import CertificateZipJobs
 from .settings import Settings
-from .sms_gateways import make_sms
-from .storage import LocalFileStorage
+from .web import attempt_tokens as tokens
+from .web import ops, templating  # noqa: F401
+from .web.account_cache import AccountCache
+from .web.api import Endpoint
+from .web.edge import check_query_ids, edge_middleware
+from .web.error_responses import error_middleware
+from .web.errors import ApiError, Forbidden, NotLoggedIn
+from .web.keys import (
+    account_cache_key, account_key, attempt_hub_key, attempt_token_key, certificate_zips_key, engine_key,
+    frame_service_key, hot_path_key, import_jobs_key, invigilation_hub_key, live_down_key, live_key, metrics_key,
+    paper_cache_key, sessionmaker_key, settings_key, sms_key, storage_key,
+)
+from .web.metrics import InstrumentedLiveState, Metrics, metrics_middleware_for
+from .web.request_context import request_id_middleware
+from .web.routes import page_routes, routes
+from .web.sessions import csrf_middleware, current_account, session_middleware
 
+FEATURES = (accounts, admin, banks, demo, exam, home, proctor, registration, results)
 
 # Connections of the save/clock pool per process (each statement holds one for a few ms), beside the
 # ORM's 20 (+10 on demand): 38 per process, so two processes stay well inside PostgreSQL's default 100.
@@ -162,7 +174,7 @@ def create_app(settings: Settings, *, live_prefix: str | None = None) -> web.App
 
     app[paper_cache_key] = PaperCache()
     app.cleanup_ctx.extend([database, live_state, sms_client, import_jobs, certificate_zips, exam_engine, proctoring_ctx])
-    templating.setup(app)
+    templating.setup(app, [Path(f.__file__).parent / "templates" for f in FEATURES])
     for ep in routes.endpoints:
         app.router.add_route(ep.method, ep.path, _guard(ep), name=f"api_{ep.handler.__name__}")
     app.router.add_routes(page_routes)

@@ -20,7 +20,7 @@ class SettingsError(Exception):
 
 
 SMS_BACKENDS = ("log", "aliyun", "tencent")
-# What each SMS gateway needs from the environment (exam_server.sms_gateways).
+# What each SMS gateway needs from the environment (exam_server.infra.sms_gateways).
 SMS_REQUIRED = {
     "aliyun": ("DINGKAO_SMS_KEY_ID", "DINGKAO_SMS_KEY_SECRET", "DINGKAO_SMS_SIGN_NAME", "DINGKAO_SMS_TEMPLATE_ID"),
     "tencent": ("DINGKAO_SMS_KEY_ID", "DINGKAO_SMS_KEY_SECRET", "DINGKAO_SMS_SIGN_NAME", "DINGKAO_SMS_TEMPLATE_ID",

@@ -26,8 +26,8 @@ from registry.roles import Role
 from registry.scope import Actor, can_see_physician, institution_clause
 from registry.states import STATE_WORDS, Action, State
 
-from ..exam_models import Paper
-from ..result_models import PublishedResult
+from ..banks.models import Paper
+from ..results.models import PublishedResult
 from . import papers, rules
 from .lifecycle import SUBMIT_WORDS, AttemptAction, AttemptState, SubmitReason, next_attempt_state
 from .models import Answer, Attempt, ExamSchedule

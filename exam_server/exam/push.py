@@ -8,7 +8,7 @@ import json
 from collections import defaultdict
 from typing import Any
 
-from ..livestate import LiveState, cancel_and_wait, follow
+from ..infra.livestate import LiveState, cancel_and_wait, follow
 
 CHANNEL = "exam-events"
 # Put in each open stream's queue every KEEPALIVE_SECONDS, a 1/KEEPALIVE_SECONDS share of the streams

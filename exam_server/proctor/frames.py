@@ -30,8 +30,8 @@ from ..exam import attempts as exam_attempts
 from ..exam.lifecycle import AttemptState, SubmitReason
 from ..exam.models import Attempt, ExamSchedule
 from ..exam.papers import PaperCache
-from ..livestate import LiveState
-from ..storage import FileStorage
+from ..infra.livestate import LiveState
+from ..infra.storage import FileStorage
 from . import events, identity
 from .live import VERDICT_WORDS
 from .models import ProctorEvent, Violation

@@ -16,7 +16,7 @@ from registry.models import Institution, Physician
 
 from ..exam.lifecycle import AttemptState
 from ..exam.models import Attempt, ExamSchedule
-from ..livestate import LiveState, cancel_and_wait, follow
+from ..infra.livestate import LiveState, cancel_and_wait, follow
 from . import events
 from .models import ProctorEvent, Violation
 from .rules import BROWSER_EVENTS

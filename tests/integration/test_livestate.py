@@ -8,7 +8,7 @@ from typing import AsyncIterator
 
 import pytest
 
-from exam_server.livestate import LiveState, LockNotAcquired, MemoryLiveState, RedisLiveState
+from exam_server.infra.livestate import LiveState, LockNotAcquired, MemoryLiveState, RedisLiveState
 
 from ..conftest import REDIS_URL
 
@@ -242,7 +242,7 @@ async def test_redis_prefixes_keep_deployments_apart() -> None:
 
 
 async def test_a_follower_whose_library_swallows_a_cancellation_still_stops() -> None:
-    from exam_server.livestate import cancel_and_wait
+    from exam_server.infra.livestate import cancel_and_wait
 
     swallowed = []
 

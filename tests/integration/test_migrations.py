@@ -5,8 +5,8 @@ from __future__ import annotations
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-import exam_server.exam_models  # noqa: F401  (the exam tables live on registry's Base)
-import exam_server.result_models  # noqa: F401
+import exam_server.banks.models  # noqa: F401  (the exam tables live on registry's Base)
+import exam_server.results.models  # noqa: F401
 from registry.db import Base, make_engine
 
 

@@ -16,18 +16,9 @@ import pytest
 from PIL import Image, ImageFile
 from PIL.PngImagePlugin import PngInfo
 
-from exam_server.uploads import (
-    MAX_PROOFS,
-    PHOTO_MAX_BYTES,
-    PROOF_MAX_BYTES,
-    REPORT_MAX,
-    CheckedFile,
-    UploadRejected,
-    check_photo,
-    check_proof,
-    check_proof_count,
-    report_length,
-    sniff,
+from exam_server.registration.uploads import (
+    MAX_PROOFS, PHOTO_MAX_BYTES, PROOF_MAX_BYTES, REPORT_MAX, CheckedFile, UploadRejected, check_photo, check_proof,
+    check_proof_count, report_length, sniff,
 )
 
 from . import upload_samples as S

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from exam_server.keys import sessionmaker_key, settings_key
+from exam_server.web.keys import sessionmaker_key, settings_key
 from exam_server.proctor.models import FaceConsent, IdentityCheck, LiveEnrolment
 from registry.models import AuditLog
 

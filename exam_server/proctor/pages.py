@@ -1,0 +1,123 @@
+"""Proctoring pages: consent, the pre-exam identity check, 监考工作台 (with its WebSocket),
+assignment and review."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+
+from aiohttp import WSMsgType, web
+
+from registry.roles import Role
+
+from ..web.api import _json_default
+from ..web.sessions import current_account
+from ..web.errors import ApiError, Forbidden
+from ..web.keys import invigilation_hub_key, sessionmaker_key
+from . import events
+from .live import Dashboard
+from ..web.templating import render
+from ..web.routes import page_routes
+from ..exam.api import id_param
+from ..home.pages import _setup_redirect
+from .api import dashboard_scope, snapshot
+
+STAFF = (Role.INVIGILATOR, Role.BODY, Role.ADMIN)
+
+
+def _role(request: web.Request, here: str, roles: tuple[Role, ...], words: str) -> None:
+    account = current_account(request)
+    _setup_redirect(request, here)
+    if Role(account.role) not in roles:
+        raise Forbidden(f"仅{words}可访问此页面")
+
+
+@page_routes.get("/proctoring/consent", name="proctor_consent")
+async def consent_page(request: web.Request) -> web.StreamResponse:
+    _role(request, "/proctoring/consent", (Role.PHYSICIAN,), "医师本人")
+    return render(request, "proctor_consent.html", {"next": _next(request)})
+
+
+def _next(request: web.Request) -> str:
+    target = request.query.get("next", "/exams")
+    return target if target.startswith("/") and not target.startswith("//") else "/exams"
+
+
+@page_routes.get("/exams/check", name="proctor_check")
+async def check_page(request: web.Request) -> web.StreamResponse:
+    _role(request, request.path_qs, (Role.PHYSICIAN,), "医师本人")
+    kind = request.query.get("kind", "humanities")
+    if kind not in ("humanities", "professional"):
+        kind = "humanities"
+    return render(request, "proctor_check.html", {"kind": kind})
+
+
+@page_routes.get("/invigilation", name="invigilation")
+async def invigilation_page(request: web.Request) -> web.StreamResponse:
+    _role(request, "/invigilation", STAFF, "监考员、考核机构和系统管理员")
+    return render(request, "proctor_dashboard.html", {})
+
+
+@page_routes.get("/schedules/{schedule_id}/proctoring", name="proctor_assign")
+async def assign_page(request: web.Request) -> web.StreamResponse:
+    _role(request, request.path, (Role.BODY, Role.ADMIN), "考核机构和系统管理员")
+    return render(request, "proctor_assign.html", {"schedule_id": id_param(request, "schedule_id")})
+
+
+@page_routes.get("/schedules/{schedule_id}/review", name="proctor_review")
+async def review_page(request: web.Request) -> web.StreamResponse:
+    _role(request, request.path, (Role.BODY, Role.ADMIN), "考核机构和系统管理员")
+    return render(request, "proctor_review.html", {"schedule_id": id_param(request, "schedule_id")})
+
+
+@page_routes.get("/ws/invigilation/{schedule_id}", name="invigilation_ws")
+async def invigilation_ws(request: web.Request) -> web.StreamResponse:
+    """Snapshot, then the missed events since ``?since=`` (catch-up after a reconnect), then live ones."""
+    account = current_account(request)
+    if Role(account.role) not in STAFF or account.must_change_password or account.phone_verified_at is None:
+        raise Forbidden("当前角色无权执行此操作")
+    schedule_id = id_param(request, "schedule_id")
+    raw_since = request.query.get("since", "0")
+    if not raw_since.isdigit() or len(raw_since) > 12:
+        raise ApiError("since 应为事件编号")
+    body, followed = await snapshot(request, schedule_id)
+    ws = web.WebSocketResponse(heartbeat=20.0)
+    await ws.prepare(request)
+    hub = request.app[invigilation_hub_key]
+    board = Dashboard(schedule_id, followed)
+    hub.connect(board)  # before reading the backlog, so nothing falls between the two
+
+    async def send(message: dict) -> None:
+        await ws.send_str(json.dumps(message, ensure_ascii=False, default=_json_default))
+
+    async def pump() -> None:
+        while True:
+            message = await board.queue.get()
+            if board.overflowed:
+                board.overflowed = False
+                await send({"type": "resync"})
+            await send(message)
+
+    try:
+        await send(body)
+        since = int(raw_since)
+        if since:
+            async with request.app[sessionmaker_key]() as session:
+                ids = [c["attempt_id"] for c in body["candidates"]]
+                missed = await events.since(session, ids, since)
+            await send({"type": "catchup", "events": [events.event_json(e) for e in missed]})
+        sender = asyncio.create_task(pump())
+        try:
+            async for msg in ws:
+                if msg.type == WSMsgType.TEXT and msg.data == "ping":
+                    await ws.send_str('{"type":"pong"}')
+                elif msg.type in (WSMsgType.ERROR, WSMsgType.CLOSE):
+                    break
+        finally:
+            sender.cancel()
+            with contextlib.suppress(asyncio.CancelledError, ConnectionResetError):
+                await sender
+    finally:
+        hub.disconnect(board)
+    return ws

@@ -1,0 +1,160 @@
+"""Sessions in live state behind an HttpOnly cookie, CSRF double-submit, lockout, role gates."""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import json
+import secrets
+from dataclasses import dataclass
+
+from aiohttp import web
+
+from registry.models import Account
+from registry.scope import Actor
+
+from .errors import ApiError, NotLoggedIn, TooManyRequests
+from .attempt_tokens import HEADER as TOKEN_HEADER
+from .keys import account_cache_key, account_key, live_down_key, live_key, settings_key
+from ..infra.livestate import LIVE_STATE_ERRORS, LiveState
+
+log = logging.getLogger("dingkao.auth")
+
+SESSION_COOKIE = "dk_session"
+CSRF_COOKIE = "dk_csrf"
+CSRF_HEADER = "X-CSRF-Token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+@dataclass(frozen=True, slots=True)
+class SessionData:
+    account_id: int
+    password_version: int
+
+
+async def create_session(request: web.Request, response: web.StreamResponse, account: Account) -> None:
+    live = request.app[live_key]
+    settings = request.app[settings_key]
+    old = request.cookies.get(SESSION_COOKIE)
+    if old:  # a new login never reuses an old session id (fixation)
+        await live.delete(f"session:{old}")
+    sid = secrets.token_urlsafe(32)
+    await live.set(f"session:{sid}", json.dumps({"a": account.id, "v": account.password_version}),
+                   ttl=settings.session_idle_seconds)
+    response.set_cookie(SESSION_COOKIE, sid, httponly=True, samesite="Lax", secure=settings.cookie_secure, path="/")
+
+
+async def destroy_session(request: web.Request, response: web.StreamResponse) -> None:
+    sid = request.cookies.get(SESSION_COOKIE)
+    if sid:
+        await request.app[live_key].delete(f"session:{sid}")
+    response.del_cookie(SESSION_COOKIE, path="/")
+
+
+async def _load_session(live: LiveState, sid: str, idle: int) -> SessionData | None:
+    raw = await live.get_touch(f"session:{sid}", idle)
+    if raw is None:
+        return None
+    data = json.loads(raw)
+    return SessionData(data["a"], data["v"])
+
+
+@web.middleware
+async def session_middleware(request: web.Request, handler):  # type: ignore[no-untyped-def]
+    request[account_key] = None
+    sid = request.cookies.get(SESSION_COOKIE)
+    # A request with an attempt token (the exam page's saves, clock and event stream) is authenticated
+    # by the token alone (app._guard checks it; elsewhere it is anonymous): no session lookup on the hot path.
+    if sid and len(sid) < 100 and TOKEN_HEADER not in request.headers and "token" not in request.query:
+        settings = request.app[settings_key]
+        try:
+            data = await _load_session(request.app[live_key], sid, settings.session_idle_seconds)
+        except LIVE_STATE_ERRORS:
+            log.warning("live state unavailable while loading a session", exc_info=True)
+            request[live_down_key] = True
+            return await handler(request)
+        if data is not None:
+            account = await request.app[account_cache_key].get(data.account_id)
+            # A password change or reset bumps the version and ends older sessions.
+            if account is not None and account.is_active and account.password_version == data.password_version:
+                request[account_key] = account
+    return await handler(request)
+
+
+@web.middleware
+async def csrf_middleware(request: web.Request, handler):  # type: ignore[no-untyped-def]
+    # Another site cannot send a custom header (no CORS here), and a token request carries no session.
+    if request.method not in SAFE_METHODS and TOKEN_HEADER not in request.headers:
+        cookie = request.cookies.get(CSRF_COOKIE, "")
+        sent = request.headers.get(CSRF_HEADER, "")
+        if not cookie or not sent or not hmac.compare_digest(cookie, sent):
+            raise ApiError("页面已过期或请求来源不可信，请刷新页面后重试", code="csrf", status=403)
+    response = await handler(request)
+    if CSRF_COOKIE not in request.cookies and isinstance(response, web.StreamResponse) and not response.prepared:
+        # Readable by the page's script, which echoes it in the header; other sites cannot read it.
+        response.set_cookie(CSRF_COOKIE, secrets.token_urlsafe(24), samesite="Strict",
+                            secure=request.app[settings_key].cookie_secure, path="/")
+    return response
+
+
+def current_account(request: web.Request) -> Account:
+    account = request.get(account_key)
+    if account is None:
+        raise NotLoggedIn("请先登录")
+    return account
+
+
+def current_actor(request: web.Request) -> Actor:
+    return Actor.of(current_account(request))
+
+
+def csrf_token(request: web.Request) -> str:
+    return request.cookies.get(CSRF_COOKIE, "")
+
+
+class LoginGuard:
+    """Five wrong passwords lock an account (or an unknown login name) for 15 minutes."""
+
+    MAX_FAILURES = 5
+    LOCK_SECONDS = 15 * 60
+
+    def __init__(self, live: LiveState) -> None:
+        self.live = live
+
+    async def ensure_not_locked(self, subject: str) -> None:
+        remaining = await self.live.ttl(f"login:lock:{subject}")
+        if remaining is not None and await self.live.get(f"login:lock:{subject}") is not None:
+            minutes = max(1, int(remaining // 60) + (1 if remaining % 60 else 0))
+            raise TooManyRequests(f"密码错误次数过多，账户已锁定，请 {minutes} 分钟后再试", code="locked")
+
+    async def failed(self, subject: str) -> int:
+        count = await self.live.incr(f"login:fail:{subject}", ttl=self.LOCK_SECONDS)
+        if count >= self.MAX_FAILURES:
+            await self.live.set(f"login:lock:{subject}", "1", ttl=self.LOCK_SECONDS)
+            await self.live.delete(f"login:fail:{subject}")
+        return count
+
+    async def succeeded(self, subject: str) -> None:
+        await self.live.delete(f"login:fail:{subject}")
+
+    async def is_locked(self, subject: str) -> bool:
+        return await self.live.get(f"login:lock:{subject}") is not None
+
+    async def unlock(self, subject: str) -> None:
+        """Lift a lock (and forget earlier failures) before the 15 minutes are up."""
+        await self.live.delete(f"login:lock:{subject}")
+        await self.live.delete(f"login:fail:{subject}")
+
+
+def login_subject(kind: str, login: str) -> str:
+    """The key a login's failures and lock are counted under: physicians by ID number, staff by username."""
+    return f"{kind}:{login}"
+
+
+def client_address(request: web.Request) -> str:
+    # Behind the reverse proxy the proxy's address is the peer; it appends the client's.
+    forwarded = request.headers.get("X-Forwarded-For", "")
+    if forwarded and request.app[settings_key].trust_proxy:
+        return forwarded.split(",")[-1].strip()
+    return request.remote or "unknown"
+
