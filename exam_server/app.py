@@ -16,10 +16,11 @@ from registry.roles import Role
 
 from . import accounts, admin, banks, demo, exam, home, proctor, registration, results
 # Importing a feature's api and pages modules declares their endpoints and pages on web.routes.
-from .accounts import api as auth_api, staff_api as admin_api  # noqa: F401
-from .admin import pages as admin_pages  # noqa: F401
+from .accounts import api as accounts_api, pages as accounts_pages, staff_api  # noqa: F401
+from .admin import api as admin_api, pages as admin_pages  # noqa: F401
 from .banks import api as bank_api, import_jobs_api, pages as bank_pages  # noqa: F401
 from .banks.import_jobs import ImportJobs
+from .demo import pages as demo_pages  # noqa: F401
 from .exam import api as exam_api, pages as exam_pages  # noqa: F401
 from .exam.hot_path import HotPath
 from .exam.papers import PaperCache
@@ -46,10 +47,12 @@ from .web.edge import check_query_ids, edge_middleware
 from .web.error_responses import error_middleware
 from .web.errors import ApiError, Forbidden, NotLoggedIn
 from .web.keys import (
-    account_cache_key, account_key, attempt_hub_key, attempt_token_key, certificate_zips_key, engine_key,
-    frame_service_key, hot_path_key, import_jobs_key, invigilation_hub_key, live_down_key, live_key, metrics_key,
-    paper_cache_key, sessionmaker_key, settings_key, sms_key, storage_key,
+    account_cache_key, account_key, attempt_token_key, engine_key, live_down_key, live_key, metrics_key, sessionmaker_key, settings_key, sms_key, storage_key,
 )
+from .banks.keys import import_jobs_key
+from .exam.keys import attempt_hub_key, hot_path_key, paper_cache_key
+from .proctor.keys import frame_service_key, invigilation_hub_key
+from .results.keys import certificate_zips_key
 from .web.metrics import InstrumentedLiveState, Metrics, metrics_middleware_for
 from .web.request_context import request_id_middleware
 from .web.routes import page_routes, routes

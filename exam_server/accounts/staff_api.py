@@ -1,25 +1,25 @@
-"""Administration (系统管理): staff accounts, physicians' accounts for their institution, cycles, code tables."""
+"""Accounts administration: staff accounts (the admin's and a body's), physicians' accounts for their institution."""
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import asdict
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
-from registry import accounts, code_tables, cycles, staff_accounts
+from registry import accounts, staff_accounts
 from registry.master_data import ImportRejected
 from registry.roles import ROLE_NAMES_ZH, Role
 
 from ..web.api import json_ok, parse_body
-from ..web.sessions import LoginGuard, current_actor, login_subject
+from ..web.sessions import current_actor
+from .login_guard import LoginGuard, login_subject
 from ..web.errors import ApiError, error_body
 from ..web.keys import live_key, sessionmaker_key
 from ..web.request_context import request_id
 from ..web.routes import routes
-from ..registration.institution_api import int_param, path_id
-from ..registration.api import read_upload
+from ..web.schemas import Body
+from ..web.params import int_param, path_id, read_upload
 
 MANAGERS = (Role.ADMIN, Role.BODY)
 ADMIN = (Role.ADMIN,)
@@ -27,37 +27,16 @@ TAGS = ("administration",)
 IMPORT_MAX_BYTES = 5 * 1024 * 1024
 
 
-class _Body(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-
-class StaffCreateBody(_Body):
+class StaffCreateBody(Body):
     username: str = Field(title="用户名", min_length=1, max_length=64)
     display_name: str = Field(title="姓名或名称", min_length=1, max_length=64)
     role: str = Field(title="角色", min_length=1, max_length=16)
     organisation: str = Field(default="", title="所属单位", max_length=32)
 
 
-class StaffEditBody(_Body):
+class StaffEditBody(Body):
     display_name: str = Field(title="姓名或名称", min_length=1, max_length=64)
     organisation: str = Field(default="", title="所属单位", max_length=32)
-
-
-class CycleBody(_Body):
-    name: str = Field(title="周期名称", min_length=1, max_length=64)
-    starts_on: dt.date = Field(title="开始日期")
-    ends_on: dt.date = Field(title="结束日期")
-    current: bool = Field(default=False, title="设为当前周期")
-
-
-class CodeEntryBody(_Body):
-    table: str = Field(title="代码表", min_length=1, max_length=24)
-    value: str = Field(title="名称", min_length=1, max_length=64)
-    parent: str = Field(default="", title="所属执业类别", max_length=16)
-
-
-class ActiveBody(_Body):
-    active: bool = Field(title="启用")
 
 
 # ---- staff accounts: the admin (every staff role) and a body (its institutions' officers, its invigilators) ----
@@ -211,64 +190,3 @@ async def physician_unlock(request: web.Request) -> web.StreamResponse:
                                                            request_id=request_id(request))
     await LoginGuard(request.app[live_key]).unlock(login_subject("physician", physician.id_number))
     return json_ok({"physician_id": physician.id, "unlocked": True})
-
-
-# ---- cycles ----
-
-@routes.get("/api/v1/admin/cycles", summary="考核周期列表", roles=ADMIN, tags=TAGS)
-async def cycle_list(request: web.Request) -> web.StreamResponse:
-    async with request.app[sessionmaker_key]() as session:
-        rows = await cycles.list_cycles(session)
-    return json_ok({"items": [{"id": c.id, "name": c.name, "starts_on": c.starts_on.isoformat(),
-                               "ends_on": c.ends_on.isoformat(), "is_current": c.is_current, "registrations": n}
-                              for c, n in rows]})
-
-
-@routes.post("/api/v1/admin/cycles", summary="新建考核周期（可同时设为当前周期）", roles=ADMIN, body=CycleBody, tags=TAGS)
-async def cycle_create(request: web.Request) -> web.StreamResponse:
-    body: CycleBody = await parse_body(request, CycleBody)
-    async with request.app[sessionmaker_key]() as session, session.begin():
-        cycle = await cycles.create_cycle(session, current_actor(request), name=body.name, starts_on=body.starts_on,
-                                          ends_on=body.ends_on, make_it_current=body.current,
-                                          request_id=request_id(request))
-    return json_ok({"id": cycle.id, "name": cycle.name, "is_current": cycle.is_current})
-
-
-@routes.post("/api/v1/admin/cycles/{cycle_id}/current", summary="设为当前考核周期", roles=ADMIN, tags=TAGS)
-async def cycle_make_current(request: web.Request) -> web.StreamResponse:
-    async with request.app[sessionmaker_key]() as session, session.begin():
-        cycle = await cycles.make_current(session, current_actor(request), path_id(request, "cycle_id"),
-                                          request_id=request_id(request))
-    return json_ok({"id": cycle.id, "name": cycle.name, "is_current": True})
-
-
-# ---- code tables ----
-
-@routes.get("/api/v1/admin/code-tables", summary="代码表（执业类别及范围、职称；含管理员新增项）", roles=ADMIN, tags=TAGS)
-async def code_table_list(request: web.Request) -> web.StreamResponse:
-    async with request.app[sessionmaker_key]() as session:
-        tables = await code_tables.load(session)
-        added = await code_tables.entries(session)
-    return json_ok({"scopes": {k: list(v) for k, v in tables.scopes.items()}, "titles": list(tables.titles),
-                    "added": [{"id": e.id, "table": e.table, "parent": e.parent, "value": e.value, "active": e.active}
-                              for e in added]})
-
-
-@routes.post("/api/v1/admin/code-tables", summary="新增代码（执业类别、执业范围或职称）", roles=ADMIN,
-             body=CodeEntryBody, tags=TAGS)
-async def code_table_add(request: web.Request) -> web.StreamResponse:
-    body: CodeEntryBody = await parse_body(request, CodeEntryBody)
-    async with request.app[sessionmaker_key]() as session, session.begin():
-        entry = await code_tables.add_entry(session, current_actor(request), table=body.table, value=body.value,
-                                            parent=body.parent, request_id=request_id(request))
-    return json_ok({"id": entry.id, "table": entry.table, "parent": entry.parent, "value": entry.value})
-
-
-@routes.post("/api/v1/admin/code-tables/{entry_id}/active", summary="停用或恢复新增的代码", roles=ADMIN,
-             body=ActiveBody, tags=TAGS)
-async def code_table_active(request: web.Request) -> web.StreamResponse:
-    body: ActiveBody = await parse_body(request, ActiveBody)
-    async with request.app[sessionmaker_key]() as session, session.begin():
-        entry = await code_tables.set_active(session, current_actor(request), path_id(request, "entry_id"),
-                                             active=body.active, request_id=request_id(request))
-    return json_ok({"id": entry.id, "active": entry.active})

@@ -23,8 +23,7 @@ from ..web.errors import ApiError, error_body
 from ..web.keys import sessionmaker_key
 from ..web.request_context import request_id
 from ..web.routes import routes
-from ..registration.institution_api import int_param, path_id
-from ..registration.api import read_upload
+from ..web.params import int_param, path_id, read_upload
 
 ADMIN = (Role.ADMIN,)
 TAGS = ("question_bank",)

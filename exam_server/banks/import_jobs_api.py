@@ -10,11 +10,11 @@ from registry.roles import Role
 from . import import_jobs
 from ..web.api import json_ok, parse_body
 from ..web.sessions import current_actor
-from ..web.keys import import_jobs_key, live_key, sessionmaker_key, storage_key
+from ..web.keys import live_key, sessionmaker_key, storage_key
+from .keys import import_jobs_key
 from ..web.routes import routes
 from .api import UPLOAD_MAX_BYTES, _attachment
-from ..registration.institution_api import path_id
-from ..registration.api import read_upload
+from ..web.params import path_id, read_upload
 
 ADMIN = (Role.ADMIN,)
 TAGS = ("question_bank",)

@@ -15,7 +15,7 @@ from ..results.statistics import question_statistic_rows
 from ..web.keys import sessionmaker_key
 from ..web.templating import render
 from ..web.routes import page_routes
-from ..registration.pages import _require
+from ..web.pages import require_role
 
 STATS_SHOWN = 100  # flagged first; the XLSX export has every drawn question
 EXPORT_CHOICES = [(fmt, name) for fmt, name in question_store.FORMAT_NAMES.items()]
@@ -23,7 +23,7 @@ EXPORT_CHOICES = [(fmt, name) for fmt, name in question_store.FORMAT_NAMES.items
 
 @page_routes.get("/admin/banks", name="admin_banks")
 async def banks_page(request: web.Request) -> web.StreamResponse:
-    _require(request, Role.ADMIN)
+    require_role(request, Role.ADMIN)
     async with request.app[sessionmaker_key]() as session:
         banks = await question_store.list_banks(session)
         raw = request.query.get("bank", "")
@@ -37,7 +37,7 @@ async def banks_page(request: web.Request) -> web.StreamResponse:
 
 @page_routes.get("/admin/questions/{question_id}", name="admin_question")
 async def question_page(request: web.Request) -> web.StreamResponse:
-    _require(request, Role.ADMIN)
+    require_role(request, Role.ADMIN)
     question_id = parse_id(request.match_info["question_id"])
     if question_id is None:
         raise web.HTTPNotFound()
@@ -51,7 +51,7 @@ async def question_page(request: web.Request) -> web.StreamResponse:
 
 @page_routes.get("/admin/papers", name="admin_papers")
 async def papers_page(request: web.Request) -> web.StreamResponse:
-    _require(request, Role.ADMIN)
+    require_role(request, Role.ADMIN)
     async with request.app[sessionmaker_key]() as session:
         banks = await question_store.list_banks(session)
         names = {b.id: b.name for b in banks}

@@ -16,7 +16,9 @@ from registry.db import utcnow
 from registry.roles import Role
 
 from ..web.api import json_ok, parse_body
-from ..web.sessions import current_actor
+from ..web.edge import DB_INT_MAX
+from ..web.params import path_id
+from ..web.sessions import caller_physician, current_actor
 from ..web.errors import ApiError
 from . import answers, attempts, schedules, start_sql
 from .gate import identity_gate
@@ -24,10 +26,8 @@ from ..proctor.identity import use_pass
 from .lifecycle import AttemptState
 from .push import KEEPALIVE
 from ..web import attempt_tokens as tokens
-from ..web.keys import (
-    account_key, attempt_hub_key, attempt_token_key, engine_key, hot_path_key, paper_cache_key, sessionmaker_key,
-    settings_key,
-)
+from ..web.keys import account_key, attempt_token_key, engine_key, sessionmaker_key, settings_key
+from .keys import attempt_hub_key, hot_path_key, paper_cache_key
 from ..web.request_context import request_id
 from ..web.schemas import Body
 from ..web.routes import routes
@@ -36,7 +36,6 @@ PHYSICIAN = (Role.PHYSICIAN,)
 SCHEDULERS = (Role.BODY, Role.ADMIN)
 STAFF_ON_ATTEMPTS = (Role.BODY, Role.ADMIN, Role.INVIGILATOR)
 DEVICE = Field(title="设备标识", min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
-MAX_ID = 2**31 - 1
 # Beijing time, what staff type into the schedule form; stored times are naive UTC.
 BEIJING = dt.timezone(dt.timedelta(hours=8))
 
@@ -62,13 +61,13 @@ class SubmitBody(Body):
 
 
 class ScheduleBody(Body):
-    paper_id: int = Field(title="试卷", ge=1, le=MAX_ID)
+    paper_id: int = Field(title="试卷", ge=1, le=DB_INT_MAX)
     window_start: dt.datetime = Field(title="开始时间")
     window_end: dt.datetime = Field(title="结束时间")
     time_limit_minutes: int = Field(title="考试时长（分钟）", ge=1, le=schedules.MAX_TIME_LIMIT)
     attempts_allowed: int = Field(default=3, title="考试次数", ge=1, le=schedules.MAX_ATTEMPTS)
     pass_mark: float = Field(default=60, title="及格分", gt=0, le=1000)
-    body_id: int | None = Field(default=None, title="考核机构", ge=1, le=MAX_ID)
+    body_id: int | None = Field(default=None, title="考核机构", ge=1, le=DB_INT_MAX)
 
 
 class WindowBody(Body):
@@ -85,13 +84,6 @@ class EndBody(Body):
     reason: str = Field(title="原因", min_length=1, max_length=500)
 
 
-def id_param(request: web.Request, name: str) -> int:
-    raw = request.match_info[name]
-    if not raw.isdigit() or len(raw) > 10 or not 0 < int(raw) <= MAX_ID:
-        raise ApiError("记录不存在", code="not_found", status=404)
-    return int(raw)
-
-
 def utc(value: dt.datetime) -> dt.datetime:
     """A typed time as naive UTC; a time without an offset is Beijing time."""
     aware = value if value.tzinfo else value.replace(tzinfo=BEIJING)
@@ -100,19 +92,6 @@ def utc(value: dt.datetime) -> dt.datetime:
 
 def _token(request: web.Request, attempt_id: int, physician_id: int, device: str) -> str:
     return tokens.issue(request.app[settings_key].secret_key, attempt_id, physician_id, device)
-
-
-def caller_physician(request: web.Request, attempt_id: int) -> int:
-    """The physician sitting: from the attempt token (for this attempt only) or the login session."""
-    token = request.get(attempt_token_key)
-    if token is not None:
-        if token.attempt_id != attempt_id:
-            raise ApiError("考试记录不存在", code="not_found", status=404)
-        return token.physician_id
-    actor = current_actor(request)
-    if actor.role is not Role.PHYSICIAN or actor.physician_id is None:
-        raise ApiError("只有考生本人可以作答", code="forbidden", status=403)
-    return actor.physician_id
 
 
 def _refused(exc: attempts.StartRefused) -> ApiError:
@@ -168,7 +147,7 @@ async def get_attempt(request: web.Request) -> web.StreamResponse:
     actor = current_actor(request)
     device = request.query.get("device") or None
     async with request.app[sessionmaker_key]() as session:
-        attempt = await attempts.attempt_in_scope(session, actor, id_param(request, "attempt_id"))
+        attempt = await attempts.attempt_in_scope(session, actor, path_id(request, "attempt_id"))
         if actor.role is not Role.PHYSICIAN:
             schedule = await session.get(attempts.ExamSchedule, attempt.schedule_id)
             return json_ok({"attempt": attempts.attempt_json(attempt, schedule, now=utcnow())})  # type: ignore[arg-type]
@@ -180,7 +159,7 @@ async def get_attempt(request: web.Request) -> web.StreamResponse:
 @routes.get("/api/v1/attempts/{attempt_id}/clock", summary="心跳与对时：服务器时间、截止时间、状态",
             roles=PHYSICIAN, tags=("exam",), query={"device": "设备标识"}, attempt_token=True)
 async def attempt_clock(request: web.Request) -> web.StreamResponse:
-    attempt_id = id_param(request, "attempt_id")
+    attempt_id = path_id(request, "attempt_id")
     physician_id = caller_physician(request, attempt_id)
     hot = request.app[hot_path_key]
     if hot is not None:  # every open page, every 30 s: the four columns only
@@ -200,7 +179,7 @@ async def claim_attempt(request: web.Request) -> web.StreamResponse:
     actor = current_actor(request)
     body: DeviceBody = await parse_body(request, DeviceBody)
     async with request.app[sessionmaker_key]() as session, session.begin():
-        attempt, took_over = await attempts.claim(session, actor, id_param(request, "attempt_id"), body.device,
+        attempt, took_over = await attempts.claim(session, actor, path_id(request, "attempt_id"), body.device,
                                                   request_id=request_id(request))
     if took_over:
         await request.app[attempt_hub_key].publish(attempt.id, "takeover", device=body.device)
@@ -211,7 +190,7 @@ async def claim_attempt(request: web.Request) -> web.StreamResponse:
 @routes.post("/api/v1/attempts/{attempt_id}/answers", summary="保存作答（按序号幂等，写入数据库后才答复）",
              roles=PHYSICIAN, body=AnswersBody, tags=("exam",), attempt_token=True)
 async def save_attempt_answers(request: web.Request) -> web.StreamResponse:
-    attempt_id = id_param(request, "attempt_id")
+    attempt_id = path_id(request, "attempt_id")
     physician_id = caller_physician(request, attempt_id)
     body: AnswersBody = await parse_body(request, AnswersBody)
     settings = request.app[settings_key]
@@ -235,7 +214,7 @@ async def save_attempt_answers(request: web.Request) -> web.StreamResponse:
 @routes.post("/api/v1/attempts/{attempt_id}/submit", summary="交卷并评分", roles=PHYSICIAN, body=SubmitBody,
              tags=("exam",), attempt_token=True)
 async def submit_attempt(request: web.Request) -> web.StreamResponse:
-    attempt_id = id_param(request, "attempt_id")
+    attempt_id = path_id(request, "attempt_id")
     physician_id = caller_physician(request, attempt_id)
     body: SubmitBody = await parse_body(request, SubmitBody)
     if not body.confirm:
@@ -260,7 +239,7 @@ async def submit_attempt(request: web.Request) -> web.StreamResponse:
 @routes.get("/api/v1/attempts/{attempt_id}/events", summary="考试事件推送（SSE）：延长时间、他处接管、交卷",
             roles=PHYSICIAN, tags=("exam",), token_in_query=True, query={"token": "考试凭证（EventSource 不能带请求头）"})
 async def attempt_events(request: web.Request) -> web.StreamResponse:
-    attempt_id = id_param(request, "attempt_id")
+    attempt_id = path_id(request, "attempt_id")
     physician_id = caller_physician(request, attempt_id)
     if request.get(attempt_token_key) is None:  # a signed token names its own attempt; a session must own it
         async with request.app[sessionmaker_key]() as session:
@@ -323,7 +302,7 @@ async def move_schedule_window(request: web.Request) -> web.StreamResponse:
     actor = current_actor(request)
     body: WindowBody = await parse_body(request, WindowBody)
     async with request.app[sessionmaker_key]() as session, session.begin():
-        s = await schedules.update_window(session, actor, id_param(request, "schedule_id"),
+        s = await schedules.update_window(session, actor, path_id(request, "schedule_id"),
                                           window_start=utc(body.window_start), window_end=utc(body.window_end),
                                           request_id=request_id(request))
         out = schedules.schedule_json(s, bodies=await schedules.body_names(session))
@@ -335,7 +314,7 @@ async def move_schedule_window(request: web.Request) -> web.StreamResponse:
 async def schedule_attempts(request: web.Request) -> web.StreamResponse:
     actor = current_actor(request)
     async with request.app[sessionmaker_key]() as session:
-        s = await schedules.schedule_in_scope(session, actor, id_param(request, "schedule_id"))
+        s = await schedules.schedule_in_scope(session, actor, path_id(request, "schedule_id"))
         rows = await attempts.attempts_of_schedule(session, actor, s.id)
     now = utcnow()
     return json_ok({"items": [{**attempts.attempt_json(a, s, now=now), "physician_name": name,
@@ -348,7 +327,7 @@ async def grant_extra_time(request: web.Request) -> web.StreamResponse:
     actor = current_actor(request)
     body: ExtraTimeBody = await parse_body(request, ExtraTimeBody)
     async with request.app[sessionmaker_key]() as session, session.begin():
-        attempt = await attempts.grant_extra_time(session, actor, id_param(request, "attempt_id"), body.minutes,
+        attempt = await attempts.grant_extra_time(session, actor, path_id(request, "attempt_id"), body.minutes,
                                                   body.reason, now=utcnow(), request_id=request_id(request))
     await request.app[attempt_hub_key].publish(attempt.id, "deadline", deadline=attempt.deadline.isoformat() + "Z",
                                                extra_minutes=attempt.extra_minutes)
@@ -361,7 +340,7 @@ async def end_attempt(request: web.Request) -> web.StreamResponse:
     actor = current_actor(request)
     body: EndBody = await parse_body(request, EndBody)
     async with request.app[sessionmaker_key]() as session, session.begin():
-        attempt = await attempts.end_by_staff(session, actor, id_param(request, "attempt_id"), body.reason,
+        attempt = await attempts.end_by_staff(session, actor, path_id(request, "attempt_id"), body.reason,
                                               now=utcnow(), cache=request.app[paper_cache_key],
                                               request_id=request_id(request))
     await request.app[attempt_hub_key].publish(attempt.id, "submitted", reason=body.reason)

@@ -18,15 +18,15 @@ from ..web.keys import sessionmaker_key, settings_key
 from ..banks.question_store import list_papers, paper_json
 from ..web.templating import render
 from ..web.routes import page_routes
-from .api import id_param
-from ..home.pages import _setup_redirect
+from ..web.params import path_id
+from ..web.pages import setup_redirect
 
 RESULT_WORDS = {"PASSED": "考核合格", "FAILED": "考核不合格"}
 
 
 def _physician_only(request: web.Request, here: str) -> None:
     account = current_account(request)
-    _setup_redirect(request, here)
+    setup_redirect(request, here)
     if account.role != Role.PHYSICIAN:
         raise Forbidden("仅医师本人可访问此页面")
 
@@ -46,14 +46,14 @@ async def exams_page(request: web.Request) -> web.StreamResponse:
 @page_routes.get("/exams/attempt/{attempt_id}", name="attempt")
 async def attempt_page(request: web.Request) -> web.StreamResponse:
     _physician_only(request, request.path)
-    return render(request, "attempt.html", {"attempt_id": id_param(request, "attempt_id"),
+    return render(request, "attempt.html", {"attempt_id": path_id(request, "attempt_id"),
                                             "proctored": request.app[settings_key].exam_face_check})
 
 
 @page_routes.get("/schedules", name="schedules")
 async def schedules_page(request: web.Request) -> web.StreamResponse:
     account = current_account(request)
-    _setup_redirect(request, "/schedules")
+    setup_redirect(request, "/schedules")
     if account.role not in (Role.BODY, Role.ADMIN, Role.INVIGILATOR):
         raise Forbidden("仅考核机构、监考员和系统管理员可访问此页面")
     can_schedule = account.role in (Role.BODY, Role.ADMIN)

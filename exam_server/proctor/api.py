@@ -26,9 +26,9 @@ from ..exam import attempts as exam_attempts
 from ..exam import schedules as exam_schedules
 from ..exam.lifecycle import AttemptState
 from ..exam.models import Attempt, ExamSchedule
-from ..web.keys import (
-    attempt_hub_key, frame_service_key, live_key, paper_cache_key, sessionmaker_key, settings_key, storage_key,
-)
+from ..web.keys import live_key, sessionmaker_key, settings_key, storage_key
+from ..exam.keys import attempt_hub_key, paper_cache_key
+from .keys import frame_service_key
 from . import assignments, consent, events, identity, live as live_view, review
 from .frames import MAX_FRAME_BYTES, QueuedFrame, is_image
 from .models import ProctorEvent
@@ -38,7 +38,9 @@ from .rules import (
 from ..web.request_context import request_id
 from ..web.schemas import Body
 from ..web.routes import routes
-from ..exam.api import MAX_ID, caller_physician, id_param
+from ..web.edge import DB_INT_MAX
+from ..web.params import path_id
+from ..web.sessions import caller_physician
 
 PHYSICIAN = (Role.PHYSICIAN,)
 BODY_STAFF = (Role.BODY, Role.ADMIN)
@@ -73,8 +75,8 @@ class RulesBody(Body):
 
 
 class AssignBody(Body):
-    invigilator_id: int = Field(title="监考员", ge=1, le=MAX_ID)
-    institution_id: int | None = Field(default=None, title="机构", ge=1, le=MAX_ID)
+    invigilator_id: int = Field(title="监考员", ge=1, le=DB_INT_MAX)
+    institution_id: int | None = Field(default=None, title="机构", ge=1, le=DB_INT_MAX)
     block_no: int | None = Field(default=None, title="组号", ge=0, le=10_000)
     block_size: int | None = Field(default=None, title="每组人数", ge=1, le=assignments.MAX_BLOCK)
 
@@ -83,7 +85,7 @@ class InvigilatorBody(Body):
     username: str = Field(title="用户名", min_length=3, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
     display_name: str = Field(title="姓名", min_length=1, max_length=64)
     password: str = Field(title="初始密码", min_length=8, max_length=128)
-    body_id: int | None = Field(default=None, title="考核机构", ge=1, le=MAX_ID)
+    body_id: int | None = Field(default=None, title="考核机构", ge=1, le=DB_INT_MAX)
 
 
 class BrowserEventBody(Body):
@@ -179,7 +181,7 @@ async def start_identity_check(request: web.Request) -> web.StreamResponse:
              roles=PHYSICIAN, body=CheckFramesBody, tags=("proctoring",))
 async def submit_identity_frames(request: web.Request) -> web.StreamResponse:
     actor = current_actor(request)
-    check_id = id_param(request, "check_id")
+    check_id = path_id(request, "check_id")
     body: CheckFramesBody = await parse_body(request, CheckFramesBody)
     now = utcnow()
     async with request.app[sessionmaker_key]() as session:
@@ -216,7 +218,7 @@ async def manual_verification(request: web.Request) -> web.StreamResponse:
     actor = current_actor(request)
     body: ManualBody = await parse_body(request, ManualBody)
     async with request.app[sessionmaker_key]() as session, session.begin():
-        check = await identity.manual_verify(session, actor, id_param(request, "physician_id"), body.kind, body.note,
+        check = await identity.manual_verify(session, actor, path_id(request, "physician_id"), body.kind, body.note,
                                              now=utcnow(), request_id=request_id(request))
     return json_ok({"check_id": check.id, "state": check.state}, status=201)
 
@@ -225,7 +227,7 @@ async def manual_verification(request: web.Request) -> web.StreamResponse:
 
 
 async def _schedule(session: Any, request: web.Request, *, change: bool = False) -> ExamSchedule:
-    return await exam_schedules.schedule_in_scope(session, current_actor(request), id_param(request, "schedule_id"),
+    return await exam_schedules.schedule_in_scope(session, current_actor(request), path_id(request, "schedule_id"),
                                                   change=change)
 
 
@@ -279,7 +281,7 @@ async def unassign_invigilator(request: web.Request) -> web.StreamResponse:
     actor = current_actor(request)
     await parse_body(request, ConfirmBody)
     async with request.app[sessionmaker_key]() as session, session.begin():
-        await assignments.remove(session, actor, id_param(request, "assignment_id"), request_id=request_id(request))
+        await assignments.remove(session, actor, path_id(request, "assignment_id"), request_id=request_id(request))
     return json_ok({"deleted": True})
 
 
@@ -313,7 +315,7 @@ async def create_invigilator(request: web.Request) -> web.StreamResponse:
 
 
 async def _attempt_of_caller(request: web.Request) -> tuple[Attempt, ExamSchedule]:
-    attempt_id = id_param(request, "attempt_id")
+    attempt_id = path_id(request, "attempt_id")
     physician_id = caller_physician(request, attempt_id)
     async with request.app[sessionmaker_key]() as session:
         attempt = await session.get(Attempt, attempt_id)
@@ -475,7 +477,7 @@ async def snapshot(request: web.Request, schedule_id: int) -> tuple[dict[str, An
 @routes.get("/api/v1/invigilation/{schedule_id}", summary="监考工作台快照：考生网格与按严重程度排序的提醒", roles=WATCHERS,
             tags=("invigilation",))
 async def invigilation_snapshot(request: web.Request) -> web.StreamResponse:
-    body, _ = await snapshot(request, id_param(request, "schedule_id"))
+    body, _ = await snapshot(request, path_id(request, "schedule_id"))
     return json_ok(body)
 
 
@@ -484,7 +486,7 @@ async def invigilation_snapshot(request: web.Request) -> web.StreamResponse:
 async def attempt_timeline(request: web.Request) -> web.StreamResponse:
     actor = current_actor(request)
     async with request.app[sessionmaker_key]() as session:
-        attempt = await exam_attempts.attempt_in_scope(session, actor, id_param(request, "attempt_id"))
+        attempt = await exam_attempts.attempt_in_scope(session, actor, path_id(request, "attempt_id"))
         body = await review.timeline(session, attempt)
         schedule = await session.get(ExamSchedule, attempt.schedule_id)
         body["attempt"] = exam_attempts.attempt_json(attempt, schedule, now=utcnow())  # type: ignore[arg-type]
@@ -497,7 +499,7 @@ async def warn_candidate(request: web.Request) -> web.StreamResponse:
     actor = current_actor(request)
     body: WarnBody = await parse_body(request, WarnBody)
     async with request.app[sessionmaker_key]() as session, session.begin():
-        attempt = await exam_attempts.attempt_in_scope(session, actor, id_param(request, "attempt_id"))
+        attempt = await exam_attempts.attempt_in_scope(session, actor, path_id(request, "attempt_id"))
         if attempt.state != AttemptState.IN_PROGRESS:
             raise ApiError("考试已结束", code="attempt_over", status=409)
         e = await events.add(session, attempt.id, "warning_sent", now=utcnow(), severity=1, actor_id=actor.account_id,
@@ -514,7 +516,7 @@ async def warn_candidate(request: web.Request) -> web.StreamResponse:
 async def _evidence(request: web.Request, which: str) -> web.StreamResponse:
     actor = current_actor(request)
     async with request.app[sessionmaker_key]() as session:
-        e = await session.get(ProctorEvent, id_param(request, "event_id"))
+        e = await session.get(ProctorEvent, path_id(request, "event_id"))
         if e is None:
             raise NotFound("画面不存在")
         await exam_attempts.attempt_in_scope(session, actor, e.attempt_id)
@@ -558,7 +560,7 @@ async def review_violation(request: web.Request) -> web.StreamResponse:
     actor = current_actor(request)
     body: ReviewBody = await parse_body(request, ReviewBody)
     async with request.app[sessionmaker_key]() as session, session.begin():
-        v, attempt = await review.decide(session, actor, id_param(request, "violation_id"), body.decision, body.note,
+        v, attempt = await review.decide(session, actor, path_id(request, "violation_id"), body.decision, body.note,
                                          void=body.void, now=utcnow(), request_id=request_id(request))
         out = {"violation": review.violation_json(v), "attempt_state": attempt.state, "passed": attempt.passed}
     return json_ok(out)

@@ -14,13 +14,14 @@ from registry.roles import Role
 from ..web.api import _json_default
 from ..web.sessions import current_account
 from ..web.errors import ApiError, Forbidden
-from ..web.keys import invigilation_hub_key, sessionmaker_key
+from ..web.keys import sessionmaker_key
+from .keys import invigilation_hub_key
 from . import events
 from .live import Dashboard
 from ..web.templating import render
 from ..web.routes import page_routes
-from ..exam.api import id_param
-from ..home.pages import _setup_redirect
+from ..web.params import path_id
+from ..web.pages import setup_redirect
 from .api import dashboard_scope, snapshot
 
 STAFF = (Role.INVIGILATOR, Role.BODY, Role.ADMIN)
@@ -28,7 +29,7 @@ STAFF = (Role.INVIGILATOR, Role.BODY, Role.ADMIN)
 
 def _role(request: web.Request, here: str, roles: tuple[Role, ...], words: str) -> None:
     account = current_account(request)
-    _setup_redirect(request, here)
+    setup_redirect(request, here)
     if Role(account.role) not in roles:
         raise Forbidden(f"仅{words}可访问此页面")
 
@@ -62,13 +63,13 @@ async def invigilation_page(request: web.Request) -> web.StreamResponse:
 @page_routes.get("/schedules/{schedule_id}/proctoring", name="proctor_assign")
 async def assign_page(request: web.Request) -> web.StreamResponse:
     _role(request, request.path, (Role.BODY, Role.ADMIN), "考核机构和系统管理员")
-    return render(request, "proctor_assign.html", {"schedule_id": id_param(request, "schedule_id")})
+    return render(request, "proctor_assign.html", {"schedule_id": path_id(request, "schedule_id")})
 
 
 @page_routes.get("/schedules/{schedule_id}/review", name="proctor_review")
 async def review_page(request: web.Request) -> web.StreamResponse:
     _role(request, request.path, (Role.BODY, Role.ADMIN), "考核机构和系统管理员")
-    return render(request, "proctor_review.html", {"schedule_id": id_param(request, "schedule_id")})
+    return render(request, "proctor_review.html", {"schedule_id": path_id(request, "schedule_id")})
 
 
 @page_routes.get("/ws/invigilation/{schedule_id}", name="invigilation_ws")
@@ -77,7 +78,7 @@ async def invigilation_ws(request: web.Request) -> web.StreamResponse:
     account = current_account(request)
     if Role(account.role) not in STAFF or account.must_change_password or account.phone_verified_at is None:
         raise Forbidden("当前角色无权执行此操作")
-    schedule_id = id_param(request, "schedule_id")
+    schedule_id = path_id(request, "schedule_id")
     raw_since = request.query.get("since", "0")
     if not raw_since.isdigit() or len(raw_since) > 12:
         raise ApiError("since 应为事件编号")

@@ -20,10 +20,10 @@ from ..web.errors import ApiError
 from ..web.keys import sessionmaker_key, storage_key
 from .photo_check import check_and_enrol
 from ..web.request_context import request_id
-from ..web.schemas import StepBody
+from .schemas import StepBody
 from .uploads import PHOTO_MAX_BYTES, PROOF_MAX_BYTES, UploadRejected, check_proof, check_proof_count
 from ..web.routes import routes
-from .institution_api import path_id
+from ..web.params import path_id, read_upload
 
 PHYSICIAN = (Role.PHYSICIAN,)
 
@@ -101,24 +101,6 @@ async def submit(request: web.Request) -> web.StreamResponse:
     async with request.app[sessionmaker_key]() as session, session.begin():
         reg = await workflow.submit(session, current_actor(request), request_id=request_id(request))
     return json_ok({"state": reg.state, "state_words": STATE_WORDS[State(reg.state)], "next": "/"})
-
-
-async def read_upload(request: web.Request, field: str, limit: int, title: str) -> tuple[bytes, str]:
-    """The one file part named `field`, read up to `limit` bytes (the rest is refused unread)."""
-    if not request.content_type.startswith("multipart/"):
-        raise ApiError(f"请以表单方式上传{title}", code="unsupported_media_type", status=415)
-    reader = await request.multipart()
-    async for part in reader:
-        if getattr(part, "name", None) != field:
-            continue
-        chunks, size = [], 0
-        while chunk := await part.read_chunk(64 * 1024):  # type: ignore[union-attr]
-            size += len(chunk)
-            if size > limit:
-                raise ApiError(f"{title}不能超过 {limit // (1024 * 1024)} MB", fields={field: f"{title}不能超过 {limit // (1024 * 1024)} MB"}, status=413, code="too_large")
-            chunks.append(chunk)
-        return b"".join(chunks), part.filename or ""  # type: ignore[union-attr]
-    raise ApiError(f"请选择要上传的{title}", fields={field: f"请选择要上传的{title}"})
 
 
 def _rejected(exc: UploadRejected) -> ApiError:

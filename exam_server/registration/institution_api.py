@@ -12,34 +12,14 @@ from registry.states import State
 
 from ..web.api import json_ok, parse_body
 from ..web.sessions import current_actor
-from ..web.edge import parse_id
 from ..web.errors import ApiError
 from ..web.keys import sessionmaker_key, settings_key
+from ..web.params import int_param
 from ..web.request_context import request_id
-from ..web.schemas import OpenRegistrationBody
+from .schemas import OpenRegistrationBody
 from ..web.routes import routes
 
 OVERSEERS = (Role.INSTITUTION, Role.BODY, Role.HEALTH_ADMIN, Role.ADMIN)
-
-
-def int_param(request: web.Request, name: str, default: int, *, lo: int, hi: int, title: str) -> int:
-    raw = request.query.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ApiError(f"{title}应为整数", fields={name: f"{title}应为整数"}) from None
-    if not lo <= value <= hi:
-        raise ApiError(f"{title}应在 {lo} 到 {hi} 之间", fields={name: f"{title}应在 {lo} 到 {hi} 之间"})
-    return value
-
-
-def path_id(request: web.Request, name: str) -> int:
-    value = parse_id(request.match_info[name])
-    if value is None:  # the edge middleware refuses these first; kept for handlers called directly
-        raise ApiError("记录不存在", code="not_found", status=404)
-    return value
 
 
 @routes.get("/api/v1/physicians", summary="医师列表（按角色范围）及本周期状态", roles=OVERSEERS, tags=("institution",),

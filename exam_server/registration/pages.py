@@ -1,4 +1,4 @@
-"""Pages of the registration workflow: the five steps, reviews, records, exemptions, admin tables."""
+"""Pages of the registration workflow: the five steps, reviews, records, exemptions, departments, physician lists."""
 
 from __future__ import annotations
 
@@ -16,13 +16,7 @@ from ..web.errors import Forbidden
 from ..web.keys import sessionmaker_key
 from ..web.templating import render
 from ..web.routes import page_routes
-from ..home.pages import _setup_redirect
-
-
-def _require(request: web.Request, *roles: Role) -> None:
-    _setup_redirect(request, request.path)
-    if Role(current_account(request).role) not in roles:
-        raise Forbidden("当前角色无权访问此页面")
+from ..web.pages import require_role, setup_redirect
 
 
 CODE_TABLES = {
@@ -33,7 +27,7 @@ CODE_TABLES = {
 
 @page_routes.get("/register", name="register")
 async def register_start(request: web.Request) -> web.StreamResponse:
-    _require(request, Role.PHYSICIAN)
+    require_role(request, Role.PHYSICIAN)
     async with request.app[sessionmaker_key]() as session:
         reg = await workflow.own_registration(session, current_actor(request))
         done = set((reg.data or {}).get("_complete", []))
@@ -45,7 +39,7 @@ async def register_start(request: web.Request) -> web.StreamResponse:
 
 @page_routes.get("/register/{step}", name="register_step")
 async def register_step(request: web.Request) -> web.StreamResponse:
-    _require(request, Role.PHYSICIAN)
+    require_role(request, Role.PHYSICIAN)
     step = request.match_info["step"]
     async with request.app[sessionmaker_key]() as session:
         reg = await workflow.own_registration(session, current_actor(request))
@@ -75,7 +69,7 @@ async def register_step(request: web.Request) -> web.StreamResponse:
 
 @page_routes.get("/exemption", name="exemption")
 async def exemption_page(request: web.Request) -> web.StreamResponse:
-    _require(request, Role.PHYSICIAN)
+    require_role(request, Role.PHYSICIAN)
     async with request.app[sessionmaker_key]() as session:
         reg = await workflow.own_registration(session, current_actor(request))
         conditions = await exemptions.active_conditions(session)
@@ -90,7 +84,7 @@ async def exemption_page(request: web.Request) -> web.StreamResponse:
 
 @page_routes.get("/reviews", name="reviews")
 async def reviews_page(request: web.Request) -> web.StreamResponse:
-    _require(request, Role.INSTITUTION, Role.BODY, Role.HEALTH_ADMIN, Role.ADMIN)
+    require_role(request, Role.INSTITUTION, Role.BODY, Role.HEALTH_ADMIN, Role.ADMIN)
     account = current_account(request)
     default_state = {Role.INSTITUTION: State.SUBMITTED, Role.BODY: State.INSTITUTION_APPROVED}.get(Role(account.role), "")
     async with request.app[sessionmaker_key]() as session:
@@ -101,7 +95,7 @@ async def reviews_page(request: web.Request) -> web.StreamResponse:
 
 @page_routes.get("/records/{registration_id}", name="record")
 async def record_page(request: web.Request) -> web.StreamResponse:
-    _require(request, Role.INSTITUTION, Role.BODY, Role.HEALTH_ADMIN, Role.ADMIN)
+    require_role(request, Role.INSTITUTION, Role.BODY, Role.HEALTH_ADMIN, Role.ADMIN)
     registration_id = parse_id(request.match_info["registration_id"])
     if registration_id is None:
         raise web.HTTPNotFound()
@@ -110,25 +104,20 @@ async def record_page(request: web.Request) -> web.StreamResponse:
 
 @page_routes.get("/institution/departments", name="departments")
 async def departments_page(request: web.Request) -> web.StreamResponse:
-    _require(request, Role.INSTITUTION)
+    require_role(request, Role.INSTITUTION)
     return render(request, "departments.html", {})
 
 
 @page_routes.get("/health/physicians", name="health_physicians")
 async def health_physicians(request: web.Request) -> web.StreamResponse:
-    _require(request, Role.HEALTH_ADMIN)
+    require_role(request, Role.HEALTH_ADMIN)
     return render(request, "health_physicians.html", {"states": list(State), "state_words": STATE_WORDS})
 
 
-@page_routes.get("/admin/conditions", name="admin_conditions")
-async def admin_conditions(request: web.Request) -> web.StreamResponse:
-    _require(request, Role.ADMIN)
-    async with request.app[sessionmaker_key]() as session:
-        from sqlalchemy import select
-
-        from registry.models import ExemptionCondition
-
-        items = (await session.scalars(select(ExemptionCondition).order_by(ExemptionCondition.id))).all()
-    return render(request, "conditions.html", {"conditions": items})
-
-
+@page_routes.get("/institution/physicians", name="institution_physicians")
+async def institution_physicians(request: web.Request) -> web.StreamResponse:
+    account = current_account(request)
+    setup_redirect(request, "/institution/physicians")
+    if account.role != Role.INSTITUTION:
+        raise Forbidden("仅医疗卫生机构的定考负责人可访问此页面")
+    return render(request, "institution_physicians.html", {"states": list(State), "state_words": STATE_WORDS})

@@ -22,12 +22,12 @@ from ..web.sessions import current_actor
 from ..web.errors import ApiError
 from ..web.keys import sessionmaker_key, storage_key
 from ..web.request_context import request_id
-from ..web.schemas import (
+from .schemas import (
     ApproveBody, BatchApproveBody, BodyApproveBody, ConditionBody, DecisionBody, DepartmentBody, ExemptionBody,
     ReturnBody, TransferBody,
 )
 from ..web.routes import routes
-from .institution_api import int_param, path_id
+from ..web.params import int_param, path_id
 from .api import registration_json, store_proof
 
 REVIEWERS = (Role.INSTITUTION, Role.BODY, Role.HEALTH_ADMIN, Role.ADMIN)

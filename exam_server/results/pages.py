@@ -17,12 +17,12 @@ from ..web.keys import sessionmaker_key
 from .models import BodySeal
 from ..web.templating import render
 from ..web.routes import page_routes
-from ..registration.pages import _require
+from ..web.pages import require_role
 
 
 @page_routes.get("/result", name="result")
 async def result_page(request: web.Request) -> web.StreamResponse:
-    _require(request, Role.PHYSICIAN)
+    require_role(request, Role.PHYSICIAN)
     actor = current_actor(request)
     async with request.app[sessionmaker_key]() as session:
         reg = await results.my_registration(session, actor)
@@ -42,7 +42,7 @@ async def result_page(request: web.Request) -> web.StreamResponse:
 
 @page_routes.get("/results/manage", name="results_manage")
 async def manage_page(request: web.Request) -> web.StreamResponse:
-    _require(request, Role.BODY)
+    require_role(request, Role.BODY)
     actor = current_actor(request)
     async with request.app[sessionmaker_key]() as session:
         institutions = (await session.scalars(select(Institution).where(institution_clause(actor))

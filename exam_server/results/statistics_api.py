@@ -21,7 +21,7 @@ from ..web.edge import parse_id
 from .statistics import STAFF, attempt_rows, paper_score_rows, question_statistic_rows, registration_rows, statistics
 from ..web.templating import render
 from ..web.routes import page_routes, routes
-from ..home.pages import _setup_redirect
+from ..web.pages import setup_redirect
 
 REVIEW_STATES = {"SUBMITTED", "INSTITUTION_APPROVED", "RETURNED"}
 
@@ -46,7 +46,7 @@ async def statistics_api(request: web.Request) -> web.StreamResponse:
 
 @page_routes.get("/statistics", name="statistics")
 async def statistics_page(request: web.Request) -> web.StreamResponse:
-    _setup_redirect(request, request.path)
+    setup_redirect(request, request.path)
     if Role(current_account(request).role) not in STAFF:
         raise Forbidden("当前角色无权访问此页面")
     return render(request, "statistics.html", await _figures(request))

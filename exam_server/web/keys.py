@@ -1,28 +1,20 @@
-"""Every typed application key in one place."""
+"""The application and request keys every feature shares: settings, database, live state, storage, SMS,
+metrics, and who is calling. A feature's own keys live in its package (exam/keys.py, proctor/keys.py, ...)."""
 
 from __future__ import annotations
-
-from concurrent.futures import Executor
 
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from registry.models import Account
 
-from .account_cache import AccountCache
-from ..exam.hot_path import HotPath
-from ..exam.papers import PaperCache
-from ..exam.push import AttemptHub
-from .attempt_tokens import AttemptToken
-from ..results.certificate_zips import CertificateZipJobs
-from ..banks.import_jobs import ImportJobs
 from ..infra.livestate import LiveState
-from .metrics import Metrics
-from ..proctor.frames import FrameService
-from ..proctor.live import InvigilationHub
-from ..settings import Settings
 from ..infra.sms import SmsSender
 from ..infra.storage import FileStorage
+from ..settings import Settings
+from .account_cache import AccountCache
+from .attempt_tokens import AttemptToken
+from .metrics import Metrics
 
 settings_key = web.AppKey("settings", Settings)
 engine_key = web.AppKey("engine", AsyncEngine)
@@ -30,17 +22,8 @@ sessionmaker_key = web.AppKey("sessionmaker", async_sessionmaker[AsyncSession])
 live_key = web.AppKey("live", LiveState)
 sms_key = web.AppKey("sms", SmsSender)
 storage_key = web.AppKey("storage", FileStorage)
-executor_key = web.AppKey("executor", Executor)
-paper_cache_key = web.AppKey("paper_cache", PaperCache)
-# None unless the database is PostgreSQL.
-hot_path_key = web.AppKey("hot_path", HotPath | None)  # type: ignore[arg-type]
-attempt_hub_key = web.AppKey("attempt_hub", AttemptHub)
 metrics_key = web.AppKey("metrics", Metrics)
-import_jobs_key = web.AppKey("import_jobs", ImportJobs)
-certificate_zips_key = web.AppKey("certificate_zips", CertificateZipJobs)
 account_cache_key = web.AppKey("account_cache", AccountCache)
-frame_service_key = web.AppKey("frame_service", FrameService)
-invigilation_hub_key = web.AppKey("invigilation_hub", InvigilationHub)
 
 # Request-scoped.
 account_key = web.RequestKey("account", Account | None)  # type: ignore[arg-type]

@@ -1,4 +1,4 @@
-"""Sessions in live state behind an HttpOnly cookie, CSRF double-submit, lockout, role gates."""
+"""Sessions in live state behind an HttpOnly cookie, CSRF double-submit, who is calling."""
 
 from __future__ import annotations
 
@@ -11,11 +11,12 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from registry.models import Account
+from registry.roles import Role
 from registry.scope import Actor
 
-from .errors import ApiError, NotLoggedIn, TooManyRequests
+from .errors import ApiError, NotLoggedIn
 from .attempt_tokens import HEADER as TOKEN_HEADER
-from .keys import account_cache_key, account_key, live_down_key, live_key, settings_key
+from .keys import account_cache_key, account_key, attempt_token_key, live_down_key, live_key, settings_key
 from ..infra.livestate import LIVE_STATE_ERRORS, LiveState
 
 log = logging.getLogger("dingkao.auth")
@@ -108,47 +109,21 @@ def current_actor(request: web.Request) -> Actor:
     return Actor.of(current_account(request))
 
 
+def caller_physician(request: web.Request, attempt_id: int) -> int:
+    """The physician sitting: from the attempt token (for this attempt only) or the login session."""
+    token = request.get(attempt_token_key)
+    if token is not None:
+        if token.attempt_id != attempt_id:
+            raise ApiError("考试记录不存在", code="not_found", status=404)
+        return token.physician_id
+    actor = current_actor(request)
+    if actor.role is not Role.PHYSICIAN or actor.physician_id is None:
+        raise ApiError("只有考生本人可以作答", code="forbidden", status=403)
+    return actor.physician_id
+
+
 def csrf_token(request: web.Request) -> str:
     return request.cookies.get(CSRF_COOKIE, "")
-
-
-class LoginGuard:
-    """Five wrong passwords lock an account (or an unknown login name) for 15 minutes."""
-
-    MAX_FAILURES = 5
-    LOCK_SECONDS = 15 * 60
-
-    def __init__(self, live: LiveState) -> None:
-        self.live = live
-
-    async def ensure_not_locked(self, subject: str) -> None:
-        remaining = await self.live.ttl(f"login:lock:{subject}")
-        if remaining is not None and await self.live.get(f"login:lock:{subject}") is not None:
-            minutes = max(1, int(remaining // 60) + (1 if remaining % 60 else 0))
-            raise TooManyRequests(f"密码错误次数过多，账户已锁定，请 {minutes} 分钟后再试", code="locked")
-
-    async def failed(self, subject: str) -> int:
-        count = await self.live.incr(f"login:fail:{subject}", ttl=self.LOCK_SECONDS)
-        if count >= self.MAX_FAILURES:
-            await self.live.set(f"login:lock:{subject}", "1", ttl=self.LOCK_SECONDS)
-            await self.live.delete(f"login:fail:{subject}")
-        return count
-
-    async def succeeded(self, subject: str) -> None:
-        await self.live.delete(f"login:fail:{subject}")
-
-    async def is_locked(self, subject: str) -> bool:
-        return await self.live.get(f"login:lock:{subject}") is not None
-
-    async def unlock(self, subject: str) -> None:
-        """Lift a lock (and forget earlier failures) before the 15 minutes are up."""
-        await self.live.delete(f"login:lock:{subject}")
-        await self.live.delete(f"login:fail:{subject}")
-
-
-def login_subject(kind: str, login: str) -> str:
-    """The key a login's failures and lock are counted under: physicians by ID number, staff by username."""
-    return f"{kind}:{login}"
 
 
 def client_address(request: web.Request) -> str:

@@ -14,7 +14,8 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from exam_server.web.keys import frame_service_key, sessionmaker_key, settings_key, storage_key
+from exam_server.web.keys import sessionmaker_key, settings_key, storage_key
+from exam_server.proctor.keys import frame_service_key
 from exam_server.proctor.models import ProctorEvent, Violation
 from exam_server.proctor.retention import delete_expired
 from registry.db import utcnow
