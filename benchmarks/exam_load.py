@@ -195,8 +195,8 @@ async def seed(scratch: Scratch, count: int) -> list[dict[str, Any]]:
 
     from exam_server.demo.seed import seed_demo
     from exam_server.demo.exams import seed_exam_demo
-    from exam_server.proctor import consent
-    from exam_server.proctor.models import FaceConsent, IdentityCheck
+    from exam_server.identity import consent
+    from exam_server.identity.models import FaceConsent, IdentityCheck
     from exam_server.settings import Settings
     from registry.db import make_engine, make_sessionmaker, utcnow
     from exam_server.infra.migrate import upgrade

@@ -61,7 +61,7 @@ async def seed(url: str, candidates: int, block: int) -> tuple[int, list[str]]:
     from exam_server.demo.seed import seed_demo
     from exam_server.demo.exams import seed_exam_demo
     from exam_server.exam.models import ExamSchedule
-    from exam_server.proctor.models import InvigilatorAssignment
+    from exam_server.exam.models import InvigilatorAssignment
     from exam_server.settings import Settings
     from registry.db import make_engine, make_sessionmaker, utcnow
     from exam_server.infra.migrate import upgrade

@@ -19,8 +19,11 @@ from sqlalchemy import text
 os.environ.setdefault("DINGKAO_PASSWORD_HASHING", "cheapest")
 
 
-import exam_server.banks.models  # noqa: F401  (exam tables, so each test empties them too)
-import exam_server.results.models  # noqa: F401  (result tables too)
+import exam_server.banks.models  # noqa: F401  (the service's tables, so each test empties them too)
+import exam_server.exam.models  # noqa: F401
+import exam_server.identity.models  # noqa: F401
+import exam_server.proctor.models  # noqa: F401
+import exam_server.results.models  # noqa: F401
 from exam_server.settings import Settings
 from registry.db import Base, make_engine
 

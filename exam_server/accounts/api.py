@@ -14,14 +14,14 @@ from registry.models import Account
 from registry.roles import ROLE_NAMES_ZH
 
 from ..web.api import ALL_ROLES, ANYONE, json_ok, parse_body
-from ..web.sessions import client_address, create_session, current_account, destroy_session
-from .login_guard import LoginGuard, login_subject
 from ..web.errors import ApiError
 from ..web.keys import live_key, sessionmaker_key, settings_key, sms_key
-from .phone_codes import PhoneCodes
-from .schemas import LoginBody, PasswordBody, PhoneBindBody, PhoneCodeBody
 from ..web.pages import NEXT_URL
 from ..web.routes import routes
+from ..web.sessions import client_address, create_session, current_account, destroy_session
+from .login_guard import LoginGuard, login_subject
+from .phone_codes import PhoneCodes
+from .schemas import LoginBody, PasswordBody, PhoneBindBody, PhoneCodeBody
 
 _LOOKS_LIKE_RESIDENT_ID = re.compile(r"^\d{15,17}[\dX]?$")
 

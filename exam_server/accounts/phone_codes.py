@@ -10,9 +10,9 @@ import hmac
 import json
 import secrets
 
-from ..web.errors import ApiError, TooManyRequests
 from ..infra.livestate import LiveState
 from ..infra.sms import SmsDeliveryError, SmsSender
+from ..web.errors import ApiError, TooManyRequests
 
 CODE_TTL = 5 * 60
 RESEND_AFTER = 60

@@ -12,14 +12,14 @@ from registry.master_data import ImportRejected
 from registry.roles import ROLE_NAMES_ZH, Role
 
 from ..web.api import json_ok, parse_body
-from ..web.sessions import current_actor
-from .login_guard import LoginGuard, login_subject
 from ..web.errors import ApiError, error_body
 from ..web.keys import live_key, sessionmaker_key
+from ..web.params import int_param, path_id, read_upload
 from ..web.request_context import request_id
 from ..web.routes import routes
 from ..web.schemas import Body
-from ..web.params import int_param, path_id, read_upload
+from ..web.sessions import current_actor
+from .login_guard import LoginGuard, login_subject
 
 MANAGERS = (Role.ADMIN, Role.BODY)
 ADMIN = (Role.ADMIN,)

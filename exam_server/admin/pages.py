@@ -8,9 +8,9 @@ from registry import code_tables, cycles, exemptions
 from registry.roles import Role
 
 from ..web.keys import sessionmaker_key
-from ..web.templating import render
-from ..web.routes import page_routes
 from ..web.pages import require_role
+from ..web.routes import page_routes
+from ..web.templating import render
 
 
 @page_routes.get("/admin/cycles", name="admin_cycles")

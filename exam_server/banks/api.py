@@ -16,14 +16,14 @@ from question_bank.normalise import normalise_category
 from question_bank.result import problem_to_dict
 from registry.roles import Role
 
-from . import question_store
 from ..web.api import json_ok, parse_body
-from ..web.sessions import current_actor
 from ..web.errors import ApiError, error_body
 from ..web.keys import sessionmaker_key
+from ..web.params import int_param, path_id, read_upload
 from ..web.request_context import request_id
 from ..web.routes import routes
-from ..web.params import int_param, path_id, read_upload
+from ..web.sessions import current_actor
+from . import question_store
 
 ADMIN = (Role.ADMIN,)
 TAGS = ("question_bank",)

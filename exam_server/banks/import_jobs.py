@@ -28,10 +28,10 @@ from question_bank.result import problem_to_dict
 from registry.db import utcnow
 from registry.errors import ConcurrentUpdate, InvalidInput, NotFound
 
-from . import question_store
-from .models import ImportJob
 from ..infra.livestate import LiveState
 from ..infra.storage import FileStorage
+from . import question_store
+from .models import ImportJob
 
 __all__ = ["ImportJobs", "JobView", "create_job", "run_preview", "run_import", "job_view", "request_cancel",
            "list_jobs", "skipped_csv", "BATCH", "RUNNING", "FINISHED"]

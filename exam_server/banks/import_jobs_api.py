@@ -7,14 +7,14 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from registry.roles import Role
 
-from . import import_jobs
 from ..web.api import json_ok, parse_body
-from ..web.sessions import current_actor
 from ..web.keys import live_key, sessionmaker_key, storage_key
-from .keys import import_jobs_key
-from ..web.routes import routes
-from .api import UPLOAD_MAX_BYTES, _attachment
 from ..web.params import path_id, read_upload
+from ..web.routes import routes
+from ..web.sessions import current_actor
+from . import import_jobs
+from .api import UPLOAD_MAX_BYTES, _attachment
+from .keys import import_jobs_key
 
 ADMIN = (Role.ADMIN,)
 TAGS = ("question_bank",)

@@ -1,4 +1,4 @@
-"""The exam tables, on registry's Base: question banks, their questions, paper definitions.
+"""The question banks' tables, on registry's Base: question banks, their questions, paper definitions, import jobs.
 
 A question is stored whole as ``payload`` (``question_bank.question_to_dict``, images embedded);
 the other columns are copies of what lists, searches and the unique fingerprint need. Members
@@ -94,9 +94,3 @@ class ImportJob(Base):
     message: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
-
-
-# The exam engine's tables live with the engine; importing them here registers them on Base
-# wherever the exam tables are needed (migrations, tests).
-from ..exam.models import Answer, Attempt, ExamSchedule, QuestionSnapshot  # noqa: E402,F401
-from ..proctor.models import FaceConsent, IdentityCheck, InvigilatorAssignment, LiveEnrolment, ProctorEvent, Violation  # noqa: E402,F401

@@ -8,14 +8,14 @@ from question_bank import PaperKind, PracticeCategory, QuestionType
 from registry.errors import NotFound
 from registry.roles import Role
 
-from . import question_store
-from ..web.sessions import current_actor
 from ..web.edge import parse_id
-from ..results.statistics import question_statistic_rows
 from ..web.keys import sessionmaker_key
-from ..web.templating import render
-from ..web.routes import page_routes
 from ..web.pages import require_role
+from ..web.routes import page_routes
+from ..web.sessions import current_actor
+from ..web.templating import render
+from . import question_store
+from .keys import item_statistics_key
 
 STATS_SHOWN = 100  # flagged first; the XLSX export has every drawn question
 EXPORT_CHOICES = [(fmt, name) for fmt, name in question_store.FORMAT_NAMES.items()]
@@ -28,7 +28,8 @@ async def banks_page(request: web.Request) -> web.StreamResponse:
         banks = await question_store.list_banks(session)
         raw = request.query.get("bank", "")
         selected = parse_id(raw) or (banks[0].id if banks else 0)
-        item_stats = await question_statistic_rows(session, current_actor(request), bank_id=selected) if banks else []
+        item_stats = (await request.app[item_statistics_key](session, current_actor(request), bank_id=selected)
+                      if banks else [])
     return render(request, "bank_banks.html", {"banks": banks, "selected": selected, "types": list(QuestionType),
                                                "formats": EXPORT_CHOICES, "item_stats": item_stats[:STATS_SHOWN],
                                                "item_stats_total": len(item_stats),

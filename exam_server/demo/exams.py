@@ -16,11 +16,10 @@ from registry import audit, master_data
 from registry.db import make_engine, make_sessionmaker, utcnow
 from registry.models import Account, Cycle, Exemption, Physician, Registration
 
-from .seed import demo_id_number, physicians_csv
-from ..exam.models import ExamSchedule
 from ..banks.models import Paper
-from ..proctor.models import InvigilatorAssignment
+from ..exam.models import ExamSchedule, InvigilatorAssignment
 from ..settings import Settings
+from .seed import demo_id_number, physicians_csv
 
 # name, born, seq, institution, category, scope, qualification year, first practice, stage, procedure, exemption
 EXAM_PHYSICIANS = [

@@ -15,22 +15,22 @@ from question_bank import Pool
 from registry.db import utcnow
 from registry.roles import Role
 
+from ..identity.checks import use_pass
+from ..identity.gate import identity_gate
+from ..web import attempt_tokens as tokens
 from ..web.api import json_ok, parse_body
 from ..web.edge import DB_INT_MAX
-from ..web.params import path_id
-from ..web.sessions import caller_physician, current_actor
 from ..web.errors import ApiError
+from ..web.keys import account_key, attempt_token_key, engine_key, sessionmaker_key, settings_key
+from ..web.params import path_id
+from ..web.request_context import request_id
+from ..web.routes import routes
+from ..web.schemas import Body
+from ..web.sessions import caller_physician, current_actor
 from . import answers, attempts, schedules, start_sql
-from .gate import identity_gate
-from ..proctor.identity import use_pass
+from .keys import attempt_hub_key, hot_path_key, paper_cache_key, result_published_key
 from .lifecycle import AttemptState
 from .push import KEEPALIVE
-from ..web import attempt_tokens as tokens
-from ..web.keys import account_key, attempt_token_key, engine_key, sessionmaker_key, settings_key
-from .keys import attempt_hub_key, hot_path_key, paper_cache_key
-from ..web.request_context import request_id
-from ..web.schemas import Body
-from ..web.routes import routes
 
 PHYSICIAN = (Role.PHYSICIAN,)
 SCHEDULERS = (Role.BODY, Role.ADMIN)
@@ -104,7 +104,8 @@ async def exam_overview(request: web.Request) -> web.StreamResponse:
     actor = current_actor(request)
     async with request.app[sessionmaker_key]() as session, session.begin():
         try:
-            body = await attempts.my_exams(session, actor, now=utcnow())
+            body = await attempts.my_exams(session, actor, now=utcnow(),
+                                           is_published=request.app[result_published_key])
         except attempts.StartRefused as exc:
             raise _refused(exc) from None
     return json_ok(body)

@@ -11,15 +11,16 @@ from aiohttp import web
 from registry.db import utcnow
 from registry.roles import Role
 
-from ..web.sessions import current_account, current_actor
-from ..web.errors import Forbidden
-from . import attempts
-from ..web.keys import sessionmaker_key, settings_key
 from ..banks.question_store import list_papers, paper_json
-from ..web.templating import render
-from ..web.routes import page_routes
-from ..web.params import path_id
+from ..web.errors import Forbidden
+from ..web.keys import sessionmaker_key, settings_key
 from ..web.pages import setup_redirect
+from ..web.params import path_id
+from ..web.routes import page_routes
+from ..web.sessions import current_account, current_actor
+from ..web.templating import render
+from . import attempts
+from .keys import result_published_key
 
 RESULT_WORDS = {"PASSED": "考核合格", "FAILED": "考核不合格"}
 
@@ -36,7 +37,8 @@ async def exams_page(request: web.Request) -> web.StreamResponse:
     _physician_only(request, "/exams")
     async with request.app[sessionmaker_key]() as session, session.begin():
         try:
-            overview = await attempts.my_exams(session, current_actor(request), now=utcnow())
+            overview = await attempts.my_exams(session, current_actor(request), now=utcnow(),
+                                               is_published=request.app[result_published_key])
         except attempts.StartRefused as exc:  # no registration in this cycle
             overview = {"papers": [], "result": None, "registration_words": exc.message, "procedure": None}
     return render(request, "exams.html", {"exams": overview, "result_words": RESULT_WORDS.get(overview["result"] or ""),

@@ -14,11 +14,11 @@ from registry.states import STATE_WORDS, State
 from registry.stats import counts_by_institution
 
 from ..results import services as results
-from ..web.sessions import current_account
 from ..web.keys import sessionmaker_key
-from ..web.templating import render
 from ..web.pages import setup_redirect
 from ..web.routes import page_routes
+from ..web.sessions import current_account
+from ..web.templating import render
 
 
 @page_routes.get("/", name="home")

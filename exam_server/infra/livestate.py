@@ -12,7 +12,7 @@ import logging
 import time
 import uuid
 from collections import defaultdict
-from typing import AsyncIterator, Callable, Protocol
+from typing import AsyncIterator, Callable, Iterable, Protocol
 
 from redis import exceptions as redis_errors
 
@@ -36,6 +36,8 @@ class LiveState(Protocol):
     def lock(self, name: str, *, ttl: float = 10.0, wait: float = 0.0) -> contextlib.AbstractAsyncContextManager[None]: ...
     async def publish(self, channel: str, message: str) -> None: ...
     def subscribe(self, channel: str) -> contextlib.AbstractAsyncContextManager[AsyncIterator[str]]: ...
+    def subscribe_many(self, channels: Iterable[str]
+                       ) -> contextlib.AbstractAsyncContextManager[AsyncIterator[tuple[str, str]]]: ...
     async def ping(self) -> bool: ...
     async def close(self) -> None: ...
 
@@ -52,12 +54,24 @@ async def _acquire(state: "MemoryLiveState | RedisLiveState", name: str, *, ttl:
     return key, token
 
 
+@contextlib.asynccontextmanager
+async def _subscribe_one(state: "MemoryLiveState | RedisLiveState", channel: str) -> AsyncIterator[AsyncIterator[str]]:
+    """One channel's messages (``subscribe``): ``subscribe_many`` with the channel names dropped."""
+    async with state.subscribe_many([channel]) as pairs:
+
+        async def messages() -> AsyncIterator[str]:
+            async for _, message in pairs:
+                yield message
+
+        yield messages()
+
+
 class MemoryLiveState:
     """In-process state for a single server process (the embedded default)."""
 
     def __init__(self) -> None:
         self._values: dict[str, tuple[str, float | None]] = {}
-        self._subscribers: dict[str, set[asyncio.Queue[str]]] = defaultdict(set)
+        self._subscribers: dict[str, set[asyncio.Queue[tuple[str, str]]]] = defaultdict(set)
 
     def _alive(self, key: str) -> tuple[str, float | None] | None:
         item = self._values.get(key)
@@ -121,21 +135,27 @@ class MemoryLiveState:
 
     async def publish(self, channel: str, message: str) -> None:
         for queue in list(self._subscribers.get(channel, ())):
-            queue.put_nowait(message)
+            queue.put_nowait((channel, message))
 
     @contextlib.asynccontextmanager
-    async def subscribe(self, channel: str) -> AsyncIterator[AsyncIterator[str]]:
-        queue: asyncio.Queue[str] = asyncio.Queue()
-        self._subscribers[channel].add(queue)
+    async def subscribe_many(self, channels: Iterable[str]) -> AsyncIterator[AsyncIterator[tuple[str, str]]]:
+        """One subscription to several channels: (channel, message) pairs in the order they were published."""
+        names = list(channels)
+        queue: asyncio.Queue[tuple[str, str]] = asyncio.Queue()
+        for channel in names:
+            self._subscribers[channel].add(queue)
 
-        async def messages() -> AsyncIterator[str]:
+        async def messages() -> AsyncIterator[tuple[str, str]]:
             while True:
                 yield await queue.get()
 
         try:
             yield messages()
         finally:
-            self._subscribers[channel].discard(queue)
+            for channel in names:
+                self._subscribers[channel].discard(queue)
+
+    subscribe = _subscribe_one
 
     async def ping(self) -> bool:
         return True
@@ -211,20 +231,24 @@ class RedisLiveState:
         await self._redis.publish(self._k(channel), message)
 
     @contextlib.asynccontextmanager
-    async def subscribe(self, channel: str) -> AsyncIterator[AsyncIterator[str]]:
+    async def subscribe_many(self, channels: Iterable[str]) -> AsyncIterator[AsyncIterator[tuple[str, str]]]:
+        """One pub/sub connection for several channels: (channel, message) pairs, the prefix taken off."""
         pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
-        await pubsub.subscribe(self._k(channel))
+        await pubsub.subscribe(*(self._k(c) for c in channels))
+        cut = len(self.prefix)
 
-        async def messages() -> AsyncIterator[str]:
+        async def messages() -> AsyncIterator[tuple[str, str]]:
             async for item in pubsub.listen():
                 if item.get("type") == "message":
-                    yield item["data"]
+                    yield item["channel"][cut:], item["data"]
 
         try:
             yield messages()
         finally:
             await pubsub.unsubscribe()
             await pubsub.aclose()
+
+    subscribe = _subscribe_one
 
     async def ping(self) -> bool:
         return bool(await self._redis.ping())
@@ -245,31 +269,73 @@ def make_live_state(redis_url: str | None, *, prefix: str = "dingkao:") -> LiveS
 _follow_log = logging.getLogger("dingkao.live")
 
 
-async def follow(live: LiveState, channel: str, on_message: Callable[[str], None], *, ready: asyncio.Event,
-                 what: str, on_gap: Callable[[], None] | None = None) -> None:
-    """Stay subscribed to ``channel`` until cancelled, handing each message to ``on_message``. While
-    the live state is down (Redis restarting) ``ready`` is clear and it resubscribes with a backoff
-    of 0.5 s to 10 s; ``on_gap`` runs on each (re)subscription and loss, for followers that must
-    forget what they may have missed."""
-    backoff = 0.5
-    while True:
-        try:
-            async with live.subscribe(channel) as messages:
-                if on_gap is not None:
-                    on_gap()
-                ready.set()
-                backoff = 0.5
-                async for raw in messages:
-                    on_message(raw)
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            ready.clear()
+class LiveFollower:
+    """The process's one live-state subscription, fanned out by channel: each follower of live events (the
+    attempt hub, the invigilation hub, the account cache) adds its channel before :meth:`start`, and all of
+    them share one pub/sub connection and one reconnection loop.
+
+    While the live state is down (Redis restarting) ``ready`` is clear and the follower resubscribes with a
+    backoff of 0.5 s to 10 s; each channel's ``on_gap`` runs on every (re)subscription and loss, for
+    followers that must forget what they may have missed. :meth:`stop` uses :func:`cancel_and_wait`, so a
+    shutdown never hangs on a pub/sub read that swallowed its cancellation."""
+
+    def __init__(self, live: LiveState) -> None:
+        self.live = live
+        self.ready = asyncio.Event()
+        self._channels: dict[str, tuple[Callable[[str], None], Callable[[], None] | None]] = {}
+        self._task: asyncio.Task[None] | None = None
+
+    def follow(self, channel: str, on_message: Callable[[str], None], *,
+               on_gap: Callable[[], None] | None = None) -> None:
+        """Hand each message on ``channel`` to ``on_message`` (once started)."""
+        if self._task is not None:
+            raise RuntimeError("channels are added before the follower starts")
+        if channel in self._channels:
+            raise ValueError(f"channel {channel!r} is followed already")
+        self._channels[channel] = (on_message, on_gap)
+
+    @property
+    def channels(self) -> list[str]:
+        return list(self._channels)
+
+    def start(self) -> None:
+        if self._channels and self._task is None:
+            self._task = asyncio.create_task(self._run(), name="live-follower")
+
+    async def stop(self) -> None:
+        await cancel_and_wait(self._task)
+        self.ready.clear()
+
+    def _gap(self) -> None:
+        for _, on_gap in self._channels.values():
             if on_gap is not None:
                 on_gap()
-            _follow_log.warning("%s subscription lost; retrying in %.1fs", what, backoff, exc_info=True)
-            await asyncio.sleep(backoff)
-            backoff = min(backoff * 2, 10.0)
+
+    async def _run(self) -> None:
+        backoff = 0.5
+        while True:
+            try:
+                async with self.live.subscribe_many(self._channels) as messages:
+                    self._gap()
+                    self.ready.set()
+                    backoff = 0.5
+                    async for channel, raw in messages:
+                        follower = self._channels.get(channel)
+                        if follower is None:
+                            continue
+                        try:
+                            follower[0](raw)
+                        except Exception:  # one follower's bug must not cut the others off
+                            _follow_log.exception("a %s message could not be handled", channel)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                self.ready.clear()
+                self._gap()
+                _follow_log.warning("live-state subscription lost (%s); retrying in %.1fs",
+                                    ", ".join(self._channels), backoff, exc_info=True)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 10.0)
 
 
 async def cancel_and_wait(task: asyncio.Task[None] | None) -> None:

@@ -1,5 +1,4 @@
-"""Proctoring pages: consent, the pre-exam identity check, 监考工作台 (with its WebSocket),
-assignment and review."""
+"""Proctoring pages: 监考工作台 (with its WebSocket), assignment and review."""
 
 from __future__ import annotations
 
@@ -12,17 +11,17 @@ from aiohttp import WSMsgType, web
 from registry.roles import Role
 
 from ..web.api import _json_default
-from ..web.sessions import current_account
 from ..web.errors import ApiError, Forbidden
 from ..web.keys import sessionmaker_key
-from .keys import invigilation_hub_key
-from . import events
-from .live import Dashboard
-from ..web.templating import render
-from ..web.routes import page_routes
-from ..web.params import path_id
 from ..web.pages import setup_redirect
+from ..web.params import path_id
+from ..web.routes import page_routes
+from ..web.sessions import current_account
+from ..web.templating import render
+from . import events
 from .api import dashboard_scope, snapshot
+from .keys import invigilation_hub_key
+from .live import Dashboard
 
 STAFF = (Role.INVIGILATOR, Role.BODY, Role.ADMIN)
 
@@ -32,26 +31,6 @@ def _role(request: web.Request, here: str, roles: tuple[Role, ...], words: str) 
     setup_redirect(request, here)
     if Role(account.role) not in roles:
         raise Forbidden(f"仅{words}可访问此页面")
-
-
-@page_routes.get("/proctoring/consent", name="proctor_consent")
-async def consent_page(request: web.Request) -> web.StreamResponse:
-    _role(request, "/proctoring/consent", (Role.PHYSICIAN,), "医师本人")
-    return render(request, "proctor_consent.html", {"next": _next(request)})
-
-
-def _next(request: web.Request) -> str:
-    target = request.query.get("next", "/exams")
-    return target if target.startswith("/") and not target.startswith("//") else "/exams"
-
-
-@page_routes.get("/exams/check", name="proctor_check")
-async def check_page(request: web.Request) -> web.StreamResponse:
-    _role(request, request.path_qs, (Role.PHYSICIAN,), "医师本人")
-    kind = request.query.get("kind", "humanities")
-    if kind not in ("humanities", "professional"):
-        kind = "humanities"
-    return render(request, "proctor_check.html", {"kind": kind})
 
 
 @page_routes.get("/invigilation", name="invigilation")

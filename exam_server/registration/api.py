@@ -15,15 +15,15 @@ from registry.states import STATE_WORDS, State
 from registry.workflow import names_differ
 
 from ..web.api import json_ok, parse_body
-from ..web.sessions import current_actor
 from ..web.errors import ApiError
 from ..web.keys import sessionmaker_key, storage_key
-from .photo_check import check_and_enrol
+from ..web.params import path_id, read_upload
 from ..web.request_context import request_id
+from ..web.routes import routes
+from ..web.sessions import current_actor
+from .photo_check import check_and_enrol
 from .schemas import StepBody
 from .uploads import PHOTO_MAX_BYTES, PROOF_MAX_BYTES, UploadRejected, check_proof, check_proof_count
-from ..web.routes import routes
-from ..web.params import path_id, read_upload
 
 PHYSICIAN = (Role.PHYSICIAN,)
 

@@ -11,13 +11,13 @@ from registry.roles import Role
 from registry.states import State
 
 from ..web.api import json_ok, parse_body
-from ..web.sessions import current_actor
 from ..web.errors import ApiError
 from ..web.keys import sessionmaker_key, settings_key
-from ..web.params import int_param
+from ..web.params import int_param, path_id
 from ..web.request_context import request_id
-from .schemas import OpenRegistrationBody
 from ..web.routes import routes
+from ..web.sessions import current_actor
+from .schemas import OpenRegistrationBody
 
 OVERSEERS = (Role.INSTITUTION, Role.BODY, Role.HEALTH_ADMIN, Role.ADMIN)
 

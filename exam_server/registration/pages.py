@@ -10,13 +10,13 @@ from registry.idcard import mask_id_number
 from registry.roles import Role
 from registry.states import STATE_WORDS, State, physician_may_edit
 
-from ..web.sessions import current_account, current_actor
 from ..web.edge import parse_id
 from ..web.errors import Forbidden
 from ..web.keys import sessionmaker_key
-from ..web.templating import render
-from ..web.routes import page_routes
 from ..web.pages import require_role, setup_redirect
+from ..web.routes import page_routes
+from ..web.sessions import current_account, current_actor
+from ..web.templating import render
 
 
 CODE_TABLES = {

@@ -18,17 +18,17 @@ from registry.eligibility import simple_procedure_flag
 from registry.idcard import mask_id_number
 
 from ..web.api import json_ok, parse_body
-from ..web.sessions import current_actor
 from ..web.errors import ApiError
 from ..web.keys import sessionmaker_key, storage_key
+from ..web.params import int_param, path_id
 from ..web.request_context import request_id
+from ..web.routes import routes
+from ..web.sessions import current_actor
+from .api import registration_json, store_proof
 from .schemas import (
     ApproveBody, BatchApproveBody, BodyApproveBody, ConditionBody, DecisionBody, DepartmentBody, ExemptionBody,
     ReturnBody, TransferBody,
 )
-from ..web.routes import routes
-from ..web.params import int_param, path_id
-from .api import registration_json, store_proof
 
 REVIEWERS = (Role.INSTITUTION, Role.BODY, Role.HEALTH_ADMIN, Role.ADMIN)
 ALL = frozenset(Role)

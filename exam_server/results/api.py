@@ -16,22 +16,22 @@ from registry.roles import Role
 from registry.scope import Actor, can_oversee_institution
 from registry.states import STATE_WORDS, State
 
-from . import services as results
+from ..registration.uploads import UploadRejected
 from ..web.api import ANYONE, json_ok, parse_body
-from ..web.sessions import client_address, current_actor
-from .certificate_zips import job_of
-from .documents import certificate_pdf, certificates_zip, current_certificates, notice_pdf
 from ..web.errors import EXTRA_MAPPINGS, ApiError, TooManyRequests
 from ..web.keys import live_key, sessionmaker_key, settings_key, sms_key, storage_key
-from .keys import certificate_zips_key
+from ..web.params import path_id, read_upload
 from ..web.request_context import request_id
+from ..web.routes import page_routes, routes
+from ..web.sessions import client_address, current_actor
+from ..web.templating import render
+from . import services as results
+from .certificate_zips import job_of
+from .documents import certificate_pdf, certificates_zip, current_certificates, notice_pdf
+from .keys import certificate_zips_key
 from .models import Certificate
 from .schemas import PublishBody, ReviewDecisionBody, ReviewRequestBody, RevokeBody
 from .seals import SEAL_MAX_BYTES, check_seal, save_seal, seal_png
-from ..web.templating import render
-from ..registration.uploads import UploadRejected
-from ..web.routes import page_routes, routes
-from ..web.params import path_id, read_upload
 
 if (reports.ReportError, 400, "invalid_input") not in EXTRA_MAPPINGS:
     EXTRA_MAPPINGS.append((reports.ReportError, 400, "invalid_input"))

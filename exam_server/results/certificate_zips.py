@@ -23,9 +23,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from registry.models import Institution
 
-from .documents import certificates_zip
 from ..infra.livestate import LiveState
 from ..infra.storage import FileStorage
+from .documents import certificates_zip
 
 _log = logging.getLogger(__name__)
 

@@ -15,10 +15,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 import reports
 from registry.models import Institution, Registration, StoredFile
 
-from .models import Certificate
-from .services import gather_result_facts
-from .seals import seal_png
 from ..infra.storage import FileStorage
+from .models import Certificate
+from .seals import seal_png
+from .services import gather_result_facts
 
 
 async def photo_of(session: AsyncSession, storage: FileStorage, reg: Registration) -> bytes | None:

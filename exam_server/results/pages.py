@@ -11,13 +11,13 @@ from registry.roles import Role
 from registry.scope import institution_clause
 from registry.states import State
 
-from . import services as results
-from ..web.sessions import current_actor
 from ..web.keys import sessionmaker_key
-from .models import BodySeal
-from ..web.templating import render
-from ..web.routes import page_routes
 from ..web.pages import require_role
+from ..web.routes import page_routes
+from ..web.sessions import current_actor
+from ..web.templating import render
+from . import services as results
+from .models import BodySeal
 
 
 @page_routes.get("/result", name="result")

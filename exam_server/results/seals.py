@@ -19,9 +19,9 @@ from registry.db import utcnow
 from registry.roles import Role
 from registry.scope import Actor, ensure_role
 
-from .models import BodySeal
 from ..infra.storage import FileStorage
 from ..registration.uploads import UploadRejected, _decode, _guard_dimensions, _jpeg_size, _walk_png, sniff
+from .models import BodySeal
 
 SEAL_MAX_BYTES = 2 * 1024 * 1024
 SEAL_MIN_SIDE = 100

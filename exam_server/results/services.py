@@ -345,6 +345,12 @@ async def my_registration(session: AsyncSession, actor: Actor) -> Registration |
                                                            Registration.cycle_id == cycle.id))
 
 
+async def is_published(session: AsyncSession, registration_id: int) -> bool:
+    """Whether the body has published this registration's result (the exam's my_exams asks, through a port)."""
+    return await session.scalar(select(PublishedResult.id).where(
+        PublishedResult.registration_id == registration_id)) is not None
+
+
 async def published_result(session: AsyncSession, reg: Registration | None) -> PublishedResult | None:
     if reg is None:
         return None

@@ -18,8 +18,8 @@ from registry.roles import Role
 from registry.scope import Actor, ensure_role, institution_clause
 from registry.states import STATE_WORDS, State
 
-from ..exam.models import Answer, Attempt, ExamSchedule, QuestionSnapshot
 from ..banks.models import BankQuestion
+from ..exam.models import Answer, Attempt, ExamSchedule, QuestionSnapshot
 from .models import Certificate, PublishedResult
 from .services import PROCEDURE_WORDS, RESULT_OF_STATE
 

@@ -14,14 +14,14 @@ from registry.registrations import current_cycle
 from registry.roles import Role
 
 from ..web.api import json_ok
-from ..web.sessions import current_account, current_actor
+from ..web.edge import parse_id
 from ..web.errors import Forbidden
 from ..web.keys import sessionmaker_key
-from ..web.edge import parse_id
-from .statistics import STAFF, attempt_rows, paper_score_rows, question_statistic_rows, registration_rows, statistics
-from ..web.templating import render
-from ..web.routes import page_routes, routes
 from ..web.pages import setup_redirect
+from ..web.routes import page_routes, routes
+from ..web.sessions import current_account, current_actor
+from ..web.templating import render
+from .statistics import STAFF, attempt_rows, paper_score_rows, question_statistic_rows, registration_rows, statistics
 
 REVIEW_STATES = {"SUBMITTED", "INSTITUTION_APPROVED", "RETURNED"}
 

@@ -26,7 +26,7 @@ from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 
 from registry.models import Account
 
-from ..infra.livestate import LiveState, cancel_and_wait, follow
+from ..infra.livestate import LiveFollower, LiveState, cancel_and_wait
 
 CHANNEL = "account-changed"
 _CHANGED = "dk_accounts_changed"  # Session.info: ids changed in this transaction, or "*" for "some"
@@ -43,10 +43,9 @@ class AccountCache:
         self._entries: OrderedDict[int, tuple[float, Account]] = OrderedDict()
         # Bumped by every drop: a load that raced with a drop must not store what it read.
         self._generation = 0
-        self._task: asyncio.Task[None] | None = None
         self._pending: set[asyncio.Task[None]] = set()
         self.loads = 0
-        self.listening = asyncio.Event()  # set while other processes' changes are heard
+        self.listening = asyncio.Event()  # set while other processes' changes are heard (the follower's ready)
         self._watch(sessionmaker)
 
     async def get(self, account_id: int) -> Account | None:
@@ -134,17 +133,14 @@ class AccountCache:
 
     # ---- hearing about other processes' changes
 
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._listen(), name="account-cache")
+    def start(self, follower: LiveFollower) -> None:
+        # Anything may have changed while nobody listened: the cache empties on every (re)subscription and loss.
+        follower.follow(CHANNEL, self._heard, on_gap=lambda: self.drop(None))
+        self.listening = follower.ready
 
     async def stop(self) -> None:
-        for task in (self._task, *self._pending):
+        for task in list(self._pending):
             await cancel_and_wait(task)
-
-    async def _listen(self) -> None:
-        # Anything may have changed while nobody listened: the cache empties on every (re)subscription and loss.
-        await follow(self._live, CHANNEL, self._heard, ready=self.listening, what="account change",
-                     on_gap=lambda: self.drop(None))
 
     def _heard(self, raw: str) -> None:
         try:

@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from registry.models import Account
 
-from ..infra.livestate import LiveState
+from ..infra.livestate import LiveFollower, LiveState
 from ..infra.sms import SmsSender
 from ..infra.storage import FileStorage
 from ..settings import Settings
@@ -20,6 +20,8 @@ settings_key = web.AppKey("settings", Settings)
 engine_key = web.AppKey("engine", AsyncEngine)
 sessionmaker_key = web.AppKey("sessionmaker", async_sessionmaker[AsyncSession])
 live_key = web.AppKey("live", LiveState)
+# The process's one live-state subscription; features add their channels before it starts.
+live_follower_key = web.AppKey("live_follower", LiveFollower)
 sms_key = web.AppKey("sms", SmsSender)
 storage_key = web.AppKey("storage", FileStorage)
 metrics_key = web.AppKey("metrics", Metrics)

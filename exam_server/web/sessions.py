@@ -14,10 +14,10 @@ from registry.models import Account
 from registry.roles import Role
 from registry.scope import Actor
 
-from .errors import ApiError, NotLoggedIn
-from .attempt_tokens import HEADER as TOKEN_HEADER
-from .keys import account_cache_key, account_key, attempt_token_key, live_down_key, live_key, settings_key
 from ..infra.livestate import LIVE_STATE_ERRORS, LiveState
+from .attempt_tokens import HEADER as TOKEN_HEADER
+from .errors import ApiError, NotLoggedIn
+from .keys import account_cache_key, account_key, attempt_token_key, live_down_key, live_key, settings_key
 
 log = logging.getLogger("dingkao.auth")
 

@@ -14,8 +14,8 @@ from aiohttp import web
 from registry.codes import REASON_MAX
 from registry.roles import ROLE_NAMES_ZH
 
-from .sessions import csrf_token
 from .keys import account_key, settings_key
+from .sessions import csrf_token
 
 TEMPLATES = Path(__file__).with_name("templates")
 STATIC = Path(__file__).with_name("static")

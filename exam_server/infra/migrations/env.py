@@ -7,12 +7,16 @@ import asyncio
 from alembic import context
 from sqlalchemy.engine import Connection
 
+import exam_server.banks.models  # noqa: F401
+import exam_server.exam.models  # noqa: F401
+import exam_server.identity.models  # noqa: F401
+import exam_server.proctor.models  # noqa: F401
+import exam_server.results.models  # noqa: F401
 from registry import models  # noqa: F401  (registers the tables)
 from registry.db import Base, make_engine
 
-# Revisions are explicit operations, so upgrades need no models. Autogenerate compares with
-# whatever tables are registered on Base: import every feature's models first for the exam
-# tables (registry never imports exam_server itself).
+# Revisions are explicit operations, so upgrades need no models; autogenerate compares with every table
+# registered on Base: registry's and each feature's (these migrations cover the whole service).
 target_metadata = Base.metadata
 
 

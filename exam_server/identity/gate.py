@@ -2,7 +2,7 @@
 
 With ``Settings.exam_face_check`` on (the default), a physician may start a paper only with the
 face-capture consent in force and a passed identity check for that paper: a live check
-(``exam_server.proctor.identity``) from the last few minutes, or a manual verification by the body.
+(:mod:`.checks`) from the last few minutes, or a manual verification by the body.
 The check is then tied to the attempt it opened, so one check opens one attempt.
 """
 
@@ -15,8 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from registry.errors import IllegalTransition
 from registry.scope import Actor
 
-from ..proctor import consent, identity
 from ..settings import Settings
+from . import checks as identity, consent
 
 
 class IdentityCheckRequired(IllegalTransition):

@@ -14,13 +14,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 import proctoring
 from proctoring.challenge import Challenge, ChallengeVerdict, Failure, TaggedFrame, judge_challenge, pick_challenge
+from question_bank import PaperKind
 from registry import audit
 from registry.errors import IllegalTransition, InvalidInput, NotFound, PermissionDenied
 from registry.models import Physician, Registration, StoredFile
 from registry.roles import Role
 from registry.scope import Actor, can_see_physician
 
-from ..exam.rules import HUMANITIES, PROFESSIONAL
 from . import consent
 from .models import IdentityCheck, LiveEnrolment
 
@@ -35,7 +35,7 @@ C = TypeVar("C", bound=_CheckLike)
 
 VALID_SECONDS = 15 * 60  # a passed check allows starting the paper within this
 MAX_FRAME_BYTES = 400_000
-KINDS = (HUMANITIES, PROFESSIONAL)
+KINDS = (PaperKind.HUMANITIES.value, PaperKind.PROFESSIONAL.value)
 
 
 class ConsentRequired(IllegalTransition):
