@@ -6,23 +6,14 @@ from aiohttp import web
 
 from registry.roles import Role
 
-from ..web.errors import Forbidden
-from ..web.pages import setup_redirect
+from ..web.pages import only_for
 from ..web.routes import page_routes
-from ..web.sessions import current_account
 from ..web.templating import render
-
-
-def _role(request: web.Request, here: str, roles: tuple[Role, ...], words: str) -> None:
-    account = current_account(request)
-    setup_redirect(request, here)
-    if Role(account.role) not in roles:
-        raise Forbidden(f"仅{words}可访问此页面")
 
 
 @page_routes.get("/proctoring/consent", name="proctor_consent")
 async def consent_page(request: web.Request) -> web.StreamResponse:
-    _role(request, "/proctoring/consent", (Role.PHYSICIAN,), "医师本人")
+    only_for(request, "/proctoring/consent", (Role.PHYSICIAN,), "医师本人")
     return render(request, "proctor_consent.html", {"next": _next(request)})
 
 
@@ -33,7 +24,7 @@ def _next(request: web.Request) -> str:
 
 @page_routes.get("/exams/check", name="proctor_check")
 async def check_page(request: web.Request) -> web.StreamResponse:
-    _role(request, request.path_qs, (Role.PHYSICIAN,), "医师本人")
+    only_for(request, request.path_qs, (Role.PHYSICIAN,), "医师本人")
     kind = request.query.get("kind", "humanities")
     if kind not in ("humanities", "professional"):
         kind = "humanities"

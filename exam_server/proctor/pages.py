@@ -13,7 +13,7 @@ from registry.roles import Role
 from ..web.api import _json_default
 from ..web.errors import ApiError, Forbidden
 from ..web.keys import sessionmaker_key
-from ..web.pages import setup_redirect
+from ..web.pages import only_for
 from ..web.params import path_id
 from ..web.routes import page_routes
 from ..web.sessions import current_account
@@ -26,28 +26,21 @@ from .live import Dashboard
 STAFF = (Role.INVIGILATOR, Role.BODY, Role.ADMIN)
 
 
-def _role(request: web.Request, here: str, roles: tuple[Role, ...], words: str) -> None:
-    account = current_account(request)
-    setup_redirect(request, here)
-    if Role(account.role) not in roles:
-        raise Forbidden(f"仅{words}可访问此页面")
-
-
 @page_routes.get("/invigilation", name="invigilation")
 async def invigilation_page(request: web.Request) -> web.StreamResponse:
-    _role(request, "/invigilation", STAFF, "监考员、考核机构和系统管理员")
+    only_for(request, "/invigilation", STAFF, "监考员、考核机构和系统管理员")
     return render(request, "proctor_dashboard.html", {})
 
 
 @page_routes.get("/schedules/{schedule_id}/proctoring", name="proctor_assign")
 async def assign_page(request: web.Request) -> web.StreamResponse:
-    _role(request, request.path, (Role.BODY, Role.ADMIN), "考核机构和系统管理员")
+    only_for(request, request.path, (Role.BODY, Role.ADMIN), "考核机构和系统管理员")
     return render(request, "proctor_assign.html", {"schedule_id": path_id(request, "schedule_id")})
 
 
 @page_routes.get("/schedules/{schedule_id}/review", name="proctor_review")
 async def review_page(request: web.Request) -> web.StreamResponse:
-    _role(request, request.path, (Role.BODY, Role.ADMIN), "考核机构和系统管理员")
+    only_for(request, request.path, (Role.BODY, Role.ADMIN), "考核机构和系统管理员")
     return render(request, "proctor_review.html", {"schedule_id": path_id(request, "schedule_id")})
 
 

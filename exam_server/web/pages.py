@@ -26,3 +26,10 @@ def require_role(request: web.Request, *roles: Role) -> None:
     setup_redirect(request, request.path)
     if Role(current_account(request).role) not in roles:
         raise Forbidden("当前角色无权访问此页面")
+
+
+def only_for(request: web.Request, here: str, roles: tuple[Role, ...], words: str) -> None:
+    """As require_role, naming who the page is for (`words`); `here` is where the first-login steps return."""
+    setup_redirect(request, here)
+    if Role(current_account(request).role) not in roles:
+        raise Forbidden(f"仅{words}可访问此页面")
