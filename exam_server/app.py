@@ -39,7 +39,7 @@ from .infra.livestate import LiveFollower, make_live_state
 from .infra.sms_gateways import make_sms
 from .infra.storage import LocalFileStorage
 from .proctor import api as proctor_api, pages as proctor_pages  # noqa: F401
-from .proctor.analyzer import make_analyzer
+from .proctor.analyzer import make_analyzer, queue_prefix
 from .proctor.frames import FrameService
 from .proctor.keys import frame_service_key, invigilation_hub_key
 from .proctor.live import InvigilationHub
@@ -71,8 +71,8 @@ HOT_PATH_POOL = 8
 
 def create_app(settings: Settings, *, live_prefix: str | None = None) -> web.Application:
     live_prefix = live_prefix or settings.live_prefix
-    # The proctoring queue shares the live state's key prefix ("dingkao:proctoring:" by default, as the workers').
-    metrics = Metrics(queue_keys=QueueKeys(prefix=f"{live_prefix}proctoring:"))
+    # The proctoring queue shares the live state's key prefix, as `dingkao proctor-worker` does.
+    metrics = Metrics(queue_keys=QueueKeys(prefix=queue_prefix(live_prefix)))
     app = web.Application(
         middlewares=[request_id_middleware, metrics_middleware_for(metrics), error_middleware, session_middleware,
                      edge_middleware, csrf_middleware],
