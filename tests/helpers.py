@@ -7,7 +7,7 @@ from typing import Any
 import aiohttp
 from aiohttp.test_utils import TestClient
 
-from exam_server.demo import PHYSICIANS, STAFF_PASSWORD, demo_id_number
+from exam_server.demo.seed import PHYSICIANS, STAFF_PASSWORD, demo_id_number
 
 
 def physician_login(index: int = 0) -> str:
