@@ -173,7 +173,9 @@ def check_pool(blueprint: Blueprint, pool: "Pool | PoolCounts") -> list[Shortfal
     """Sections the pool cannot fill, with Chinese messages naming section and shortfall.
 
     Only counts are read, so a :class:`~question_bank.pool.CountedPool` built from database
-    aggregates answers the same as a :class:`~question_bank.pool.Pool` of every question."""
+    aggregates answers the same as a :class:`~question_bank.pool.Pool` of every question. When
+    the pool has enemies (互斥题), a paper that fits by counts must also be proved drawable with
+    no two enemies in it (:func:`~question_bank.fill.find_fill`); the reason it is not is given."""
     out: list[Shortfall] = []
     secs = blueprint.sections
     taken: list[int] = []
@@ -198,6 +200,10 @@ def check_pool(blueprint: Blueprint, pool: "Pool | PoolCounts") -> list[Shortfal
                 out.append(Shortfall(i, s.title, s.count, max(available, 0),
                                      f"{name}：需要 {s.count} 道 {s.type.label_zh}（{where}），题库只有 {max(available, 0)} 道，缺 {s.count - max(available, 0)} 道"))
     out.sort(key=lambda s: s.section_index)
+    if not out and getattr(pool, "has_enemies", False):
+        from .fill import find_fill
+
+        out = find_fill(secs, pool).shortfalls  # type: ignore[arg-type]
     return out
 
 
