@@ -78,11 +78,19 @@ class CueItem:
 
     @classmethod
     def of(cls, q: Question, ref: str | None = None) -> "CueItem":
-        choices = () if q.type is QuestionType.TF else q.choices
-        keyset = set(q.key)
-        return cls(ref if ref is not None else q.fingerprint, q.type, normalise_for_cues(q.stem),
-                   tuple(normalise_for_cues(o.text) for o in choices), tuple(o.text[:_SHOWN] for o in choices),
-                   tuple(i for i, o in enumerate(choices) if o.label in keyset), q.group_key)
+        return cls.parts(ref if ref is not None else q.fingerprint, q.type, q.stem,
+                         [(o.label, o.text) for o in q.choices], q.key, q.group_key)
+
+    @classmethod
+    def parts(cls, ref: str, type: QuestionType, stem: str, choices: Sequence[tuple[str, str]], key: Sequence[str],
+              group: str | None = None) -> "CueItem":
+        """From stored parts: ``choices`` are ``(label, text)`` (a B1 question's are its group's)."""
+        if type is QuestionType.TF:
+            choices = ()
+        keyset = set(key)
+        return cls(ref, type, normalise_for_cues(stem), tuple(normalise_for_cues(t) for _, t in choices),
+                   tuple(t[:_SHOWN] for _, t in choices), tuple(i for i, (lab, _) in enumerate(choices) if lab in keyset),
+                   group)
 
 
 @dataclass(frozen=True, slots=True)
