@@ -7,15 +7,19 @@ enemies (:mod:`question_bank.enemies`). It compares characters, not meaning:
 
 * Texts are normalised (case, full-width letters, spaces and punctuation dropped) and cut into
   character bigrams, which suit Chinese without a word segmenter.
-* A *teller* (a 判断 statement or an A1 stem) gives a *told* question away when it holds at
-  least :data:`STEM_COVER` of the told stem's bigrams and, outside the part that matches that
+* A *teller* (a 判断 statement or an A1 stem) gives a *told* question away when it holds, in
+  order, at least :data:`STEM_COVER` of the told stem's characters, and its :data:`RAREST`
+  rarest bigrams in the bank (what names its subject: “儿科” of “……儿科处方的印刷用纸颜色为”, so
+  that “急诊处方的印刷用纸颜色为淡黄色。” does not count), and, outside the part that matches that
   stem, one of its options: the key (``kind="key"``) or a distractor (``"distractor"``).
-* A told 判断 statement is given away by a teller that restates it (:data:`STATEMENT_COVER`
-  of its bigrams), or by another 判断 statement that says the same thing with one part
-  replaced (``"statement"``: “……为淡绿色。” and “……为淡黄色。”; the two differ in one place
-  and share :data:`SAME_STATEMENT_SHARE` of each text).
+* A told 判断 statement is given away by a teller that restates it (every bigram of it), or by
+  another 判断 statement that says the same thing with its completion replaced (``"statement"``:
+  “……为淡绿色。” and “……为淡黄色。”: the two start alike for at least
+  :data:`SAME_STATEMENT_SHARE` of the shorter one, and what follows holds no 为 or 是, which
+  would mean the stems themselves differ).
 * Candidates come from an index of each stem's rarest bigrams (enough of them that any stem
-  covered to the threshold shares at least one), so a bank is not compared pair by pair.
+  sharing half its bigrams with a teller shares one of them) and of each statement's first
+  characters, so a bank is not compared pair by pair.
 
 Sub-questions of one group are never reported (they always appear together anyway). The
 figures on the demo banks, and how they were measured, are in the README.
@@ -23,20 +27,25 @@ figures on the demo banks, and how they were measured, are in the README.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from dataclasses import dataclass
 from difflib import SequenceMatcher
+from os.path import commonprefix
 from typing import Iterable, Sequence
 
 from .model import Question, QuestionType
 
 __all__ = ["CueItem", "Cue", "find_cues", "normalise_for_cues", "STEM_COVER", "STATEMENT_COVER",
-           "SAME_STATEMENT_SHARE"]
+           "SAME_STATEMENT_SHARE", "RAREST"]
 
 STEM_COVER = 0.8
-STATEMENT_COVER = 0.9
-SAME_STATEMENT_SHARE = 0.6
-_INDEX_COVER = min(STEM_COVER, SAME_STATEMENT_SHARE)
+STATEMENT_COVER = 1.0
+SAME_STATEMENT_SHARE = 0.5
+RAREST = 2
+_MIN_PREFIX = 4
+_STEM_ENDS = frozenset("为是")
+_INDEX_COVER = 0.5  # candidates; what counts is checked character by character
 _TELLERS = frozenset({QuestionType.TF, QuestionType.A1})
 _KIND_RANK = {"key": 0, "statement": 1, "distractor": 2}
 _SHOWN = 60
@@ -55,10 +64,25 @@ def normalise_for_cues(text: str) -> str:
     return "".join(out)
 
 
+_GAP = "|"  # never in a normalised text (punctuation is dropped)
+_ASKING = re.compile(r"下列|以下|哪些|哪一项|哪项")
+_ASKING_END = re.compile(r"(的有|包括|可以是|的是|是|为|有)$")
+
+
+def _question_words(text: str) -> str:
+    """A question's stem without the words that only ask (下列……的有, ……包括, ……是): what is
+    left is what a statement that answers it would say too. A gap (``|``) stands where words
+    were taken out, so no bigram spans it."""
+    return _ASKING_END.sub("", _ASKING.sub(_GAP, text)).strip(_GAP) or text
+
+
 def _bigrams(s: str) -> frozenset[str]:
-    if len(s) < 2:
-        return frozenset({s}) if s else frozenset()
-    return frozenset(s[i:i + 2] for i in range(len(s) - 1))
+    out: set[str] = set()
+    for part in s.split(_GAP):
+        if len(part) == 1:
+            out.add(part)
+        out.update(part[i:i + 2] for i in range(len(part) - 1))
+    return frozenset(out)
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,10 +109,13 @@ class CueItem:
     def parts(cls, ref: str, type: QuestionType, stem: str, choices: Sequence[tuple[str, str]], key: Sequence[str],
               group: str | None = None) -> "CueItem":
         """From stored parts: ``choices`` are ``(label, text)`` (a B1 question's are its group's)."""
+        text = normalise_for_cues(stem)
         if type is QuestionType.TF:
             choices = ()
+        else:
+            text = _question_words(text)
         keyset = set(key)
-        return cls(ref, type, normalise_for_cues(stem), tuple(normalise_for_cues(t) for _, t in choices),
+        return cls(ref, type, text, tuple(normalise_for_cues(t) for _, t in choices),
                    tuple(t[:_SHOWN] for _, t in choices), tuple(i for i, (lab, _) in enumerate(choices) if lab in keyset),
                    group)
 
@@ -118,12 +145,14 @@ def _covered(told: frozenset[str], teller: frozenset[str]) -> float:
     return len(told & teller) / len(told) if told else 0.0
 
 
-def _rest_of(teller: str, told: str) -> list[str]:
-    """The parts of ``teller`` outside what matches ``told`` (blocks of two characters or more)."""
-    matcher = SequenceMatcher(None, told, teller, autojunk=False)
+def _aligned(teller: str, told: str) -> tuple[float, list[str]]:
+    """How much of ``told`` appears in ``teller`` in order (a share of its characters), and the
+    parts of ``teller`` outside the matching runs of two characters or more."""
+    blocks = SequenceMatcher(None, told, teller, autojunk=False).get_matching_blocks()
+    cover = sum(b.size for b in blocks) / len(told) if told else 0.0
     rest: list[str] = []
     at = 0
-    for block in matcher.get_matching_blocks():
+    for block in blocks:
         if block.size < 2 and block.size != 0:
             continue
         if block.b > at:
@@ -131,7 +160,7 @@ def _rest_of(teller: str, told: str) -> list[str]:
         at = max(at, block.b + block.size)
     if at < len(teller):
         rest.append(teller[at:])
-    return rest
+    return cover, rest
 
 
 def _stated_option(rest: list[str], options: Sequence[str]) -> int | None:
@@ -149,27 +178,33 @@ def _stated_option(rest: list[str], options: Sequence[str]) -> int | None:
     return None if best is None else best[0]
 
 
-def _one_place_apart(a: str, b: str) -> bool:
-    """``a`` and ``b`` share most of their text and differ in a single place."""
-    matcher = SequenceMatcher(None, a, b, autojunk=False)
-    changes = [op for op in matcher.get_opcodes() if op[0] != "equal"]
-    same = sum(op[2] - op[1] for op in matcher.get_opcodes() if op[0] == "equal")
-    return (len(changes) == 1 and same >= SAME_STATEMENT_SHARE * len(a) and same >= SAME_STATEMENT_SHARE * len(b))
+def _ending_apart(a: str, b: str) -> bool:
+    """``a`` and ``b`` state one subject and differ only in how they complete it: they start
+    alike for at least half of the shorter one, and what follows in each is a completion, not
+    the rest of another stem (no 为/是 in it: “……急诊处方的印刷用纸颜色为淡黄色” and “……急诊处方一般
+    不得超过的用量为3日用量” part before the subject ends)."""
+    n = len(commonprefix([a, b]))
+    if not (_MIN_PREFIX <= n < min(len(a), len(b)) and n >= SAME_STATEMENT_SHARE * min(len(a), len(b))):
+        return False
+    return not any(c in _STEM_ENDS for c in a[n:-1] + b[n:-1])
 
 
-def _cue(teller: CueItem, told: CueItem, tg: frozenset[str], dg: frozenset[str]) -> Cue | None:
-    cover = _covered(dg, tg)
+def _cue(teller: CueItem, told: CueItem, tg: frozenset[str], dg: frozenset[str], rare: frozenset[str]) -> Cue | None:
     if told.type is QuestionType.TF:
+        cover = _covered(dg, tg)
         if teller.stem == told.stem:
             return None  # the same statement twice is a duplicate, not a cue
-        if cover >= STATEMENT_COVER and len(teller.stem) >= len(told.stem):
+        if cover >= STATEMENT_COVER and rare <= tg and len(teller.stem) >= len(told.stem):
             return Cue(teller.ref, told.ref, "statement", "", round(cover, 3))
-        if teller.type is QuestionType.TF and cover >= SAME_STATEMENT_SHARE and _one_place_apart(told.stem, teller.stem):
+        if teller.type is QuestionType.TF and _ending_apart(told.stem, teller.stem):
             return Cue(teller.ref, told.ref, "statement", "", round(cover, 3))
         return None
-    if cover < STEM_COVER or not told.options:
+    if not told.options or not rare <= tg:
         return None
-    i = _stated_option(_rest_of(teller.stem, told.stem), told.options)
+    cover, rest = _aligned(teller.stem, told.stem.replace(_GAP, ""))
+    if cover < STEM_COVER:
+        return None
+    i = _stated_option(rest, told.options)
     if i is None:
         return None
     return Cue(teller.ref, told.ref, "key" if i in told.key else "distractor", told.shown[i], round(cover, 3))
@@ -192,32 +227,38 @@ def find_cues(items: Iterable[CueItem], *, among: Iterable[CueItem] = ()) -> lis
             df[b] = df.get(b, 0) + 1
     # Index each stem under its rarest bigrams: any text covering it to the threshold shares one.
     index: dict[str, list[int]] = {}
+    rarest: list[frozenset[str]] = []
     for i, g in enumerate(grams):
+        by_rarity = sorted(g, key=lambda b: (df[b], b))
+        rarest.append(frozenset(by_rarity[:RAREST]))
         if not g:
             continue
         keep = len(g) - int(_INDEX_COVER * len(g) + 1e-9) + 1
-        for b in sorted(g, key=lambda b: (df[b], b))[:keep]:
+        for b in by_rarity[:keep]:
             index.setdefault(b, []).append(i)
-    found: dict[tuple[int, int], tuple[Cue, int, int]] = {}
+    starts: dict[str, list[int]] = {}
+    for i, it in enumerate(every):
+        if it.type is QuestionType.TF and len(it.stem) >= _MIN_PREFIX:
+            starts.setdefault(it.stem[:_MIN_PREFIX], []).append(i)
+    found: dict[tuple[int, int], Cue] = {}
     for t, teller in enumerate(every):
         if teller.type not in _TELLERS or not grams[t]:
             continue
-        seen: set[int] = set()
+        candidates: set[int] = set()
         for b in grams[t]:
-            for d in index.get(b, ()):
-                if d == t or d in seen or not (is_new[t] or is_new[d]):
-                    continue
-                seen.add(d)
-                told = every[d]
-                if teller.group is not None and teller.group == told.group:
-                    continue
-                cue = _cue(teller, told, grams[t], grams[d])
-                if cue is None:
-                    continue
-                pair = (min(t, d), max(t, d))
-                rank = (_KIND_RANK[cue.kind], -cue.score)
-                best = found.get(pair)
-                if best is None or rank < (_KIND_RANK[best[0].kind], -best[0].score):
-                    found[pair] = (cue, t, d)
-    ordered = sorted(found.items(), key=lambda kv: (_KIND_RANK[kv[1][0].kind], -kv[1][0].score, kv[0]))
-    return [cue for _, (cue, _, _) in ordered]
+            candidates.update(index.get(b, ()))
+        if teller.type is QuestionType.TF:
+            candidates.update(starts.get(teller.stem[:_MIN_PREFIX], ()))
+        for d in sorted(candidates):
+            told = every[d]
+            if d == t or not (is_new[t] or is_new[d]) or (teller.group is not None and teller.group == told.group):
+                continue
+            cue = _cue(teller, told, grams[t], grams[d], rarest[d])
+            if cue is None:
+                continue
+            pair = (min(t, d), max(t, d))
+            best = found.get(pair)
+            if best is None or (_KIND_RANK[cue.kind], -cue.score) < (_KIND_RANK[best.kind], -best.score):
+                found[pair] = cue
+    ordered = sorted(found.items(), key=lambda kv: (_KIND_RANK[kv[1].kind], -kv[1].score, kv[0]))
+    return [cue for _, cue in ordered]
