@@ -12,6 +12,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from .errors import BlueprintError, PoolShortfallError, Shortfall
+from .fill import draw_order, find_fill, within as _within
 from .model import QuestionType
 from .normalise import normalise_category
 
@@ -160,15 +161,6 @@ class Blueprint:
         )
 
 
-def _within(prefix: str, outer: str) -> bool:
-    return outer == "" or prefix == outer or prefix.startswith(outer + "/")
-
-
-def draw_order(sections: tuple[Section, ...]) -> list[int]:
-    """Sections ordered most specific first, so nested prefixes never starve each other."""
-    return sorted(range(len(sections)), key=lambda i: (-sections[i].category_prefix.count("/") - (sections[i].category_prefix != ""), i))
-
-
 def check_pool(blueprint: Blueprint, pool: "Pool | PoolCounts") -> list[Shortfall]:
     """Sections the pool cannot fill, with Chinese messages naming section and shortfall.
 
@@ -201,8 +193,6 @@ def check_pool(blueprint: Blueprint, pool: "Pool | PoolCounts") -> list[Shortfal
                                      f"{name}：需要 {s.count} 道 {s.type.label_zh}（{where}），题库只有 {max(available, 0)} 道，缺 {s.count - max(available, 0)} 道"))
     out.sort(key=lambda s: s.section_index)
     if not out and getattr(pool, "has_enemies", False):
-        from .fill import find_fill
-
         out = find_fill(secs, pool).shortfalls  # type: ignore[arg-type]
     return out
 

@@ -27,15 +27,24 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Callable, Sequence
+from typing import TYPE_CHECKING, Callable, Protocol, Sequence
 
 from .errors import Shortfall
+from .model import QuestionType
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .blueprint import Section
     from .pool import PoolCounts
 
-__all__ = ["Fill", "find_fill", "BUDGET"]
+__all__ = ["Fill", "find_fill", "draw_order", "within", "BUDGET"]
+
+
+class Section(Protocol):
+    """What a search reads of a blueprint section (:class:`question_bank.blueprint.Section`)."""
+
+    title: str
+    type: QuestionType
+    category_prefix: str
+    count: int
 
 BUDGET = 200_000
 EXACT_COMPONENT = 20  # largest enemy-connected set whose enemy-free maximum is computed exactly
@@ -58,8 +67,14 @@ class _OutOfBudget(Exception):
     pass
 
 
-def _within(prefix: str, outer: str) -> bool:
+def within(prefix: str, outer: str) -> bool:
+    """Whether category ``prefix`` lies under ``outer`` (whole path segments)."""
     return outer == "" or prefix == outer or prefix.startswith(outer + "/")
+
+
+def draw_order(sections: Sequence[Section]) -> list[int]:
+    """Sections ordered most specific first, so nested prefixes never starve each other."""
+    return sorted(range(len(sections)), key=lambda i: (-sections[i].category_prefix.count("/") - (sections[i].category_prefix != ""), i))
 
 
 def _where(s: "Section") -> str:
@@ -125,12 +140,10 @@ def find_fill(sections: Sequence["Section"], pool: "PoolCounts", *, order: Seque
               budget: int = BUDGET, prefer: Callable[[int], object] | None = None) -> Fill:
     """A fill of ``sections`` from ``pool`` with no two enemies, or the reasons there is none.
 
-    ``order``: the sections' draw order (default: :func:`~question_bank.blueprint.draw_order`).
+    ``order``: the sections' draw order (default: :func:`draw_order`).
     ``prefer``: sort key that orders units of equal enemy count (default: the pool's tie, so the
     database's count and the loaded pool search alike); a draw passes a seeded random one."""
-    from .blueprint import draw_order
-
-    order = list(draw_order(tuple(sections)) if order is None else order)
+    order = list(draw_order(sections) if order is None else order)
     free: dict[int, int] = {}
     need: dict[int, int] = {}
     taken: list[int] = []
@@ -140,7 +153,7 @@ def find_fill(sections: Sequence["Section"], pool: "PoolCounts", *, order: Seque
             need[si] = s.count
         else:
             used = sum(free[j] for j in taken if not sections[j].type.is_group and sections[j].type is s.type
-                       and _within(sections[j].category_prefix, s.category_prefix))
+                       and within(sections[j].category_prefix, s.category_prefix))
             free[si] = min(s.count, max(pool.free_count(s.type, s.category_prefix) - used, 0))
             need[si] = s.count - free[si]
         taken.append(si)
