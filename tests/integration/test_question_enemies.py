@@ -365,3 +365,30 @@ async def test_the_import_preview_lists_cueing_pairs_and_stores_the_confirmed_on
     assert await sources(api, bid) == ["cueing"]
     status, found = await api.get(f"/api/v1/admin/question-banks/{bid}/cueing")
     assert found["total"] == 5  # the rest are still listed, on demand
+
+
+def test_the_command_line_lists_cueing_pairs_and_confirms_them_on_request(tmp_path):  # type: ignore[no-untyped-def]
+    import os
+    import subprocess
+    import sys
+
+    from registry.migrate import upgrade
+
+    from ..conftest import REPO
+
+    db = tmp_path / "cli.sqlite3"
+    asyncio.run(upgrade(f"sqlite+aiosqlite:///{db}"))
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{db}", "DINGKAO_VAR_DIR": str(tmp_path / "var"),
+           "PYTHONPATH": str(REPO)}
+    src = tmp_path / "q.csv"
+    src.write_bytes(write_questions(families(3, enemies=False), format="csv"))
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "exam_server", "import-questions", str(src), *args], cwd=tmp_path,
+                              env=env, capture_output=True, text=True, timeout=120)
+
+    r = run("--bank", "命令行", "--dry-run")
+    assert r.returncode == 0 and "发现 9 对可能互相提示的试题" in r.stderr and "--confirm-cueing" in r.stderr, r.stderr
+    assert "陈述了题干和正确答案“淡绿色”" in r.stderr
+    r = run("--bank", "命令行", "--confirm-cueing")
+    assert r.returncode == 0 and "新增 9" in r.stdout and "新增互斥题 9 对" in r.stdout, (r.stdout, r.stderr)
