@@ -17,9 +17,8 @@ enemies (:mod:`question_bank.enemies`). It compares characters, not meaning:
   “……为淡绿色。” and “……为淡黄色。”: the two start alike for at least
   :data:`SAME_STATEMENT_SHARE` of the shorter one, and what follows holds no 为 or 是, which
   would mean the stems themselves differ).
-* Candidates come from an index of each stem's rarest bigrams (enough of them that any stem
-  sharing half its bigrams with a teller shares one of them) and of each statement's first
-  characters, so a bank is not compared pair by pair.
+* Candidates come from an index of each stem's rarest bigram (which a teller must hold) and of
+  each statement's first characters, so a bank is not compared pair by pair.
 
 Sub-questions of one group are never reported (they always appear together anyway). The
 figures on the demo banks, and how they were measured, are in the README.
@@ -45,7 +44,6 @@ SAME_STATEMENT_SHARE = 0.5
 RAREST = 2
 _MIN_PREFIX = 4
 _STEM_ENDS = frozenset("为是")
-_INDEX_COVER = 0.5  # candidates; what counts is checked character by character
 _TELLERS = frozenset({QuestionType.TF, QuestionType.A1})
 _KIND_RANK = {"key": 0, "statement": 1, "distractor": 2}
 _SHOWN = 60
@@ -225,17 +223,15 @@ def find_cues(items: Iterable[CueItem], *, among: Iterable[CueItem] = ()) -> lis
     for g in grams:
         for b in g:
             df[b] = df.get(b, 0) + 1
-    # Index each stem under its rarest bigrams: any text covering it to the threshold shares one.
+    # A teller must hold a told stem's rarest bigrams (the rule below), so indexing each stem
+    # under its rarest one finds every candidate, and only those that share a rare word.
     index: dict[str, list[int]] = {}
     rarest: list[frozenset[str]] = []
     for i, g in enumerate(grams):
-        by_rarity = sorted(g, key=lambda b: (df[b], b))
-        rarest.append(frozenset(by_rarity[:RAREST]))
-        if not g:
-            continue
-        keep = len(g) - int(_INDEX_COVER * len(g) + 1e-9) + 1
-        for b in by_rarity[:keep]:
-            index.setdefault(b, []).append(i)
+        by_rarity = sorted(g, key=lambda b: (df[b], b))[:RAREST]
+        rarest.append(frozenset(by_rarity))
+        if by_rarity:
+            index.setdefault(by_rarity[0], []).append(i)
     starts: dict[str, list[int]] = {}
     for i, it in enumerate(every):
         if it.type is QuestionType.TF and len(it.stem) >= _MIN_PREFIX:
