@@ -35,7 +35,7 @@ from .keys import (account_cache_key, account_key, attempt_hub_key, attempt_toke
                    sessionmaker_key, settings_key, sms_key, storage_key)
 from .livestate import make_live_state
 from .metrics import InstrumentedLiveState, Metrics, metrics_middleware_for
-from .proctor.analyzer import make_analyzer
+from .proctor.analyzer import make_analyzer, queue_prefix
 from .proctor.frames import FrameService
 from .proctor.live import InvigilationHub
 from .proctor.retention import run_retention
@@ -79,8 +79,8 @@ def _guard(ep: Endpoint) -> web.Handler:
 
 def create_app(settings: Settings, *, live_prefix: str | None = None) -> web.Application:
     live_prefix = live_prefix or settings.live_prefix
-    # The proctoring queue shares the live state's key prefix ("dingkao:proctoring:" by default, as the workers').
-    metrics = Metrics(queue_keys=QueueKeys(prefix=f"{live_prefix}proctoring:"))
+    # The proctoring queue shares the live state's key prefix, as `dingkao proctor-worker` does.
+    metrics = Metrics(queue_keys=QueueKeys(prefix=queue_prefix(live_prefix)))
     app = web.Application(
         middlewares=[request_id_middleware, metrics_middleware_for(metrics), error_middleware, session_middleware,
                      edge_middleware, csrf_middleware],

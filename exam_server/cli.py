@@ -323,6 +323,7 @@ def cmd_proctor_worker(args: argparse.Namespace) -> None:
 
     from proctoring.worker import run_worker
 
+    from .proctor.analyzer import queue_prefix
     from .request_context import configure_logging
 
     settings = _settings(demo=True)
@@ -331,7 +332,7 @@ def cmd_proctor_worker(args: argparse.Namespace) -> None:
               file=sys.stderr)
         raise SystemExit(2)
     configure_logging(json_lines=settings.log_json, level=logging.INFO)
-    run_worker(settings.redis_url, concurrency=args.concurrency)
+    run_worker(settings.redis_url, key_prefix=queue_prefix(settings.live_prefix), concurrency=args.concurrency)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -15,7 +15,7 @@ from aiohttp import web
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from proctoring.redis_queue import QueueKeys
+from proctoring.redis_queue import QueueKeys, queue_depth
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
@@ -56,12 +56,10 @@ class Metrics:
 
         client = aioredis.from_url(redis_url, socket_timeout=2, socket_connect_timeout=2)
         try:
-            async with client.pipeline(transaction=False) as pipe:
-                pipe.llen(keys.pending).llen(keys.processing).llen(keys.dead)
-                pending, processing, dead = await pipe.execute()
-            self.queue_depth.labels("pending").set(pending)
-            self.queue_depth.labels("processing").set(processing)
-            self.dead_letters.set(dead)
+            depth = await queue_depth(client, keys)
+            self.queue_depth.labels("pending").set(depth.pending)
+            self.queue_depth.labels("processing").set(depth.processing)
+            self.dead_letters.set(depth.dead)
         except Exception:  # a scrape reports what it can; Redis trouble shows in its own counter
             self.scrape_errors.labels("proctoring_queue").inc()
         finally:

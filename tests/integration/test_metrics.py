@@ -58,18 +58,25 @@ async def test_the_proctoring_queue_depth_and_dead_letters_are_read_from_redis(c
         return
     from redis import asyncio as aioredis
 
+    import proctoring
+    from proctoring.redis_queue import GROUP
+
     from ..conftest import REDIS_URL
 
     keys = client.app[metrics_key].queue_keys
     assert keys.prefix == f"{live_prefix}proctoring:"
     redis = aioredis.from_url(REDIS_URL)
+    enrolment = proctoring.Enrolment(person_id="p", encodings=((0.0,) * 128,), model_version="m")
+    queue = proctoring.RedisQueueAnalyzer(redis, key_prefix=keys.prefix)
     try:
-        await redis.lpush(keys.pending, "a", "b", "c")
-        await redis.lpush(keys.processing, "d")
-        await redis.lpush(keys.dead, "e", "f")
+        for i in range(4):
+            await queue.submit(proctoring.FrameJob(subject_id="s", frame_id=f"f{i}", image=b"", enrolment=enrolment))
+        await redis.xreadgroup(GROUP, "a-worker", {keys.stream: ">"}, count=1)  # one in analysis
+        for job_id in ("e", "f"):
+            await redis.xadd(keys.dead_letters, {"id": job_id, "error": "crashed", "deliveries": 3})
         samples = await scrape(client)
     finally:
-        await redis.delete(keys.pending, keys.processing, keys.dead)
+        await redis.delete(keys.stream, keys.dead_letters)
         await redis.aclose()
     assert value(samples, "dingkao_proctoring_queue_depth", state="pending") == 3
     assert value(samples, "dingkao_proctoring_queue_depth", state="processing") == 1

@@ -242,6 +242,39 @@ async def test_no_worker_or_a_killed_worker_delays_analysis_and_the_exam_goes_on
         await eventually(analysed, timeout=90)
 
 
+async def test_a_backlog_over_the_limit_drops_the_oldest_frame_as_analysis_delayed(exams, make_client) -> None:  # type: ignore[no-untyped-def]
+    from exam_server.keys import attempt_hub_key, live_key, paper_cache_key
+    from exam_server.proctor.frames import QUEUE_LIMIT, FrameService, QueuedFrame
+
+    body01 = await staff(make_client, "body01")
+    _doctor, attempt_id, physician_id, _token = await manually_verified_start(exams, make_client, GENERAL, body01)
+    schedule_id = await humanities_schedule(body01)
+    app = exams.app
+
+    def no_analysis() -> Any:
+        raise AssertionError("frames only wait in this test")
+
+    # A process's frame service whose feeding tasks are all busy: frames wait in its bounded queue.
+    service = FrameService(app[sessionmaker_key], app[storage_key], app[live_key], app[paper_cache_key],
+                           app[attempt_hub_key].publish, no_analysis)
+    frames = [QueuedFrame(attempt_id, schedule_id, physician_id, b"frame %d" % i, utcnow())
+              for i in range(QUEUE_LIMIT + 1)]
+    for frame in frames:
+        service.accept(frame)
+    assert service.waiting == QUEUE_LIMIT and service._queue[0] is frames[1]  # the oldest one went
+
+    async def delayed() -> bool:
+        return await count(app, ProctorEvent, ProctorEvent.kind == "analysis_delayed") == 1
+
+    await eventually(delayed, timeout=30)
+    async with app[sessionmaker_key]() as session:
+        event = await session.scalar(select(ProctorEvent).where(ProctorEvent.kind == "analysis_delayed"))
+    assert event is not None and event.detail["reason"] == "queue_full"
+    status, snap = await body01.get(f"/api/v1/invigilation/{schedule_id}")
+    assert status == 200 and snap["candidates"][0]["analysis_delayed"] is True
+    assert await count(app, Violation) == 0
+
+
 async def test_evidence_is_deleted_after_the_retention_period(exams, make_client) -> None:  # type: ignore[no-untyped-def]
     body01 = await staff(make_client, "body01")
     _doctor, attempt_id, _pid, _token = await manually_verified_start(exams, make_client, GENERAL, body01)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import uuid
 from pathlib import Path
@@ -43,31 +44,33 @@ async def key_prefix(redis_client):
         await redis_client.delete(*keys)
 
 
-@pytest.fixture
-async def worker_task(key_prefix):
-    """An in-process worker (one analysis process) on the test's key space."""
+@contextlib.asynccontextmanager
+async def worker_running(key_prefix: str, **options: object):
+    """An in-process worker (one analysis process) on the test's key space, stopped cleanly after."""
     stop = asyncio.Event()
     task = asyncio.create_task(
-        serve_worker(REDIS_URL, key_prefix=key_prefix, concurrency=1, stop_event=stop, lease_seconds=5)
+        serve_worker(REDIS_URL, key_prefix=key_prefix, concurrency=1, stop_event=stop, **options)  # type: ignore[arg-type]
     )
-    yield task
-    stop.set()
-    await asyncio.wait_for(task, 30)
+    try:
+        yield task
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 30)
+
+
+@pytest.fixture
+async def worker_task(key_prefix):
+    async with worker_running(key_prefix, lease_seconds=5) as task:
+        yield task
 
 
 @pytest.fixture(params=["local_pool", "redis_queue"])
 async def analyzer(request, redis_client, key_prefix):
-    stop = asyncio.Event()
-    task = None
     if request.param == "local_pool":
-        a: LocalPoolAnalyzer | RedisQueueAnalyzer = LocalPoolAnalyzer(processes=1)
-    else:
-        task = asyncio.create_task(
-            serve_worker(REDIS_URL, key_prefix=key_prefix, concurrency=1, stop_event=stop, lease_seconds=5)
-        )
-        a = RedisQueueAnalyzer(redis_client, key_prefix=key_prefix, timeout=60)
-    yield a
-    await a.aclose()
-    if task is not None:
-        stop.set()
-        await asyncio.wait_for(task, 30)
+        a = LocalPoolAnalyzer(processes=1)
+        yield a
+        await a.aclose()
+        return
+    async with worker_running(key_prefix, lease_seconds=5):
+        async with RedisQueueAnalyzer(redis_client, key_prefix=key_prefix, timeout=60) as queue:
+            yield queue
