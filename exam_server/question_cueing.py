@@ -56,17 +56,17 @@ class CueCollector:
 
 
 async def _stored_items(session: AsyncSession, where: list[Any]) -> tuple[list[CueItem], dict[str, dict[str, Any]], dict[str, int]]:
-    """The active questions matching ``where`` as cue records (no images loaded)."""
+    """The active questions matching ``where`` as cue records (parts of the payload, never its images)."""
     p = BankQuestion.payload
     rows = (await session.execute(
         select(BankQuestion.id, BankQuestion.fingerprint, BankQuestion.type, BankQuestion.group_key, BankQuestion.code,
-               p["stem"], p["options"], p["key"], p["group"]).where(*where).order_by(BankQuestion.id))).all()
+               p["stem"], p["options"], p["key"], p[("group", "options")]).where(*where).order_by(BankQuestion.id))).all()
     items: list[CueItem] = []
     shown: dict[str, dict[str, Any]] = {}
     ids: dict[str, int] = {}
-    for row_id, fp, qtype, group_key, code, stem, options, key, group in rows:
+    for row_id, fp, qtype, group_key, code, stem, options, key, shared in rows:
         t = QuestionType(qtype)
-        choices = (group or {}).get("options", []) if t is QuestionType.B1 else (options or [])
+        choices = (shared or []) if t is QuestionType.B1 else (options or [])
         items.append(CueItem.parts(fp, t, stem or "", [(o["label"], o["text"]) for o in choices], key or [],
                                    f"bank:{group_key}" if group_key else None))
         shown[fp] = {"where": f"题库编号 {row_id}" + (f"（{code}）" if code else ""), "type": qtype, "type_label": t.label_zh,

@@ -67,9 +67,12 @@ class PairRefused(InvalidInput):
 
 
 async def _rows(session: AsyncSession, ids: Iterable[int]) -> dict[int, BankQuestion]:
-    wanted = list(set(ids))
-    rows = (await session.scalars(select(BankQuestion).where(BankQuestion.id.in_(wanted)))).all() if wanted else []
-    return {r.id: r for r in rows}
+    wanted = sorted(set(ids))
+    out: dict[int, BankQuestion] = {}
+    for k in range(0, len(wanted), 1000):
+        rows = (await session.scalars(select(BankQuestion).where(BankQuestion.id.in_(wanted[k:k + 1000])))).all()
+        out.update((r.id, r) for r in rows)
+    return out
 
 
 def _refusal(a: BankQuestion, b: BankQuestion) -> str | None:
@@ -232,9 +235,13 @@ async def code_owner(session: AsyncSession, bank_id: int, code: str) -> int | No
 
 async def question_banks_of(session: AsyncSession, ids: Iterable[int]) -> dict[int, int]:
     """question id -> bank id, for the ids that exist."""
-    wanted = list(set(ids))
-    rows = await session.execute(select(BankQuestion.id, BankQuestion.bank_id).where(BankQuestion.id.in_(wanted)))
-    return {a: b for a, b in rows.all()}
+    wanted = sorted(set(ids))
+    out: dict[int, int] = {}
+    for k in range(0, len(wanted), 1000):
+        rows = await session.execute(select(BankQuestion.id, BankQuestion.bank_id)
+                                     .where(BankQuestion.id.in_(wanted[k:k + 1000])))
+        out.update(rows.all())
+    return out
 
 
 async def require_question(session: AsyncSession, question_id: int) -> BankQuestion:

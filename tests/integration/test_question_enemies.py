@@ -317,6 +317,13 @@ async def test_the_cueing_check_on_demand_and_confirming_its_pairs(client, make_
         assert status == 400, payload
     status, found = await api.get(f"/api/v1/admin/question-banks/{demo}/cueing?category=" + quote("临床/内科"))
     assert status == 200 and found["category"] == "临床/内科" and found["total"] == 0  # the demo's pairs are enemies
+    # What the check reads of stored questions: a B1 question's choices are its set's shared options.
+    from exam_server import question_cueing
+
+    async with api.app[sessionmaker_key]() as s:
+        items, shown, _ = await question_cueing._stored_items(s, [BankQuestion.bank_id == demo, BankQuestion.type == "B1"])
+    assert items and all(len(it.options) == 5 and it.key and it.group for it in items)
+    assert all(info["question_id"] for info in shown.values())
     status, body = await api.get(f"/api/v1/admin/question-banks/{bid}/cueing?category=" + "x" * 300)
     assert status == 400
     assert (await api.get("/api/v1/admin/question-banks/2147483000/cueing"))[0] == 404
