@@ -12,7 +12,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from .errors import BlueprintError, PoolShortfallError, Shortfall
-from .fill import draw_order, find_fill, within as _within
+from .fill import draw_order, find_fill, reachable as _subset_sum_reachable, within as _within
 from .model import QuestionType
 from .normalise import normalise_category
 
@@ -195,14 +195,6 @@ def check_pool(blueprint: Blueprint, pool: "Pool | PoolCounts") -> list[Shortfal
     if not out and getattr(pool, "has_enemies", False):
         out = find_fill(secs, pool).shortfalls  # type: ignore[arg-type]
     return out
-
-
-def _subset_sum_reachable(sizes: list[int], target: int) -> bool:
-    reach = 1
-    mask = (1 << (target + 1)) - 1
-    for n in sizes:
-        reach = (reach | (reach << n)) & mask
-    return bool(reach >> target & 1)
 
 
 def require_fillable(blueprint: Blueprint, pool: "Pool") -> None:

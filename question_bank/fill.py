@@ -35,7 +35,7 @@ from .model import QuestionType
 if TYPE_CHECKING:  # pragma: no cover
     from .pool import PoolCounts
 
-__all__ = ["Fill", "find_fill", "draw_order", "within", "BUDGET"]
+__all__ = ["Fill", "find_fill", "draw_order", "within", "reachable", "BUDGET"]
 
 
 class Section(Protocol):
@@ -198,7 +198,7 @@ def find_fill(sections: Sequence["Section"], pool: "PoolCounts", *, order: Seque
             s = sections[si]
             if s.type.is_group:
                 sizes = [pool.unit_size(u) for u in cands[si] if available(u)]
-                if not _reachable(sizes, need[si]):
+                if not reachable(sizes, need[si]):
                     have = sum(sizes)
                     why = (f"{_name(si, s)}：排除与本卷其他试题互斥的组后，{s.type.label_zh}（{_where(s)}）各组小题数无法恰好凑成 "
                            f"{s.count} 道" if have >= need[si] else
@@ -297,7 +297,8 @@ def find_fill(sections: Sequence["Section"], pool: "PoolCounts", *, order: Seque
     return Fill(False, shortfalls=[deepest[0][1]] if deepest else [])
 
 
-def _reachable(sizes: list[int], target: int) -> bool:
+def reachable(sizes: list[int], target: int) -> bool:
+    """Whether some of ``sizes`` add up to exactly ``target``."""
     reach = 1
     mask = (1 << (target + 1)) - 1
     for n in sizes:

@@ -7,11 +7,11 @@ from __future__ import annotations
 import asyncio
 from urllib.parse import quote
 
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
 from exam_server import question_store
 from exam_server.exam_models import BankQuestion, QuestionEnemy
-from exam_server.keys import engine_key, sessionmaker_key
+from exam_server.keys import sessionmaker_key
 from question_bank import Option, Question, QuestionType, TF_OPTIONS, draw_paper, read_file, write_questions
 from question_bank.demo import demo_banks
 from question_bank.enemies import enemy_pairs_among, pairs_by_code
@@ -19,6 +19,7 @@ from question_bank.formats._table import COLUMNS
 from registry.models import AuditLog
 
 from ..flows import upload
+from ..helpers import statements_run
 from .test_question_banks import admin, bank_id, import_file
 
 COLOURS = ("淡绿色", "淡黄色", "淡红色", "白色")
@@ -211,17 +212,8 @@ async def test_paper_checks_and_schedules_refuse_what_enemies_make_impossible(cl
     status, check = await api.post("/api/v1/admin/papers/check", paper)
     assert status == 200 and check["ok"], check
     too_many = {**paper, "sections": [paper["sections"][0], {**paper["sections"][1], "count": 3}]}
-    statements: list[str] = []
-
-    def seen(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
-        statements.append(statement)
-
-    engine = api.app[engine_key].sync_engine
-    event.listen(engine, "before_cursor_execute", seen)
-    try:
+    with statements_run(api.app) as statements:
         status, check = await api.post("/api/v1/admin/papers/check", too_many)
-    finally:
-        event.remove(engine, "before_cursor_execute", seen)
     assert status == 200 and not check["ok"]
     (short,) = check["shortfalls"]
     assert "第 1、2 部分" in short["message"] and "互斥的试题不能同卷" in short["message"] and "最多只能同时选出 4 道" in short["message"]
