@@ -115,6 +115,39 @@ async def add_pairs(session: AsyncSession, pairs: Iterable[tuple[int, int]], *, 
     return len(new)
 
 
+async def add_bank_pairs(session: AsyncSession, bank_id: int, bank_name: str, pairs: Sequence[tuple[int, int]], *,
+                         source: str, actor_id: int | None, request_id: str | None = None) -> int:
+    """Store pairs of the bank's questions (a pair naming another bank's question is refused)."""
+    banks = await question_banks_of(session, {i for p in pairs for i in p})
+    foreign = sorted({i for p in pairs for i in p if banks.get(i, bank_id) != bank_id})
+    if foreign:
+        msg = f"试题不属于题库“{bank_name}”（编号 {'、'.join(map(str, foreign[:10]))}）"
+        raise InvalidInput(msg, fields={"pairs": msg})
+    return await add_pairs(session, pairs, source=source, actor_id=actor_id, request_id=request_id,
+                           audit_entity=("question_bank", bank_id))
+
+
+async def edit_enemies(session: AsyncSession, question_id: int, *, add: Sequence[int] = (), add_codes: Sequence[str] = (),
+                       remove: Sequence[int] = (), actor_id: int | None, request_id: str | None = None) -> tuple[int, int]:
+    """The admin's change to one question's enemies: others by id or by code (in its bank) become
+    enemies, pairs with ``remove`` are dropped. Returns (added, removed)."""
+    row = await require_question(session, question_id)
+    others = list(add)
+    for raw in add_codes:
+        code = checked_code(raw)
+        owner = await code_owner(session, row.bank_id, code) if code else None
+        if owner is None:
+            msg = f"本题库中没有试题编号为“{raw[:MAX_CODE_CHARS]}”的试题"
+            raise InvalidInput(msg, fields={"add_codes": msg})
+        others.append(owner)
+    added = await add_pairs(session, [(question_id, o) for o in others], source="admin", actor_id=actor_id,
+                            request_id=request_id, audit_entity=("bank_question", question_id))
+    removed = 0
+    for other in remove:
+        removed += await remove_pair(session, question_id, other, actor_id=actor_id, request_id=request_id)
+    return added, removed
+
+
 async def remove_pair(session: AsyncSession, question_id: int, enemy_id: int, *, actor_id: int | None,
                       request_id: str | None = None) -> bool:
     a, b = _ordered(question_id, enemy_id)

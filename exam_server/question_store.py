@@ -19,7 +19,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from question_bank import (
     TF_OPTIONS,
-    Pool,
     WRITABLE_FORMATS,
     Blueprint,
     CountedPool,
@@ -27,6 +26,7 @@ from question_bank import (
     Group,
     ImportResult,
     Option,
+    Pool,
     Problem,
     Question,
     QuestionType,
@@ -44,7 +44,7 @@ from registry import audit
 from registry.db import utcnow
 from registry.errors import ConcurrentUpdate, InvalidInput, NotFound
 
-from . import question_enemies
+from . import question_cueing, question_enemies
 from .exam_models import BankQuestion, Paper, QuestionBank
 
 INSERT_CHUNK = 1000
@@ -188,8 +188,6 @@ async def preview_import(session: AsyncSession, result: ImportResult, *, bank_na
 
     ``would_create`` is what a plain import adds; when the file has problems about single
     questions only (``can_skip``), it is what an import that skips those questions adds."""
-    from . import question_cueing
-
     bank = await bank_by_name(session, bank_name) if bank_name else None
     existing = await bank_fingerprints(session, bank.id) if bank else set()
     preview = result.preview(limit=limit, existing_fingerprints=existing).to_dict()

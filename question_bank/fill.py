@@ -46,6 +46,7 @@ class Section(Protocol):
     category_prefix: str
     count: int
 
+
 BUDGET = 200_000
 EXACT_COMPONENT = 20  # largest enemy-connected set whose enemy-free maximum is computed exactly
 
@@ -100,11 +101,9 @@ def _max_independent(nodes: list[int], adj: dict[int, frozenset[int]]) -> int:
             if hit is not None:
                 return hit
             v = (mask & -mask).bit_length() - 1
-            result = best(mask & ~(1 << v))
-            if nbr[v] & mask:
-                result = max(result, 1 + best(mask & ~(1 << v) & ~nbr[v]))
-            else:
-                result = 1 + best(mask & ~(1 << v))
+            rest = mask & ~(1 << v)
+            # Leave v out, or take it and leave its enemies out (no enemies left: taking it is best).
+            result = 1 + best(rest & ~nbr[v]) if not nbr[v] & rest else max(best(rest), 1 + best(rest & ~nbr[v]))
             memo[mask] = result
             return result
 

@@ -255,24 +255,10 @@ async def question_edit(request: web.Request) -> web.StreamResponse:
 async def question_enemies_edit(request: web.Request) -> web.StreamResponse:
     body: EnemiesBody = await parse_body(request, EnemiesBody)
     question_id = _question_id(request)
-    actor = current_actor(request).account_id
     async with request.app[sessionmaker_key]() as session, session.begin():
-        row = await question_enemies.require_question(session, question_id)
-        others = list(body.add)
-        for raw in body.add_codes:
-            code = question_enemies.checked_code(raw)
-            owner = await question_enemies.code_owner(session, row.bank_id, code) if code else None
-            if owner is None:
-                msg = f"本题库中没有试题编号为“{raw[:32]}”的试题"
-                raise ApiError(msg, fields={"add_codes": msg})
-            others.append(owner)
-        added = await question_enemies.add_pairs(session, [(question_id, o) for o in others], source="admin",
-                                                 actor_id=actor, request_id=request_id(request),
-                                                 audit_entity=("bank_question", question_id))
-        removed = 0
-        for other in body.remove:
-            removed += await question_enemies.remove_pair(session, question_id, other, actor_id=actor,
-                                                          request_id=request_id(request))
+        added, removed = await question_enemies.edit_enemies(
+            session, question_id, add=body.add, add_codes=body.add_codes, remove=body.remove,
+            actor_id=current_actor(request).account_id, request_id=request_id(request))
     async with request.app[sessionmaker_key]() as session:
         enemies = await question_enemies.enemies_of(session, question_id)
     return json_ok({"added": added, "removed": removed, "enemies": [asdict(e) for e in enemies]})
@@ -297,14 +283,9 @@ async def bank_enemies_add(request: web.Request) -> web.StreamResponse:
     body: PairsBody = await parse_body(request, PairsBody)
     async with request.app[sessionmaker_key]() as session, session.begin():
         bank = await question_store.get_bank(session, _bank_id(request))
-        rows = await question_enemies.question_banks_of(session, {i for p in body.pairs for i in p})
-        foreign = sorted(i for p in body.pairs for i in p if rows.get(i, bank.id) != bank.id)
-        if foreign:
-            msg = f"试题不属于题库“{bank.name}”（编号 {'、'.join(map(str, foreign[:10]))}）"
-            raise ApiError(msg, fields={"pairs": msg})
-        added = await question_enemies.add_pairs(session, body.pairs, source="cueing",
-                                                 actor_id=current_actor(request).account_id,
-                                                 request_id=request_id(request), audit_entity=("question_bank", bank.id))
+        added = await question_enemies.add_bank_pairs(session, bank.id, bank.name, body.pairs, source="cueing",
+                                                      actor_id=current_actor(request).account_id,
+                                                      request_id=request_id(request))
     return json_ok({"added": added, "requested": len(body.pairs)})
 
 
