@@ -11,7 +11,7 @@ of this machine; the client, PostgreSQL and Redis share the same cores) and a ba
 for comparison. Only loopback addresses are used.
 
 Candidates are seeded in bulk (one precomputed argon2 hash for all, accounts already set up) and
-logged in by writing their session records into Redis exactly as `exam_server.auth.create_session`
+logged in by writing their session records into Redis exactly as `exam_server.web.sessions.create_session`
 does: logging 20,000 physicians in over HTTP would cost 20,000 argon2 verifications (minutes of
 CPU) and measure the login, not the sitting. Each candidate then does what the exam page does:
 the first --http-starts start their attempt (POST /exams/start), the others get copies of those
@@ -55,7 +55,7 @@ sys.path.insert(0, str(REPO))
 
 import asyncpg  # noqa: E402
 
-from exam_server.exam import tokens  # noqa: E402
+from exam_server.web import attempt_tokens as tokens  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from lean_http import EventStream, Pool, render_headers  # noqa: E402
@@ -193,13 +193,13 @@ async def seed(scratch: Scratch, count: int) -> list[dict[str, Any]]:
     pre-exam identity check, in bulk."""
     from sqlalchemy import insert, select
 
-    from exam_server.demo import seed_demo
-    from exam_server.demo_exams import seed_exam_demo
-    from exam_server.proctor import consent
-    from exam_server.proctor.models import FaceConsent, IdentityCheck
+    from exam_server.demo.seed import seed_demo
+    from exam_server.demo.exams import seed_exam_demo
+    from exam_server.identity import consent
+    from exam_server.identity.models import FaceConsent, IdentityCheck
     from exam_server.settings import Settings
     from registry.db import make_engine, make_sessionmaker, utcnow
-    from registry.migrate import upgrade
+    from exam_server.infra.migrate import upgrade
     from registry.models import Account, Cycle, Institution, Physician, Registration
     from registry.passwords import hash_password
 

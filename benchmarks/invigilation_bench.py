@@ -58,13 +58,13 @@ async def seed(url: str, candidates: int, block: int) -> tuple[int, list[str]]:
     """Demo base data, ``candidates`` approved physicians, one invigilator per block."""
     from sqlalchemy import insert, select
 
-    from exam_server.demo import seed_demo
-    from exam_server.demo_exams import seed_exam_demo
+    from exam_server.demo.seed import seed_demo
+    from exam_server.demo.exams import seed_exam_demo
     from exam_server.exam.models import ExamSchedule
-    from exam_server.proctor.models import InvigilatorAssignment
+    from exam_server.exam.models import InvigilatorAssignment
     from exam_server.settings import Settings
     from registry.db import make_engine, make_sessionmaker, utcnow
-    from registry.migrate import upgrade
+    from exam_server.infra.migrate import upgrade
     from registry.models import Account, Cycle, Institution, Physician, Registration
     from registry.passwords import hash_password
 

@@ -71,9 +71,9 @@ def write_xlsx(path: Path, rows: int) -> int:
 
 
 async def _one(file: Path, database_url: str, storage_dir: Path, bank: str) -> dict[str, object]:
-    from exam_server import import_jobs
-    from exam_server.livestate import make_live_state
-    from exam_server.storage import LocalFileStorage
+    from exam_server.banks import import_jobs
+    from exam_server.infra.livestate import make_live_state
+    from exam_server.infra.storage import LocalFileStorage
     from registry.db import make_engine, make_sessionmaker
 
     engine = make_engine(database_url)
@@ -124,7 +124,7 @@ def main() -> None:
         d = Path(tmp)
         url = args.database_url
         if url is None:
-            from registry.migrate import upgrade
+            from exam_server.infra.migrate import upgrade
 
             url = f"sqlite+aiosqlite:///{d / 'bench.sqlite3'}"
             asyncio.run(upgrade(url))

@@ -20,11 +20,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sqlalchemy import insert, select  # noqa: E402
 
-from exam_server.demo import seed_demo  # noqa: E402
+from exam_server.demo.seed import seed_demo  # noqa: E402
 from exam_server.settings import Settings  # noqa: E402
 from registry import workflow  # noqa: E402
 from registry.db import make_engine, make_sessionmaker  # noqa: E402
-from registry.migrate import upgrade  # noqa: E402
+from exam_server.infra.migrate import upgrade  # noqa: E402
 from registry.models import Account, Cycle, Institution, Physician, Registration  # noqa: E402
 from registry.scope import Actor  # noqa: E402
 from registry.states import State  # noqa: E402

@@ -1,1 +1,1 @@
-"""exam_server."""
+"""Dingkao's aiohttp service: app.py composes the features below it (see docs/architecture.md)."""

@@ -1,80 +1,72 @@
-"""The composition root: create_app(settings) wires settings, storage, live state and handlers."""
+"""The composition root: create_app(settings) wires settings, storage, live state and every feature.
+
+It is the one module that imports every feature: it declares their endpoints and pages (by importing their
+api and pages modules), opens and closes each one's resources in its own cleanup_ctx, and wires the ports
+through which a lower feature asks a higher one (the contracts in pyproject.toml say which way features may
+import each other).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
+from pathlib import Path
 from typing import AsyncIterator
 
 from aiohttp import web
 
 from proctoring.redis_queue import QueueKeys
 from registry.db import make_engine, make_sessionmaker
-from registry.roles import Role
 
-from . import templating
-from .api import Endpoint
-from .edge import check_query_ids, edge_middleware
-from .auth import csrf_middleware, current_account, session_middleware
-from .error_responses import error_middleware
-from .errors import ApiError, Forbidden, NotLoggedIn
-from .exam import tokens
+from . import accounts, admin, banks, demo, exam, home, identity, proctor, registration, results
+# Importing a feature's api and pages modules declares its endpoints and pages on web.routes.
+from .accounts import api as accounts_api, pages as accounts_pages, staff_api  # noqa: F401
+from .admin import api as admin_api, pages as admin_pages  # noqa: F401
+from .banks import api as banks_api, import_jobs_api, pages as banks_pages  # noqa: F401
+from .banks.import_jobs import ImportJobs
+from .banks.keys import import_jobs_key, item_statistics_key
+from .demo import pages as demo_pages  # noqa: F401
+from .exam import api as exam_api, pages as exam_pages  # noqa: F401
 from .exam.hot_path import HotPath
+from .exam.keys import attempt_hub_key, hot_path_key, paper_cache_key, result_published_key
 from .exam.papers import PaperCache
 from .exam.push import AttemptHub
 from .exam.sweeper import run_sweeper
-from .account_cache import AccountCache
-from .handlers import admin_api, admin_pages, auth_api, bank_api, bank_pages, exam_api, exam_pages, import_jobs_api, institution_api, ops, pages, proctor_api, proctor_pages, registration_api, result_pages, results_api, review_api, stats_api, workflow_pages  # noqa: F401
-from .handlers import page_routes, routes
-from .certificate_zips import CertificateZipJobs
-from .import_jobs import ImportJobs
-from .keys import (account_cache_key, account_key, attempt_hub_key, attempt_token_key, certificate_zips_key, engine_key,
-                   frame_service_key, hot_path_key,
-                   import_jobs_key, invigilation_hub_key, live_down_key, live_key, metrics_key, paper_cache_key,
-                   sessionmaker_key, settings_key, sms_key, storage_key)
-from .livestate import make_live_state
-from .metrics import InstrumentedLiveState, Metrics, metrics_middleware_for
+from .home import pages as home_pages  # noqa: F401
+from .identity import api as identity_api, pages as identity_pages  # noqa: F401
+from .identity.keys import face_analyzer_key
+from .infra.livestate import LiveFollower, make_live_state
+from .infra.sms_gateways import make_sms
+from .infra.storage import LocalFileStorage
+from .proctor import api as proctor_api, pages as proctor_pages  # noqa: F401
 from .proctor.analyzer import make_analyzer, queue_prefix
 from .proctor.frames import FrameService
+from .proctor.keys import frame_service_key, invigilation_hub_key
 from .proctor.live import InvigilationHub
 from .proctor.retention import run_retention
-from .request_context import request_id_middleware
+from .registration import api as registration_api, institution_api, pages as registration_pages, review_api  # noqa: F401
+from .results import api as results_api, pages as results_pages, statistics_api  # noqa: F401
+from .results.certificate_zips import CertificateZipJobs
+from .results.keys import certificate_zips_key
+from .results.services import is_published
+from .results.statistics import question_statistic_rows
 from .settings import Settings
-from .sms_gateways import make_sms
-from .storage import LocalFileStorage
+from .web import ops, routes, templating  # noqa: F401
+from .web.account_cache import AccountCache
+from .web.edge import edge_middleware
+from .web.error_responses import error_middleware
+from .web.keys import (account_cache_key, engine_key, live_follower_key, live_key, metrics_key, sessionmaker_key,
+                       settings_key, sms_key, storage_key)
+from .web.metrics import InstrumentedLiveState, Metrics, metrics_middleware_for
+from .web.request_context import request_id_middleware
+from .web.sessions import csrf_middleware, session_middleware
 
+# Each feature's templates directory joins web's on the one Jinja2 loader.
+FEATURES = (accounts, admin, banks, demo, exam, home, identity, proctor, registration, results)
 
 # Connections of the save/clock pool per process (each statement holds one for a few ms), beside the
 # ORM's 20 (+10 on demand): 38 per process, so two processes stay well inside PostgreSQL's default 100.
 HOT_PATH_POOL = 8
-
-
-def _guard(ep: Endpoint) -> web.Handler:
-    """Role check and the first-login gate, applied to every JSON endpoint from its declaration."""
-
-    @functools.wraps(ep.handler)
-    async def guarded(request: web.Request) -> web.StreamResponse:
-        request[attempt_token_key] = None
-        raw = request.headers.get(tokens.HEADER) or (request.query.get("token") if ep.token_in_query else None)
-        if ep.attempt_token and raw:
-            token = tokens.verify(request.app[settings_key].secret_key, raw)
-            if token is None:
-                raise NotLoggedIn("考试凭证无效，请重新进入考试")
-            request[attempt_token_key] = token
-            return await ep.handler(request)
-        if ep.roles:
-            if request.get(account_key) is None and request.get(live_down_key):
-                raise ApiError("服务暂时不可用，请稍后重试", code="unavailable", status=503)
-            account = current_account(request)
-            if Role(account.role) not in ep.roles:
-                raise Forbidden("当前角色无权执行此操作")
-            if not ep.before_setup and (account.must_change_password or account.phone_verified_at is None):
-                raise ApiError("请先修改初始密码并绑定手机号", code="setup_required", status=403)
-        check_query_ids(request, ep.query)
-        return await ep.handler(request)
-
-    return guarded
 
 
 def create_app(settings: Settings, *, live_prefix: str | None = None) -> web.Application:
@@ -90,6 +82,10 @@ def create_app(settings: Settings, *, live_prefix: str | None = None) -> web.App
     app[settings_key] = settings
     app[sms_key] = make_sms(settings)
     app[storage_key] = LocalFileStorage(settings.storage_dir)
+    app[paper_cache_key] = PaperCache()
+    # Ports: a lower feature asks a higher one through these (see each key's comment).
+    app[result_published_key] = is_published
+    app[item_statistics_key] = question_statistic_rows
 
     async def database(app: web.Application) -> AsyncIterator[None]:
         engine = make_engine(settings.database_url)
@@ -104,9 +100,12 @@ def create_app(settings: Settings, *, live_prefix: str | None = None) -> web.App
     async def live_state(app: web.Application) -> AsyncIterator[None]:
         live = make_live_state(settings.redis_url, prefix=live_prefix)
         app[live_key] = InstrumentedLiveState(live, metrics.live_errors)  # type: ignore[assignment]
+        # One subscription per process for every follower of live events (attempt pages, dashboards,
+        # account changes); each adds its channel below, and the subscription opens in `following`.
+        follower = app[live_follower_key] = LiveFollower(app[live_key])
         accounts = AccountCache(app[sessionmaker_key], app[engine_key], app[live_key])
         app[account_cache_key] = accounts
-        accounts.start()
+        accounts.start(follower)
         yield
         await accounts.stop()
         await live.close()
@@ -115,7 +114,7 @@ def create_app(settings: Settings, *, live_prefix: str | None = None) -> web.App
         # Every process pushes attempt events to its own pages and sweeps overdue attempts.
         hub = AttemptHub(app[live_key])
         app[attempt_hub_key] = hub
-        hub.start()
+        hub.start(app[live_follower_key])
         sweeper = asyncio.create_task(run_sweeper(app[sessionmaker_key], app[paper_cache_key], hub.publish,
                                                   interval=settings.sweep_interval), name="deadline-sweeper")
         yield
@@ -142,14 +141,15 @@ def create_app(settings: Settings, *, live_prefix: str | None = None) -> web.App
 
     async def proctoring_ctx(app: web.Application) -> AsyncIterator[None]:
         # Frames are analysed off the web tier (a local pool, or the Redis queue read by
-        # `dingkao proctor-worker`); dashboards follow events through one subscription per process.
+        # `dingkao proctor-worker`); the pre-exam identity check judges its frames with the same analyser.
         frames = FrameService(app[sessionmaker_key], app[storage_key], app[live_key], app[paper_cache_key],
                               app[attempt_hub_key].publish, make_analyzer(settings, live_prefix=live_prefix))
         app[frame_service_key] = frames
-        hub = InvigilationHub(app[live_key])
+        app[face_analyzer_key] = lambda: frames.analyzer
+        hub = InvigilationHub()
         app[invigilation_hub_key] = hub
         frames.start(warm=settings.proctor_pool_warm and settings.proctor_analyzer == "local")
-        hub.start()
+        hub.start(app[live_follower_key])
         stop = asyncio.Event()
         retention = asyncio.create_task(run_retention(app[sessionmaker_key], app[storage_key], app[live_key],
                                                       retention_days=settings.proctor_retention_days, stop=stop),
@@ -157,14 +157,18 @@ def create_app(settings: Settings, *, live_prefix: str | None = None) -> web.App
         yield
         stop.set()
         await retention
-        await hub.stop()
         await frames.stop()
 
-    app[paper_cache_key] = PaperCache()
-    app.cleanup_ctx.extend([database, live_state, sms_client, import_jobs, certificate_zips, exam_engine, proctoring_ctx])
-    templating.setup(app)
-    for ep in routes.endpoints:
-        app.router.add_route(ep.method, ep.path, _guard(ep), name=f"api_{ep.handler.__name__}")
-    app.router.add_routes(page_routes)
-    app.router.add_static("/static", templating.STATIC, name="static")
+    async def following(app: web.Application) -> AsyncIterator[None]:
+        # Last to start, first to stop: every channel is added by now, and nothing is dispatched to a
+        # follower after its own context has closed.
+        follower = app[live_follower_key]
+        follower.start()
+        yield
+        await follower.stop()
+
+    app.cleanup_ctx.extend([database, live_state, sms_client, import_jobs, certificate_zips, exam_engine, proctoring_ctx,
+                            following])
+    templating.setup(app, [Path(f.__file__).parent / "templates" for f in FEATURES])
+    routes.mount(app)
     return app

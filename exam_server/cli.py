@@ -27,7 +27,7 @@ def _prepare_storage(settings: Settings, *, migrate_server: bool = False) -> Non
 
 def _ready(settings: Settings, *, migrate_server: bool = False) -> None:
     """The embedded database is created and migrated on first use; otherwise one line says what is wrong."""
-    from .database_ready import DatabaseNotReady, ensure_database
+    from .infra.database_ready import DatabaseNotReady, ensure_database
 
     try:
         created = asyncio.run(ensure_database(settings.database_url, migrate_server=migrate_server))
@@ -42,7 +42,7 @@ def _serve(settings: Settings) -> None:
     from aiohttp import web
 
     from .app import create_app
-    from .request_context import configure_logging
+    from .web.request_context import configure_logging
 
     configure_logging(json_lines=settings.log_json)
     hashing = os.environ.get("DINGKAO_PASSWORD_HASHING", "default")
@@ -66,9 +66,9 @@ def _quieter_gc() -> None:
 
 
 def cmd_migrate(args: argparse.Namespace) -> None:
-    from registry.migrate import upgrade
+    from .infra.migrate import upgrade
 
-    from .database_ready import current_revision, sqlite_path, unreachable, DatabaseNotReady
+    from .infra.database_ready import current_revision, sqlite_path, unreachable, DatabaseNotReady
 
     settings = _settings(demo=True)
     if settings.is_sqlite and (path := sqlite_path(settings.database_url)) is not None:
@@ -93,8 +93,8 @@ def cmd_serve(args: argparse.Namespace) -> None:
 
 
 def cmd_demo(args: argparse.Namespace) -> None:
-    from .demo import print_logins, seed_demo
-    from .demo_exams import print_exam_logins, seed_exam_demo
+    from .demo.seed import print_logins, seed_demo
+    from .demo.exams import print_exam_logins, seed_exam_demo
 
     settings = _settings(demo=True)
     # Demo runs on plain http://127.0.0.1, where browsers drop Secure cookies on non-localhost names.
@@ -153,9 +153,9 @@ def _import_questions(args: argparse.Namespace) -> None:
     from registry.db import make_engine, make_sessionmaker
     from registry.errors import RegistryError
 
-    from . import import_jobs, question_store
-    from .livestate import make_live_state
-    from .storage import LocalFileStorage
+    from .banks import import_jobs, question_store
+    from .infra.livestate import make_live_state
+    from .infra.storage import LocalFileStorage
 
     settings = _settings(demo=True)
     path = Path(args.file)
@@ -263,7 +263,7 @@ def _export_questions(args: argparse.Namespace) -> None:
     from registry.db import make_engine, make_sessionmaker
     from registry.errors import RegistryError
 
-    from . import question_store
+    from .banks import question_store
 
     settings = _settings(demo=True)
     _prepare_storage(settings)
@@ -324,7 +324,7 @@ def cmd_proctor_worker(args: argparse.Namespace) -> None:
     from proctoring.worker import run_worker
 
     from .proctor.analyzer import queue_prefix
-    from .request_context import configure_logging
+    from .web.request_context import configure_logging
 
     settings = _settings(demo=True)
     if not settings.redis_url:

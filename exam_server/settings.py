@@ -20,7 +20,7 @@ class SettingsError(Exception):
 
 
 SMS_BACKENDS = ("log", "aliyun", "tencent")
-# What each SMS gateway needs from the environment (exam_server.sms_gateways).
+# What each SMS gateway needs from the environment (exam_server.infra.sms_gateways).
 SMS_REQUIRED = {
     "aliyun": ("DINGKAO_SMS_KEY_ID", "DINGKAO_SMS_KEY_SECRET", "DINGKAO_SMS_SIGN_NAME", "DINGKAO_SMS_TEMPLATE_ID"),
     "tencent": ("DINGKAO_SMS_KEY_ID", "DINGKAO_SMS_KEY_SECRET", "DINGKAO_SMS_SIGN_NAME", "DINGKAO_SMS_TEMPLATE_ID",
@@ -63,8 +63,8 @@ class Settings:
     trust_proxy: bool = False
     # Answers arriving this long after an attempt's deadline (requests in flight) are still taken.
     exam_grace_seconds: int = 10
-    # Consent and the pre-exam identity check (exam_server.proctor) must pass before an attempt
-    # starts; the hook is exam_server.exam.gate.identity_gate.
+    # Consent and the pre-exam identity check (exam_server.identity) must pass before an attempt
+    # starts; the hook is exam_server.identity.gate.identity_gate.
     exam_face_check: bool = True
     # Evidence frames and thumbnails are deleted this many days after they were taken (PIPL).
     proctor_retention_days: int = 30

@@ -11,6 +11,9 @@ python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet "uv>=0
 python3 -m uv sync --frozen --quiet --compile-bytecode
 .venv/bin/python -m compileall -q -j 0 exam_server proctoring question_bank registry reports tests >/dev/null
 
+# The import contracts (the layers in pyproject.toml's [tool.importlinter]) before any test runs.
+.venv/bin/lint-imports --no-cache
+
 # pdftoppm (poppler-utils) renders the certificate and notice PDFs to PNG in the reports tests.
 if ! command -v chromium >/dev/null 2>&1 || ! fc-list 2>/dev/null | grep -qi "Noto Sans CJK" \
     || ! command -v pdftoppm >/dev/null 2>&1; then

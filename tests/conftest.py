@@ -19,8 +19,11 @@ from sqlalchemy import text
 os.environ.setdefault("DINGKAO_PASSWORD_HASHING", "cheapest")
 
 
-import exam_server.exam_models  # noqa: F401  (exam tables, so each test empties them too)
-import exam_server.result_models  # noqa: F401  (result tables too)
+import exam_server.banks.models  # noqa: F401  (the service's tables, so each test empties them too)
+import exam_server.exam.models  # noqa: F401
+import exam_server.identity.models  # noqa: F401
+import exam_server.proctor.models  # noqa: F401
+import exam_server.results.models  # noqa: F401
 from exam_server.settings import Settings
 from registry.db import Base, make_engine
 
@@ -52,7 +55,7 @@ def faces_dir() -> Path:
 
 @pytest.fixture(scope="session", params=BACKENDS)
 def backend_db(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
-    from registry.migrate import upgrade
+    from exam_server.infra.migrate import upgrade
 
     backend = request.param
     if backend == "sqlite":
@@ -116,7 +119,7 @@ async def settings(database_url: str, backend: str, tmp_path: Path, live_prefix:
     )
     yield s
     if s.redis_url:
-        from exam_server.livestate import RedisLiveState
+        from exam_server.infra.livestate import RedisLiveState
 
         live = RedisLiveState(s.redis_url, prefix=live_prefix)
         await live.delete_prefix()
@@ -125,7 +128,7 @@ async def settings(database_url: str, backend: str, tmp_path: Path, live_prefix:
 
 @pytest.fixture
 async def seeded(settings: Settings) -> Settings:
-    from exam_server.demo import seed_demo
+    from exam_server.demo.seed import seed_demo
 
     await seed_demo(settings)
     return settings

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from exam_server.demo_exams import exam_login, seed_exam_demo
-from exam_server.keys import sms_key
+from exam_server.demo.exams import exam_login, seed_exam_demo
+from exam_server.web.keys import sms_key
 from exam_server.settings import Settings
 
 from .helpers import Api
@@ -46,7 +46,7 @@ async def correct_answers(app: Any, attempt_id: int, *, wrong: int = 0, seq: int
     wrong one) - the test's oracle; no endpoint ever reveals keys."""
     from exam_server.exam import papers
     from exam_server.exam.models import Attempt
-    from exam_server.keys import sessionmaker_key
+    from exam_server.web.keys import sessionmaker_key
 
     async with app[sessionmaker_key]() as session:
         attempt = await session.get(Attempt, attempt_id)
@@ -67,7 +67,7 @@ async def set_deadline_past(app: Any, attempt_id: int, seconds: int = 60) -> Non
     from sqlalchemy import update
 
     from exam_server.exam.models import Attempt
-    from exam_server.keys import sessionmaker_key
+    from exam_server.web.keys import sessionmaker_key
     from registry.db import utcnow
 
     async with app[sessionmaker_key]() as session, session.begin():

@@ -6,7 +6,7 @@ from typing import Any
 
 import aiohttp
 
-from exam_server.keys import sms_key
+from exam_server.web.keys import sms_key
 
 from .helpers import Api
 

@@ -8,7 +8,7 @@ from typing import Any, Iterator
 import aiohttp
 from aiohttp.test_utils import TestClient
 
-from exam_server.demo import PHYSICIANS, STAFF_PASSWORD, demo_id_number
+from exam_server.demo.seed import PHYSICIANS, STAFF_PASSWORD, demo_id_number
 
 
 def physician_login(index: int = 0) -> str:
@@ -104,7 +104,7 @@ def statements_run(app: Any) -> Iterator[list[str]]:
     """The SQL statements the app's engine runs inside the block."""
     from sqlalchemy import event
 
-    from exam_server.keys import engine_key
+    from exam_server.web.keys import engine_key
 
     statements: list[str] = []
 

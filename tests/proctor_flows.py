@@ -7,7 +7,7 @@ from typing import Any, Awaitable, Callable
 
 from sqlalchemy import select
 
-from exam_server.keys import sessionmaker_key
+from exam_server.web.keys import sessionmaker_key
 from registry.models import Account, Physician, Registration, StoredFile
 
 from .exam_flows import exam_doctor
@@ -23,7 +23,7 @@ async def enrol_photo(app: Any, index: int, rel: str = PERSON) -> int:
     """The physician's registration photo with its enrolment, as the photo upload stores it."""
     import proctoring
 
-    from exam_server.demo_exams import exam_login
+    from exam_server.demo.exams import exam_login
 
     enrolment = await asyncio.to_thread(proctoring.enrol, jpeg(canvas(rel)), person_id="x")
     async with app[sessionmaker_key]() as session, session.begin():

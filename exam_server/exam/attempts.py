@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 from dataclasses import dataclass
-from typing import Any, Iterable, Protocol, Sequence, TypeVar
+from typing import Any, Awaitable, Callable, Iterable, Protocol, Sequence, TypeVar
 
 from sqlalchemy import event, func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -26,9 +26,8 @@ from registry.roles import Role
 from registry.scope import Actor, can_see_physician, institution_clause
 from registry.states import STATE_WORDS, Action, State
 
-from ..exam_models import Paper
-from ..result_models import PublishedResult
-from . import papers, rules
+from ..banks.models import Paper
+from . import invigilators, papers, rules
 from .lifecycle import SUBMIT_WORDS, AttemptAction, AttemptState, SubmitReason, next_attempt_state
 from .models import Answer, Attempt, ExamSchedule
 
@@ -38,6 +37,10 @@ class _ScheduleLike(Protocol):
 
 
 S = TypeVar("S", bound=_ScheduleLike)
+
+# Whether the body has published a registration's result. Results own the publication and sit above the
+# exam (they read attempts), so the exam asks through this port; app.py wires results' answer to it.
+ResultPublished = Callable[[AsyncSession, int], Awaitable[bool]]
 
 SYSTEM = Actor(account_id=None, role=Role.ADMIN)  # type: ignore[arg-type]  # automatic moves
 MAX_EXTRA_MINUTES = 240
@@ -154,7 +157,8 @@ def status_json(status: rules.PaperStatus, schedule: ExamSchedule | None, attemp
     }
 
 
-async def my_exams(session: AsyncSession, actor: Actor, *, now: dt.datetime) -> dict[str, Any]:
+async def my_exams(session: AsyncSession, actor: Actor, *, now: dt.datetime,
+                   is_published: ResultPublished) -> dict[str, Any]:
     """我的考试: each required paper with its window, attempts and, when locked, why in words."""
     reg = await own_registration(session, actor)
     sit = await situation_of(session, reg)
@@ -162,8 +166,7 @@ async def my_exams(session: AsyncSession, actor: Actor, *, now: dt.datetime) -> 
     statuses = sit.statuses(now)
     state = State(reg.state)
     # The assessment's result is the physician's to read once the body has published it.
-    published = result is not None and await session.scalar(
-        select(PublishedResult.id).where(PublishedResult.registration_id == reg.id)) is not None
+    published = result is not None and await is_published(session, reg.id)
     return {
         "registration_state": state.value,
         "registration_words": STATE_WORDS[state] if result is None or published else "待公布",
@@ -226,10 +229,8 @@ async def attempt_in_scope(session: AsyncSession, actor: Actor, attempt_id: int)
             raise NotFound("考试记录不存在")
         return attempt
     if actor.role is Role.INVIGILATOR:
-        # An invigilator oversees only the candidates assigned to it (exam_server.proctor.assignments).
-        from ..proctor.assignments import invigilates
-
-        if not await invigilates(session, actor, attempt):
+        # An invigilator oversees only the candidates assigned to it.
+        if not await invigilators.invigilates(session, actor, attempt):
             raise NotFound("考试记录不存在")
         return attempt
     physician = await session.get(Physician, attempt.physician_id)
@@ -445,10 +446,8 @@ async def attempts_of_schedule(session: AsyncSession, actor: Actor, schedule_id:
             .join(Institution, Physician.institution_id == Institution.id)
             .where(Attempt.schedule_id == schedule_id))
     if actor.role is Role.INVIGILATOR:
-        from ..proctor.assignments import followed_physicians
-
         schedule = await session.get(ExamSchedule, schedule_id)
-        followed = await followed_physicians(session, actor, schedule) if schedule else set()
+        followed = await invigilators.followed_physicians(session, actor, schedule) if schedule else set()
         stmt = stmt.where(Physician.id.in_(sorted(followed or ())))
     else:
         stmt = stmt.where(institution_clause(actor))

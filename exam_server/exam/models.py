@@ -1,4 +1,5 @@
-"""The exam engine's tables, on registry's Base: schedules, attempts, answers, question snapshots.
+"""The exam engine's tables, on registry's Base: schedules, attempts, answers, question snapshots, and
+the invigilators' assignments that scope who sees which attempt.
 
 An attempt stores what was drawn (``paper``: ``DrawnPaper.to_record``) and refers to the drawn
 questions by fingerprint in ``exam_question_snapshots``, content-addressed, so a later edit of a
@@ -96,3 +97,18 @@ class QuestionSnapshot(Base):
     __tablename__ = "exam_question_snapshots"
     fingerprint: Mapped[str] = mapped_column(String(32), primary_key=True)
     payload: Mapped[dict[str, Any]]
+
+
+class InvigilatorAssignment(Base):
+    """An invigilator follows a group of a schedule's candidates: an institution's, or block
+    ``block_no`` (0-based) of ``block_size`` candidates in physician order, or all of them."""
+
+    __tablename__ = "proctor_assignments"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    schedule_id: Mapped[int] = mapped_column(ForeignKey("exam_schedules.id"), index=True)
+    invigilator_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    institution_id: Mapped[int | None] = mapped_column(ForeignKey("institutions.id"))
+    block_no: Mapped[int | None] = mapped_column(Integer)
+    block_size: Mapped[int | None] = mapped_column(Integer)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)

@@ -30,8 +30,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from question_bank import Blueprint, Pool, Question, question_from_dict, question_to_dict
 from question_bank.drawing import DrawnPaper, draw_paper, paper_from_record
 
-from ..exam_models import Paper
-from ..question_store import bank_pool
+from ..banks.models import Paper
+from ..banks.question_store import bank_pool
 from .models import QuestionSnapshot
 
 POOL_TTL = 30.0

@@ -1,5 +1,5 @@
-"""Attempt events pushed to open pages, across processes: one live-state subscription per process,
-fanned out here to the pages connected to this process."""
+"""Attempt events pushed to open pages, across processes: the process's live-state follower hands each
+event on CHANNEL to the hub, which fans it out to the pages connected to this process."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import json
 from collections import defaultdict
 from typing import Any
 
-from ..livestate import LiveState, cancel_and_wait, follow
+from ..infra.livestate import LiveFollower, LiveState, cancel_and_wait
 
 CHANNEL = "exam-events"
 # Put in each open stream's queue every KEEPALIVE_SECONDS, a 1/KEEPALIVE_SECONDS share of the streams
@@ -21,8 +21,7 @@ class AttemptHub:
     def __init__(self, live: LiveState) -> None:
         self.live = live
         self._listeners: dict[int, set[asyncio.Queue[dict[str, Any]]]] = defaultdict(set)
-        self._tasks: list[asyncio.Task[None]] = []
-        self.ready = asyncio.Event()
+        self._keepalive: asyncio.Task[None] | None = None
 
     async def publish(self, attempt_id: int, event: str, **data: Any) -> None:
         await self.live.publish(CHANNEL, json.dumps({"attempt": attempt_id, "event": event, **data}, default=str))
@@ -43,13 +42,13 @@ class AttemptHub:
     def connected(self) -> int:
         return sum(len(v) for v in self._listeners.values())
 
-    def start(self) -> None:
-        self._tasks = [asyncio.create_task(self._run(), name="attempt-hub"),
-                       asyncio.create_task(self._keep_alive(), name="attempt-hub-keepalive")]
+    def start(self, follower: LiveFollower) -> None:
+        # While the live state (Redis) is down, pages fall back to their clock polling.
+        follower.follow(CHANNEL, self._dispatch)
+        self._keepalive = asyncio.create_task(self._keep_alive(), name="attempt-hub-keepalive")
 
     async def stop(self) -> None:
-        for task in self._tasks:
-            await cancel_and_wait(task)
+        await cancel_and_wait(self._keepalive)
 
     async def _keep_alive(self) -> None:
         tick = 0
@@ -63,10 +62,6 @@ class AttemptHub:
                             queue.put_nowait(KEEPALIVE)
                         except asyncio.QueueFull:  # a stalled page has enough waiting
                             pass
-
-    async def _run(self) -> None:
-        # While the live state (Redis) is down, pages fall back to their clock polling.
-        await follow(self.live, CHANNEL, self._dispatch, ready=self.ready, what="attempt event")
 
     def _dispatch(self, raw: str) -> None:
         try:

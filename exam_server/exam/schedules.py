@@ -15,8 +15,8 @@ from registry.registrations import current_cycle
 from registry.roles import Role
 from registry.scope import Actor
 
-from ..exam_models import Paper
-from ..question_store import check_paper
+from ..banks.models import Paper
+from ..banks.question_store import check_paper
 from . import rules
 from .models import ExamSchedule
 

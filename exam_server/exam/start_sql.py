@@ -26,8 +26,8 @@ from question_bank import Pool
 from question_bank.drawing import DrawnPaper, draw_paper
 from registry.exemptions import ExemptionState
 
-from ..proctor import consent, identity
-from . import gate, papers, rules
+from ..identity import checks as identity, consent, gate
+from . import papers, rules
 from .attempts import pick_schedules
 
 # Earlier attempts are found by physician_id, which is indexed: by registration alone only the

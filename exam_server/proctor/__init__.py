@@ -1,2 +1,2 @@
-"""Proctored attempts (rule 9): consent, the pre-exam identity check, frames and browser events during
-an attempt, invigilation and review. Face analysis itself is the ``proctoring`` library's."""
+"""Proctored attempts (rule 9): frames and browser events during an attempt, invigilation and review (the
+pre-exam identity check is identity/). Face analysis itself is the ``proctoring`` library's."""

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ..livestate import LiveState
+from ..infra.livestate import LiveState
 from .models import ProctorEvent
 
 CHANNEL = "proctor-events"

@@ -30,9 +30,10 @@ from ..exam import attempts as exam_attempts
 from ..exam.lifecycle import AttemptState, SubmitReason
 from ..exam.models import Attempt, ExamSchedule
 from ..exam.papers import PaperCache
-from ..livestate import LiveState
-from ..storage import FileStorage
-from . import events, identity
+from ..identity import checks as identity
+from ..infra.livestate import LiveState
+from ..infra.storage import FileStorage
+from . import events
 from .live import VERDICT_WORDS
 from .models import ProctorEvent, Violation
 from .rules import KIND_WORDS, schedule_rules

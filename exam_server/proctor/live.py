@@ -1,5 +1,6 @@
-"""Live invigilation: one live-state subscription per process, fanned out to the dashboards
-connected to this process by the physicians they follow; and the dashboard's grid snapshot."""
+"""Live invigilation: the process's live-state follower hands each proctoring event to the hub, which fans it
+out to the dashboards connected to this process by the physicians they follow; and the dashboard's grid
+snapshot."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from registry.models import Institution, Physician
 
 from ..exam.lifecycle import AttemptState
 from ..exam.models import Attempt, ExamSchedule
-from ..livestate import LiveState, cancel_and_wait, follow
+from ..infra.livestate import LiveFollower, LiveState
 from . import events
 from .models import ProctorEvent, Violation
 from .rules import BROWSER_EVENTS
@@ -41,12 +42,9 @@ class Dashboard:
 
 
 class InvigilationHub:
-    def __init__(self, live: LiveState) -> None:
-        self.live = live
+    def __init__(self) -> None:
         self._by_physician: dict[tuple[int, int], set[Dashboard]] = defaultdict(set)
         self._whole: dict[int, set[Dashboard]] = defaultdict(set)
-        self._task: asyncio.Task[None] | None = None
-        self.ready = asyncio.Event()
         self.dispatched = 0
 
     def connect(self, board: Dashboard) -> None:
@@ -65,15 +63,9 @@ class InvigilationHub:
                 if not boards:
                     del self._by_physician[(board.schedule_id, p)]
 
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="invigilation-hub")
-
-    async def stop(self) -> None:
-        await cancel_and_wait(self._task)
-
-    async def _run(self) -> None:
+    def start(self, follower: LiveFollower) -> None:
         # While the live state is down, dashboards catch up from the database when they reconnect.
-        await follow(self.live, events.CHANNEL, self.dispatch, ready=self.ready, what="invigilation")
+        follower.follow(events.CHANNEL, self.dispatch)
 
     def dispatch(self, raw: str) -> None:
         try:

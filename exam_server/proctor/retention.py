@@ -13,8 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from registry import audit
 
-from ..livestate import LiveState, LockNotAcquired
-from ..storage import FileStorage
+from ..infra.livestate import LiveState, LockNotAcquired
+from ..infra.storage import FileStorage
 from .models import ProctorEvent
 
 log = logging.getLogger("dingkao.proctor.retention")

@@ -18,7 +18,7 @@ from typing import Any
 
 from playwright.sync_api import expect
 
-from exam_server.demo_exams import exam_login
+from exam_server.demo.exams import exam_login
 from question_bank import question_from_dict
 from question_bank.drawing import DrawnPaper, paper_from_record
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from exam_server.demo import PHYSICIANS, STAFF_PASSWORD, demo_id_number
+from exam_server.demo.seed import PHYSICIANS, STAFF_PASSWORD, demo_id_number
 
 
 def physician_id_number(index: int) -> str:

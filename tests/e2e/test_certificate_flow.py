@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from exam_server.demo import PHYSICIANS
+from exam_server.demo.seed import PHYSICIANS
 
 from .steps import first_login_physician, login_staff, physician_id_number
 

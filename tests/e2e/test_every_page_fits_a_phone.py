@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 import exam_server.app  # noqa: F401  (imports every handler module, which registers its pages)
-from exam_server.handlers import page_routes
+from exam_server.web.routes import page_routes
 from registry.application import STEPS
 
 from ..flows import step_data

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from exam_server.demo import PHYSICIANS, STAFF_PASSWORD, demo_id_number
-from exam_server.demo_exams import EXAM_PHYSICIANS
+from exam_server.demo.seed import PHYSICIANS, STAFF_PASSWORD, demo_id_number
+from exam_server.demo.exams import EXAM_PHYSICIANS
 
 pytestmark = pytest.mark.e2e
 

@@ -58,12 +58,12 @@ async def _prepare(url: str, storage: Path) -> dict[str, Any]:
     import proctoring
     from sqlalchemy import select, update
 
-    from exam_server.demo import seed_demo
-    from exam_server.demo_exams import exam_login, seed_exam_demo
+    from exam_server.demo.seed import seed_demo
+    from exam_server.demo.exams import exam_login, seed_exam_demo
     from exam_server.exam.models import ExamSchedule
     from exam_server.settings import Settings
     from registry.db import make_engine, make_sessionmaker, utcnow
-    from registry.migrate import upgrade
+    from exam_server.infra.migrate import upgrade
     from registry.models import Account, Physician, Registration, StoredFile
     from registry.passwords import hash_password
 

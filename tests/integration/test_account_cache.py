@@ -12,7 +12,7 @@ import aiohttp
 from sqlalchemy import update
 
 from exam_server.app import create_app
-from exam_server.keys import account_cache_key, sessionmaker_key, sms_key
+from exam_server.web.keys import account_cache_key, sessionmaker_key, sms_key
 from registry.db import make_engine
 from registry.models import Account
 

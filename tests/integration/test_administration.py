@@ -9,7 +9,7 @@ import aiohttp
 from openpyxl import Workbook
 from sqlalchemy import select
 
-from exam_server.keys import sessionmaker_key, sms_key
+from exam_server.web.keys import sessionmaker_key, sms_key
 from registry.models import Account, AuditLog, Cycle, Institution, Physician
 
 from ..flows import department_ids, fill_all, open_for, step_data

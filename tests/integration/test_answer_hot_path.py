@@ -13,9 +13,10 @@ import asyncpg
 import pytest
 from sqlalchemy import select, update
 
-from exam_server import request_context
+from exam_server.web import request_context
 from exam_server.exam.models import Answer, Attempt
-from exam_server.keys import hot_path_key, paper_cache_key, sessionmaker_key, settings_key
+from exam_server.web.keys import sessionmaker_key, settings_key
+from exam_server.exam.keys import hot_path_key, paper_cache_key
 
 from registry.errors import NotFound
 

@@ -1,7 +1,7 @@
 """The request edge: every declared endpoint and every page, called with out-of-range ids, absurd integers,
 oversized and deeply nested bodies, never answers 5xx, on PostgreSQL (int32 ids) and SQLite (int64).
 
-Driven by `exam_server.handlers.routes.endpoints` and the app's page routes, so what is added later is
+Driven by `exam_server.web.routes.routes.endpoints` and the app's page routes, so what is added later is
 walked with no extra work.
 """
 
@@ -14,9 +14,9 @@ from typing import Any
 from pydantic import BaseModel
 
 import exam_server.app  # noqa: F401  (imports every handler module, which registers its endpoints)
-from exam_server.api import Endpoint
-from exam_server.edge import JSON_MAX_BYTES, JSON_MAX_DEPTH
-from exam_server.handlers import routes
+from exam_server.web.api import Endpoint
+from exam_server.web.edge import JSON_MAX_BYTES, JSON_MAX_DEPTH
+from exam_server.web.routes import routes
 
 from ..helpers import Api
 from .test_scope import PHYSICIAN_ACTOR, World, build_world, fill, sample_body

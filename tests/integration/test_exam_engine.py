@@ -12,7 +12,7 @@ from exam_server.exam.models import Answer, Attempt
 from exam_server.exam.models import ExamSchedule
 from exam_server.exam.sweeper import sweep_once
 from exam_server.exam.papers import PaperCache
-from exam_server.keys import sessionmaker_key, settings_key
+from exam_server.web.keys import sessionmaker_key, settings_key
 from registry.models import AuditLog, Registration
 
 from ..exam_flows import (DEVICE, GENERAL, SIMPLE, SUBMITTED, WAIVED_PRO, correct_answers, exam_doctor,
@@ -77,7 +77,7 @@ async def _noop(*_a: Any, **_k: Any) -> None:
 
 
 async def registration_state(client: Any, physician_index: int) -> str:
-    from exam_server.demo_exams import exam_login
+    from exam_server.demo.exams import exam_login
     from registry.models import Physician
 
     async with client.app[sessionmaker_key]() as session:
@@ -418,7 +418,7 @@ async def test_schedules_are_checked_and_scoped(exams, make_client) -> None:  # 
     # the bank can no longer fill the paper: refused with the reason
     from sqlalchemy import update
 
-    from exam_server.exam_models import BankQuestion
+    from exam_server.banks.models import BankQuestion
 
     async with exams.app[sessionmaker_key]() as session, session.begin():
         await session.execute(update(BankQuestion).values(retired=True))

@@ -8,9 +8,9 @@ from urllib.parse import urlsplit
 import pytest
 from sqlalchemy import func, select, update
 
-from exam_server.demo import seed_demo
+from exam_server.demo.seed import seed_demo
 from exam_server.exam.models import Answer
-from exam_server.livestate import RedisLiveState
+from exam_server.infra.livestate import RedisLiveState
 from registry.db import make_engine, make_sessionmaker, utcnow
 from registry.models import Account
 
@@ -58,7 +58,7 @@ async def _saved(database_url: str) -> int:
 
 
 async def _login(api: Api) -> None:
-    from exam_server.demo_exams import exam_login
+    from exam_server.demo.exams import exam_login
 
     status, body = await api.post("/api/v1/auth/login", {"kind": "physician", "login": exam_login(SIMPLE),
                                                          "password": "666666"})

@@ -7,9 +7,9 @@ import datetime as dt
 
 import pytest
 
-from exam_server.demo_exams import exam_login
-from exam_server.keys import settings_key, sms_key
-from exam_server.templating import local_time
+from exam_server.demo.exams import exam_login
+from exam_server.web.keys import settings_key, sms_key
+from exam_server.web.templating import local_time
 
 from ..exam_flows import DEVICE, GENERAL, SUBMITTED, exam_doctor, seed_exams, start
 

@@ -20,8 +20,8 @@ import aiohttp
 import pytest
 from sqlalchemy import func, select, update
 
-from exam_server.demo import seed_demo
-from exam_server.demo_exams import exam_login, seed_exam_demo
+from exam_server.demo.seed import seed_demo
+from exam_server.demo.exams import exam_login, seed_exam_demo
 from exam_server.exam.models import Answer, Attempt
 from exam_server.settings import Settings
 from registry.db import make_engine, make_sessionmaker, utcnow
@@ -88,7 +88,7 @@ class Cluster:
 
 @pytest.fixture
 async def cluster(tmp_path: Path) -> AsyncIterator[Cluster]:
-    from registry.migrate import upgrade
+    from exam_server.infra.migrate import upgrade
 
     name = f"dktest_{uuid.uuid4().hex[:12]}"
     await _pg_admin(f'CREATE DATABASE "{name}"')
@@ -112,7 +112,7 @@ async def cluster(tmp_path: Path) -> AsyncIterator[Cluster]:
         yield c
     finally:
         c.stop()
-        from exam_server.livestate import RedisLiveState
+        from exam_server.infra.livestate import RedisLiveState
 
         live = RedisLiveState(REDIS_URL, prefix=prefix)
         await live.delete_prefix()
@@ -214,7 +214,7 @@ async def test_a_killed_process_loses_nothing(cluster: Cluster) -> None:
         class _App(dict):  # correct_answers reads through the app's sessionmaker key
             pass
 
-        from exam_server.keys import sessionmaker_key
+        from exam_server.web.keys import sessionmaker_key
 
         app = _App()
         app[sessionmaker_key] = sessions

@@ -8,9 +8,12 @@ from typing import AsyncIterator
 
 import pytest
 
-from exam_server.livestate import LiveState, LockNotAcquired, MemoryLiveState, RedisLiveState
+from urllib.parse import urlsplit
+
+from exam_server.infra.livestate import LiveFollower, LiveState, LockNotAcquired, MemoryLiveState, RedisLiveState
 
 from ..conftest import REDIS_URL
+from ..proxy import CuttableProxy
 
 
 @pytest.fixture(params=["memory", "redis"])
@@ -242,7 +245,7 @@ async def test_redis_prefixes_keep_deployments_apart() -> None:
 
 
 async def test_a_follower_whose_library_swallows_a_cancellation_still_stops() -> None:
-    from exam_server.livestate import cancel_and_wait
+    from exam_server.infra.livestate import cancel_and_wait
 
     swallowed = []
 
@@ -257,3 +260,105 @@ async def test_a_follower_whose_library_swallows_a_cancellation_still_stops() ->
     await asyncio.sleep(0)
     await asyncio.wait_for(cancel_and_wait(task), timeout=10)
     assert task.cancelled() and swallowed == [1]
+
+
+async def test_one_subscription_to_several_channels_names_each_message_s_channel(live: LiveState) -> None:
+    async with live.subscribe_many(["exam", "invigilation"]) as messages:
+        await live.publish("exam", "e1")
+        await live.publish("elsewhere", "not for us")
+        await live.publish("invigilation", "i1")
+        await live.publish("exam", "e2")
+        got = [await asyncio.wait_for(messages.__anext__(), 2) for _ in range(3)]
+    assert got == [("exam", "e1"), ("invigilation", "i1"), ("exam", "e2")]
+
+
+class Heard:
+    def __init__(self) -> None:
+        self.messages: list[str] = []
+        self.gaps = 0
+        self.arrived = asyncio.Event()
+
+    def __call__(self, raw: str) -> None:
+        self.messages.append(raw)
+        self.arrived.set()
+
+    def gap(self) -> None:
+        self.gaps += 1
+
+    async def next(self) -> str:
+        await asyncio.wait_for(self.arrived.wait(), 5)
+        self.arrived.clear()
+        return self.messages[-1]
+
+
+async def test_the_follower_fans_one_subscription_out_by_channel(live: LiveState) -> None:
+    exam, accounts = Heard(), Heard()
+    follower = LiveFollower(live)
+    follower.follow("exam", exam)
+    follower.follow("accounts", accounts, on_gap=accounts.gap)
+    with pytest.raises(ValueError):
+        follower.follow("exam", exam)
+    follower.start()
+    try:
+        await asyncio.wait_for(follower.ready.wait(), 5)
+        assert accounts.gaps == 1  # whatever was sent before the subscription is forgotten
+        await live.publish("exam", "started")
+        assert await exam.next() == "started"
+        await live.publish("accounts", "[1]")
+        assert await accounts.next() == "[1]"
+        assert exam.messages == ["started"] and accounts.messages == ["[1]"]
+        with pytest.raises(RuntimeError):
+            follower.follow("late", Heard())  # the subscription is open: channels are added before
+    finally:
+        await asyncio.wait_for(follower.stop(), 10)
+    assert not follower.ready.is_set()
+
+
+async def test_a_follower_that_fails_does_not_cut_the_others_off(live: LiveState) -> None:
+    def broken(raw: str) -> None:
+        raise ValueError(raw)
+
+    heard = Heard()
+    follower = LiveFollower(live)
+    follower.follow("broken", broken)
+    follower.follow("fine", heard)
+    follower.start()
+    try:
+        await asyncio.wait_for(follower.ready.wait(), 5)
+        await live.publish("broken", "boom")
+        await live.publish("fine", "still here")
+        assert await heard.next() == "still here"
+    finally:
+        await asyncio.wait_for(follower.stop(), 10)
+
+
+async def test_the_follower_resubscribes_when_redis_comes_back() -> None:
+    target = urlsplit(REDIS_URL)
+    proxy = await CuttableProxy(target.hostname or "127.0.0.1", target.port or 6379).start()
+    prefix = f"dktest:follow:{uuid.uuid4().hex}:"
+    through_proxy = RedisLiveState(f"redis://127.0.0.1:{proxy.port}{target.path or '/0'}", prefix=prefix)
+    direct = RedisLiveState(REDIS_URL, prefix=prefix)
+    heard = Heard()
+    follower = LiveFollower(through_proxy)
+    follower.follow("exam", heard, on_gap=heard.gap)
+    follower.start()
+    try:
+        await asyncio.wait_for(follower.ready.wait(), 5)
+        proxy.cut()
+
+        async def lost() -> None:  # the read fails and the follower says so
+            while follower.ready.is_set():
+                await asyncio.sleep(0.05)
+
+        await asyncio.wait_for(lost(), 30)
+        assert heard.gaps >= 2  # once subscribed, once lost
+        proxy.restore()
+        await asyncio.wait_for(follower.ready.wait(), 30)  # back-off is at most 10 s
+        await direct.publish("exam", "after the restart")
+        assert await heard.next() == "after the restart"
+    finally:
+        await asyncio.wait_for(follower.stop(), 10)
+        await proxy.close()
+        await through_proxy.close()
+        await direct.close()
+

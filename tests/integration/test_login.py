@@ -6,7 +6,7 @@ import asyncio
 
 from sqlalchemy import select
 
-from exam_server.keys import live_key, sessionmaker_key, sms_key
+from exam_server.web.keys import live_key, sessionmaker_key, sms_key
 from registry.models import Account, AuditLog
 
 from ..helpers import last_code, physician_login

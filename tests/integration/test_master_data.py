@@ -21,7 +21,7 @@ from openpyxl import Workbook
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from exam_server.demo import demo_id_number
+from exam_server.demo.seed import demo_id_number
 from registry import master_data
 from registry.db import make_engine, make_sessionmaker
 from registry.errors import InvalidInput
@@ -490,7 +490,7 @@ def test_cli_imports_end_to_end(fresh_database: str, tmp_path: Path) -> None:
     else:
         import asyncio
 
-        from registry.migrate import upgrade
+        from exam_server.infra.migrate import upgrade
 
         asyncio.run(upgrade(fresh_database.replace("postgresql://", "postgresql+asyncpg://")))
     (work / "机构.csv").write_bytes(csv_bytes(INSTITUTION_HEADER, INSTITUTIONS, "gb18030"))

@@ -7,8 +7,8 @@ import pytest
 from prometheus_client import Counter
 from prometheus_client.parser import text_string_to_metric_families
 
-from exam_server.keys import metrics_key
-from exam_server.metrics import InstrumentedLiveState
+from exam_server.web.keys import metrics_key
+from exam_server.web.metrics import InstrumentedLiveState
 
 from ..helpers import Api
 
@@ -119,7 +119,7 @@ async def test_failed_live_state_calls_are_counted_by_operation_and_still_raised
 
 
 async def test_live_state_errors_reach_the_scrape(client: Api) -> None:
-    from exam_server.keys import live_key
+    from exam_server.web.keys import live_key
 
     live = client.app[live_key]
     real, live._inner = live._inner, BrokenRedis()  # the app's own wrapper, over a live state that fails

@@ -5,8 +5,11 @@ from __future__ import annotations
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-import exam_server.exam_models  # noqa: F401  (the exam tables live on registry's Base)
-import exam_server.result_models  # noqa: F401
+import exam_server.banks.models  # noqa: F401  (the service's tables live on registry's Base, one module per feature)
+import exam_server.exam.models  # noqa: F401
+import exam_server.identity.models  # noqa: F401
+import exam_server.proctor.models  # noqa: F401
+import exam_server.results.models  # noqa: F401
 from registry.db import Base, make_engine
 
 

@@ -11,8 +11,8 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from exam_server.demo import PHYSICIANS, STAFF, demo_id_number, demo_logins
-from exam_server.keys import sessionmaker_key, sms_key
+from exam_server.demo.seed import PHYSICIANS, STAFF, demo_id_number, demo_logins
+from exam_server.web.keys import sessionmaker_key, sms_key
 from registry.models import Department, Institution
 
 from ..conftest import REPO

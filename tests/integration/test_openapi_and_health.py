@@ -12,9 +12,9 @@ from sqlalchemy import select
 from aiohttp.test_utils import make_mocked_request
 
 from exam_server.app import create_app
-from exam_server.handlers import routes
-from exam_server.keys import request_id_key, sessionmaker_key
-from exam_server.request_context import request_id_middleware
+from exam_server.web.routes import routes
+from exam_server.web.keys import request_id_key, sessionmaker_key
+from exam_server.web.request_context import request_id_middleware
 from exam_server.settings import Settings
 
 from registry.models import AuditLog, Physician

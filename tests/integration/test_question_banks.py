@@ -15,9 +15,9 @@ import aiohttp
 import pytest
 from sqlalchemy import func, select
 
-from exam_server import question_store
-from exam_server.exam_models import BankQuestion, Paper, QuestionBank
-from exam_server.keys import sessionmaker_key
+from exam_server.banks import question_store
+from exam_server.banks.models import BankQuestion, Paper, QuestionBank
+from exam_server.web.keys import sessionmaker_key
 from question_bank import Group, Option, Question, QuestionType, TF_OPTIONS, read_file, write_questions
 from question_bank.formats._table import COLUMNS
 from registry.models import AuditLog
@@ -364,7 +364,7 @@ async def test_pages_render_for_the_admin(client, make_client):
 
 
 async def test_demo_seeding_loads_fillable_banks_and_is_idempotent(seeded):
-    from exam_server.demo_banks import seed_question_banks
+    from exam_server.demo.banks import seed_question_banks
     from registry.db import make_engine, make_sessionmaker
 
     again = await seed_question_banks(seeded)
@@ -385,7 +385,7 @@ async def test_demo_seeding_loads_fillable_banks_and_is_idempotent(seeded):
 
 
 def test_cli_imports_and_exports_questions(tmp_path: Path) -> None:
-    from registry.migrate import upgrade
+    from exam_server.infra.migrate import upgrade
 
     db = tmp_path / "cli.sqlite3"
     asyncio.run(upgrade(f"sqlite+aiosqlite:///{db}"))

@@ -9,9 +9,9 @@ from urllib.parse import quote
 
 from sqlalchemy import func, select
 
-from exam_server import question_store
-from exam_server.exam_models import BankQuestion, QuestionEnemy
-from exam_server.keys import sessionmaker_key
+from exam_server.banks import question_store
+from exam_server.banks.models import BankQuestion, QuestionEnemy
+from exam_server.web.keys import sessionmaker_key
 from question_bank import Option, Question, QuestionType, TF_OPTIONS, draw_paper, read_file, write_questions
 from question_bank.demo import demo_banks
 from question_bank.enemies import enemy_pairs_among, pairs_by_code
@@ -310,7 +310,7 @@ async def test_the_cueing_check_on_demand_and_confirming_its_pairs(client, make_
     status, found = await api.get(f"/api/v1/admin/question-banks/{demo}/cueing?category=" + quote("临床/内科"))
     assert status == 200 and found["category"] == "临床/内科" and found["total"] == 0  # the demo's pairs are enemies
     # What the check reads of stored questions: a B1 question's choices are its set's shared options.
-    from exam_server import question_cueing
+    from exam_server.banks import question_cueing
 
     async with api.app[sessionmaker_key]() as s:
         items, shown, _ = await question_cueing._stored_items(s, [BankQuestion.bank_id == demo, BankQuestion.type == "B1"])
@@ -371,7 +371,7 @@ def test_the_command_line_lists_cueing_pairs_and_confirms_them_on_request(tmp_pa
     import subprocess
     import sys
 
-    from registry.migrate import upgrade
+    from exam_server.infra.migrate import upgrade
 
     from ..conftest import REPO
 

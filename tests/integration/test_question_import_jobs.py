@@ -7,9 +7,9 @@ import csv
 import io
 from urllib.parse import quote
 
-from exam_server import import_jobs
-from exam_server.exam_models import ImportJob
-from exam_server.keys import live_key, sessionmaker_key
+from exam_server.banks import import_jobs
+from exam_server.banks.models import ImportJob
+from exam_server.web.keys import live_key, sessionmaker_key
 from question_bank import Option, Question, QuestionType, write_questions
 
 from ..flows import upload
@@ -253,7 +253,7 @@ async def test_direct_import_endpoint_takes_skip_unsupported_too(client, make_cl
 
 
 async def test_a_preview_nobody_confirms_is_dropped_with_its_upload_after_a_day(client, make_client):
-    from exam_server.keys import storage_key
+    from exam_server.web.keys import storage_key
 
     api = await admin(make_client)
     status, job = await _send(api, write_questions(sample_questions(), format="csv"), "q.csv", "过期题库")

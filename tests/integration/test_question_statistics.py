@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from exam_server.exam.models import Attempt
-from exam_server.keys import sessionmaker_key, settings_key
+from exam_server.web.keys import sessionmaker_key, settings_key
 
 from ..exam_flows import GENERAL, SIMPLE, DEVICE, correct_answers, exam_doctor, seed_exams, start
 
@@ -67,7 +67,7 @@ async def test_admin_sees_item_analysis_with_flags_on_the_bank_page(client, make
     # Flags need 10 draws: three attempts flag nothing.
     assert not any(r["flags"] for r in items)
     # With a lower threshold the same data flags: the page shows them (checked through the function).
-    from exam_server.statistics_data import question_statistic_rows
+    from exam_server.results.statistics import question_statistic_rows
     from registry.scope import Actor
     from registry.roles import Role
 

@@ -6,7 +6,7 @@ import asyncio
 
 from sqlalchemy import func, select
 
-from exam_server.keys import sessionmaker_key
+from exam_server.web.keys import sessionmaker_key
 from registry.models import AuditLog, Message, Registration, StoredFile
 
 from ..flows import department_ids, fill_all, open_for, ready_doctor, step_data, upload

@@ -18,8 +18,8 @@ from PIL import Image, ImageDraw
 from pypdf import PdfReader
 from sqlalchemy import func, select, update
 
-from exam_server.keys import sessionmaker_key, sms_key
-from exam_server.result_models import Certificate, PublishedResult, ResultReview
+from exam_server.web.keys import sessionmaker_key, sms_key
+from exam_server.results.models import Certificate, PublishedResult, ResultReview
 from registry.models import AuditLog, Cycle, Message, Physician, Registration
 
 from ..helpers import Api, physician_login
@@ -316,9 +316,9 @@ async def test_statistics_and_exports_stay_within_each_roles_scope(client, make_
 
 
 async def test_certificate_zip_job_reports_progress_and_serves_the_file_to_its_owner(client, make_client):  # type: ignore[no-untyped-def]
-    from exam_server.certificate_zips import wait_finished
-    from exam_server.documents import certificates_zip
-    from exam_server.keys import live_key, storage_key
+    from exam_server.results.certificate_zips import wait_finished
+    from exam_server.results.documents import certificates_zip
+    from exam_server.web.keys import live_key, storage_key
     from registry.models import Institution
 
     for index in (0, 1, 2):  # INST001

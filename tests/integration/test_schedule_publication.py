@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from exam_server.keys import sessionmaker_key, settings_key, sms_key
-from exam_server.result_models import PublishedSchedule
+from exam_server.web.keys import sessionmaker_key, settings_key, sms_key
+from exam_server.results.models import PublishedSchedule
 from registry.models import AuditLog, Message
 
 from ..exam_flows import DEVICE, GENERAL, correct_answers, exam_doctor, seed_exams, start

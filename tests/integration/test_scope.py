@@ -1,7 +1,7 @@
 """Role and scope: every declared JSON endpoint refuses anonymous callers and roles it does not name,
 and no actor reaches records outside its institution, body or region.
 
-The walk is driven by `exam_server.handlers.routes.endpoints`, so endpoints added later are covered.
+The walk is driven by `exam_server.web.routes.routes.endpoints`, so endpoints added later are covered.
 """
 
 from __future__ import annotations
@@ -16,10 +16,10 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy import select
 
 import exam_server.app  # noqa: F401  (imports every handler module, which registers its endpoints)
-from exam_server.api import Endpoint
-from exam_server.demo import STAFF
-from exam_server.handlers import routes
-from exam_server.keys import sessionmaker_key, sms_key, storage_key
+from exam_server.web.api import Endpoint
+from exam_server.demo.seed import STAFF
+from exam_server.web.routes import routes
+from exam_server.web.keys import sessionmaker_key, sms_key, storage_key
 from registry.db import Base
 from registry.models import (Account, AuditLog, Department, Exemption, Institution, Physician, Registration,
                              StoredFile)

@@ -8,8 +8,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from exam_server.edge import DB_INT_MAX
-from exam_server.handlers import routes
+from exam_server.web.edge import DB_INT_MAX
+from exam_server.web.routes import routes
 
 from .test_scope import OVERSEES_INST003, build_world, call, fill, sample_body
 

@@ -1,5 +1,5 @@
 """Alibaba Cloud and Tencent Cloud SMS backends against local servers that check the signature the way
-each provider documents it (written here independently of exam_server.sms_gateways) and answer like the
+each provider documents it (written here independently of exam_server.infra.sms_gateways) and answer like the
 provider: success, throttled, bad template, bad signature.
 """
 
@@ -20,10 +20,10 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from exam_server.keys import sms_key
+from exam_server.web.keys import sms_key
 from exam_server.settings import SmsGateway
-from exam_server.sms import SmsDeliveryError
-from exam_server.sms_gateways import AliyunSms, TencentSms
+from exam_server.infra.sms import SmsDeliveryError
+from exam_server.infra.sms_gateways import AliyunSms, TencentSms
 
 KEY_ID, SECRET = "LTAI-test-id", "test-secret-不要外泄"
 SIGN, TEMPLATE, APP_ID = "定考通", "SMS_100200", "1400000001"

@@ -10,13 +10,14 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from exam_server.demo_exams import exam_login
+from exam_server.demo.exams import exam_login
 from exam_server.exam import start_sql
 from exam_server.exam.models import Attempt, QuestionSnapshot
 from exam_server.exam.papers import PaperCache, rebuild
-from exam_server.keys import hot_path_key, paper_cache_key, sessionmaker_key, settings_key
-from exam_server.proctor import consent
-from exam_server.proctor.models import FaceConsent, IdentityCheck
+from exam_server.web.keys import sessionmaker_key, settings_key
+from exam_server.exam.keys import hot_path_key, paper_cache_key
+from exam_server.identity import consent
+from exam_server.identity.models import FaceConsent, IdentityCheck
 from registry.db import utcnow
 from registry.models import AuditLog, Physician
 

@@ -8,8 +8,8 @@ import re
 
 from sqlalchemy import select
 
-from exam_server.handlers import routes
-from exam_server.keys import sessionmaker_key
+from exam_server.web.routes import routes
+from exam_server.web.keys import sessionmaker_key
 from registry.codes import REASON_MAX
 from registry.models import AuditLog, Exemption
 

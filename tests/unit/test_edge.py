@@ -8,7 +8,7 @@ import random
 import pytest
 from pydantic import BaseModel, Field
 
-from exam_server.edge import DB_INT_MAX, json_depth, out_of_range, parse_id
+from exam_server.web.edge import DB_INT_MAX, json_depth, out_of_range, parse_id
 
 
 def real_depth(value: object) -> int:

@@ -81,5 +81,5 @@ def test_no_import_cycles(package: str) -> None:
 
 
 def test_error_modules_know_nothing_of_templates_or_the_types_that_raise_them() -> None:
-    assert graph("exam_server")["exam_server.errors"] <= set()
+    assert graph("exam_server")["exam_server.web.errors"] <= set()
     assert "proctoring.enrolment" not in graph("proctoring")["proctoring.errors"]

@@ -12,8 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image, ImageDraw
 
-from exam_server.seals import check_seal
-from exam_server.uploads import UploadRejected
+from exam_server.results.seals import check_seal
+from exam_server.registration.uploads import UploadRejected
 
 
 def _seal(fmt: str) -> bytes:

@@ -16,18 +16,9 @@ import pytest
 from PIL import Image, ImageFile
 from PIL.PngImagePlugin import PngInfo
 
-from exam_server.uploads import (
-    MAX_PROOFS,
-    PHOTO_MAX_BYTES,
-    PROOF_MAX_BYTES,
-    REPORT_MAX,
-    CheckedFile,
-    UploadRejected,
-    check_photo,
-    check_proof,
-    check_proof_count,
-    report_length,
-    sniff,
+from exam_server.registration.uploads import (
+    MAX_PROOFS, PHOTO_MAX_BYTES, PROOF_MAX_BYTES, REPORT_MAX, CheckedFile, UploadRejected, check_photo, check_proof,
+    check_proof_count, report_length, sniff,
 )
 
 from . import upload_samples as S
@@ -394,9 +385,11 @@ PAGE_TREE = [b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>", b"<< /Type /Page /Par
     b"%PDF-1.4\n" + b"1 0 obj\n" * 1_000_000 + b"%%EOF\n",
 ])
 def test_pathological_pdfs_are_refused_quickly(sample: bytes) -> None:
-    started = time.perf_counter()
+    # CPU time, not wall time: the bound is on the work a hostile PDF causes, which a busy machine's
+    # other processes do not change (wall time did: 3.9 s on a 2-core box at load 11).
+    started = time.process_time()
     exc = refused(check_proof, sample)
-    assert time.perf_counter() - started < 3.0
+    assert time.process_time() - started < 3.0
     assert exc.message.startswith(("证明材料 PDF 已损坏", "证明材料 PDF 结构过于复杂"))
 
 

@@ -14,7 +14,8 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from exam_server.keys import frame_service_key, sessionmaker_key, settings_key, storage_key
+from exam_server.web.keys import sessionmaker_key, settings_key, storage_key
+from exam_server.proctor.keys import frame_service_key
 from exam_server.proctor.models import ProctorEvent, Violation
 from exam_server.proctor.retention import delete_expired
 from registry.db import utcnow
@@ -181,7 +182,7 @@ async def test_a_dead_camera_is_flagged_not_ended_unless_the_schedule_says_so(ex
     status, body = await admin.post(f"/api/v1/schedules/{schedule_id}/proctoring",
                                     {"frame_seconds": 15, "actions": {"camera_lost": "end_attempt"}})
     assert status == 200, body
-    from exam_server.keys import live_key
+    from exam_server.web.keys import live_key
 
     await exams.app[live_key].delete(f"proctor:finding:{attempt_id}:camera_lost")
     status, body = await doctor.post(f"/api/v1/attempts/{attempt_id}/proctor-events", {"kind": "camera_error"},
@@ -243,7 +244,8 @@ async def test_no_worker_or_a_killed_worker_delays_analysis_and_the_exam_goes_on
 
 
 async def test_a_backlog_over_the_limit_drops_the_oldest_frame_as_analysis_delayed(exams, make_client) -> None:  # type: ignore[no-untyped-def]
-    from exam_server.keys import attempt_hub_key, live_key, paper_cache_key
+    from exam_server.exam.keys import attempt_hub_key, paper_cache_key
+    from exam_server.web.keys import live_key
     from exam_server.proctor.frames import QUEUE_LIMIT, FrameService, QueuedFrame
 
     body01 = await staff(make_client, "body01")

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from exam_server.keys import sessionmaker_key, settings_key
-from exam_server.proctor.models import FaceConsent, IdentityCheck, LiveEnrolment
+from exam_server.web.keys import sessionmaker_key, settings_key
+from exam_server.identity.models import FaceConsent, IdentityCheck, LiveEnrolment
 from registry.models import AuditLog
 
 from ...exam_flows import DEVICE, GENERAL, SIMPLE, exam_doctor, seed_exams

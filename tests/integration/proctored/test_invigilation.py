@@ -14,7 +14,8 @@ import aiohttp
 import pytest
 from sqlalchemy import select
 
-from exam_server.keys import frame_service_key, sessionmaker_key, settings_key
+from exam_server.web.keys import sessionmaker_key, settings_key
+from exam_server.proctor.keys import frame_service_key
 from exam_server.proctor.models import ProctorEvent, Violation
 from registry.models import AuditLog, Message, Registration
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from exam_server.keys import settings_key
+from exam_server.web.keys import settings_key
 
 from ...exam_flows import GENERAL, exam_doctor, seed_exams
 from ...proctor_flows import staff

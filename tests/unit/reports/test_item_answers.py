@@ -4,7 +4,7 @@ to the bank's own option label before it is compared with the key or counted as 
 from __future__ import annotations
 
 import reports
-from exam_server.statistics_data import answer_rows_of_attempt
+from exam_server.results.statistics import answer_rows_of_attempt
 from question_bank import Option, Question, QuestionType
 
 

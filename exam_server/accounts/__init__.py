@@ -1,0 +1,1 @@
+"""Accounts: login, logout, password and phone, login lockout, staff and physician accounts."""

@@ -1,0 +1,1 @@
+"""System administration: cycles, code tables, exemption conditions."""

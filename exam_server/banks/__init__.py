@@ -1,0 +1,1 @@
+"""Question banks: banks, questions, papers, import jobs, and their pages."""

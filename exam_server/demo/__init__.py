@@ -1,0 +1,1 @@
+"""Demo data for `dingkao demo` and the demo SMS outbox page."""

@@ -1,0 +1,165 @@
+"""The pre-exam identity JSON API (rule 9): the face-capture consent, the liveness check judged against the
+enrolled face, and the body's manual verification."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+from pydantic import Field
+
+from proctoring.challenge import POSE_WORDS, Challenge
+from registry.db import utcnow
+from registry.roles import Role
+
+from ..web.api import json_ok, parse_body
+from ..web.errors import ApiError
+from ..web.keys import live_key, sessionmaker_key, settings_key
+from ..web.params import path_id
+from ..web.request_context import request_id
+from ..web.routes import routes
+from ..web.schemas import Body, ConfirmBody
+from ..web.sessions import current_actor
+from . import checks as identity, consent
+from .keys import face_analyzer_key
+
+PHYSICIAN = (Role.PHYSICIAN,)
+BODY_STAFF = (Role.BODY, Role.ADMIN)
+KIND = Field(title="试卷", pattern=r"^(humanities|professional)$")
+
+
+class ConsentBody(Body):
+    version: str = Field(title="授权书版本", min_length=1, max_length=16)
+
+
+class KindBody(Body):
+    kind: str = KIND
+
+
+class CheckFramesBody(Body):
+    frames: list[Any] = Field(title="画面", max_length=60)
+
+
+class ManualBody(Body):
+    kind: str = KIND
+    note: str = Field(title="核验说明", min_length=1, max_length=500)
+
+
+def _kind_query(request: web.Request) -> str:
+    kind = request.query.get("kind", "humanities")
+    if kind not in identity.KINDS:
+        raise ApiError("试卷类型的取值无效", fields={"kind": "试卷类型的取值无效"})
+    return kind
+
+
+# ---------------------------------------------------------------- consent
+
+
+@routes.get("/api/v1/proctoring/consent", summary="人脸信息采集授权：授权书全文、版本与本人是否已同意", roles=PHYSICIAN,
+            tags=("proctoring",))
+async def get_consent(request: web.Request) -> web.StreamResponse:
+    actor = current_actor(request)
+    days = request.app[settings_key].proctor_retention_days
+    async with request.app[sessionmaker_key]() as session:
+        row = await consent.current_consent(session, actor.physician_id or 0)
+    return json_ok({"version": consent.VERSION, "retention_days": days,
+                    "sections": [{"title": t, "text": x} for t, x in consent.consent_text(days)],
+                    "accepted": row is not None, "accepted_at": row.accepted_at if row else None})
+
+
+@routes.post("/api/v1/proctoring/consent", summary="同意人脸信息采集授权（记录版本与时间）", roles=PHYSICIAN,
+             body=ConsentBody, tags=("proctoring",))
+async def accept_consent(request: web.Request) -> web.StreamResponse:
+    actor = current_actor(request)
+    body: ConsentBody = await parse_body(request, ConsentBody)
+    async with request.app[sessionmaker_key]() as session, session.begin():
+        row = await consent.accept(session, actor, body.version, now=utcnow(), request_id=request_id(request))
+    return json_ok({"accepted": True, "version": row.text_version, "accepted_at": row.accepted_at})
+
+
+@routes.post("/api/v1/proctoring/consent/withdraw", summary="撤回人脸信息采集授权", roles=PHYSICIAN, body=ConfirmBody,
+             tags=("proctoring",))
+async def withdraw_consent(request: web.Request) -> web.StreamResponse:
+    actor = current_actor(request)
+    body: ConfirmBody = await parse_body(request, ConfirmBody)
+    if not body.confirm:
+        raise ApiError("请确认撤回授权", fields={"confirm": "请确认撤回授权"})
+    async with request.app[sessionmaker_key]() as session, session.begin():
+        await consent.withdraw(session, actor, now=utcnow(), request_id=request_id(request))
+    return json_ok({"accepted": False})
+
+
+# ---------------------------------------------------------------- identity check
+
+
+@routes.get("/api/v1/identity-checks/status", summary="开考前身份核验状态：授权、人脸登记、剩余次数、有效核验",
+            roles=PHYSICIAN, tags=("proctoring",), query={"kind": "试卷（humanities / professional）"})
+async def identity_status(request: web.Request) -> web.StreamResponse:
+    actor = current_actor(request)
+    kind = _kind_query(request)
+    async with request.app[sessionmaker_key]() as session:
+        body = await identity.status(session, actor.physician_id or 0, kind, now=utcnow())
+    return json_ok({**body, "kind": kind, "required": request.app[settings_key].exam_face_check})
+
+
+def challenge_json(check_id: int, challenge: Challenge) -> dict[str, Any]:
+    return {"check_id": check_id, "steps": challenge.to_list(),
+            "phases": [{"pose": str(p), "words": POSE_WORDS[p]} for p in challenge.phases],
+            "expires_in": identity.CHECK_SECONDS}
+
+
+@routes.post("/api/v1/identity-checks", summary="开始身份核验：服务器随机给出转头顺序", roles=PHYSICIAN, body=KindBody,
+             tags=("proctoring",))
+async def start_identity_check(request: web.Request) -> web.StreamResponse:
+    actor = current_actor(request)
+    body: KindBody = await parse_body(request, KindBody)
+    async with request.app[sessionmaker_key]() as session, session.begin():
+        check, challenge = await identity.start_check(session, actor, body.kind, now=utcnow(),
+                                                      request_id=request_id(request))
+    return json_ok(challenge_json(check.id, challenge), status=201)
+
+
+@routes.post("/api/v1/identity-checks/{check_id}/frames", summary="提交核验画面（按阶段标注），服务器判定活体与本人",
+             roles=PHYSICIAN, body=CheckFramesBody, tags=("proctoring",))
+async def submit_identity_frames(request: web.Request) -> web.StreamResponse:
+    actor = current_actor(request)
+    check_id = path_id(request, "check_id")
+    body: CheckFramesBody = await parse_body(request, CheckFramesBody)
+    now = utcnow()
+    async with request.app[sessionmaker_key]() as session:
+        check = await identity.open_check(session, actor, check_id, now=now)
+        challenge = Challenge.from_list(check.steps)
+        frames = identity.decode_frames(body.frames, len(challenge.phases))
+        enrolment = await identity.enrolment_of(session, check.physician_id)
+    if enrolment is None:
+        raise ApiError("您的报名照片尚未登记人脸信息，请联系考核机构人工核验身份", code="not_enrolled", status=409)
+    # Only one judgement per check, even if the page sends twice.
+    if not await request.app[live_key].set(f"proctor:judging:{check_id}", "1", ttl=120, only_if_absent=True):
+        raise ApiError("本次核验正在判定中", code="busy", status=409)
+    verdict, images = await identity.judge(request.app[face_analyzer_key](), enrolment, check_id, challenge,
+                                           frames)
+    updated = None
+    if verdict.passed and verdict.frontal_frame_ids:
+        updated = await identity.add_capture(enrolment, images[verdict.frontal_frame_ids[0]])
+    async with request.app[sessionmaker_key]() as session, session.begin():
+        check = await identity.open_check(session, actor, check_id, now=now)
+        await identity.record_verdict(session, check, verdict, now=utcnow(), enrolment=updated,
+                                      request_id=request_id(request))
+        failures = await identity.failures_since_success(session, check.physician_id, check.kind)
+    locked = not verdict.passed and failures >= identity.MAX_FAILURES
+    message = verdict.message_zh
+    if locked:
+        message += f"。已连续 {identity.MAX_FAILURES} 次未通过，请联系考核机构人工核验身份"
+    return json_ok({"passed": verdict.passed, "failure": verdict.failure, "message": message,
+                    "failures_left": max(0, identity.MAX_FAILURES - failures), "locked": locked})
+
+
+@routes.post("/api/v1/physicians/{physician_id}/manual-verification", summary="考核机构人工核验医师身份（代替人脸核验）",
+             roles=BODY_STAFF, body=ManualBody, tags=("proctoring",))
+async def manual_verification(request: web.Request) -> web.StreamResponse:
+    actor = current_actor(request)
+    body: ManualBody = await parse_body(request, ManualBody)
+    async with request.app[sessionmaker_key]() as session, session.begin():
+        check = await identity.manual_verify(session, actor, path_id(request, "physician_id"), body.kind, body.note,
+                                             now=utcnow(), request_id=request_id(request))
+    return json_ok({"check_id": check.id, "state": check.state}, status=201)

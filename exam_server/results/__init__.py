@@ -1,0 +1,1 @@
+"""Results: publication, review requests, certificates, seals, PDFs and ZIPs, statistics and exports."""

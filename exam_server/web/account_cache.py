@@ -1,0 +1,162 @@
+"""The accounts behind sessions, cached per process so a request does not cost a database round trip.
+
+An entry lives ``ttl`` seconds. Any change to an account made through the ORM in this
+application (password change or reset, phone binding, a bulk update of accounts) drops the
+entry when the transaction commits, in this process at once and in every other process through
+the live state's pub/sub; so a password change ends the old sessions everywhere within
+milliseconds, and a change made behind the application's back (SQL by hand) within ``ttl``.
+Losing the subscription (Redis restarted) empties the cache, since messages may have been missed.
+
+Cached accounts are detached and shared by concurrent requests: read them, never change them
+(load the row in your own session to change it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections import OrderedDict
+from typing import Any, Iterable
+
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
+
+from registry.models import Account
+
+from ..infra.livestate import LiveFollower, LiveState, cancel_and_wait
+
+CHANNEL = "account-changed"
+_CHANGED = "dk_accounts_changed"  # Session.info: ids changed in this transaction, or "*" for "some"
+log = logging.getLogger("dingkao.accounts")
+
+
+class AccountCache:
+    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], engine: AsyncEngine, live: LiveState, *,
+                 ttl: float = 60.0, max_entries: int = 200_000) -> None:
+        self._engine = engine
+        self._live = live
+        self.ttl = ttl
+        self.max_entries = max_entries
+        self._entries: OrderedDict[int, tuple[float, Account]] = OrderedDict()
+        # Bumped by every drop: a load that raced with a drop must not store what it read.
+        self._generation = 0
+        self._pending: set[asyncio.Task[None]] = set()
+        self.loads = 0
+        self.listening = asyncio.Event()  # set while other processes' changes are heard (the follower's ready)
+        self._watch(sessionmaker)
+
+    async def get(self, account_id: int) -> Account | None:
+        hit = self._entries.get(account_id)
+        now = time.monotonic()
+        if hit is not None and hit[0] > now:
+            return hit[1]
+        generation = self._generation
+        # One read in autocommit: no BEGIN and ROLLBACK around it, two round trips fewer on each
+        # miss (a crowd of cold sessions, as at the opening of a sitting).
+        async with self._engine.connect() as conn:
+            await conn.execution_options(isolation_level="AUTOCOMMIT")
+            async with AsyncSession(bind=conn) as session:
+                account = await session.get(Account, account_id)
+        self.loads += 1
+        if account is None or generation != self._generation:
+            self._entries.pop(account_id, None)
+            return account
+        self._entries[account_id] = (now + self.ttl, account)
+        self._entries.move_to_end(account_id)
+        while len(self._entries) > self.max_entries:
+            self._entries.popitem(last=False)
+        return account
+
+    def drop(self, ids: Iterable[int] | None) -> None:
+        """Forget these accounts (None: all of them)."""
+        self._generation += 1
+        if ids is None:
+            self._entries.clear()
+        else:
+            for account_id in ids:
+                self._entries.pop(account_id, None)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    # ---- noticing changes
+
+    def _watch(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+        """Listen on a Session class of this application's own, so other engines are not affected."""
+
+        class WatchedSession(sessionmaker.kw.get("sync_session_class", Session)):  # type: ignore[misc]
+            pass
+
+        sessionmaker.configure(sync_session_class=WatchedSession)
+
+        @event.listens_for(WatchedSession, "after_flush")
+        def changed_rows(session: Session, flush: UOWTransaction) -> None:
+            # The flush's own states, not session.dirty (which walks the whole identity map).
+            ids = {state.identity[0] for state in flush.states
+                   if state.class_ is Account and state.identity is not None}
+            if ids:
+                _note(session, ids)
+
+        @event.listens_for(WatchedSession, "do_orm_execute")
+        def changed_in_bulk(state: ORMExecuteState) -> None:
+            if (state.is_update or state.is_delete) and any(m.class_ is Account for m in state.all_mappers):
+                _note(state.session, None)
+
+        @event.listens_for(WatchedSession, "after_commit")
+        def committed(session: Session) -> None:
+            changed = session.info.pop(_CHANGED, None)
+            if changed is not None:
+                self._changed(None if changed == "*" else changed)
+
+        @event.listens_for(WatchedSession, "after_rollback")
+        def rolled_back(session: Session) -> None:
+            session.info.pop(_CHANGED, None)
+
+    def _changed(self, ids: set[int] | None) -> None:
+        self.drop(ids)
+        message = json.dumps(sorted(ids) if ids is not None else "*")
+        try:
+            task = asyncio.get_running_loop().create_task(self._publish(message))
+        except RuntimeError:  # no loop (a synchronous script): nobody else to tell
+            return
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
+
+    async def _publish(self, message: str) -> None:
+        try:
+            await self._live.publish(CHANNEL, message)
+        except Exception:  # Redis down: the others' subscriptions are down too and they empty their caches
+            log.warning("could not announce an account change", exc_info=True)
+
+    # ---- hearing about other processes' changes
+
+    def start(self, follower: LiveFollower) -> None:
+        # Anything may have changed while nobody listened: the cache empties on every (re)subscription and loss.
+        follower.follow(CHANNEL, self._heard, on_gap=lambda: self.drop(None))
+        self.listening = follower.ready
+
+    async def stop(self) -> None:
+        for task in list(self._pending):
+            await cancel_and_wait(task)
+
+    def _heard(self, raw: str) -> None:
+        try:
+            data: Any = json.loads(raw)
+        except ValueError:
+            self.drop(None)
+            return
+        if isinstance(data, list) and all(type(i) is int for i in data):
+            self.drop(data)
+        else:
+            self.drop(None)
+
+
+def _note(session: Session, ids: set[int] | None) -> None:
+    current = session.info.get(_CHANGED)
+    if ids is None or current == "*":
+        session.info[_CHANGED] = "*"
+    else:
+        session.info[_CHANGED] = (current or set()) | ids

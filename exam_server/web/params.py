@@ -1,0 +1,46 @@
+"""Reading what a request names: path ids, bounded integers in the query, one uploaded file part."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from .edge import parse_id
+from .errors import ApiError
+
+
+def path_id(request: web.Request, name: str) -> int:
+    value = parse_id(request.match_info[name])
+    if value is None:  # the edge middleware refuses these first; kept for handlers called directly
+        raise ApiError("记录不存在", code="not_found", status=404)
+    return value
+
+
+def int_param(request: web.Request, name: str, default: int, *, lo: int, hi: int, title: str) -> int:
+    raw = request.query.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ApiError(f"{title}应为整数", fields={name: f"{title}应为整数"}) from None
+    if not lo <= value <= hi:
+        raise ApiError(f"{title}应在 {lo} 到 {hi} 之间", fields={name: f"{title}应在 {lo} 到 {hi} 之间"})
+    return value
+
+
+async def read_upload(request: web.Request, field: str, limit: int, title: str) -> tuple[bytes, str]:
+    """The one file part named `field`, read up to `limit` bytes (the rest is refused unread)."""
+    if not request.content_type.startswith("multipart/"):
+        raise ApiError(f"请以表单方式上传{title}", code="unsupported_media_type", status=415)
+    reader = await request.multipart()
+    async for part in reader:
+        if getattr(part, "name", None) != field:
+            continue
+        chunks, size = [], 0
+        while chunk := await part.read_chunk(64 * 1024):  # type: ignore[union-attr]
+            size += len(chunk)
+            if size > limit:
+                raise ApiError(f"{title}不能超过 {limit // (1024 * 1024)} MB", fields={field: f"{title}不能超过 {limit // (1024 * 1024)} MB"}, status=413, code="too_large")
+            chunks.append(chunk)
+        return b"".join(chunks), part.filename or ""  # type: ignore[union-attr]
+    raise ApiError(f"请选择要上传的{title}", fields={field: f"请选择要上传的{title}"})
