@@ -202,13 +202,28 @@ def _import_questions(args: argparse.Namespace) -> None:
                     data, _ = await import_jobs.skipped_csv(sm, storage, job_id)
                     Path(args.report).write_bytes(data)
                     print(f"问题清单已写入 {args.report}", file=sys.stderr)
+            cueing = p.get("cueing") or {}
+            listed = cueing.get("pairs", [])
+            if cueing.get("note"):
+                print(f"提示检查：{cueing['note']}", file=sys.stderr)
+            if listed:
+                print(f"提示检查：发现 {cueing['total']} 对可能互相提示的试题"
+                      + ("（--confirm-cueing 在导入时把列出的全部设为互斥题）" if not args.confirm_cueing else ""),
+                      file=sys.stderr)
+                for pair in listed[:10]:
+                    t, d = pair["teller"], pair["told"]
+                    print(f"  {t['where']}「{t['stem']}」{pair['reason']}：{d['where']}「{d['stem']}」", file=sys.stderr)
+                if len(listed) > 10:
+                    print(f"  ……另有 {cueing['total'] - 10} 对，见题库页的“提示检查”", file=sys.stderr)
             if args.dry_run:
                 await import_jobs.request_cancel(sm, live, job_id)
                 print(f"预览（未导入）：共 {p['total']} 道，将新增 {p['would_create']}，重复 {p['would_skip']}"
                       + (f"，有问题 {view.problem_count} 处" if view.problem_count else ""))
                 return 0 if not view.problem_count else 1
             try:
-                await import_jobs.start_import(sm, live, job_id, skip_unsupported=args.skip_unsupported)
+                chosen = [(x["teller"]["fingerprint"], x["told"]["fingerprint"]) for x in listed] if args.confirm_cueing else []
+                await import_jobs.start_import(sm, live, job_id, skip_unsupported=args.skip_unsupported,
+                                               enemy_pairs=chosen)
             except RegistryError as exc:
                 await import_jobs.request_cancel(sm, live, job_id)
                 hint = "" if args.skip_unsupported or not p.get("can_skip") else "（可加 --skip-unsupported 跳过有问题的试题，导入其余）"
@@ -222,7 +237,8 @@ def _import_questions(args: argparse.Namespace) -> None:
                 return 1
             o = view.outcome or {}
             skipped = f"，跳过有问题的试题（{o['skipped']} 处问题）" if o.get("skipped") else ""
-            print(f"导入完成：新增 {o['created']}，重复跳过 {o['duplicates']}{skipped}")
+            enemies = f"，新增互斥题 {o['enemies']} 对" if o.get("enemies") else ""
+            print(f"导入完成：新增 {o['created']}，重复跳过 {o['duplicates']}{enemies}{skipped}")
             return 0
         except (KeyboardInterrupt, asyncio.CancelledError):
             print("\n已取消，未导入任何试题", file=sys.stderr)
@@ -345,6 +361,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--skip-unsupported", action="store_true",
                    help="import the questions without problems and skip the others (default: all or nothing)")
     p.add_argument("--report", help="write the list of problems / skipped questions (CSV: line, type, reason) here")
+    p.add_argument("--confirm-cueing", action="store_true",
+                   help="store every pair the cueing check lists as enemies (互斥题) with the import")
     p.set_defaults(func=_import_questions)
     p = sub.add_parser("export-questions", help="export a question bank")
     p.add_argument("--bank", required=True, help="bank name")

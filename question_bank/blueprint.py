@@ -12,6 +12,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from .errors import BlueprintError, PoolShortfallError, Shortfall
+from .fill import draw_order, find_fill, reachable as _subset_sum_reachable, within as _within
 from .model import QuestionType
 from .normalise import normalise_category
 
@@ -163,20 +164,13 @@ class Blueprint:
         )
 
 
-def _within(prefix: str, outer: str) -> bool:
-    return outer == "" or prefix == outer or prefix.startswith(outer + "/")
-
-
-def draw_order(sections: tuple[Section, ...]) -> list[int]:
-    """Sections ordered most specific first, so nested prefixes never starve each other."""
-    return sorted(range(len(sections)), key=lambda i: (-sections[i].category_prefix.count("/") - (sections[i].category_prefix != ""), i))
-
-
 def check_pool(blueprint: Blueprint, pool: "Pool | PoolCounts") -> list[Shortfall]:
     """Sections the pool cannot fill, with Chinese messages naming section and shortfall.
 
     Only counts are read, so a :class:`~question_bank.pool.CountedPool` built from database
-    aggregates answers the same as a :class:`~question_bank.pool.Pool` of every question."""
+    aggregates answers the same as a :class:`~question_bank.pool.Pool` of every question. When
+    the pool has enemies (互斥题), a paper that fits by counts must also be proved drawable with
+    no two enemies in it (:func:`~question_bank.fill.find_fill`); the reason it is not is given."""
     out: list[Shortfall] = []
     secs = blueprint.sections
     taken: list[int] = []
@@ -201,15 +195,9 @@ def check_pool(blueprint: Blueprint, pool: "Pool | PoolCounts") -> list[Shortfal
                 out.append(Shortfall(i, s.title, s.count, max(available, 0),
                                      f"{name}：需要 {s.count} 道 {s.type.label_zh}（{where}），题库只有 {max(available, 0)} 道，缺 {s.count - max(available, 0)} 道"))
     out.sort(key=lambda s: s.section_index)
+    if not out and getattr(pool, "has_enemies", False):
+        out = find_fill(secs, pool).shortfalls  # type: ignore[arg-type]
     return out
-
-
-def _subset_sum_reachable(sizes: list[int], target: int) -> bool:
-    reach = 1
-    mask = (1 << (target + 1)) - 1
-    for n in sizes:
-        reach = (reach | (reach << n)) & mask
-    return bool(reach >> target & 1)
 
 
 def require_fillable(blueprint: Blueprint, pool: "Pool") -> None:

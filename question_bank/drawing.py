@@ -10,6 +10,11 @@ Random choices come from :class:`random.Random` seeded with the given seed only.
   section still has enough unseen ones; only the shortfall is filled from seen questions.
 * A3/A4 groups and B1 sets are drawn whole, sub-questions in their original order, and count as
   their number of sub-questions; B1 shared options are shuffled once for the whole set.
+* Enemies (互斥题) never share a paper (:func:`~question_bank.enemies.clashes`): a question (or
+  group) is skipped when the paper already holds one of its enemies. When that leaves a section
+  short, the paper is drawn by :func:`~question_bank.fill.find_fill` instead (first in a seeded
+  random order, then in the order :func:`~question_bank.blueprint.check_pool` proved works), so a
+  blueprint the check accepted is always drawn.
 * Options are shuffled per question (not for true/false) and relabelled A, B, C...; the drawn
   item keeps the map back to the original labels, and the key in display labels.
 """
@@ -21,7 +26,9 @@ from dataclasses import dataclass, field
 from typing import Any, Collection, Mapping
 
 from .blueprint import Blueprint, Section, draw_order
+from .enemies import clashes, enemy_pairs_among
 from .errors import DrawError, PoolShortfallError, Shortfall
+from .fill import find_fill
 from .model import OPTION_LABELS, Image, Option, Question, QuestionType
 from .pool import Pool
 
@@ -99,12 +106,15 @@ def _display_key(key: tuple[str, ...], option_map: tuple[str, ...]) -> tuple[str
     return tuple(sorted(OPTION_LABELS[i] for i, orig in enumerate(option_map) if orig in ks))
 
 
-def _exact_subset(units: list[int], sizes: Mapping[int, int], target: int) -> list[int] | None:
-    """Pick units (in the given order's preference) whose sizes sum exactly to ``target``."""
+def _exact_subset(units: list[int], sizes: Mapping[int, int], target: int,
+                  enemies: Mapping[int, frozenset[int]] | None = None) -> list[int] | None:
+    """Pick units (in the given order's preference) whose sizes sum exactly to ``target``, no
+    two of them enemies."""
+    enemies = enemies or {}
     chosen: list[int] = []
     total = 0
     for u in units:
-        if total + sizes[u] <= target:
+        if total + sizes[u] <= target and not clashes(u, chosen, enemies):
             chosen.append(u)
             total += sizes[u]
             if total == target:
@@ -115,11 +125,91 @@ def _exact_subset(units: list[int], sizes: Mapping[int, int], target: int) -> li
         s = sizes[u]
         for t, picks in list(best.items()):
             nt = t + s
-            if nt <= target and nt not in best:
+            if nt <= target and nt not in best and not clashes(u, picks, enemies):
                 best[nt] = picks + [u]
         if target in best:
             return best[target]
     return None
+
+
+def _pick_singles(sample: list[int], count: int, chosen: set[int], seen_units: set[int],
+                  enemies: Mapping[int, frozenset[int]]) -> list[int]:
+    """The first ``count`` units of ``sample`` the paper can take, unseen ones first."""
+    choice: list[int] = []
+    for stale in (False, True):
+        for u in sample:
+            if len(choice) == count:
+                return choice
+            if u not in chosen and (u in seen_units) == stale and not clashes(u, chosen, enemies):
+                choice.append(u)
+                chosen.add(u)
+    return choice
+
+
+def _random_picks(pool: Pool, blueprint: Blueprint, rng: random.Random,
+                  seen_units: set[int]) -> tuple[dict[int, list[int]], list[Shortfall]]:
+    """Each section's units in a seeded random order, skipping enemies of what is already in."""
+    enemies = pool.enemies
+    used: set[int] = set()
+    picked: dict[int, list[int]] = {}
+    shortfalls: list[Shortfall] = []
+    for si in draw_order(blueprint.sections):
+        s = blueprint.sections[si]
+        bucket = pool.bucket(s.type, s.category_prefix)
+        if s.type.is_group:
+            order = rng.sample(bucket, len(bucket))
+            sizes = {u: len(pool.units[u]) for u in order}
+            fresh = [u for u in order if u not in used and u not in seen_units and not clashes(u, used, enemies)]
+            choice = _exact_subset(fresh, sizes, s.count, enemies)
+            if choice is None:
+                stale = [u for u in order if u not in used and u in seen_units and not clashes(u, used, enemies)]
+                choice = _exact_subset(fresh + stale, sizes, s.count, enemies)
+        else:
+            blocked_n = sum(len(enemies.get(u, ())) for u in used) if enemies else 0
+            k = min(len(bucket), s.count + len(seen_units) + len(used) + blocked_n)
+            chosen = set(used)
+            choice = _pick_singles(rng.sample(bucket, k), s.count, chosen, seen_units, enemies)
+            if len(choice) < s.count and enemies and k < len(bucket):
+                # Enemies within the section blocked more than the sample allowed for.
+                chosen = set(used)
+                choice = _pick_singles(rng.sample(bucket, len(bucket)), s.count, chosen, seen_units, enemies)
+            if len(choice) < s.count:
+                choice = None
+        if choice is None:
+            have = pool.count(s.type, s.category_prefix)
+            shortfalls.append(Shortfall(si, s.title, s.count, have,
+                                        f"第 {si + 1} 部分（{s.title}）：题库中 {s.type.label_zh}（{s.category_prefix or '全部分类'}）不足以抽取 {s.count} 道"))
+            continue
+        used.update(choice)
+        picked[si] = choice
+    return picked, shortfalls
+
+
+def _filled_picks(pool: Pool, blueprint: Blueprint, rng: random.Random, seen_units: set[int]) -> dict[int, list[int]]:
+    """Each section's units from a fill proved to keep enemies apart (random order first, then
+    the order the blueprint check uses); the single questions without enemies it counts are
+    chosen at random, unseen ones first."""
+    sections = blueprint.sections
+    fill = find_fill(sections, pool, prefer=lambda _u: rng.random())
+    if not fill.ok:
+        fill = find_fill(sections, pool)
+    if not fill.ok:
+        raise PoolShortfallError(fill.shortfalls)
+    used = {u for units in fill.units.values() for u in units}
+    picked: dict[int, list[int]] = {}
+    for si in draw_order(sections):
+        s = sections[si]
+        units = list(fill.units.get(si, []))
+        n = fill.free.get(si, 0)
+        if n:
+            bucket = pool.bucket(s.type, s.category_prefix)
+            order = [u for u in rng.sample(bucket, len(bucket)) if u not in used and u not in pool.enemies]
+            free = ([u for u in order if u not in seen_units] + [u for u in order if u in seen_units])[:n]
+            used.update(free)
+            units += free
+        rng.shuffle(units)
+        picked[si] = units
+    return picked
 
 
 def draw_paper(
@@ -132,41 +222,16 @@ def draw_paper(
     """Draw one attempt's paper. ``seen``: fingerprints/ids the physician already saw.
 
     Raises :class:`PoolShortfallError` when a section cannot be filled even with seen
-    questions."""
+    questions, or not without two enemies in the paper."""
     rng = random.Random(str(seed))
     seen_units = {u for u in (pool.unit_of(str(r)) for r in seen) if u is not None}
-    used: set[int] = set()
-    picked: dict[int, list[int]] = {}
-    shortfalls: list[Shortfall] = []
-    for si in draw_order(blueprint.sections):
-        s = blueprint.sections[si]
-        bucket = pool.bucket(s.type, s.category_prefix)
-        if s.type.is_group:
-            order = rng.sample(bucket, len(bucket))
-            sizes = {u: len(pool.units[u]) for u in order}
-            fresh = [u for u in order if u not in used and u not in seen_units]
-            choice = _exact_subset(fresh, sizes, s.count)
-            if choice is None:
-                stale = [u for u in order if u not in used and u in seen_units]
-                choice = _exact_subset(fresh + stale, sizes, s.count)
-        else:
-            avoid_n = len(seen_units) + len(used)
-            k = min(len(bucket), s.count + avoid_n)
-            sample = rng.sample(bucket, k)
-            choice = [u for u in sample if u not in used and u not in seen_units][: s.count]
-            if len(choice) < s.count:
-                choice += [u for u in sample if u not in used and u in seen_units][: s.count - len(choice)]
-            if len(choice) < s.count:
-                choice = None
-        if choice is None:
-            have = pool.count(s.type, s.category_prefix)
-            shortfalls.append(Shortfall(si, s.title, s.count, have,
-                                        f"第 {si + 1} 部分（{s.title}）：题库中 {s.type.label_zh}（{s.category_prefix or '全部分类'}）不足以抽取 {s.count} 道"))
-            continue
-        used.update(choice)
-        picked[si] = choice
-    if shortfalls:
+    picked, shortfalls = _random_picks(pool, blueprint, rng, seen_units)
+    if shortfalls and pool.has_enemies:
+        picked = _filled_picks(pool, blueprint, rng, seen_units)
+    elif shortfalls:
         raise PoolShortfallError(sorted(shortfalls, key=lambda x: x.section_index))
+    if enemy_pairs_among((u for units in picked.values() for u in units), pool.enemies):  # pragma: no cover
+        raise DrawError("抽题结果中出现了互斥的试题")
 
     items: list[DrawnItem] = []
     groups: list[DrawnGroup] = []

@@ -130,6 +130,8 @@ class Question:
     group: Group | None = None
     id: str | None = field(default=None, compare=False)
     source_ref: str | None = field(default=None, compare=False)
+    code: str = field(default="", compare=False)
+    enemies: tuple[str, ...] = field(default=(), compare=False)
     fingerprint: str = field(init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:

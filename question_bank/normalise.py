@@ -206,6 +206,9 @@ class _TextExtractor:
         self.parser = P(convert_charrefs=True)
 
 
+_TAG = re.compile(r"<[^>]*>?")
+
+
 def html_to_text(html: str) -> tuple[str, list[str]]:
     """Plain text of an HTML fragment and the ``src`` of its images.
 
@@ -215,8 +218,15 @@ def html_to_text(html: str) -> tuple[str, list[str]]:
         return clean_text(html), []
     html = render_math_in_html(html)
     ex = _TextExtractor()
-    ex.parser.feed(html)
-    ex.parser.close()
+    try:
+        ex.parser.feed(html)
+        ex.parser.close()
+    except AssertionError:
+        # The standard parser asserts on some damaged declarations ("<![CD  "): the text is
+        # then read with its markup dropped.
+        import html as html_module
+
+        ex.parts[:] = [html_module.unescape(_TAG.sub("", html))]
     text = "".join(ex.parts)
     lines = [ln for ln in (clean_text(x) for x in text.split("\n"))]
     out = "\n".join(lines)

@@ -46,6 +46,11 @@ def question_to_dict(q: Question, *, embed_images: bool = True) -> dict[str, Any
         "group": None,
         "source_ref": q.source_ref,
     }
+    # Only when set: the dicts (and the snapshot keys hashed from them) of other questions stay as they were.
+    if q.code:
+        d["code"] = q.code
+    if q.enemies:
+        d["enemies"] = list(q.enemies)
     if q.group is not None:
         g = q.group
         d["group"] = {
@@ -82,4 +87,6 @@ def question_from_dict(d: dict[str, Any]) -> Question:
         group=group,
         id=d.get("id"),
         source_ref=d.get("source_ref"),
+        code=d.get("code") or "",
+        enemies=tuple(d.get("enemies") or ()),
     )

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from contextlib import contextmanager
+from typing import Any, Iterator
 
 import aiohttp
 from aiohttp.test_utils import TestClient
@@ -96,3 +97,23 @@ def last_code(outbox: Any, phone: str) -> str:
         if sms.phone == phone:
             return re.search(r"\d{6}", sms.text).group(0)  # type: ignore[union-attr]
     raise AssertionError(f"no SMS to {phone}")
+
+
+@contextmanager
+def statements_run(app: Any) -> Iterator[list[str]]:
+    """The SQL statements the app's engine runs inside the block."""
+    from sqlalchemy import event
+
+    from exam_server.web.keys import engine_key
+
+    statements: list[str] = []
+
+    def seen(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+        statements.append(statement)
+
+    engine = app[engine_key].sync_engine
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)

@@ -23,7 +23,7 @@ from ..web.params import int_param, path_id, read_upload
 from ..web.request_context import request_id
 from ..web.routes import routes
 from ..web.sessions import current_actor
-from . import question_store
+from . import question_cueing, question_enemies, question_store
 
 ADMIN = (Role.ADMIN,)
 TAGS = ("question_bank",)
@@ -54,8 +54,24 @@ class QuestionEditBody(_Body):
     explanation: str = Field(default="", title="解析", max_length=5000)
     group_stem: str | None = Field(default=None, title="共用题干", max_length=5000)
     group_options: list[OptionText] | None = Field(default=None, title="共用选项", max_length=8)
+    code: str | None = Field(default=None, title="试题编号（空字符串表示清除，不传表示不变）", max_length=64)
 
     _blank = field_validator("difficulty", mode="before")(_blank_to_none)
+
+
+QuestionIds = list[Annotated[int, Field(ge=1, le=2**31 - 1)]]
+
+
+class EnemiesBody(_Body):
+    add: QuestionIds = Field(default_factory=list, title="设为互斥的试题编号", max_length=200)
+    add_codes: list[Annotated[str, Field(max_length=64)]] = Field(default_factory=list, title="设为互斥的试题的试题编号",
+                                                                  max_length=200)
+    remove: QuestionIds = Field(default_factory=list, title="解除互斥的试题编号", max_length=200)
+
+
+class PairsBody(_Body):
+    pairs: list[tuple[Annotated[int, Field(ge=1, le=2**31 - 1)], Annotated[int, Field(ge=1, le=2**31 - 1)]]] = Field(
+        title="互斥题对（两道试题的编号）", min_length=1, max_length=2000)
 
 
 class RetireBody(_Body):
@@ -230,6 +246,46 @@ async def question_edit(request: web.Request) -> web.StreamResponse:
                                                  request_id=request_id(request))
     async with request.app[sessionmaker_key]() as session:
         return json_ok(await question_store.get_question(session, row.id))
+
+
+@routes.post("/api/v1/admin/questions/{question_id}/enemies",
+             summary="设置互斥题：add（编号）或 add_codes（试题编号）设为互斥，remove 解除；互斥的试题不会出现在同一份试卷中",
+             roles=ADMIN, body=EnemiesBody, tags=TAGS)
+async def question_enemies_edit(request: web.Request) -> web.StreamResponse:
+    body: EnemiesBody = await parse_body(request, EnemiesBody)
+    question_id = _question_id(request)
+    async with request.app[sessionmaker_key]() as session, session.begin():
+        added, removed = await question_enemies.edit_enemies(
+            session, question_id, add=body.add, add_codes=body.add_codes, remove=body.remove,
+            actor_id=current_actor(request).account_id, request_id=request_id(request))
+    async with request.app[sessionmaker_key]() as session:
+        enemies = await question_enemies.enemies_of(session, question_id)
+    return json_ok({"added": added, "removed": removed, "enemies": [asdict(e) for e in enemies]})
+
+
+@routes.get("/api/v1/admin/question-banks/{bank_id}/cueing",
+            summary="提示检查：列出题库中判断题或 A1 题干陈述了另一题题干及其答案或干扰项的可能试题对（尚未设为互斥的）",
+            roles=ADMIN, tags=TAGS, query={"category": "只检查该分类（前缀）下的试题"})
+async def bank_cueing(request: web.Request) -> web.StreamResponse:
+    category = request.query.get("category", "")
+    if len(category) > 255:
+        raise ApiError("分类过长", fields={"category": "分类不能超过 255 个字符"})
+    async with request.app[sessionmaker_key]() as session:
+        bank = await question_store.get_bank(session, _bank_id(request))
+        result = await question_cueing.bank_cues(session, bank.id, category=category)
+    return json_ok({"bank": bank.name, **result})
+
+
+@routes.post("/api/v1/admin/question-banks/{bank_id}/enemies",
+             summary="把试题对设为互斥题（如提示检查列出的试题对，可逐对或全部确认）", roles=ADMIN, body=PairsBody, tags=TAGS)
+async def bank_enemies_add(request: web.Request) -> web.StreamResponse:
+    body: PairsBody = await parse_body(request, PairsBody)
+    async with request.app[sessionmaker_key]() as session, session.begin():
+        bank = await question_store.get_bank(session, _bank_id(request))
+        added = await question_enemies.add_bank_pairs(session, bank.id, bank.name, body.pairs, source="cueing",
+                                                      actor_id=current_actor(request).account_id,
+                                                      request_id=request_id(request))
+    return json_ok({"added": added, "requested": len(body.pairs)})
 
 
 @routes.post("/api/v1/admin/questions/{question_id}/retire", summary="停用或恢复试题（共用题干组整组处理）",

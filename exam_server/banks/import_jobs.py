@@ -24,13 +24,14 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from question_bank import Event, PreviewBuilder, Problem, Question, iter_file, skipped_report
+from question_bank.enemies import EnemyLinks
 from question_bank.result import problem_to_dict
 from registry.db import utcnow
 from registry.errors import ConcurrentUpdate, InvalidInput, NotFound
 
 from ..infra.livestate import LiveState
 from ..infra.storage import FileStorage
-from . import question_store
+from . import question_cueing, question_store
 from .models import ImportJob
 
 __all__ = ["ImportJobs", "JobView", "create_job", "run_preview", "run_import", "job_view", "request_cancel",
@@ -220,19 +221,29 @@ async def run_preview(sessionmaker: async_sessionmaker[AsyncSession], storage: F
         fmt, batches = await _batches(data, job.filename)
         builder = PreviewBuilder(fmt, limit=PREVIEW_ROWS, keep_problems=KEEP_PROBLEMS)
         all_problems: list[Problem] = []
+        links, cues = EnemyLinks(), question_cueing.CueCollector()
         async for batch in batches:
             await _check_cancel(live, job_id)
             for e in batch:
                 builder.add(e)
                 if isinstance(e, Problem):
                     all_problems.append(e)
+                else:
+                    links.add(e)
+                    cues.add(e)
             state = {"stage": "previewing", "read": builder.total, "problems": builder.problem_count}
             await _report(live, job_id, **state)
             if listener:
                 listener(state)
         del data
         preview = builder.finish(existing).to_dict()
-        new = builder.new_count(existing) if (builder.problem_count == 0 or builder.can_skip) else 0
+        async with sessionmaker() as session:
+            extra = await question_cueing.import_preview(session, bank, links, cues)
+        del cues
+        question_cueing.merge_into(preview, extra)
+        all_problems.extend(extra["problems"])
+        can = preview["ok"] or preview["can_skip"]
+        new = builder.new_count(existing) if can else 0
         preview.update(bank=job.bank_name, bank_exists=bank is not None, would_create=new,
                        would_skip=builder.total - new if new else 0)
         report_key = None
@@ -240,7 +251,7 @@ async def run_preview(sessionmaker: async_sessionmaker[AsyncSession], storage: F
             all_problems.sort(key=lambda p: p.line_or_row or 0)
             report_key = await storage.put(skipped_report(all_problems), prefix="question-import-reports")
         await _update(sessionmaker, job_id, state="previewed", format=fmt, total=builder.total,
-                      problem_count=builder.problem_count, preview=preview, report_key=report_key, message="")
+                      problem_count=preview["problem_count"], preview=preview, report_key=report_key, message="")
     except Cancelled:
         await _finish(sessionmaker, storage, job_id, state="cancelled", message="已取消，未导入任何试题")
     except Exception:  # noqa: BLE001 - the job must end in a state the page can show
@@ -252,13 +263,16 @@ async def run_preview(sessionmaker: async_sessionmaker[AsyncSession], storage: F
 
 
 async def start_import(sessionmaker: async_sessionmaker[AsyncSession], live: LiveState, job_id: int, *,
-                       skip_unsupported: bool) -> None:
-    """Move a previewed job to importing (refused when it would be refused anyway)."""
+                       skip_unsupported: bool, enemy_pairs: list[tuple[str, str]] | None = None) -> None:
+    """Move a previewed job to importing (refused when it would be refused anyway).
+
+    ``enemy_pairs``: cueing pairs of the preview (by fingerprint) to store as enemies."""
     async with sessionmaker() as session, session.begin():
         job = await _job(session, job_id)
         if job.state != "previewed":
             raise ConcurrentUpdate(f"导入任务{STATE_ZH.get(job.state, job.state)}，不能开始导入")
         preview = job.preview or {}
+        confirmed = question_cueing.confirmed_pairs(preview, enemy_pairs or [])
         if job.problem_count and not (skip_unsupported and preview.get("can_skip")):
             msg = (f"文件有 {job.problem_count} 处问题，未导入任何试题；"
                    + ("可选择跳过有问题的试题后导入其余试题" if preview.get("can_skip") else "请改正后重新上传"))
@@ -267,6 +281,7 @@ async def start_import(sessionmaker: async_sessionmaker[AsyncSession], live: Liv
             raise InvalidInput("文件中没有可导入的试题", fields={"file": "文件中没有可导入的试题"})
         job.state = "importing"
         job.skip_unsupported = skip_unsupported
+        job.enemy_pairs = [list(p) for p in confirmed]
         job.updated_at = utcnow()
     await _report(live, job_id, stage="importing", read=0, stored=0, total=job.total)
 
@@ -296,6 +311,7 @@ async def run_import(sessionmaker: async_sessionmaker[AsyncSession], storage: Fi
                 if listener:
                     listener(state)
             await _check_cancel(live, job_id)
+            await writer.link_enemies(confirmed=[(a, b) for a, b in (job.enemy_pairs or [])], actor_id=job.actor_id)
             outcome = writer.outcome(skipped=skipped)
             question_store.record_import(session, outcome, fmt=job.format, source=job.filename, actor_id=job.actor_id,
                                          skip_unsupported=job.skip_unsupported)
@@ -350,8 +366,9 @@ class ImportJobs:
         self._spawn(job_id, run_preview)
         return job_id
 
-    async def start(self, job_id: int, *, skip_unsupported: bool) -> None:
-        await start_import(self.sessionmaker, self.live, job_id, skip_unsupported=skip_unsupported)
+    async def start(self, job_id: int, *, skip_unsupported: bool, enemy_pairs: list[tuple[str, str]] | None = None) -> None:
+        await start_import(self.sessionmaker, self.live, job_id, skip_unsupported=skip_unsupported,
+                           enemy_pairs=enemy_pairs)
         self._spawn(job_id, run_import)
 
     async def close(self) -> None:

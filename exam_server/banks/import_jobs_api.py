@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -23,6 +25,8 @@ TAGS = ("question_bank",)
 class StartBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     skip_unsupported: bool = Field(default=False, title="跳过有问题的试题")
+    enemy_pairs: list[tuple[Annotated[str, Field(max_length=64)], Annotated[str, Field(max_length=64)]]] = Field(
+        default_factory=list, title="确认为互斥题的提示关系（预览列出的试题指纹对）", max_length=5000)
 
 
 def _job_id(request: web.Request) -> int:
@@ -61,12 +65,14 @@ async def job_detail(request: web.Request) -> web.StreamResponse:
 
 
 @routes.post("/api/v1/admin/import-jobs/{job_id}/start",
-             summary="确认导入已预览的文件（skip_unsupported 为真时跳过有问题的试题，导入其余）",
+             summary="确认导入已预览的文件（skip_unsupported 为真时跳过有问题的试题，导入其余；"
+                     "enemy_pairs 为预览列出、确认设为互斥题的提示关系）",
              roles=ADMIN, body=StartBody, tags=TAGS)
 async def job_start(request: web.Request) -> web.StreamResponse:
     job_id = _job_id(request)
     body: StartBody = await parse_body(request, StartBody)
-    await request.app[import_jobs_key].start(job_id, skip_unsupported=body.skip_unsupported)
+    await request.app[import_jobs_key].start(job_id, skip_unsupported=body.skip_unsupported,
+                                             enemy_pairs=list(body.enemy_pairs))
     return await _view(request, job_id)
 
 

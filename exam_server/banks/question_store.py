@@ -26,6 +26,7 @@ from question_bank import (
     Group,
     ImportResult,
     Option,
+    Pool,
     Problem,
     Question,
     QuestionType,
@@ -35,6 +36,7 @@ from question_bank import (
     question_to_dict,
     write_questions,
 )
+from question_bank.enemies import EnemyLinks
 from question_bank.model import OPTION_LABELS
 from question_bank.normalise import clean_text, normalise_category, parse_choice_key, parse_true_false
 from question_bank.validate import question_problems
@@ -42,6 +44,7 @@ from registry import audit
 from registry.db import utcnow
 from registry.errors import ConcurrentUpdate, InvalidInput, NotFound
 
+from . import question_cueing, question_enemies
 from .models import BankQuestion, Paper, QuestionBank
 
 INSERT_CHUNK = 1000
@@ -76,6 +79,7 @@ class ImportOutcome:
     created: int
     duplicates: int
     skipped: int = 0  # problems of the questions a partial import left out
+    enemies: int = 0  # enemy pairs (互斥题) the import added
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +105,7 @@ class QuestionRow:
     group_key: str | None
     retired: bool
     updated_at: dt.datetime
+    code: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,9 +191,15 @@ async def preview_import(session: AsyncSession, result: ImportResult, *, bank_na
     bank = await bank_by_name(session, bank_name) if bank_name else None
     existing = await bank_fingerprints(session, bank.id) if bank else set()
     preview = result.preview(limit=limit, existing_fingerprints=existing).to_dict()
-    new = len(result.new_questions(existing)) if (result.ok or result.can_skip) else 0
+    links, cues = EnemyLinks(), question_cueing.CueCollector()
+    for q in result.questions:
+        links.add(q)
+        cues.add(q)
+    question_cueing.merge_into(preview, await question_cueing.import_preview(session, bank, links, cues))
+    can = preview["ok"] or preview["can_skip"]
+    new = len(result.new_questions(existing)) if can else 0
     preview.update(bank=bank.name if bank else clean_text(bank_name), bank_exists=bank is not None,
-                   would_create=new, would_skip=len(result.questions) - new if (result.ok or result.can_skip) else 0)
+                   would_create=new, would_skip=len(result.questions) - new if can else 0)
     return preview
 
 
@@ -249,11 +260,15 @@ def _chunks(items: list[Any], n: int) -> Iterable[list[Any]]:
         yield items[i:i + n]
 
 
+def _stored(q: Question) -> dict[str, Any]:
+    """The payload: the question without its id, code and enemies (columns and pairs hold those)."""
+    return question_to_dict(dataclasses.replace(q, id=None, code="", enemies=()))
+
+
 def _row_values(bank_id: int, q: Question, group_key: str | None, seq: int, now: dt.datetime) -> dict[str, Any]:
-    payload = question_to_dict(q.with_id(None))
     return {"bank_id": bank_id, "fingerprint": q.fingerprint, "type": q.type.value, "category": q.category[:255],
             "difficulty": q.difficulty, "stem": _search_text(q), "group_key": group_key, "group_seq": seq,
-            "payload": payload, "retired": False, "created_at": now, "updated_at": now}
+            "code": q.code or None, "payload": _stored(q), "retired": False, "created_at": now, "updated_at": now}
 
 
 async def open_bank(session: AsyncSession, bank_name: str, *, actor_id: int | None,
@@ -273,26 +288,42 @@ async def open_bank(session: AsyncSession, bank_name: str, *, actor_id: int | No
 class BankWriter:
     """Adds questions to one bank in batches inside the caller's transaction: questions whose
     fingerprint the bank (or an earlier batch) already holds are counted, not stored; groups get
-    keys unique in the bank. Holds only the bank's fingerprints, never the questions."""
+    keys unique in the bank. Holds only the bank's fingerprints and codes, never the questions.
+
+    A new question keeps its 试题编号 unless the bank uses it for another question (refused);
+    :meth:`link_enemies`, once every batch is in, stores the enemy pairs the file names."""
 
     def __init__(self, session: AsyncSession, bank: QuestionBank) -> None:
         self.session = session
         self.bank = bank
         self.total = 0
         self.created = 0
+        self.enemies = 0
         self._seen: set[str] | None = None
+        self._codes: dict[str, str] = {}  # the bank's codes before this import -> fingerprint
+        self._new_codes: set[str] = set()
         self._keys: _GroupKeys | None = None
+        self.links = EnemyLinks()
 
     async def add(self, questions: Sequence[Question]) -> int:
         if self._seen is None:
             self._seen = await bank_fingerprints(self.session, self.bank.id)
+            self._codes = await question_enemies.bank_codes(self.session, self.bank.id)
         self.total += len(questions)
         now = utcnow()
         rows = []
         for q in questions:
+            self.links.add(q)
             if q.fingerprint in self._seen:
                 continue
             self._seen.add(q.fingerprint)
+            if q.code and (q.code in self._new_codes or self._codes.get(q.code, q.fingerprint) != q.fingerprint):
+                # Taken by another question of the bank (the preview said so): store nothing.
+                where = f"{q.source_ref}：" if q.source_ref else ""
+                raise ImportRefused([Problem(None, "试题编号", f"{where}试题编号“{q.code}”已被题库中另一道试题使用，请换一个编号",
+                                             whole_file=True)])
+            if q.code:
+                self._new_codes.add(q.code)
             if q.group is not None:
                 if self._keys is None:
                     self._keys = _GroupKeys(await _existing_groups(self.session, self.bank.id))
@@ -309,8 +340,21 @@ class BankWriter:
         self.created += len(rows)
         return len(rows)
 
+    async def link_enemies(self, *, confirmed: Sequence[tuple[str, str]] = (), actor_id: int | None,
+                           request_id: str | None = None) -> int:
+        """Store the pairs the file's 互斥题 name and the cueing pairs confirmed on the preview;
+        raises ImportRefused (nothing stored) when a reference cannot be resolved."""
+        added, problems = await question_enemies.link_import(self.session, self.bank.id, self.links, self._codes,
+                                                             confirmed=confirmed, actor_id=actor_id,
+                                                             request_id=request_id)
+        if problems:
+            raise ImportRefused(problems)
+        self.enemies += added
+        return added
+
     def outcome(self, skipped: int = 0) -> ImportOutcome:
-        return ImportOutcome(self.bank.id, self.bank.name, self.total, self.created, self.total - self.created, skipped)
+        return ImportOutcome(self.bank.id, self.bank.name, self.total, self.created, self.total - self.created, skipped,
+                             self.enemies)
 
 
 def record_import(session: AsyncSession, outcome: ImportOutcome, *, fmt: str, source: str, actor_id: int | None,
@@ -318,25 +362,28 @@ def record_import(session: AsyncSession, outcome: ImportOutcome, *, fmt: str, so
     audit.record(session, actor_id=actor_id, action="question_bank.import", entity="question_bank",
                  entity_id=outcome.bank_id,
                  detail={"format": fmt, "source": source[:200], "total": outcome.total, "created": outcome.created,
-                         "duplicates": outcome.duplicates, "skipped": outcome.skipped,
+                         "duplicates": outcome.duplicates, "skipped": outcome.skipped, "enemies": outcome.enemies,
                          "skip_unsupported": skip_unsupported}, request_id=request_id)
 
 
 async def import_questions(session: AsyncSession, bank_name: str, result: ImportResult, *, actor_id: int | None,
                            request_id: str | None = None, source: str = "",
-                           skip_unsupported: bool = False) -> ImportOutcome:
+                           skip_unsupported: bool = False,
+                           confirmed: Sequence[tuple[str, str]] = ()) -> ImportOutcome:
     """Store the file's new questions in the bank (created if needed).
 
     All or nothing by default: a result with problems stores nothing (ImportRefused lists them
     all). With ``skip_unsupported`` the questions without problems are stored and the others
     are counted as skipped, unless a problem concerns the whole file. Questions whose
-    fingerprint is already in the bank, or repeated in the file, are skipped and counted."""
+    fingerprint is already in the bank, or repeated in the file, are skipped and counted. The
+    enemy pairs the file names are stored too, and the ``confirmed`` cueing pairs (fingerprints)."""
     check_bank_name(bank_name)
     if not result.ok and not (skip_unsupported and result.can_skip):
         raise ImportRefused(result.problems)
     bank = await open_bank(session, bank_name, actor_id=actor_id, request_id=request_id)
     writer = BankWriter(session, bank)
     await writer.add(result.questions)
+    await writer.link_enemies(confirmed=confirmed, actor_id=actor_id, request_id=request_id)
     outcome = writer.outcome(skipped=len(result.problems))
     record_import(session, outcome, fmt=result.format, source=source, actor_id=actor_id, request_id=request_id,
                   skip_unsupported=skip_unsupported)
@@ -364,16 +411,17 @@ async def search_questions(session: AsyncSession, bank_id: int, *, category: str
         where.append(BankQuestion.type == type)
     text = clean_text(text)
     if text:
-        where.append(BankQuestion.stem.ilike("%" + _escape_like(text) + "%", escape="\\"))
+        where.append(or_(BankQuestion.stem.ilike("%" + _escape_like(text) + "%", escape="\\"), BankQuestion.code == text))
     if retired is not None:
         where.append(BankQuestion.retired.is_(retired))
     total = await session.scalar(select(func.count()).select_from(BankQuestion).where(*where)) or 0
     cols = (BankQuestion.id, BankQuestion.bank_id, BankQuestion.fingerprint, BankQuestion.type, BankQuestion.category,
             BankQuestion.difficulty, BankQuestion.stem, BankQuestion.group_key, BankQuestion.retired,
-            BankQuestion.updated_at)
+            BankQuestion.updated_at, BankQuestion.code)
     rows = (await session.execute(select(*cols).where(*where).order_by(BankQuestion.id).limit(limit).offset(offset))).all()
     return total, [QuestionRow(r.id, r.bank_id, r.fingerprint, r.type, QuestionType(r.type).label_zh, r.category,
-                               r.difficulty, r.stem.split("\n", 1)[0][:200], r.group_key, bool(r.retired), r.updated_at)
+                               r.difficulty, r.stem.split("\n", 1)[0][:200], r.group_key, bool(r.retired), r.updated_at,
+                               r.code)
                    for r in rows]
 
 
@@ -398,8 +446,10 @@ async def get_question(session: AsyncSession, question_id: int) -> dict[str, Any
         siblings = await session.scalar(select(func.count()).select_from(BankQuestion).where(
             BankQuestion.bank_id == row.bank_id, BankQuestion.group_key == row.group_key)) or 0
     d = question_to_dict(q, embed_images=False)
+    enemies = await question_enemies.enemies_of(session, row.id)
     d.update(id=row.id, bank_id=row.bank_id, bank_name=bank.name, type_label=q.type.label_zh, retired=row.retired,
-             group_size=siblings, created_at=row.created_at, updated_at=row.updated_at)
+             group_size=siblings, created_at=row.created_at, updated_at=row.updated_at, code=row.code or "",
+             enemies=[dataclasses.asdict(e) for e in enemies])
     return d
 
 
@@ -471,6 +521,14 @@ async def edit_question(session: AsyncSession, question_id: int, changes: dict[s
     row = await _row(session, question_id)
     old = _question(row)
     new = edited_question(old, changes)
+    code_before = row.code
+    if changes.get("code") is not None:
+        code = question_enemies.checked_code(changes["code"])
+        owner = await question_enemies.code_owner(session, row.bank_id, code) if code else None
+        if owner is not None and owner != row.id:
+            msg = f"试题编号“{code}”已被本题库中的试题（编号 {owner}）使用"
+            raise InvalidInput(msg, fields={"code": msg})
+        row.code = code
     members = [row]
     if row.group_key is not None and new.group != old.group:
         members = list((await session.scalars(select(BankQuestion).where(
@@ -498,7 +556,7 @@ async def edit_question(session: AsyncSession, question_id: int, changes: dict[s
     now = utcnow()
     try:
         for m, q in updated:
-            m.payload = question_to_dict(q.with_id(None))
+            m.payload = _stored(q)
             m.fingerprint = q.fingerprint
             m.category = q.category
             m.difficulty = q.difficulty
@@ -509,7 +567,9 @@ async def edit_question(session: AsyncSession, question_id: int, changes: dict[s
         raise ConcurrentUpdate() from None
     audit.record(session, actor_id=actor_id, action="question.edit", entity="bank_question", entity_id=row.id,
                  detail={"bank_id": row.bank_id, "fingerprint_before": before, "fingerprint_after": row.fingerprint,
-                         "group_members_updated": len(updated) - 1}, request_id=request_id)
+                         "group_members_updated": len(updated) - 1,
+                         **({"code_before": code_before, "code_after": row.code} if row.code != code_before else {})},
+                 request_id=request_id)
     return row
 
 
@@ -563,6 +623,41 @@ async def bank_questions(session: AsyncSession, bank_ids: Sequence[int], *, incl
     return _in_order([tuple(r) for r in rows])  # type: ignore[misc]
 
 
+async def bank_pool(session: AsyncSession, bank_ids: Sequence[int]) -> Pool:
+    """The banks' active questions as a pool, with the enemy pairs between them."""
+    pairs = await question_enemies.active_pairs(session, bank_ids)
+    return Pool(await bank_questions(session, bank_ids), enemies=[(str(a), str(b)) for a, b in pairs])
+
+
+async def export_questions(session: AsyncSession, bank_id: int, *, include_retired: bool = False) -> list[Question]:
+    """The bank's questions for a file, with their codes and enemies: a question with enemies but
+    no code gets one for the file (``Q`` and its number, unless the bank uses that); each pair is
+    written once, on the later question; pairs with a question left out are not written."""
+    where = [BankQuestion.bank_id == bank_id]
+    if not include_retired:
+        where.append(BankQuestion.retired.is_(False))
+    rows = (await session.execute(select(BankQuestion.id, BankQuestion.group_key, BankQuestion.group_seq,
+                                         BankQuestion.payload, BankQuestion.code)
+                                  .where(*where).order_by(BankQuestion.id))).all()
+    codes = {r.id: r.code for r in rows if r.code}
+    present = {r.id for r in rows}
+    pairs = [(a, b) for a, b in await question_enemies.bank_pairs(session, bank_id) if a in present and b in present]
+    taken = set(codes.values())
+    for row_id in sorted({i for p in pairs for i in p} - set(codes)):
+        code, n = f"Q{row_id}", 1
+        while code in taken:
+            n += 1
+            code = f"Q{row_id}-{n}"
+        codes[row_id] = code
+        taken.add(code)
+    later: dict[int, list[str]] = {}
+    for a, b in sorted(pairs):
+        later.setdefault(max(a, b), []).append(codes[min(a, b)])
+    out = _in_order([(r.id, r.group_key, r.group_seq, r.payload) for r in rows])
+    return [dataclasses.replace(q, code=codes.get(int(q.id or 0), ""), enemies=tuple(later.get(int(q.id or 0), ())))
+            for q in out]
+
+
 class ImagesWouldBeLost(InvalidInput):
     """The chosen format would drop pictures; export again with ``drop_images`` to accept that."""
 
@@ -585,7 +680,7 @@ async def export_bank(session: AsyncSession, bank: QuestionBank, fmt: str, *, ac
     if fmt not in WRITABLE_FORMATS:
         msg = f"不支持的导出格式“{fmt}”（可选：{'、'.join(WRITABLE_FORMATS)}）"
         raise InvalidInput(msg, fields={"format": msg})
-    questions = await bank_questions(session, [bank.id], include_retired=include_retired)
+    questions = await export_questions(session, bank.id, include_retired=include_retired)
     if not questions:
         raise InvalidInput("题库中没有可导出的试题", fields={"bank": "题库中没有可导出的试题"})
     lost = images_lost_on_export(questions, format=fmt)
@@ -598,7 +693,8 @@ async def export_bank(session: AsyncSession, bank: QuestionBank, fmt: str, *, ac
         msg = f"{FORMAT_NAMES[fmt]} 格式无法导出本题库的全部试题：{exc.message_zh}{refs}"
         raise InvalidInput(msg, fields={"format": msg}) from None
     audit.record(session, actor_id=actor_id, action="question_bank.export", entity="question_bank", entity_id=bank.id,
-                 detail={"format": fmt, "count": len(questions), "images_dropped": len(lost)}, request_id=request_id)
+                 detail={"format": fmt, "count": len(questions), "images_dropped": len(lost),
+                         "enemy_pairs": sum(len(q.enemies) for q in questions)}, request_id=request_id)
     ext, mime = EXPORT_FILES[fmt]
     return data, f"{bank.name}{ext}", mime
 
@@ -637,11 +733,28 @@ async def pool_counts(session: AsyncSession, bank_ids: Sequence[int]) -> Counted
         .where(*active, BankQuestion.group_key.is_(None))
         .group_by(BankQuestion.type, BankQuestion.category))).all()
     groups = (await session.execute(
-        select(BankQuestion.type, func.min(BankQuestion.category), func.count(func.distinct(BankQuestion.fingerprint)))
+        select(BankQuestion.bank_id, BankQuestion.group_key, BankQuestion.type, func.min(BankQuestion.category),
+               func.count(func.distinct(BankQuestion.fingerprint)), func.min(BankQuestion.fingerprint))
         .where(*active, BankQuestion.group_key.is_not(None))
-        .group_by(BankQuestion.bank_id, BankQuestion.group_key, BankQuestion.type))).all()
-    return CountedPool(((QuestionType(t), c, n) for t, c, n in singles),
-                       ((QuestionType(t), c, n) for t, c, n in groups))
+        .group_by(BankQuestion.bank_id, BankQuestion.group_key, BankQuestion.type)
+        .order_by(BankQuestion.bank_id, BankQuestion.group_key))).all()
+    # Questions with enemies count one by one (a few columns of those only), the rest by the numbers.
+    involved, pairs = await question_enemies.involved(session, ids)
+    unit_of: dict[object, int] = {(b, k): i for i, (b, k, *_rest) in enumerate(groups)}
+    with_enemies: dict[str, tuple[QuestionType, str, int, str]] = {}
+    for r in involved:
+        if r.group_key is None and r.fingerprint not in with_enemies:
+            with_enemies[r.fingerprint] = (QuestionType(r.type), r.category, 1, r.fingerprint)
+    firsts = {fp: len(groups) + i for i, fp in enumerate(with_enemies)}
+    taken: dict[tuple[str, str], int] = {}
+    for t, c, _, _ in with_enemies.values():
+        taken[(t.value, c)] = taken.get((t.value, c), 0) + 1
+    for r in involved:
+        unit_of[r.id] = unit_of[(r.bank_id, r.group_key)] if r.group_key is not None else firsts[r.fingerprint]
+    return CountedPool(((QuestionType(t), c, max(n - taken.get((t, c), 0), 0)) for t, c, n in singles),
+                       ((QuestionType(t), c, n, fp) for _, _, t, c, n, fp in groups),
+                       singles_with_enemies=list(with_enemies.values()),
+                       enemies=[(unit_of[a], unit_of[b]) for a, b in pairs])
 
 
 async def check_paper(session: AsyncSession, blueprint: dict[str, Any] | Blueprint, bank_ids: Sequence[int]) -> PaperCheck:

@@ -31,7 +31,7 @@ from question_bank import Blueprint, Pool, Question, question_from_dict, questio
 from question_bank.drawing import DrawnPaper, draw_paper, paper_from_record
 
 from ..banks.models import Paper
-from ..banks.question_store import bank_questions
+from ..banks.question_store import bank_pool
 from .models import QuestionSnapshot
 
 POOL_TTL = 30.0
@@ -81,7 +81,7 @@ class PaperCache:
             hit = self.pools.get(paper_id)
             if hit and time.monotonic() - hit[0] < POOL_TTL:
                 return hit[1]
-            pool = Pool(await bank_questions(session, bank_ids))
+            pool = await bank_pool(session, bank_ids)
             self.pools[paper_id] = (time.monotonic(), pool)
             return pool
 

@@ -2,13 +2,18 @@
 
 One question per row, columns (header row, Chinese)::
 
-    题型 | 题干 | 选项A .. 选项H | 答案 | 分值 | 分类 | 难度 | 解析 | 共用题干组号
+    题型 | 题干 | 选项A .. 选项H | 答案 | 分值 | 分类 | 难度 | 解析 | 共用题干组号 | 试题编号 | 互斥题
 
 Groups: a *group row* has 题型 ``共用题干`` (A3/A4: 题干 holds the shared case) or ``共用选项``
 (B1: 选项A.. hold the shared option list; 题干 may hold an instruction), a 共用题干组号 (any text,
 e.g. ``G1``) and no 答案. Each sub-question is a normal row with 题型 A3/A4/B1 and the same
 共用题干组号; A3/A4 sub-questions have their own options, B1 sub-questions leave the options
 empty. Rows above the header (a title) are ignored; empty rows are skipped.
+
+试题编号 (optional) is the question's code in its bank; 互斥题 (optional) lists the codes of
+questions that must never share a paper with it (:mod:`question_bank.enemies`), in this file or
+already in the bank. The reader checks each cell and that codes are unique in the file; what a
+code names is resolved once the whole file is read (``EnemyLinks``).
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Iterable, Iterator, Sequence
 
+from ..enemies import code_problem, normalise_code, parse_enemy_codes
 from ..errors import Problem
 from ..model import OPTION_LABELS, TF_OPTIONS, Group, Option, Question, QuestionType
 from ..normalise import (
@@ -34,7 +40,8 @@ from ..validate import question_problems
 __all__ = ["COLUMNS", "read_rows", "iter_rows", "questions_to_rows", "GROUP_STEM", "GROUP_OPTIONS", "INSTRUCTIONS"]
 
 OPTION_COLUMNS = tuple(f"选项{c}" for c in OPTION_LABELS)
-COLUMNS: tuple[str, ...] = ("题型", "题干", *OPTION_COLUMNS, "答案", "分值", "分类", "难度", "解析", "共用题干组号")
+COLUMNS: tuple[str, ...] = ("题型", "题干", *OPTION_COLUMNS, "答案", "分值", "分类", "难度", "解析", "共用题干组号",
+                             "试题编号", "互斥题")
 REQUIRED = ("题型", "题干", "答案")
 GROUP_STEM = "共用题干"
 GROUP_OPTIONS = "共用选项"
@@ -67,6 +74,11 @@ INSTRUCTIONS: tuple[tuple[str, str], ...] = (
     ("难度", "可空。1-5，或 易、较易、中、较难、难。"),
     ("解析", "可空。"),
     ("共用题干组号", "A3/A4/B1 必填，同一组的共用行与各小题填写相同的组号（如 G1）。其他题型不填。"),
+    ("试题编号", "可空。本题在题库中的编号（如 RW-001），同一题库内不能重复；最多 32 个字符，不含空格和 、,; 等分隔符。"
+     "需要填写互斥题时，被引用的试题必须有试题编号。"),
+    ("互斥题", "可空。与本题互斥、不能出现在同一份试卷中的试题的试题编号，多个用“、”或逗号分隔（如 RW-002、RW-005），"
+     "每题最多 50 个。可引用本文件中的试题，也可引用该题库中已有的试题；只需在一方填写。"
+     "例如判断题“……为淡绿色。”直接说出了单选题“……为（ ）”的答案，两题应互斥。同组小题不能互斥。"),
     ("共用题干行", "题型填“共用题干”，题干填病例摘要，组号填本组组号；其后各 A3/A4 小题填同一组号，各自填写题干、选项、答案。"),
     ("共用选项行", "题型填“共用选项”，选项A..填共用的备选答案（通常 5 个），题干可填说明；其后各 B1 小题填同一组号，只填题干和答案。"),
     ("其他", "第一个工作表“试题”为导入内容；表头行之前可以有标题行。文件中任何一行有误都不会导入，"
@@ -137,6 +149,8 @@ def iter_rows(rows: Iterable[tuple[int, Sequence[object]]], *, format_name: str)
     col = header
     i_type, i_stem, i_key = col["题型"], col["题干"], col["答案"]
     i_points, i_cat, i_diff, i_expl, i_group = (col.get(c) for c in ("分值", "分类", "难度", "解析", "共用题干组号"))
+    i_code, i_enemies = col.get("试题编号"), col.get("互斥题")
+    codes_at: dict[str, int] = {}  # code -> the row that used it first
     opt_cols = [(lab, col[f"选项{lab}"]) for lab in OPTION_LABELS if f"选项{lab}" in col]
     width = max(col.values()) + 1
 
@@ -174,6 +188,9 @@ def iter_rows(rows: Iterable[tuple[int, Sequence[object]]], *, format_name: str)
         category = normalise_category(cells[i_cat]) if i_cat is not None else ""
         group_no = clean_text(cells[i_group]) if i_group is not None else ""
         explanation = clean_text(cells[i_expl]) if i_expl is not None else ""
+        code = normalise_code(cells[i_code]) if i_code is not None and cells[i_code] is not None else ""
+        enemies_cell = cells[i_enemies] if i_enemies is not None else None
+        enemies: tuple[str, ...] = ()
 
         if qtype is None:
             shown = clean_text(raw_type)
@@ -192,6 +209,8 @@ def iter_rows(rows: Iterable[tuple[int, Sequence[object]]], *, format_name: str)
                 bad("题干", "共用题干行的题干（病例摘要）为空")
             if qtype == GROUP_OPTIONS and len(options) < 2:
                 bad("选项", f"共用选项行至少需要 2 个选项，只有 {len(options)} 个")
+            if code or clean_text(enemies_cell):
+                bad("试题编号" if code else "互斥题", f"{qtype}行不填试题编号和互斥题（填写在各小题行）")
             if row_problems:
                 problems.extend(row_problems)
                 continue
@@ -229,8 +248,22 @@ def iter_rows(rows: Iterable[tuple[int, Sequence[object]]], *, format_name: str)
             key, junk = parse_choice_key(key_text)
             if junk:
                 bad("答案", f"答案 \"{key_text}\" 无法识别（应为选项字母，如 A 或 ACD）")
+        if code:
+            why = code_problem(code)
+            if why:
+                bad("试题编号", why)
+            elif code in codes_at:
+                bad("试题编号", f"试题编号“{code}”与第 {codes_at[code]} 行重复")
+            else:
+                codes_at[code] = row_no
+        if enemies_cell is not None:
+            enemies, enemy_problems = parse_enemy_codes(enemies_cell)
+            for message in enemy_problems:
+                bad("互斥题", message)
+            if code and code in enemies:
+                bad("互斥题", f"互斥题不能填写本题自己的试题编号“{code}”")
         fields = dict(type=qtype, stem=stem, options=tuple(options), key=key, points=points,
-                      category=category, difficulty=difficulty, explanation=explanation)
+                      category=category, difficulty=difficulty, explanation=explanation, code=code, enemies=enemies)
         if qtype.is_group:
             if not group_no:
                 bad("共用题干组号", f"{qtype.value} 型题必须填写共用题干组号")
@@ -323,7 +356,7 @@ def questions_to_rows(questions: Iterable[Question]) -> Iterable[list[object]]:
                 auto += 1
                 opts = [o.text for o in g.options] + [""] * (n_opts - len(g.options))
                 kind = GROUP_OPTIONS if g.type is QuestionType.B1 else GROUP_STEM
-                yield [kind, g.stem, *opts, "", "", q.category, "", "", gno]
+                yield [kind, g.stem, *opts, "", "", q.category, "", "", gno, "", ""]
         if q.type is QuestionType.TF:
             opts = [""] * n_opts
             key = "对" if q.key == ("T",) else "错"
@@ -332,5 +365,5 @@ def questions_to_rows(questions: Iterable[Question]) -> Iterable[list[object]]:
             key = "".join(q.key)
         yield [q.type.value if q.type is not QuestionType.TF else "判断", q.stem, *opts, key,
                _num(q.points), q.category, q.difficulty if q.difficulty is not None else "",
-               q.explanation, gno]
+               q.explanation, gno, q.code, "、".join(q.enemies)]
 

@@ -107,7 +107,7 @@ def _write(sheets: Iterable[tuple[str, Iterable[list[object]], list[int]]]) -> b
     return buf.getvalue()
 
 
-_WIDTHS = [8, 40] + [18] * 8 + [8, 6, 18, 6, 30, 12]
+_WIDTHS = [8, 40] + [18] * 8 + [8, 6, 18, 6, 30, 12, 12, 16]
 
 
 def write_xlsx(questions: Iterable[Question]) -> bytes:
@@ -123,10 +123,13 @@ def example_questions() -> list[Question]:
     return [
         Question(QuestionType.A1, "《中华人民共和国医师法》施行的日期是", five(
             "2021年8月20日", "2022年3月1日", "2020年6月1日", "2019年12月28日", "2023年1月1日"),
-            ("B",), 2, "医学人文/法律法规", 2, "医师法于 2021 年 8 月 20 日通过，自 2022 年 3 月 1 日起施行。"),
+            ("B",), 2, "医学人文/法律法规", 2, "医师法于 2021 年 8 月 20 日通过，自 2022 年 3 月 1 日起施行。", code="RW-001"),
         Question(QuestionType.X, "医师定期考核的内容包括", five("业务水平", "工作成绩", "职业道德", "科研论文数量", "学历层次"),
                  ("A", "B", "C"), 2, "医学人文/法律法规", 3, "医师法第四十二条。"),
         Question(QuestionType.TF, "医师定期考核每三年为一个周期。", TF_OPTIONS, ("T",), 1, "医学人文/法律法规", 1),
+        # States the answer of RW-001: the two must never share a paper.
+        Question(QuestionType.TF, "《中华人民共和国医师法》自2022年3月1日起施行。", TF_OPTIONS, ("T",), 1, "医学人文/法律法规", 1,
+                 code="RW-003", enemies=("RW-001",)),
         Question(QuestionType.A3, "最可能的诊断是", five("急性心肌梗死", "稳定型心绞痛", "急性胃炎", "肋间神经痛", "气胸"),
                  ("A",), 2, "临床/内科", 2, group=a3),
         Question(QuestionType.A3, "首选的检查是", five("心电图", "胃镜", "腹部B超", "肺功能", "头颅CT"),

@@ -200,27 +200,15 @@ async def test_jobs_are_for_the_admin_only_and_ids_are_checked(client, make_clie
 
 
 async def test_paper_check_counts_in_sql_without_loading_questions(client, make_client):
-    from sqlalchemy import event
-
-    from exam_server.web.keys import engine_key
-
+    from ..helpers import statements_run
     from .test_question_banks import bank_id, import_file, paper_body
 
     api = await admin(make_client)
     status, body = await import_file(api, write_questions(sample_questions(), format="xlsx"), "q.xlsx", "计数题库")
     assert status == 200, body
     bid = await bank_id(api, "计数题库")
-    statements: list[str] = []
-
-    def seen(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
-        statements.append(statement)
-
-    engine = api.app[engine_key].sync_engine
-    event.listen(engine, "before_cursor_execute", seen)
-    try:
+    with statements_run(api.app) as statements:
         status, check = await api.post("/api/v1/admin/papers/check", paper_body(bid))
-    finally:
-        event.remove(engine, "before_cursor_execute", seen)
     assert status == 200, check
     assert check["pool_size"] == 7
     assert any("count" in s.lower() for s in statements)

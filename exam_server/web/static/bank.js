@@ -67,7 +67,9 @@
        ["已在题库中（跳过）", p.already_in_bank + " 道"], ["文件内重复", p.duplicates_in_file.length + " 组"]].forEach(function (kv) {
         sum.appendChild(el("span", kv[0] + "：" + kv[1]));
       });
+      if (p.enemies_named) sum.appendChild(el("span", "文件中的互斥题：" + p.enemies_named + " 对"));
       Object.keys(p.by_type || {}).forEach(function (t) { sum.appendChild(el("span", t + " " + p.by_type[t] + " 道", "hint")); });
+      renderPreviewCues(p.cueing);
       if (!p.bank_exists && job.state === "previewed") sum.appendChild(el("span", "将新建题库“" + p.bank + "”", "notice"));
       renderProblems(p.problems, p.problem_count || 0);
       var body = document.querySelector("#preview-table tbody"); body.innerHTML = "";
@@ -83,6 +85,33 @@
       if (p.total > (p.first || []).length) { var more = el("tr"), td = el("td", "……仅显示前 " + p.first.length + " 道", "hint"); td.colSpan = 7; more.appendChild(td); body.appendChild(more); }
       previewBox.hidden = false;
     }
+    // Likely cueing pairs found at preview: ticked ones are stored as enemies with the import.
+    var cueBox = document.getElementById("preview-cueing"), cueChecks = [];
+    var cueAllBox = cueBox.querySelector("[data-cue-all]");
+    function renderPreviewCues(c) {
+      var list = cueBox.querySelector("[data-cue-list]"), note = cueBox.querySelector("[data-cue-note]");
+      var keep = {}; cueChecks.forEach(function (x) { if (x.box.checked) keep[x.key] = 1; });
+      list.innerHTML = ""; cueChecks = [];
+      c = c || { pairs: [], total: 0 };
+      show(note, c.note || "");
+      (c.pairs || []).forEach(function (p) {
+        var key = p.teller.fingerprint + "|" + p.told.fingerprint, li = el("li"), label = el("label", null, "check"), box = el("input");
+        box.type = "checkbox"; box.checked = !!keep[key]; box.disabled = job.state !== "previewed";
+        var text = el("div");
+        [p.teller, p.told].forEach(function (q, i) {
+          text.appendChild(document.createTextNode((q.where || "") + " · " + q.type_label + "：" + q.stem));
+          text.appendChild(el("br"));
+          if (i === 0) { text.appendChild(el("span", "↑ " + p.reason + " ↓", "hint")); text.appendChild(el("br")); }
+        });
+        label.appendChild(box); label.appendChild(text); li.appendChild(label); list.appendChild(li);
+        cueChecks.push({ key: key, box: box, pair: [p.teller.fingerprint, p.told.fingerprint] });
+      });
+      cueBox.querySelector("[data-cue-count]").textContent = c.total ? c.total + " 对" + (c.total > c.pairs.length ? "（列出前 " + c.pairs.length + " 对）" : "") : "";
+      cueBox.querySelector("[data-cue-all-wrap]").hidden = !cueChecks.length || job.state !== "previewed";
+      cueAllBox.checked = cueChecks.length > 0 && cueChecks.every(function (x) { return x.box.checked; });
+      cueBox.hidden = !c.total && !c.note;
+    }
+    cueAllBox.addEventListener("change", function () { cueChecks.forEach(function (x) { x.box.checked = cueAllBox.checked; }); });
     function render(j) {
       job = j; jobBox.hidden = false; show(jobErr, ""); show(okBox, "");
       jobBox.querySelector("[data-job-title]").textContent = "“" + j.filename + "” → 题库“" + j.bank_name + "”";
@@ -107,7 +136,7 @@
       if (j.state === "previewed" && !p.ok && !canSkip) show(jobErr, "文件有误，改正后重新上传才能导入");
       if (j.state === "done") {
         var o = j.outcome;
-        show(okBox, "已导入到题库“" + o.bank_name + "”：新增 " + o.created + " 道，跳过重复 " + o.duplicates + " 道" + (o.skipped ? "，跳过有问题的试题（见问题清单）" : ""));
+        show(okBox, "已导入到题库“" + o.bank_name + "”：新增 " + o.created + " 道，跳过重复 " + o.duplicates + " 道" + (o.enemies ? "，新增互斥题 " + o.enemies + " 对" : "") + (o.skipped ? "，跳过有问题的试题（见问题清单）" : ""));
       }
       if (j.state === "failed" || j.state === "cancelled") show(jobErr, j.message || j.state_label);
       clearTimeout(timer);
@@ -137,7 +166,8 @@
     confirmBtn.addEventListener("click", async function () {
       if (!job) return;
       confirmBtn.disabled = true;
-      var r = await dk.api("POST", "/api/v1/admin/import-jobs/" + job.id + "/start", { skip_unsupported: !skipBox.hidden && skipBox.checked });
+      var pairs = cueChecks.filter(function (x) { return x.box.checked; }).map(function (x) { return x.pair; });
+      var r = await dk.api("POST", "/api/v1/admin/import-jobs/" + job.id + "/start", { skip_unsupported: !skipBox.hidden && skipBox.checked, enemy_pairs: pairs });
       if (!r.ok) { show(jobErr, errorOf(r).message); confirmBtn.disabled = false; return; }
       render(r.data);
     });
@@ -181,7 +211,7 @@
       total = r.data.total;
       r.data.items.forEach(function (it) {
         var tr = el("tr"); if (it.retired) tr.className = "retired"; tr.dataset.questionId = it.id;
-        [it.id, it.type_label, it.category, it.stem, it.difficulty || ""].forEach(function (t, i) { tr.appendChild(el("td", t, i === 3 ? "stem" : "")); });
+        [it.code ? it.id + " · " + it.code : it.id, it.type_label, it.category, it.stem, it.difficulty || ""].forEach(function (t, i) { tr.appendChild(el("td", t, i === 3 ? "stem" : "")); });
         var act = el("td"), edit = el("a", "修改", "btn small"); edit.href = "/admin/questions/" + it.id; act.appendChild(edit);
         var toggle = el("button", it.retired ? "恢复" : "停用", "btn small" + (it.retired ? "" : " danger")); toggle.type = "button";
         toggle.addEventListener("click", async function () {
@@ -218,7 +248,7 @@
       ev.preventDefault(); dk.clearErrors(qForm); show(qForm.querySelector("[data-form-ok]"), "");
       var body = { stem: qForm.elements.stem.value, key: qForm.elements.key.value, points: qForm.elements.points.value,
                    category: qForm.elements.category.value, difficulty: qForm.elements.difficulty.value || null,
-                   explanation: qForm.elements.explanation.value, options: values("options") };
+                   explanation: qForm.elements.explanation.value, options: values("options"), code: qForm.elements.code.value };
       if (qForm.elements.group_stem) body.group_stem = qForm.elements.group_stem.value;
       if (qForm.querySelector('[name="group_options"]')) body.group_options = values("group_options");
       var r = await dk.api("POST", "/api/v1/admin/questions/" + qid, body);
@@ -232,6 +262,110 @@
       var r = await dk.api("POST", "/api/v1/admin/questions/" + qid + "/retire", { retired: on });
       if (!r.ok) { dk.showErrors(qForm, errorOf(r)); return; }
       location.reload();
+    });
+  }
+
+  // Enemies of one question (互斥题): listed, found in the bank and added, or removed, at once.
+  var enemyBox = document.getElementById("enemies");
+  if (enemyBox) {
+    var eid = enemyBox.dataset.id, ebank = enemyBox.dataset.bank, eList = enemyBox.querySelector("[data-enemy-list]");
+    var eResults = enemyBox.querySelector("[data-enemy-results]"), eOk = enemyBox.querySelector("[data-enemy-ok]");
+    var eErr = enemyBox.querySelector("[data-enemy-error]"), eSearch = document.getElementById("enemy-search");
+    var enemyIds = {};
+    function enemyLine(e, button) {
+      var li = el("li"), info = el("div");
+      if (e.retired) info.className = "retired";
+      var a = el("a", "编号 " + e.id); a.href = "/admin/questions/" + e.id; info.appendChild(a);
+      info.appendChild(document.createTextNode((e.code ? " · " + e.code : "") + " · " + e.type_label + (e.retired ? " · 已停用" : "")));
+      info.appendChild(el("br")); info.appendChild(document.createTextNode(e.stem));
+      li.appendChild(info); li.appendChild(button); return li;
+    }
+    function renderEnemies(list) {
+      eList.innerHTML = ""; enemyIds = {};
+      list.forEach(function (e) {
+        enemyIds[e.id] = 1;
+        var b = el("button", "解除", "btn small danger"); b.type = "button"; b.dataset.unlink = e.id;
+        b.addEventListener("click", function () { change({ remove: [e.id] }, "已解除互斥"); });
+        var li = enemyLine(e, b); li.dataset.enemy = e.id; eList.appendChild(li);
+      });
+      enemyBox.querySelector("[data-enemy-count]").textContent = list.length + " 道";
+      enemyBox.querySelector("[data-enemy-empty]").hidden = list.length > 0;
+    }
+    async function change(body, done) {
+      show(eOk, ""); show(eErr, "");
+      var r = await dk.api("POST", "/api/v1/admin/questions/" + eid + "/enemies", body);
+      if (!r.ok) { show(eErr, errorOf(r).message); return; }
+      renderEnemies(r.data.enemies); show(eOk, done); eResults.innerHTML = "";
+    }
+    eList.querySelectorAll("[data-unlink]").forEach(function (b) {
+      enemyIds[b.dataset.unlink] = 1;
+      b.addEventListener("click", function () { change({ remove: [Number(b.dataset.unlink)] }, "已解除互斥"); });
+    });
+    eSearch.addEventListener("submit", async function (ev) {
+      ev.preventDefault(); show(eOk, ""); show(eErr, ""); eResults.innerHTML = "";
+      var text = eSearch.elements.q.value.trim();
+      if (!text) { show(eErr, "请输入题干文字或试题编号"); return; }
+      var r = await dk.api("GET", "/api/v1/admin/question-banks/" + ebank + "/questions?" + new URLSearchParams({ q: text, size: 20 }).toString());
+      if (!r.ok) { show(eErr, errorOf(r).message); return; }
+      var shown = r.data.items.filter(function (it) { return String(it.id) !== eid && !enemyIds[it.id]; });
+      shown.forEach(function (it) {
+        var b = el("button", "设为互斥", "btn small"); b.type = "button";
+        b.addEventListener("click", function () { change({ add: [it.id] }, "已设为互斥：编号 " + it.id); });
+        eResults.appendChild(enemyLine({ id: it.id, code: it.code, type_label: it.type_label, stem: it.stem, retired: it.retired }, b));
+      });
+      if (!shown.length) show(eErr, "没有找到其他符合条件的试题");
+    });
+  }
+
+  // The cueing check on demand: likely pairs, each confirmed as enemies with one click, or all at once.
+  var cueForm = document.getElementById("cueing-form");
+  if (cueForm) {
+    var cueList = document.getElementById("cueing-pairs"), cueOk = document.querySelector("[data-cueing-ok]");
+    var cueErr = document.querySelector("[data-cueing-error]"), cueAll = document.querySelector("[data-cueing-all]");
+    var cueSummary = document.querySelector("[data-cueing-summary]"), cuePairs = [];
+    function side(s) {
+      var d = el("div"), a = el("a", s.where || ("编号 " + s.question_id)); a.href = "/admin/questions/" + s.question_id;
+      d.appendChild(a); d.appendChild(document.createTextNode(" · " + s.type_label)); d.appendChild(el("br"));
+      d.appendChild(document.createTextNode(s.stem)); return d;
+    }
+    async function confirmPairs(pairs, done) {
+      show(cueOk, ""); show(cueErr, "");
+      var r = await dk.api("POST", "/api/v1/admin/question-banks/" + cueForm.elements.bank_id.value + "/enemies",
+                           { pairs: pairs.map(function (p) { return [p.teller.question_id, p.told.question_id]; }) });
+      if (!r.ok) { show(cueErr, errorOf(r).message); return false; }
+      show(cueOk, done + "（新增 " + r.data.added + " 对互斥题）"); return true;
+    }
+    function renderCues(d) {
+      cueList.innerHTML = ""; cuePairs = d.pairs;
+      cueSummary.textContent = "检查了 " + d.checked + " 道试题，发现 " + d.total + " 对可能互相提示的试题" + (d.total > d.pairs.length ? "（列出前 " + d.pairs.length + " 对）" : "");
+      d.pairs.forEach(function (p) {
+        var li = el("li"), body = el("div", null, "cue-body");
+        body.appendChild(side(p.teller)); body.appendChild(el("p", "↑ " + p.reason + " ↓", "hint")); body.appendChild(side(p.told));
+        var b = el("button", "设为互斥", "btn small"); b.type = "button";
+        b.addEventListener("click", async function () {
+          b.disabled = true;
+          if (await confirmPairs([p], "已设为互斥")) { li.remove(); cuePairs = cuePairs.filter(function (x) { return x !== p; }); cueAll.hidden = !cuePairs.length; }
+          else b.disabled = false;
+        });
+        li.appendChild(body); li.appendChild(b); cueList.appendChild(li);
+      });
+      cueAll.hidden = !d.pairs.length;
+    }
+    cueForm.addEventListener("submit", async function (ev) {
+      ev.preventDefault(); show(cueOk, ""); show(cueErr, ""); cueList.innerHTML = ""; cueAll.hidden = true; cueSummary.textContent = "正在检查…";
+      var btn = cueForm.querySelector("[type=submit]"); btn.disabled = true;
+      try {
+        var r = await dk.api("GET", "/api/v1/admin/question-banks/" + cueForm.elements.bank_id.value + "/cueing?" + new URLSearchParams({ category: cueForm.elements.category.value.trim() }).toString());
+        if (!r.ok) { cueSummary.textContent = ""; show(cueErr, errorOf(r).message); return; }
+        renderCues(r.data);
+      } catch (e) { cueSummary.textContent = ""; show(cueErr, "网络连接失败，请检查网络后重试"); }
+      finally { btn.disabled = false; }
+    });
+    cueAll.addEventListener("click", async function () {
+      if (!cuePairs.length || !confirm("把列出的 " + cuePairs.length + " 对试题全部设为互斥？")) return;
+      cueAll.disabled = true;
+      if (await confirmPairs(cuePairs, "已全部设为互斥")) { cueList.innerHTML = ""; cuePairs = []; cueAll.hidden = true; }
+      cueAll.disabled = false;
     });
   }
 
