@@ -61,6 +61,30 @@
   }
   window.dk.showErrors = showErrors; window.dk.clearErrors = clearErrors; window.dk.formValues = formValues;
 
+  // The confirmation dialog for every irreversible or costly action (never window.confirm: it cannot
+  // say what will happen to whom, and browsers may suppress it). Resolves true only on the confirm button.
+  //   dk.confirm({ title: "作废本次考试？", lines: ["张三 本次考试记为违规……"], ok: "确认作废", danger: true })
+  function confirmDialog(opts) {
+    return new Promise(function (resolve) {
+      var d = document.createElement("dialog"); d.className = "dk-dialog";
+      d.setAttribute("aria-labelledby", "dk-dialog-title");
+      var h = document.createElement("h2"); h.id = "dk-dialog-title"; h.textContent = opts.title; d.appendChild(h);
+      (opts.lines || []).forEach(function (line) { var p = document.createElement("p"); p.textContent = line; d.appendChild(p); });
+      var bar = document.createElement("div"); bar.className = "dk-dialog-actions";
+      var cancel = document.createElement("button"); cancel.type = "button"; cancel.className = "btn"; cancel.textContent = opts.cancel || "取消";
+      var ok = document.createElement("button"); ok.type = "button"; ok.className = "btn " + (opts.danger ? "danger-fill" : "primary");
+      ok.textContent = opts.ok || "确定"; ok.dataset.confirmOk = "";
+      bar.appendChild(cancel); bar.appendChild(ok); d.appendChild(bar);
+      var answered = false;
+      function done(value) { if (answered) return; answered = true; d.close(); d.remove(); resolve(value); }
+      cancel.addEventListener("click", function () { done(false); });
+      ok.addEventListener("click", function () { done(true); });
+      d.addEventListener("cancel", function (ev) { ev.preventDefault(); done(false); });  // Esc
+      document.body.appendChild(d); d.showModal(); cancel.focus();
+    });
+  }
+  window.dk.confirm = confirmDialog;
+
   document.querySelectorAll("form[data-api]").forEach(function (form) {
     form.addEventListener("submit", async function (ev) {
       ev.preventDefault();
