@@ -21,6 +21,9 @@ REQUIREMENT = "uv>=0.5,<1"
 
 
 def _installed_for_this_python() -> str | None:
+    # sys.path[0] is this script's directory, where `uv` would name this very file.
+    here = Path(__file__).resolve().parent
+    sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != here]
     if importlib.util.find_spec("uv") is None:
         return None
     try:

@@ -29,8 +29,9 @@ def _env() -> dict[str, str]:
     return env
 
 
-def _marked_copy(tmp: Path) -> Path:
-    """The base interpreter of this test run, copied with its standard library linked in and marked."""
+def _marked_copy(tmp: Path, *, keep: tuple[str, ...] = ("pip",)) -> Path:
+    """The base interpreter of this test run, copied with its standard library linked in and marked;
+    of its site-packages only the distributions in ``keep``."""
     base_lib = Path(sysconfig.get_path("stdlib", vars={"installed_base": sys.base_prefix, "base": sys.base_prefix}))
     base_site = base_lib / "site-packages"
     pip = base_site / "pip"
@@ -50,8 +51,11 @@ def _marked_copy(tmp: Path) -> Path:
             (stdlib / entry.name).symlink_to(entry)
     (stdlib / "site-packages").mkdir()
     for entry in base_site.iterdir():
-        if entry.name == "pip" or re.fullmatch(r"pip-[\d.]+\.dist-info", entry.name):
+        if entry.name in keep or any(re.fullmatch(rf"{k}-[\d.]+\.dist-info", entry.name) for k in keep):
             (stdlib / "site-packages" / entry.name).symlink_to(entry)
+    for name in keep:  # the uv distribution's binary lives in the prefix's bin/
+        if (Path(sys.base_prefix) / "bin" / name).is_file() and name != "pip":
+            (prefix / "bin" / name).symlink_to(Path(sys.base_prefix) / "bin" / name)
     (stdlib / "EXTERNALLY-MANAGED").write_text(MARKER, encoding="utf-8")
     exe = prefix / "bin" / f"python{sys.version_info.major}.{sys.version_info.minor}"
     shutil.copy2(Path(getattr(sys, "_base_executable", sys.executable)).resolve(), exe)
@@ -95,6 +99,20 @@ def test_the_first_command_bootstraps_uv_on_an_externally_managed_python(tmp_pat
                            cwd=project, env=env, timeout=120)
     assert again.returncode == 0 and again.stdout == first.stdout
     assert "installing" not in again.stderr
+
+
+def test_a_python_with_uv_installed_uses_it(tmp_path: Path) -> None:
+    base_site = Path(sysconfig.get_path("stdlib", vars={"installed_base": sys.base_prefix})) / "site-packages"
+    if not (base_site / "uv").is_dir():
+        pytest.skip(f"{sys.base_prefix} has no uv of its own")
+    python = _marked_copy(tmp_path, keep=("pip", "uv"))
+    project = tmp_path / "clone"
+    (project / "scripts").mkdir(parents=True)
+    shutil.copy2(ROOT / "scripts" / "uv.py", project / "scripts" / "uv.py")
+    ran = subprocess.run([python, "scripts/uv.py", "--version"], capture_output=True, text=True,
+                         cwd=project, env=_env(), timeout=120)
+    assert ran.returncode == 0 and ran.stdout.startswith("uv "), ran.stderr
+    assert "installing" not in ran.stderr and not (project / ".uv").exists()
 
 
 def test_the_readme_and_the_test_script_use_the_bootstrap() -> None:
