@@ -47,7 +47,8 @@ from .proctor.retention import run_retention
 from .registration import api as registration_api, institution_api, pages as registration_pages, review_api  # noqa: F401
 from .results import api as results_api, pages as results_pages, statistics_api  # noqa: F401
 from .results.certificate_zips import CertificateZipJobs
-from .results.keys import certificate_zips_key
+from .results.export_jobs import ExportJobs
+from .results.keys import certificate_zips_key, export_jobs_key
 from .results.services import is_published
 from .results.statistics import question_statistic_rows
 from .settings import Settings
@@ -136,7 +137,9 @@ def create_app(settings: Settings, *, live_prefix: str | None = None) -> web.App
     async def certificate_zips(app: web.Application) -> AsyncIterator[None]:
         jobs = CertificateZipJobs(app[sessionmaker_key], app[storage_key], app[live_key])
         app[certificate_zips_key] = jobs
+        exports = app[export_jobs_key] = ExportJobs(app[sessionmaker_key], app[storage_key], app[live_key])
         yield
+        await exports.close()
         await jobs.close()
 
     async def proctoring_ctx(app: web.Application) -> AsyncIterator[None]:
