@@ -51,7 +51,7 @@ from .results.keys import certificate_zips_key
 from .results.services import is_published
 from .results.statistics import question_statistic_rows
 from .settings import Settings
-from .web import ops, routes, templating  # noqa: F401
+from .web import ops, routes, security_headers, templating  # noqa: F401
 from .web.account_cache import AccountCache
 from .web.edge import edge_middleware
 from .web.error_responses import error_middleware
@@ -79,6 +79,7 @@ def create_app(settings: Settings, *, live_prefix: str | None = None) -> web.App
         client_max_size=settings.max_body_bytes,
     )
     app[metrics_key] = metrics
+    security_headers.install(app)
     app[settings_key] = settings
     app[sms_key] = make_sms(settings)
     app[storage_key] = LocalFileStorage(settings.storage_dir)
