@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import itertools
 
-from question_bank import Blueprint, Group, Option, PaperKind, Pool, Question, QuestionType, Section, TF_OPTIONS, check_pool
+from question_bank import (
+    Blueprint, Group, Option, PaperKind, Pool, Question, QuestionType, Section, TF_OPTIONS, check_pool,
+)
+from question_bank.errors import Shortfall
 from question_bank.fill import _max_independent, find_fill, reachable
 
 OPTS = (Option("A", "甲"), Option("B", "乙"), Option("C", "丙"))
@@ -33,9 +36,10 @@ def pairs(*links: tuple[Question, Question]) -> list[tuple[str, str]]:
     return [(a.fingerprint, b.fingerprint) for a, b in links]
 
 
-def only_reason(bp: Blueprint, pool: Pool) -> str:
+def only_shortfall(bp: Blueprint, pool: Pool) -> Shortfall:
+    """The one shortfall, whose section, counts and message the API returns."""
     (short,) = check_pool(bp, pool)
-    return short.message_zh
+    return short
 
 
 # ---------------------------------------------------------------- the bound on an enemy-connected set
@@ -115,8 +119,9 @@ def test_a_wider_section_gets_only_the_free_questions_a_narrower_one_left():
     pool = Pool([f1, f2, e1, e2, t], enemies=pairs((e1, e2)))
     narrow, wide = Section("窄", QuestionType.A1, "c/a", 2, 1), Section("宽", QuestionType.A1, "", 2, 1)
     # The narrow section takes both free questions: the wide one would need e1 and e2 together.
-    reason = only_reason(paper(narrow, wide), pool)
-    assert reason.startswith("第 2 部分（宽）：") and "A1型题（单选）（全部分类）" in reason and "最多只能选出 1 道" in reason
+    assert only_shortfall(paper(narrow, wide), pool) == Shortfall(
+        1, "宽", 2, 1, "第 2 部分（宽）：需要 2 道 A1型题（单选）（全部分类），但互斥的试题不能同卷，最多只能选出 1 道，"
+                       "请减少题量、补充试题或解除部分互斥关系")
     # A statement section takes nothing from the single-choice questions; a narrower A1 section leaves f2.
     statements = Section("判断", QuestionType.TF, "c/a", 1, 1)
     assert check_pool(paper(statements, Section("窄", QuestionType.A1, "c/a", 1, 1), wide), pool) == []
@@ -128,27 +133,57 @@ def test_a_group_section_left_without_an_exact_sum_by_an_earlier_pick():
     q = a1("唯一", "c/a")
     g1, g3 = case("两问", 2, "c/b"), case("三问", 3, "c/b")
     pool = Pool([q, *g1, *g3], enemies=pairs((q, g1[0])))
-    reason = only_reason(paper(Section("单选", QuestionType.A1, "c/a", 1, 1), Section("病例", QuestionType.A3, "c", 2, 1)), pool)
-    assert reason == ("第 2 部分（病例）：排除与本卷其他试题互斥的组后，A3型题（共用题干）（c）各组小题数无法恰好凑成 2 道，"
-                      "请减少题量或解除部分互斥关系")
+    short = only_shortfall(paper(Section("单选", QuestionType.A1, "c/a", 1, 1), Section("病例", QuestionType.A3, "c", 2, 1)), pool)
+    assert short == Shortfall(1, "病例", 2, 3, "第 2 部分（病例）：排除与本卷其他试题互斥的组后，A3型题（共用题干）（c）各组小题数"
+                                             "无法恰好凑成 2 道，请减少题量或解除部分互斥关系")
 
 
 def test_a_group_section_left_too_few_questions_by_an_earlier_pick():
     q = a1("唯一", "c/a")
     g2, g1 = case("两问", 2, "c/b"), case("一问", 1, "c/b")
     pool = Pool([q, *g2, *g1], enemies=pairs((q, g2[0])))
-    reason = only_reason(paper(Section("单选", QuestionType.A1, "c/a", 1, 1), Section("病例", QuestionType.A3, "c", 2, 1)), pool)
-    assert reason == ("第 2 部分（病例）：排除与本卷其他试题互斥的组后，A3型题（共用题干）（c）只剩 1 道，需要 2 道，"
-                      "请减少题量或解除部分互斥关系")
+    short = only_shortfall(paper(Section("单选", QuestionType.A1, "c/a", 1, 1), Section("病例", QuestionType.A3, "c", 2, 1)), pool)
+    assert short == Shortfall(1, "病例", 2, 1, "第 2 部分（病例）：排除与本卷其他试题互斥的组后，A3型题（共用题干）（c）只剩 1 道，"
+                                             "需要 2 道，请减少题量或解除部分互斥关系")
 
 
 def test_questions_blocked_by_an_earlier_section_are_not_counted_as_possible():
     g = case("病例", 2, "c/a")
     e1, e2, e3 = a1("一", "c/b"), a1("二", "c/b"), a1("三", "c/b")
     pool = Pool([*g, e1, e2, e3], enemies=pairs((g[1], e1), (e2, e3)))
-    reason = only_reason(paper(Section("病例", QuestionType.A3, "c/a", 2, 1), Section("单选", QuestionType.A1, "c", 2, 1)), pool)
-    assert reason == ("第 2 部分（单选）：需要 2 道 A1型题（单选）（c），但互斥的试题不能同卷，最多只能选出 1 道，"
-                      "请减少题量、补充试题或解除部分互斥关系")
+    short = only_shortfall(paper(Section("病例", QuestionType.A3, "c/a", 2, 1), Section("单选", QuestionType.A1, "c", 2, 1)), pool)
+    assert short == Shortfall(1, "单选", 2, 1, "第 2 部分（单选）：需要 2 道 A1型题（单选）（c），但互斥的试题不能同卷，"
+                                             "最多只能选出 1 道，请减少题量、补充试题或解除部分互斥关系")
+
+
+def test_a_bound_that_fails_before_any_pick_is_reported_as_it_stood_then():
+    # The group section comes first; the A1 section can hold only 2 of its 3 whatever is picked,
+    # and after the only group (enemy of c and d) just 1: the reason is the first, 2.
+    g = case("病例", 2, "c/a")
+    a, b, c, d = (a1(n, "c/b") for n in "abcd")
+    pool = Pool([*g, a, b, c, d], enemies=pairs((a, b), (c, d), (g[0], c), (g[1], d)))
+    short = only_shortfall(paper(Section("病例", QuestionType.A3, "c/a", 2, 1), Section("单选", QuestionType.A1, "c", 3, 1)), pool)
+    assert (short.section_index, short.needed, short.available) == (1, 3, 2) and "最多只能选出 2 道" in short.message_zh
+
+
+def test_of_equally_deep_dead_ends_the_first_tried_is_the_reason():
+    # G1 (one enemy) is tried before G2 (two): after G1 the A1 section can hold 2 of 3, after G2 only 1.
+    g1, g2 = case("一", 2, "c/a"), case("二", 2, "c/a")
+    a, b, c = (a1(n, "c/b") for n in "abc")
+    pool = Pool([*g1, *g2, a, b, c], enemies=pairs((g1[0], a), (g2[0], a), (g2[1], b)))
+    short = only_shortfall(paper(Section("病例", QuestionType.A3, "c/a", 2, 1), Section("单选", QuestionType.A1, "c", 3, 1)), pool)
+    assert (short.section_index, short.needed, short.available) == (1, 3, 2) and "最多只能选出 2 道" in short.message_zh
+
+
+def test_sections_short_together_are_named_together():
+    # Two statement facts, each an A1 question and a statement that are enemies: 2 questions at most
+    # across both sections, though each alone could have its 2.
+    q1, q2, t1, t2 = a1("一", "c/a"), a1("二", "c/a"), tf("一", "c/a"), tf("二", "c/a")
+    pool = Pool([q1, q2, t1, t2], enemies=pairs((q1, t1), (q2, t2)))
+    bp = paper(Section("单选", QuestionType.A1, "c", 2, 1), Section("判断", QuestionType.TF, "c", 1, 1))
+    assert only_shortfall(bp, pool) == Shortfall(
+        0, "单选", 3, 2, "第 1、2 部分还需从有互斥关系的试题中共选出 3 道，但互斥的试题不能同卷，这些试题最多只能同时选出 2 道，"
+                         "请减少题量、补充试题或解除部分互斥关系")
 
 
 def test_a_section_filled_by_free_questions_does_not_join_the_others_enemies():
@@ -157,15 +192,17 @@ def test_a_section_filled_by_free_questions_does_not_join_the_others_enemies():
     f, x = a1("自由", "c/a"), a1("x", "c/a")
     a, b, c, d = (a1(n, "c/b") for n in "abcd")
     pool = Pool([f, x, a, b, c, d], enemies=pairs((a, b), (c, d), (x, a), (x, c)))
-    reason = only_reason(paper(Section("一", QuestionType.A1, "c/a", 1, 1), Section("二", QuestionType.A1, "c/b", 3, 1)), pool)
-    assert reason.startswith("第 2 部分（二）：需要 3 道 A1型题（单选）（c/b）") and "最多只能选出 2 道" in reason
+    short = only_shortfall(paper(Section("一", QuestionType.A1, "c/a", 1, 1), Section("二", QuestionType.A1, "c/b", 3, 1)), pool)
+    assert (short.section_index, short.needed, short.available) == (1, 3, 2)
+    assert short.message_zh.startswith("第 2 部分（二）：需要 3 道 A1型题（单选）（c/b）") and "最多只能选出 2 道" in short.message_zh
 
 
 def test_a_cycle_of_five_enemies_gives_at_most_two():
     qs = [a1(f"环{i}", "c/a") for i in range(5)]
     pool = Pool(qs, enemies=pairs(*((qs[i], qs[j]) for i, j in CYCLE5)))
-    reason = only_reason(paper(Section("单选", QuestionType.A1, "c", 3, 1)), pool)
-    assert reason.startswith("第 1 部分（单选）：需要 3 道 A1型题（单选）（c）") and "最多只能选出 2 道" in reason
+    short = only_shortfall(paper(Section("单选", QuestionType.A1, "c", 3, 1)), pool)
+    assert (short.section_index, short.section_title, short.needed, short.available) == (0, "单选", 3, 2)
+    assert short.message_zh.startswith("第 1 部分（单选）：需要 3 道 A1型题（单选）（c）") and "最多只能选出 2 道" in short.message_zh
     assert check_pool(paper(Section("单选", QuestionType.A1, "c", 2, 1)), pool) == []
 
 
