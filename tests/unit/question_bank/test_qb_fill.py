@@ -221,3 +221,50 @@ def test_the_question_with_fewer_enemies_is_tried_first():
         raise AssertionError("no names put b first")
     fill = find_fill((Section("单选", QuestionType.A1, "c", 1, 1),), pool)
     assert fill.ok and fill.units[0] == [pool.unit_of(a.fingerprint)]
+
+
+def test_a_section_the_bound_lets_through_but_no_pick_fills():
+    # c and d are enemies; the group (an enemy of c only) makes their set look like it holds 2 apart
+    # (d and the group), so only the search finds that section 一 cannot have both.
+    f, c, d = a1("自由", "c/a"), a1("c", "c/a"), a1("d", "c/a")
+    g = case("病例", 2, "c/b")
+    pool = Pool([f, c, d, *g], enemies=pairs((c, d), (g[0], c)))
+    short = only_shortfall(paper(Section("单选", QuestionType.A1, "c/a", 3, 1), Section("病例", QuestionType.A3, "c", 2, 1)), pool)
+    assert short == Shortfall(0, "单选", 3, 1, "第 1 部分（单选）：按互斥关系无法与其他部分同时抽足 3 道 A1型题（单选）（c/a），"
+                                             "请减少题量、补充试题或解除部分互斥关系")
+
+
+# ---------------------------------------------------------------- the search itself
+
+
+def trap() -> tuple[Pool, tuple[Section, ...], dict[str, Question]]:
+    """Section 一's obvious pick x (fewest enemies) blocks y, section 二's only question; z works."""
+    x, z, y = a1("x", "c/a"), a1("z", "c/a"), a1("y", "c/b")
+    t1, t2 = tf("t1"), tf("t2")
+    pool = Pool([x, y, z, t1, t2], enemies=pairs((x, y), (z, t1), (z, t2)))
+    return pool, (Section("一", QuestionType.A1, "c/a", 1, 1), Section("二", QuestionType.A1, "c/b", 1, 1)), {"x": x, "y": y, "z": z}
+
+
+def test_the_budget_counts_search_steps_exactly():
+    pool, sections, q = trap()
+    # Two steps: x, found to starve section 二, then z; then y.
+    fill = find_fill(sections, pool, budget=2)
+    assert fill.ok and fill.units == {0: [pool.unit_of(q["z"].fingerprint)], 1: [pool.unit_of(q["y"].fingerprint)]}
+    out = find_fill(sections, pool, budget=1)
+    # Out of steps in section 二, the deepest the search got: that section is named.
+    assert not out.ok and out.shortfalls == [Shortfall(1, "二", 1, 0, "第 2 部分（二）：互斥关系过于复杂，未能在限定步数内找到"
+                                                                      "不含互斥题的组卷方案，请减少题量或解除部分互斥关系")]
+
+
+def test_the_search_skips_a_blocked_candidate_and_keeps_looking():
+    # Tried in the order a, b, c, d: a then c starves section 二 (c blocks y); b is blocked by a,
+    # so the next try is a with d, not b with anything.
+    a, b, c, d = (a1(n, "c/a") for n in "abcd")
+    y = a1("y", "c/b")
+    t1, t2 = tf("t1"), tf("t2")
+    pool = Pool([a, b, c, d, y, t1, t2], enemies=pairs((a, b), (c, y), (d, t1), (d, t2)))
+    rank = {pool.unit_of(q.fingerprint): i for i, q in enumerate([a, b, c, d])}
+    fill = find_fill((Section("一", QuestionType.A1, "c/a", 2, 1), Section("二", QuestionType.A1, "c/b", 1, 1)), pool,
+                     prefer=lambda u: rank.get(u, 9))
+    unit = lambda q: pool.unit_of(q.fingerprint)  # noqa: E731
+    assert fill.ok and fill.units == {0: [unit(a), unit(d)], 1: [unit(y)]}
