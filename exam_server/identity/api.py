@@ -146,12 +146,12 @@ async def submit_identity_frames(request: web.Request) -> web.StreamResponse:
         await identity.record_verdict(session, check, verdict, now=utcnow(), enrolment=updated,
                                       request_id=request_id(request))
         failures = await identity.failures_since_success(session, check.physician_id, check.kind)
-    locked = not verdict.passed and failures >= identity.MAX_FAILURES
+    locked = not verdict.passed and identity.is_locked(failures)
     message = verdict.message_zh
     if locked:
         message += f"。已连续 {identity.MAX_FAILURES} 次未通过，请联系考核机构人工核验身份"
     return json_ok({"passed": verdict.passed, "failure": verdict.failure, "message": message,
-                    "failures_left": max(0, identity.MAX_FAILURES - failures), "locked": locked})
+                    "failures_left": identity.failures_left(failures), "locked": locked})
 
 
 @routes.post("/api/v1/physicians/{physician_id}/manual-verification", summary="考核机构人工核验医师身份（代替人脸核验）",
