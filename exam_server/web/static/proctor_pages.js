@@ -268,45 +268,98 @@
   var assign = document.getElementById("assign");
   if (assign) {
     var sid = assign.dataset.schedule;
+    var rulesForm = $(assign, "[data-rules]"), assignForm = $(assign, "[data-assign]");
+    function said(form, text) {
+      window.dk.clearErrors(form);
+      var ok = $(form, "[data-form-ok]"); ok.textContent = text; ok.hidden = !text;
+    }
+    function refused(form, error) {
+      $(form, "[data-form-ok]").hidden = true;
+      window.dk.showErrors(form, error || { message: "操作失败，请稍后重试" });
+      // Also beside the button that was pressed: the field may be out of sight on a phone.
+      var box = $(form, "[data-form-error]"); box.textContent = (error && error.message) || "操作失败，请稍后重试"; box.hidden = false;
+    }
+    function fact(dl, name, value) { dl.appendChild(el("dt", {}, name)); dl.appendChild(el("dd", {}, value)); }
+    function showMode() {
+      var mode = assignForm.elements.mode.value;
+      assign.querySelectorAll("[data-mode]").forEach(function (box) { box.hidden = box.dataset.mode !== mode; });
+    }
     async function load() {
       var r = await api("GET", "/api/v1/schedules/" + sid + "/proctoring");
-      if (!r.ok) return fail(assign, r.data.error);
-      $(assign, "[data-summary]").textContent = "本场考试共 " + r.data.candidates + " 名考生。";
-      var rules = $(assign, "[data-rules]");
-      rules.elements.frame_seconds.value = r.data.rules.frame_seconds;
+      if (!r.ok) return fail($(assign, "[data-load-error]").parentNode, r.data.error);
+      var s = r.data.schedule, facts = $(assign, "[data-schedule-facts]"); facts.innerHTML = "";
+      var kind = [s.kind_label, s.practice_category].filter(function (x) { return x && x !== s.title; }).join(" · ");
+      fact(facts, "考试", s.title + (kind ? "（" + kind + "）" : ""));
+      fact(facts, "试卷", s.paper_title);
+      fact(facts, "考试时间", time(s.window_start) + " 至 " + time(s.window_end));
+      fact(facts, "面向", s.body_name);
+      fact(facts, "考生", r.data.candidates_words);
+      $(assign, "[data-rules-words]").textContent = r.data.rules_words;
+      rulesForm.elements.frame_seconds.value = r.data.rules.frame_seconds;
       var box = $(assign, "[data-actions]"); box.innerHTML = "";
       r.data.kinds.forEach(function (k) {
-        var label = el("label", {}, k.words + " ");
-        var s = el("select", { name: "action_" + k.kind });
-        Object.keys(r.data.consequences).forEach(function (c) { var o = el("option", { value: c }, r.data.consequences[c]); if ((r.data.rules.actions[k.kind] || "flag") === c) o.selected = true; s.appendChild(o); });
-        label.appendChild(s); box.appendChild(label);
+        var label = el("label", { "class": "field" }); label.appendChild(el("span", {}, k.words));
+        var sel = el("select", { name: "action_" + k.kind });
+        Object.keys(r.data.consequences).forEach(function (c) { var o = el("option", { value: c }, r.data.consequences[c]); if ((r.data.rules.actions[k.kind] || "flag") === c) o.selected = true; sel.appendChild(o); });
+        label.appendChild(sel); box.appendChild(label);
       });
       var body = $(assign, "[data-assignments]"); body.innerHTML = "";
+      $(assign, "[data-no-assignments]").hidden = r.data.assignments.length > 0;
       r.data.assignments.forEach(function (a) {
         var tr = el("tr"); tr.appendChild(el("td", {}, a.invigilator_name)); tr.appendChild(el("td", {}, a.group_words));
-        var td = el("td"), b = el("button", { type: "button" }, "取消");
-        b.onclick = async function () { var d = await api("POST", "/api/v1/assignments/" + a.id + "/delete", { confirm: true }); if (d.ok) load(); else fail(assign, d.data.error); };
+        var td = el("td"), b = el("button", { type: "button", "class": "btn small danger" }, "取消分配");
+        b.addEventListener("click", async function () {
+          var yes = await window.dk.confirmDialog({ title: "取消监考分配", ok: "取消分配", cancel: "保留", danger: true,
+            lines: ["确定取消 " + a.invigilator_name + " 对“" + a.group_words + "”的监考？", "取消后，" + a.invigilator_name + " 在监考工作台不再看到这些考生。"] });
+          if (!yes) return;
+          var d = await api("POST", "/api/v1/assignments/" + a.id + "/delete", { confirm: true });
+          if (!d.ok) return refused(assignForm, d.data.error);
+          await load(); said(assignForm, "已取消 " + a.invigilator_name + " 对“" + a.group_words + "”的监考");
+        });
         td.appendChild(b); tr.appendChild(td); body.appendChild(tr);
       });
+      var inst = $(assign, "[data-institutions]"), keepInst = inst.value; inst.innerHTML = "";
+      if (!r.data.institutions.length) inst.appendChild(el("option", { value: "" }, "本场考试暂无考生所在机构"));
+      r.data.institutions.forEach(function (i) { inst.appendChild(el("option", { value: i.id }, i.name + "（" + i.candidates + " 名考生）")); });
+      if (keepInst) inst.value = keepInst;
       var inv = await api("GET", "/api/v1/invigilators");
-      var sel = $(assign, "[data-invigilators]"); sel.innerHTML = "";
-      (inv.data.items || []).forEach(function (i) { sel.appendChild(el("option", { value: i.id }, i.display_name + "（" + i.username + "）")); });
+      var sel = $(assign, "[data-invigilators]"), keepInv = sel.value; sel.innerHTML = "";
+      if (!(inv.data.items || []).length) sel.appendChild(el("option", { value: "" }, "本机构还没有监考员账号"));
+      (inv.data.items || []).forEach(function (i) { sel.appendChild(el("option", { value: i.id }, i.display_name)); });
+      if (keepInv) sel.value = keepInv;
     }
-    $(assign, "[data-rules]").onsubmit = async function (ev) {
+    assignForm.elements.mode.addEventListener("change", showMode);
+    rulesForm.addEventListener("submit", async function (ev) {
       ev.preventDefault();
-      var f = ev.target, actions = {};
-      Array.prototype.forEach.call(f.querySelectorAll("select"), function (s) { actions[s.name.slice(7)] = s.value; });
-      var r = await api("POST", "/api/v1/schedules/" + sid + "/proctoring", { frame_seconds: Number(f.elements.frame_seconds.value), actions: actions });
-      if (!r.ok) { window.dk.showErrors(f, r.data.error); fail(assign, r.data.error); } else load();
-    };
-    $(assign, "[data-assign]").onsubmit = async function (ev) {
+      var actions = {}, seconds = Number(rulesForm.elements.frame_seconds.value);
+      rulesForm.querySelectorAll("[data-actions] select").forEach(function (x) { actions[x.name.slice(7)] = x.value; });
+      if (!Number.isInteger(seconds) || seconds < 5 || seconds > 120)
+        return refused(rulesForm, { message: "拍照间隔应为 5 到 120 之间的整数（秒）", fields: { frame_seconds: "应为 5 到 120 之间的整数" } });
+      var r = await api("POST", "/api/v1/schedules/" + sid + "/proctoring", { frame_seconds: seconds, actions: actions });
+      if (!r.ok) return refused(rulesForm, r.data.error);
+      said(rulesForm, "已保存：每 " + r.data.rules.frame_seconds + " 秒拍照一次");
+    });
+    assignForm.addEventListener("submit", async function (ev) {
       ev.preventDefault();
-      var f = ev.target, mode = f.elements.mode.value, body = { invigilator_id: Number(f.elements.invigilator_id.value) };
+      var f = assignForm, mode = f.elements.mode.value, body = { invigilator_id: Number(f.elements.invigilator_id.value) };
+      if (!body.invigilator_id) return refused(f, { message: "请先选择监考员", fields: { invigilator_id: "请选择监考员" } });
       if (mode === "block") { body.block_no = Number(f.elements.block_no.value) - 1; body.block_size = Number(f.elements.block_size.value); }
-      if (mode === "institution") body.institution_id = Number(f.elements.institution_id.value);
+      if (mode === "institution") {
+        body.institution_id = Number(f.elements.institution_id.value);
+        if (!body.institution_id) return refused(f, { message: "请选择机构", fields: { institution_id: "请选择机构" } });
+      }
       var r = await api("POST", "/api/v1/schedules/" + sid + "/assignments", body);
-      if (!r.ok) fail(assign, r.data.error); else load();
-    };
+      if (!r.ok) {
+        var e = r.data.error || {};
+        if (e.fields && e.fields.block_no === undefined && mode === "block" && body.block_no < 0) e.fields.block_no = "组号从 1 开始";
+        return refused(f, e);
+      }
+      var who = f.elements.invigilator_id.selectedOptions[0].textContent;
+      var what = mode === "all" ? "全部考生" : mode === "institution" ? f.elements.institution_id.selectedOptions[0].textContent
+        : "第 " + (body.block_no + 1) + " 组（每组 " + body.block_size + " 人）";
+      await load(); said(f, "已分配：" + who + " 负责" + what);
+    });
+    showMode();
     load();
   }
 
