@@ -366,7 +366,25 @@ async def attempt_timeline(request: web.Request) -> web.StreamResponse:
         body = await review.timeline(session, attempt)
         schedule = await session.get(ExamSchedule, attempt.schedule_id)
         body["attempt"] = exam_attempts.attempt_json(attempt, schedule, now=utcnow())  # type: ignore[arg-type]
+        body["who"] = await review.attempt_facts(session, attempt)
     return json_ok(body)
+
+
+@routes.get("/api/v1/attempts/{attempt_id}/registration-photo", summary="考生的报名照片（与监考画面比对）",
+            roles=WATCHERS, tags=("invigilation",))
+async def attempt_registration_photo(request: web.Request) -> web.StreamResponse:
+    actor = current_actor(request)
+    async with request.app[sessionmaker_key]() as session:
+        attempt = await exam_attempts.attempt_in_scope(session, actor, path_id(request, "attempt_id"))
+        photo = await review.registration_photo(session, attempt)
+    if photo is None:
+        raise NotFound("该考生没有报名照片")
+    try:
+        data = await request.app[storage_key].get(photo.storage_key)
+    except FileNotFoundError:
+        raise NotFound("报名照片已删除") from None
+    return web.Response(body=data, content_type=photo.mime, headers={
+        "Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff"})
 
 
 @routes.post("/api/v1/attempts/{attempt_id}/warn", summary="向考生发送提醒（立即显示在考生页面）", roles=WATCHERS,
@@ -438,5 +456,8 @@ async def review_violation(request: web.Request) -> web.StreamResponse:
     async with request.app[sessionmaker_key]() as session, session.begin():
         v, attempt = await review.decide(session, actor, path_id(request, "violation_id"), body.decision, body.note,
                                          void=body.void, now=utcnow(), request_id=request_id(request))
-        out = {"violation": review.violation_json(v), "attempt_state": attempt.state, "passed": attempt.passed}
+        who = await review.attempt_facts(session, attempt)
+        out = {"violation": review.violation_json(v), "attempt_state": attempt.state, "passed": attempt.passed,
+               "name": who["name"], "attempt_no": attempt.attempt_no,
+               "result_words": await review.result_words(session, attempt)}
     return json_ok(out)

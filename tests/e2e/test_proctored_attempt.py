@@ -322,8 +322,15 @@ def test_proctored_attempt_live_invigilation_and_review(camera_browser, camera, 
     review.wait_for_url(re.compile(rf"/schedules/{cluster['schedule_id']}/review$"))
     review.click(f"[data-open='{attempt_two}']")
     item = review.locator("[data-violation]", has_text="疑似他人替考").first
-    item.locator("input[aria-label=复核意见]").fill("画面中为他人")
+    # The registration photo first, the evidence frames beside it, every image loaded.
+    figures = item.locator(".compare figure")
+    assert figures.first.locator("figcaption").inner_text() == "报名照片"
+    assert figures.count() >= 2, figures.count()
+    review.wait_for_function("""() => [...document.querySelectorAll('[data-violation] .compare img')]
+        .every(img => img.complete && img.naturalWidth > 0)""")
+    item.locator("textarea[name=note]").fill("画面中为他人")
     item.locator("[data-confirm]").click()
+    review.locator("dialog.dk-dialog", has_text=cluster["names"][1]).locator("[data-dialog-ok]").click()
     review.wait_for_selector("[data-violation]:has-text('已确认')")
     review.screenshot(path=str(shots / "review-confirmed.png"), full_page=True)
     for ctx in (cand2, inv, body):

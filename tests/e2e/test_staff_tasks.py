@@ -3,15 +3,27 @@
 
 - The assessment body's 监考安排 on a schedule the admin made for every body: rules saved, messages
   beside the button, an institution picked from a list, an assignment cancelled through a dialog.
+- The body's 违规复核: the registration photo beside the evidence, the timeline in time order with
+  its numbers whole, 确认违规 + 作废本次考试 through a dialog that says to whom and what, and a
+  report of what was done.
+
+The module runs its own demo server: it voids attempts and changes assignments other tests rely on.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 from pathlib import Path
+from typing import Any, Iterator
 
 import pytest
 from playwright.sync_api import expect
 
+from exam_server.demo.exams import EXAM_PHYSICIANS
+
+from .conftest import PHONE, run_demo
+from .exam_steps import NEW_PASSWORD, csrf_headers, first_login, keys_of
 from .page_audit import PageAudit
 from .steps import login_staff, shot
 
@@ -20,8 +32,36 @@ pytestmark = pytest.mark.e2e
 VIEWPORTS = {"phone": {"width": 375, "height": 667}, "desktop": {"width": 1366, "height": 768}}
 
 
+@pytest.fixture(scope="module")
+def desk_var(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("staff-desk")
+
+
+@pytest.fixture(scope="module")
+def desk(desk_var: Path) -> Iterator[str]:
+    with run_demo(desk_var) as url:
+        yield url
+
+
+@pytest.fixture
+def make_context(browser, desk):  # type: ignore[no-untyped-def]
+    made = []
+
+    def make(kind: str, **options: Any):  # type: ignore[no-untyped-def]
+        base = PHONE if kind == "phone" else {}
+        context = browser.new_context(base_url=desk, locale="zh-CN", timezone_id="Asia/Shanghai",
+                                      **{**base, "viewport": VIEWPORTS[kind], **options})
+        context.set_default_timeout(30_000)
+        made.append(context)
+        return context
+
+    yield make
+    for context in made:
+        context.close()
+
+
 def staff_page(make_context, kind: str, username: str):  # type: ignore[no-untyped-def]
-    page = make_context(kind, viewport=VIEWPORTS[kind]).new_page()
+    page = make_context(kind).new_page()
     audit = PageAudit(page)
     login_staff(page, username)
     return page, audit
@@ -87,3 +127,87 @@ def test_the_body_sets_proctoring_for_a_schedule_made_for_every_body(make_contex
     expect(page.locator("#assign-form [data-form-ok]")).to_contain_text("已取消")
     expect(page.locator("#assignment-table tbody tr", has_text="机构：" + name)).to_have_count(0)
     audit.check("监考安排（已取消）")
+
+
+def api(page, method: str, path: str, body: Any = None, **headers: str) -> Any:  # type: ignore[no-untyped-def]
+    response = page.request.fetch(path, method=method, data=None if body is None else body,
+                                  headers={**csrf_headers(page.context), "Content-Type": "application/json", **headers})
+    assert response.ok, (path, response.status, response.text())
+    return response.json()
+
+
+def copied_and_submitted(make_context, var: Path, index: int, copies: int) -> tuple[int, str]:  # type: ignore[no-untyped-def]
+    """Exam demo physician `index` starts 医学人文测评, copies `copies` times (a 复制粘贴 violation
+    the rules flag for review), answers every question right and submits: a scored pass."""
+    page = make_context("desktop").new_page()
+    first_login(page, index, phone=f"1380099{index:04d}")
+    started = api(page, "POST", "/api/v1/exams/start", {"kind": "humanities", "device": "device-desk-0001"})
+    attempt, token = int(started["attempt_id"]), started["token"]
+    for _ in range(copies):
+        api(page, "POST", f"/api/v1/attempts/{attempt}/proctor-events", {"kind": "copy"}, **{"X-Attempt-Token": token})
+    answers = [{"item": n, "choice": key, "seq": 1} for n, key in keys_of(var, attempt).items()]
+    api(page, "POST", f"/api/v1/attempts/{attempt}/answers", {"device": "device-desk-0001", "answers": answers},
+        **{"X-Attempt-Token": token})
+    done = api(page, "POST", f"/api/v1/attempts/{attempt}/submit", {"device": "device-desk-0001", "confirm": True},
+               **{"X-Attempt-Token": token})
+    assert done["attempt"]["passed"] is True, done
+    page.context.close()
+    return attempt, EXAM_PHYSICIANS[index][0]
+
+
+@pytest.mark.parametrize("kind", ["phone", "desktop"])
+def test_the_body_reviews_a_violation_and_voids_the_attempt(make_context, desk_var: Path, screenshots: Path, kind: str) -> None:  # type: ignore[no-untyped-def]
+    attempt, name = copied_and_submitted(make_context, desk_var, 0 if kind == "phone" else 5, copies=12)
+    page, audit = staff_page(make_context, kind, "body01")
+    page.goto("/schedules")
+    row = page.locator("#schedules tbody tr", has_text="医学人文测评").first
+    expect(row.locator("[data-review]")).to_be_visible()
+    row.locator("[data-review]").click()
+    page.wait_for_url("**/review")
+    expect(page.locator("h1")).to_have_text("违规复核")
+    page.click(f"[data-open='{attempt}']")
+    title = page.locator("[data-attempt-title]")
+    expect(title).to_contain_text(name)
+    expect(title).to_contain_text("第 1 次考试")
+    item = page.locator("[data-violation]", has_text="复制粘贴").first
+    # The registration photo (or, without one, a placeholder saying so) comes first in the row.
+    expect(item.locator(".compare figure").first.locator("figcaption")).to_have_text("报名照片")
+
+    # The timeline: in time order, each line's number whole (line 10 reads "10.", not "0.").
+    lines = page.locator("[data-timeline] li")
+    assert lines.count() >= 10, lines.count()
+    times = lines.locator("time").all_inner_texts()
+    assert times == sorted(times, key=lambda t: dt.datetime.strptime(t, "%Y/%m/%d %H:%M:%S")), times
+    marker_fits = page.evaluate("""() => {
+        const ol = document.querySelector('[data-timeline]'), li = ol.children[9];
+        const probe = document.createElement('span'); probe.textContent = '10.'; probe.style.font = getComputedStyle(li).font;
+        document.body.appendChild(probe); const need = probe.getBoundingClientRect().width; probe.remove();
+        return parseFloat(getComputedStyle(ol).paddingLeft) >= need + 4; }""")
+    assert marker_fits, "the timeline's numbers are cut off"
+    audit.check("违规复核")
+
+    # Without a note: refused beside the buttons, nothing asked, nothing done.
+    item.locator("[data-confirm]").click()
+    expect(item.locator("[data-form-error]")).to_contain_text("请填写复核意见")
+    expect(page.locator("dialog.dk-dialog")).to_have_count(0)
+
+    item.locator("textarea[name=note]").fill("监考画面与事件记录显示多次复制题目")
+    item.locator("input[name=void]").check()
+    item.locator("[data-confirm]").click()
+    dialog = page.locator("dialog.dk-dialog")
+    for words in (name, "医学人文测评 第 1 次考试", "作废", "撤销", "站内消息", "不能撤销"):
+        expect(dialog).to_contain_text(words)
+    audit.check("作废的确认")
+    shot(page, screenshots, f"review-void-dialog-{kind}")
+    dialog.locator("[data-dialog-cancel]").click()   # changed their mind: nothing happens
+    expect(item).to_contain_text("待复核")
+    item.locator("[data-confirm]").click()
+    page.locator("dialog.dk-dialog [data-dialog-ok]").click()
+    report = page.locator("[data-report]")
+    expect(report).to_contain_text(f"已确认 {name} 的违规")
+    expect(report).to_contain_text("第 1 次考试已作废")
+    expect(report).to_contain_text("已通知考生")
+    expect(page.locator("[data-violation]", has_text="复制粘贴").first).to_contain_text("已确认违规")
+    expect(title).to_contain_text("已作废")
+    audit.check("违规复核（已作废）")
+    shot(page, screenshots, f"review-voided-{kind}")

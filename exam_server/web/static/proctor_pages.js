@@ -366,52 +366,100 @@
   // ------------------------------------------------------------ review
   var rev = document.getElementById("review");
   var STATE_WORDS = { in_progress: "进行中", submitted: "已交卷", scored: "已评分", voided: "已作废" };
-  var ACTION_WORDS = { "attempt.start": "开始考试", "attempt.submit": "交卷", "attempt.score": "评分",
-    "attempt.extra_time": "延长时间", "attempt.warn": "监考员提醒", "attempt.takeover": "换设备继续",
-    "attempt.void": "作废考试", "violation.confirmed": "确认违规", "violation.dismissed": "排除违规" };
+  var STATUS_WORDS = { open: "待复核", confirmed: "已确认违规", dismissed: "已排除" };
   if (rev) {
-    var schedule = rev.dataset.schedule;
+    var schedule = rev.dataset.schedule, paperTitle = "";
+    function figure(src, caption) {
+      var f = el("figure", { "class": "evidence" });
+      if (src) f.appendChild(el("img", { src: src, alt: caption, loading: "lazy" }));
+      else f.appendChild(el("div", { "class": "no-photo" }, "未上传报名照片"));
+      f.appendChild(el("figcaption", {}, caption)); return f;
+    }
     async function loadReview() {
       var r = await api("GET", "/api/v1/schedules/" + schedule + "/review");
       if (!r.ok) return fail(rev, r.data.error);
-      $(rev, "[data-summary]").textContent = r.data.schedule.title + "：" + r.data.items.length + " 场考试有违规记录。";
+      paperTitle = r.data.schedule.title;
+      $(rev, "[data-summary]").textContent = r.data.schedule.title + "：" + (r.data.items.length ? r.data.items.length + " 场考试有违规记录。" : "没有违规记录。");
       var body = $(rev, "[data-items]"); body.innerHTML = "";
       r.data.items.forEach(function (it) {
         var tr = el("tr");
         [it.name, it.institution, it.kinds.join("、"), String(it.open), it.state === "voided" ? "已作废" : (it.passed ? "通过" : it.passed === false ? "未通过" : "未评分")].forEach(function (t) { tr.appendChild(el("td", {}, t)); });
-        var td = el("td"), b = el("button", { type: "button", "data-open": it.attempt_id }, "查看");
-        b.onclick = function () { openAttempt(it.attempt_id, it.name); };
+        var td = el("td"), b = el("button", { type: "button", "class": "btn small", "data-open": it.attempt_id }, "查看");
+        b.addEventListener("click", function () { openAttempt(it.attempt_id); });
         td.appendChild(b); tr.appendChild(td); body.appendChild(tr);
       });
     }
-    async function openAttempt(id, name) {
+    function reported(text) { var box = $(rev, "[data-report]"); box.textContent = text; box.hidden = !text; }
+    async function openAttempt(id, report) {
       var r = await api("GET", "/api/v1/attempts/" + id + "/timeline");
       if (!r.ok) return fail(rev, r.data.error);
+      var who = r.data.who, attempt = r.data.attempt;
       $(rev, "[data-attempt]").hidden = false;
-      $(rev, "[data-attempt-title]").textContent = name + " · 考试 " + id + "（" + (STATE_WORDS[r.data.attempt.state] || r.data.attempt.state) + "）";
+      $(rev, "[data-attempt-title]").textContent = who.name + "（" + who.institution + "）· " + who.paper + " 第 " + who.attempt_no + " 次考试 · " + (STATE_WORDS[attempt.state] || "状态未知");
+      reported(report || "");
       var vs = $(rev, "[data-violations]"); vs.innerHTML = "";
       var byId = {}; r.data.events.forEach(function (e) { byId[e.id] = e; });
       r.data.violations.forEach(function (v) {
-        var li = el("li", { "data-violation": v.id }, v.words + " · " + time(v.detected_at) + " · " + v.consequence_words + " · " + ({ open: "待复核", confirmed: "已确认", dismissed: "已排除" })[v.status] + (v.review_note ? "（" + v.review_note + "）" : ""));
-        (v.evidence_event_ids || []).forEach(function (eid) { var e = byId[eid]; if (e && (e.frame || e.thumb)) li.appendChild(el("img", { src: e.frame || e.thumb, alt: "证据画面", loading: "lazy" })); });
-        if (v.status === "open") {
-          var note = el("input", { maxlength: "1000", placeholder: "复核意见", "aria-label": "复核意见" });
-          var voidBox = el("label", {}, " 作废本次考试"); var cb = el("input", { type: "checkbox" }); voidBox.prepend(cb);
-          var ok = el("button", { type: "button", "data-confirm": "" }, "确认违规"), no = el("button", { type: "button", "data-dismiss": "" }, "排除");
-          async function decide(decision) {
-            var d = await api("POST", "/api/v1/violations/" + v.id + "/review", { decision: decision, note: note.value, void: decision === "confirmed" && cb.checked });
-            if (!d.ok) return fail(rev, d.data.error);
-            $(rev, "[data-form-error]").hidden = true;
-            loadReview(); openAttempt(id, name);
-          }
-          ok.onclick = function () { decide("confirmed"); }; no.onclick = function () { decide("dismissed"); };
-          [note, voidBox, ok, no].forEach(function (x) { li.appendChild(x); });
-        }
-        vs.appendChild(li);
+        var box = el("article", { "class": "violation", "data-violation": v.id });
+        box.appendChild(el("h3", {}, v.words + " · " + STATUS_WORDS[v.status]));
+        box.appendChild(el("p", { "class": "hint" }, "发现于 " + time(v.detected_at) + " · 处理方式：" + v.consequence_words + (v.review_note ? " · 复核意见：" + v.review_note : "")));
+        // The registration photo first, the evidence frames beside it: the reviewer compares faces.
+        var row = el("div", { "class": "compare" });
+        row.appendChild(figure(who.photo, "报名照片"));
+        (v.evidence_event_ids || []).forEach(function (eid) {
+          var e = byId[eid]; if (e && (e.frame || e.thumb)) row.appendChild(figure(e.frame || e.thumb, "证据画面 " + time(e.at)));
+        });
+        box.appendChild(row);
+        if (v.status === "open") box.appendChild(decisionForm(v, who, attempt, id));
+        vs.appendChild(box);
       });
       var tl = $(rev, "[data-timeline]"); tl.innerHTML = "";
-      r.data.events.forEach(function (e) { tl.appendChild(el("li", { class: "sev" + e.severity }, time(e.at) + " " + ((e.detail && e.detail.words) || (e.detail && e.detail.verdict) || e.kind))); });
-      r.data.actions.forEach(function (a) { tl.appendChild(el("li", { class: "action" }, time(a.at) + " 操作：" + (ACTION_WORDS[a.action] || a.action))); });
+      r.data.entries.forEach(function (e) {
+        var li = el("li", { "class": "sev" + e.severity });
+        li.appendChild(el("time", {}, time(e.at))); li.appendChild(document.createTextNode(" " + e.words));
+        tl.appendChild(li);
+      });
+      $(rev, "[data-attempt]").scrollIntoView({ block: "start" });
+    }
+    function decisionForm(v, who, attempt, id) {
+      var f = el("form", { "class": "decision", novalidate: "" });
+      var noteLabel = el("label", { "class": "field" }); noteLabel.appendChild(el("span", {}, "复核意见（必填）"));
+      var note = el("textarea", { name: "note", rows: "2", maxlength: "1000" }); noteLabel.appendChild(note); f.appendChild(noteLabel);
+      f.appendChild(el("span", { "class": "err", "data-for": "note" }));
+      var voidLabel = el("label", { "class": "check" }), cb = el("input", { type: "checkbox", name: "void" });
+      voidLabel.appendChild(cb); voidLabel.appendChild(el("span", {}, "同时作废本次考试（仅确认违规时，且考试已评分）"));
+      f.appendChild(voidLabel);
+      var bar = el("div", { "class": "actions form-end" });
+      var ok = el("button", { type: "button", "class": "btn primary danger-fill", "data-confirm": "" }, "确认违规");
+      var no = el("button", { type: "button", "class": "btn", "data-dismiss": "" }, "排除违规");
+      var err = el("p", { "class": "alert", "data-form-error": "", role: "alert" }); err.hidden = true;
+      bar.appendChild(ok); bar.appendChild(no); bar.appendChild(err); f.appendChild(bar);
+      var person = who.name + "（" + who.institution + "）";
+      var exam = who.paper + " 第 " + who.attempt_no + " 次考试";
+      async function decide(decision) {
+        window.dk.clearErrors(f);
+        var voiding = decision === "confirmed" && cb.checked;
+        if (!note.value.trim()) return window.dk.showErrors(f, { message: "请填写复核意见", fields: { note: "请填写复核意见" } }), (err.textContent = "请填写复核意见", err.hidden = false);
+        if (cb.checked && decision !== "confirmed") { err.textContent = "只有确认违规时才能作废考试；排除违规请取消勾选作废"; err.hidden = false; return; }
+        var lines = decision === "confirmed"
+          ? [["考生", person], ["考试", exam], ["违规", v.words + "（" + time(v.detected_at) + "）"], ["复核意见", note.value.trim()]]
+          : [["考生", person], ["考试", exam], ["违规", v.words], ["复核意见", note.value.trim()], "排除后，这条记录不再计为违规，考试成绩不变。"];
+        if (voiding) {
+          lines.push("本次考试将作废：记为已用去一次考试机会且不通过" + (attempt.passed ? "，已取得的“通过”将被撤销" : "") + "，考核结果随之重新判定。");
+          lines.push(who.name + " 将收到站内消息。此操作不能撤销。");
+        } else if (decision === "confirmed") lines.push("确认后，这条违规记录留档；考试成绩不变（未勾选作废）。");
+        var yes = await window.dk.confirmDialog({ title: decision === "confirmed" ? (voiding ? "确认违规并作废本次考试？" : "确认违规？") : "排除这条违规？",
+          lines: lines, ok: decision === "confirmed" ? (voiding ? "确认违规并作废" : "确认违规") : "排除违规", danger: decision === "confirmed" });
+        if (!yes) return;
+        var d = await api("POST", "/api/v1/violations/" + v.id + "/review", { decision: decision, note: note.value.trim(), void: voiding });
+        if (!d.ok) { window.dk.showErrors(f, d.data.error); err.textContent = (d.data.error && d.data.error.message) || "操作失败"; err.hidden = false; return; }
+        var said = decision === "confirmed" ? "已确认 " + d.data.name + " 的违规（" + v.words + "）" : "已排除 " + d.data.name + " 的违规记录（" + v.words + "）";
+        if (voiding) said += "；第 " + d.data.attempt_no + " 次考试已作废，考核状态：" + d.data.result_words + "；已通知考生";
+        await loadReview(); openAttempt(id, said + "。");
+      }
+      ok.addEventListener("click", function () { decide("confirmed"); });
+      no.addEventListener("click", function () { decide("dismissed"); });
+      return f;
     }
     loadReview();
   }
