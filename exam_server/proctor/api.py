@@ -26,7 +26,7 @@ from ..exam.models import Attempt, ExamSchedule
 from ..web.api import json_ok, parse_body
 from ..web.edge import DB_INT_MAX
 from ..web.errors import ApiError, TooManyRequests
-from ..web.keys import live_key, sessionmaker_key, storage_key
+from ..web.keys import live_key, sessionmaker_key, settings_key, storage_key
 from ..web.params import path_id
 from ..web.request_context import request_id
 from ..web.routes import routes
@@ -347,6 +347,7 @@ async def snapshot(request: web.Request, schedule_id: int) -> tuple[dict[str, An
 
             last = await session.scalar(select(func.max(ProctorEvent.id)).where(ProctorEvent.attempt_id.in_(ids))) or 0
     return {"type": "snapshot", "schedule": {"id": schedule.id, "title": schedule.title}, "now": now,
+            "camera": request.app[settings_key].exam_face_check,
             "candidates": grid, "alerts": feed, "last_event_id": last}, followed
 
 

@@ -30,6 +30,7 @@ from .steps import login_staff, shot
 pytestmark = pytest.mark.e2e
 
 VIEWPORTS = {"phone": {"width": 375, "height": 667}, "desktop": {"width": 1366, "height": 768}}
+PLACE = {"phone": "手机", "desktop": "电脑"}  # told apart in text the page shows (which must be Chinese)
 
 
 @pytest.fixture(scope="module")
@@ -211,3 +212,67 @@ def test_the_body_reviews_a_violation_and_voids_the_attempt(make_context, desk_v
     expect(title).to_contain_text("已作废")
     audit.check("违规复核（已作废）")
     shot(page, screenshots, f"review-voided-{kind}")
+
+
+def sitting_candidate(make_context, index: int):  # type: ignore[no-untyped-def]
+    """Exam demo physician `index` with 医学人文测评 open on the exam page (its event stream open)."""
+    page = make_context("desktop").new_page()
+    first_login(page, index, phone=f"1380099{index:04d}")
+    page.goto("/exams")
+    page.click("[data-start=humanities]")
+    confirm = page.locator("dialog.dk-dialog [data-dialog-ok]")  # 考试须知, where the page asks first
+    page.wait_for_url(re.compile(r"/exams/attempt/\d+$|/exams$"))
+    if confirm.count():
+        confirm.click()
+    page.wait_for_url(re.compile(r"/exams/attempt/\d+$"))
+    page.locator("[data-main]").wait_for()
+    return page, int(page.url.rsplit("/", 1)[1])
+
+
+@pytest.mark.parametrize("kind", ["phone", "desktop"])
+def test_the_invigilator_watches_warns_and_extends_time(make_context, screenshots: Path, kind: str) -> None:  # type: ignore[no-untyped-def]
+    candidate, attempt = sitting_candidate(make_context, 1 if kind == "phone" else 2)
+    name = EXAM_PHYSICIANS[1 if kind == "phone" else 2][0]
+    page, audit = staff_page(make_context, kind, "proctor01")
+    page.click("a.tool[href='/invigilation']")
+    page.wait_for_url("**/invigilation")
+    expect(page.locator("[data-link]")).to_have_text("实时连接")
+    card = page.locator(f".cand[data-attempt='{attempt}']")
+    # The demo runs without the camera: a placeholder (or the registration photo), never a broken
+    # image, and 在线 because the exam page is open.
+    expect(card).to_contain_text(name)
+    expect(card.locator("[data-connection]")).to_have_text(re.compile("^在线"))
+    assert card.locator(".no-picture, img.ref").count() == 1
+    expect(page.locator("[data-camera-off]")).to_be_visible()
+    audit.check("监考工作台")
+    shot(page, screenshots, f"invigilator-dashboard-{kind}")
+
+    card.click()
+    dialog = page.locator("dialog[data-detail]")
+    expect(dialog.locator("[data-detail-title]")).to_contain_text(name)
+    expect(dialog.locator(".compare figure").first.locator("figcaption")).to_have_text("报名照片")
+    expect(dialog.get_by_label("延长时间（分钟，1–240）")).to_have_value("5")
+    audit.check("考生详情")
+    dialog.locator("[data-warn-form] [name=message]").fill(f"请勿离开座位（{PLACE[kind]}）")
+    dialog.locator("[data-warn]").click()
+    expect(dialog.locator("[data-form-ok]")).to_have_text(f"已向 {name} 发送提醒")
+    expect(candidate.locator("[data-banner]")).to_contain_text(f"监考员提醒：请勿离开座位（{PLACE[kind]}）")
+    dialog.locator("[data-extra-form] [name=minutes]").fill("0")
+    dialog.locator("[data-extra]").click()
+    expect(dialog.locator('[data-extra-form] .err[data-for="minutes"]')).not_to_be_empty()
+    dialog.locator("[data-extra-form] [name=minutes]").fill("10")
+    dialog.locator("[data-extra]").click()
+    expect(dialog.locator("[data-form-ok]")).to_have_text(f"已为 {name} 延长 10 分钟")
+    expect(candidate.locator("[data-banner]")).to_contain_text("考试时间已延长")
+    shot(page, screenshots, f"invigilator-detail-{kind}")
+    audit.check("考生详情（已提醒、已延时）")
+    dialog.locator("[data-close]").click()
+
+    # The feed: the warning, with its time, in words; never a raw heartbeat line.
+    feed = page.locator("[data-alerts]")
+    expect(feed.locator("li", has_text=f"请勿离开座位（{PLACE[kind]}）")).to_have_count(1)
+    line = feed.locator("li", has_text=f"请勿离开座位（{PLACE[kind]}）").inner_text()
+    assert re.match(r"^\d{2}:\d{2}:\d{2} ", line) and name in line and "监考员提醒" in line, line
+    assert "heartbeat" not in feed.inner_text()
+    audit.check("监考工作台（提醒后）")
+    candidate.context.close()

@@ -156,44 +156,62 @@
   if (dash) {
     var select = $(dash, "[data-schedule]"), grid = $(dash, "[data-grid]"), alertsBox = $(dash, "[data-alerts]");
     var link = $(dash, "[data-link]"), dialog = $(dash, "[data-detail]");
-    var candidates = {}, lastId = 0, socket = null, current = null, retry = 1000;
+    var candidates = {}, lastId = 0, socket = null, current = null, retry = 1000, camera = true;
     var VERDICT_WORDS = { ok: "本人", no_face: "无人", several_faces: "多人", another_person: "疑似他人", poor_image: "画面不清" };
+    function shortTime(iso) { return iso ? new Date(iso).toLocaleTimeString("zh-CN", { hour12: false }) : ""; }
+    function picture(c) {
+      // The latest camera frame; without one, the registration photo (so the face can still be
+      // compared) or a placeholder saying why there is no picture - never a broken image.
+      if (c.thumb) return el("img", { src: c.thumb, alt: c.name + " 的最新画面" });
+      if (!camera && c.photo) return el("img", { src: c.photo, alt: c.name + " 的报名照片", "class": "ref" });
+      return el("div", { "class": "no-picture" }, camera ? "等待摄像头画面" : "未开启摄像头监考");
+    }
     function renderCard(c) {
       var card = grid.querySelector('[data-attempt="' + c.attempt_id + '"]');
       if (!card) {
-        card = el("button", { type: "button", class: "cand", "data-attempt": c.attempt_id });
-        card.onclick = function () { openDetail(c.attempt_id); };
+        card = el("button", { type: "button", "class": "cand", "data-attempt": c.attempt_id });
+        card.addEventListener("click", function () { openDetail(c.attempt_id); });
         grid.appendChild(card);
       }
       card.innerHTML = "";
-      var img = el("img", { alt: c.name + " 的最新画面", src: c.thumb || "data:," });
-      card.appendChild(img);
+      card.appendChild(picture(c));
       card.appendChild(el("strong", {}, c.name));
-      card.appendChild(el("span", { class: "inst" }, c.institution));
-      var words = VERDICT_WORDS[c.verdict] || "待分析";
-      card.appendChild(el("span", { class: "id " + (c.verdict || "none"), "data-identity": "" }, words + (c.analysis_delayed ? "（分析延迟）" : "")));
-      card.appendChild(el("span", { class: "v", "data-violations": "" }, "违规 " + c.violations));
+      card.appendChild(el("span", { "class": "inst" }, c.institution));
+      if (camera) {
+        var words = VERDICT_WORDS[c.verdict] || "待分析";
+        card.appendChild(el("span", { "class": "id " + (c.verdict || "none"), "data-identity": "" }, "人脸：" + words + (c.analysis_delayed ? "（分析延迟）" : "")));
+      }
+      card.appendChild(el("span", { "class": "v", "data-violations": "" }, "违规 " + c.violations));
       var left = Math.max(0, Math.round((new Date(c.deadline) - Date.now()) / 60000));
-      card.appendChild(el("span", { class: "left" }, "剩余 " + left + " 分钟"));
+      card.appendChild(el("span", { "class": "left" }, "剩余 " + left + " 分钟"));
       var conn = c.connection || {};
-      card.appendChild(el("span", { class: "conn " + conn.state }, conn.words + (conn.since ? " 自 " + time(conn.since) : "")));
+      card.appendChild(el("span", { "class": "conn " + (conn.state || "offline"), "data-connection": "" }, (conn.words || "状态未知") + (conn.since ? "（自 " + shortTime(conn.since) + "）" : "")));
       card.classList.toggle("alarm", c.violations > 0);
+      $(dash, "[data-no-candidates]").hidden = Object.keys(candidates).length > 0;
     }
     function addAlert(e) {
-      if (!e || e.severity < 1) return;
-      var name = (candidates[e.attempt_id] || {}).name || ("考试 " + e.attempt_id);
-      var li = el("li", { class: "sev" + e.severity, "data-severity": e.severity, "data-kind": e.kind },
-        time(e.at) + " " + name + "：" + ((e.detail && e.detail.words) || e.kind) + (e.detail && e.detail.message ? "（" + e.detail.message + "）" : ""));
-      li.onclick = function () { openDetail(e.attempt_id); };
+      // Only stored events with a time and some weight; a heartbeat only refreshes the card.
+      if (!e || !e.id || !e.at || !(e.severity >= 1)) return;
+      var name = (candidates[e.attempt_id] || {}).name || "考生";
+      var li = el("li", { "class": "sev" + e.severity, "data-severity": e.severity, "data-kind": e.kind });
+      li.appendChild(el("time", {}, shortTime(e.at)));
+      li.appendChild(document.createTextNode(" " + name + "：" + (e.words || "监考事件") + (e.detail && e.detail.message ? "（" + e.detail.message + "）" : "")));
+      li.addEventListener("click", function () { openDetail(e.attempt_id); });
       // Most severe first, newest first within a severity.
       var before = Array.prototype.find.call(alertsBox.children, function (x) { return Number(x.dataset.severity) <= e.severity; });
       alertsBox.insertBefore(li, before || null);
       while (alertsBox.children.length > 200) alertsBox.lastChild.remove();
+      $(dash, "[data-no-alerts]").hidden = true;
     }
     function apply(msg) {
       if (msg.type === "snapshot") {
+        camera = msg.camera !== false;
+        $(dash, "[data-camera-off]").hidden = camera;
         grid.innerHTML = ""; alertsBox.innerHTML = ""; candidates = {};
-        msg.candidates.forEach(function (c) { candidates[c.attempt_id] = c; renderCard(c); });
+        $(dash, "[data-no-alerts]").hidden = false;
+        msg.candidates.forEach(function (c) { candidates[c.attempt_id] = c; });
+        msg.candidates.forEach(renderCard);
+        $(dash, "[data-no-candidates]").hidden = msg.candidates.length > 0;
         msg.alerts.slice().reverse().forEach(addAlert);
         lastId = Math.max(lastId, msg.last_event_id || 0);
       } else if (msg.type === "catchup") {
@@ -208,7 +226,7 @@
           renderCard(c);
         } else if (e.attempt_id) { reconnect(0); return; }
         addAlert(e);
-        if (current === e.attempt_id) openDetail(current);
+        if (current === e.attempt_id && e.id) openDetail(current);
       } else if (msg.type === "resync") { reconnect(0); }
     }
     function connect() {
@@ -224,42 +242,65 @@
       if (socket) { socket.onclose = null; try { socket.close(); } catch (e) { /* closed */ } socket = null; }
       setTimeout(connect, ms);
     }
+    function figure(src, caption, missing) {
+      var f = el("figure", { "class": "evidence" });
+      f.appendChild(src ? el("img", { src: src, alt: caption }) : el("div", { "class": "no-photo" }, missing));
+      f.appendChild(el("figcaption", {}, caption)); return f;
+    }
     async function openDetail(attemptId) {
       current = attemptId;
       var r = await api("GET", "/api/v1/attempts/" + attemptId + "/timeline");
       if (!r.ok) return fail(dash, r.data.error);
-      var c = candidates[attemptId] || {};
-      $(dash, "[data-detail-title]").textContent = (c.name || "") + " · 考试 " + attemptId;
+      var c = candidates[attemptId] || {}, who = r.data.who;
+      $(dash, "[data-detail-title]").textContent = who.name + "（" + who.institution + "）";
+      $(dash, "[data-detail-facts]").textContent = who.paper + " 第 " + who.attempt_no + " 次考试 · " + ((c.connection || {}).words || "");
+      var photos = $(dash, "[data-detail-photos]"); photos.innerHTML = "";
+      photos.appendChild(figure(who.photo, "报名照片", "未上传报名照片"));
+      if (camera) photos.appendChild(figure(c.thumb, "最新画面", "等待摄像头画面"));
       var list = $(dash, "[data-timeline]");
       list.innerHTML = "";
-      r.data.events.slice().reverse().forEach(function (e) {
-        var li = el("li", { class: "sev" + e.severity }, time(e.at) + " " + ((e.detail && e.detail.words) || (e.detail && e.detail.verdict) || e.kind) + (e.detail && e.detail.message ? "：" + e.detail.message : ""));
-        if (e.frame || e.thumb) li.appendChild(el("img", { src: e.thumb || e.frame, alt: "证据画面", loading: "lazy" }));
+      r.data.entries.slice().reverse().forEach(function (e) {
+        var li = el("li", { "class": "sev" + e.severity });
+        li.appendChild(el("time", {}, time(e.at))); li.appendChild(document.createTextNode(" " + e.words));
+        if (e.thumb || e.frame) li.appendChild(el("img", { src: e.thumb || e.frame, alt: "证据画面", loading: "lazy" }));
         list.appendChild(li);
       });
-      if (!dialog.open) dialog.showModal();
+      if (!dialog.open) { window.dk.clearErrors(dialog); $(dialog, "[data-form-ok]").hidden = true; dialog.showModal(); }
     }
-    async function act(path, body) {
+    async function act(form, path, body, done) {
+      window.dk.clearErrors(dialog); $(dialog, "[data-form-ok]").hidden = true;
       var r = await api("POST", "/api/v1/attempts/" + current + path, body);
-      if (!r.ok) fail(dialog, r.data.error); else $(dialog, "[data-form-error]").hidden = true;
+      if (!r.ok) { window.dk.showErrors(form, r.data.error); fail(dialog, r.data.error); return r; }
+      var ok = $(dialog, "[data-form-ok]"); ok.textContent = done; ok.hidden = false;
       return r;
     }
-    $(dash, "[data-warn]").onclick = function () { act("/warn", { message: $(dash, "[data-warn-text]").value }); };
-    $(dash, "[data-extra]").onclick = function () { act("/extra-time", { minutes: Number($(dash, "[data-minutes]").value), reason: "监考员延时" }); };
-    $(dash, "[data-end]").onclick = async function () {
-      if (!confirm("确定结束该考生的考试？")) return;
-      var r = await act("/end", { reason: $(dash, "[data-end-reason]").value });
-      if (r.ok) { dialog.close(); reconnect(0); }
-    };
-    $(dash, "[data-close]").onclick = function () { current = null; dialog.close(); };
+    function nameOf() { return (candidates[current] || {}).name || "考生"; }
+    $(dash, "[data-warn-form]").addEventListener("submit", function (ev) {
+      ev.preventDefault(); var f = ev.target;
+      act(f, "/warn", { message: f.elements.message.value.trim() }, "已向 " + nameOf() + " 发送提醒");
+    });
+    $(dash, "[data-extra-form]").addEventListener("submit", function (ev) {
+      ev.preventDefault(); var f = ev.target, minutes = Number(f.elements.minutes.value);
+      act(f, "/extra-time", { minutes: minutes, reason: f.elements.reason.value.trim() }, "已为 " + nameOf() + " 延长 " + minutes + " 分钟");
+    });
+    $(dash, "[data-end-form]").addEventListener("submit", async function (ev) {
+      ev.preventDefault(); var f = ev.target, reason = f.elements.reason.value.trim(), name = nameOf();
+      if (!reason) { window.dk.showErrors(f, { message: "请填写结束原因", fields: { reason: "请填写结束原因" } }); return; }
+      var yes = await window.dk.confirmDialog({ title: "结束 " + name + " 的考试？", danger: true, ok: "结束考试",
+        lines: [["考生", name], ["原因", reason], "考试将立即交卷并按已作答内容评分，考生不能继续作答。此操作不能撤销。"] });
+      if (!yes) return;
+      var r = await act(f, "/end", { reason: reason }, "已结束 " + name + " 的考试");
+      if (r.ok) { dialog.close(); current = null; reconnect(0); }
+    });
+    $(dash, "[data-close]").addEventListener("click", function () { current = null; dialog.close(); });
     (async function () {
       var r = await api("GET", "/api/v1/invigilation");
       if (!r.ok) return fail(dash, r.data.error);
-      if (!r.data.items.length) { $(dash, "[data-empty]").hidden = false; return; }
+      if (!r.data.items.length) { $(dash, "[data-empty]").hidden = false; link.hidden = true; return; }
       r.data.items.forEach(function (s) { select.appendChild(el("option", { value: s.id }, s.title + "（进行中 " + s.in_progress + " 人）")); });
       var wanted = new URLSearchParams(location.search).get("schedule");
       if (wanted) select.value = wanted;
-      select.onchange = function () { lastId = 0; reconnect(0); };
+      select.addEventListener("change", function () { lastId = 0; reconnect(0); });
       connect();
     })();
   }
