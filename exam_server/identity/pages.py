@@ -8,6 +8,7 @@ from registry.roles import Role
 
 from ..web.pages import only_for
 from ..web.routes import page_routes
+from ..web.security_headers import uses_camera
 from ..web.templating import render
 
 
@@ -23,9 +24,17 @@ def _next(request: web.Request) -> str:
 
 
 @page_routes.get("/exams/check", name="proctor_check")
+@uses_camera
 async def check_page(request: web.Request) -> web.StreamResponse:
     only_for(request, request.path_qs, (Role.PHYSICIAN,), "医师本人")
     kind = request.query.get("kind", "humanities")
     if kind not in ("humanities", "professional"):
         kind = "humanities"
     return render(request, "proctor_check.html", {"kind": kind})
+
+
+@page_routes.get("/identity/manual", name="manual_verification")
+async def manual_page(request: web.Request) -> web.StreamResponse:
+    """The body's queue of physicians the face check cannot let through (its script: manual.js)."""
+    only_for(request, "/identity/manual", (Role.BODY, Role.ADMIN), "考核机构")
+    return render(request, "manual_verification.html", {})
