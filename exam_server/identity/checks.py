@@ -18,6 +18,7 @@ from registry.models import Physician, Registration, StoredFile
 from registry.roles import Role
 from registry.scope import Actor, can_see_physician
 
+from ..infra.storage import FileStorage
 from . import consent
 from .models import IdentityCheck, LiveEnrolment
 from .rules import (  # the decisions; re-exported for the pages, the start and the frame worker
@@ -117,7 +118,7 @@ async def judge(analyzer: proctoring.FrameAnalyzer, enrolment: proctoring.Enrolm
         images[frame_id] = frame.image
         result = await analyzer.analyze(proctoring.FrameJob(subject_id=f"check-{check_id}", frame_id=frame_id,
                                                             image=frame.image, enrolment=enrolment, liveness=True,
-                                                            captured_at=float(i)))
+                                                            verify_identity=True, captured_at=float(i)))
         if result.analysis is None:
             return ChallengeVerdict(False, Failure.NO_FACE, None), images
         tagged.append(TaggedFrame(frame.phase, result.analysis))
@@ -132,9 +133,23 @@ async def add_capture(enrolment: proctoring.Enrolment, image: bytes) -> proctori
         return None
 
 
+async def keep_captures(storage: FileStorage, frames: Sequence[SubmittedFrame]) -> list[str]:
+    """A failed check's first frame of each phase, stored for the body's manual verification."""
+    keys: list[str] = []
+    seen: set[int] = set()
+    for frame in frames:
+        if frame.phase not in seen:
+            seen.add(frame.phase)
+            keys.append(await storage.put(frame.image, prefix="identity"))
+    return keys
+
+
 async def record_verdict(session: AsyncSession, check: IdentityCheck, verdict: ChallengeVerdict, *, now: dt.datetime,
-                         enrolment: proctoring.Enrolment | None, request_id: str | None = None) -> None:
+                         enrolment: proctoring.Enrolment | None, captures: Sequence[str] = (),
+                         request_id: str | None = None) -> None:
     check.state = "passed" if verdict.passed else "failed"
+    if captures:
+        check.captures = list(captures)
     check.failure = None if verdict.failure is None else str(verdict.failure)
     check.distance = verdict.best_distance
     check.decided_at = now
@@ -147,24 +162,6 @@ async def record_verdict(session: AsyncSession, check: IdentityCheck, verdict: C
     audit.record(session, actor_id=None, action="identity_check.decide", entity="identity_check", entity_id=check.id,
                  detail={"state": check.state, "failure": check.failure, "distance": check.distance,
                          "capture_added": enrolment is not None}, request_id=request_id)
-
-
-async def manual_verify(session: AsyncSession, actor: Actor, physician_id: int, kind: str, note: str, *,
-                        now: dt.datetime, request_id: str | None = None) -> IdentityCheck:
-    """人工核验 by the assessment body overseeing the physician: recorded with who did it."""
-    if actor.role not in (Role.BODY, Role.ADMIN):
-        raise PermissionDenied("只有考核机构可以人工核验身份")
-    physician = await session.get(Physician, physician_id)
-    if physician is None or not can_see_physician(actor, physician):
-        raise NotFound("医师不存在")
-    check = IdentityCheck(physician_id=physician_id, kind=_kind(kind), steps=[], state="passed", created_at=now,
-                          decided_at=now, manual_by=actor.account_id, note=note)
-    session.add(check)
-    await session.flush()
-    audit.record(session, actor_id=actor.account_id, action="identity_check.manual", entity="identity_check",
-                 entity_id=check.id, detail={"physician_id": physician_id, "kind": kind, "note": note},
-                 request_id=request_id)
-    return check
 
 
 async def valid_pass(session: AsyncSession, physician_id: int, kind: str, *, now: dt.datetime) -> IdentityCheck | None:
