@@ -228,9 +228,16 @@ async def submit_attempt(request: web.Request) -> web.StreamResponse:
         if attempt.state == AttemptState.IN_PROGRESS and attempt.device_id != body.device:
             raise ApiError("本场考试已在另一台设备上继续，请在该设备上交卷", code="taken_over", status=409)
         account_id = request[account_key].id if request.get(account_key) else None
-        if not await attempts.submit(session, attempt, attempts.SubmitReason.PHYSICIAN, now=utcnow(), cache=cache,
-                                     by=account_id, request_id=request_id(request)):
-            raise ApiError("试卷已提交", code="already_submitted", status=409)
+        now = utcnow()
+        # Past the deadline and its grace the clock ended it, whoever presses the button; a paper the
+        # server already submitted (the sweeper, staff, a proctoring rule) answers with its result.
+        if attempt.state == AttemptState.IN_PROGRESS:
+            if attempts.overdue(attempt.deadline, now, request.app[settings_key].exam_grace_seconds):
+                await attempts.submit(session, attempt, attempts.SubmitReason.TIME_UP, now=now, cache=cache,
+                                      request_id=request_id(request))
+            else:
+                await attempts.submit(session, attempt, attempts.SubmitReason.PHYSICIAN, now=now, cache=cache,
+                                      by=account_id, request_id=request_id(request))
         schedule = await session.get(attempts.ExamSchedule, attempt.schedule_id)
         result = attempts.attempt_json(attempt, schedule, now=utcnow())  # type: ignore[arg-type]
     await request.app[attempt_hub_key].publish(attempt.id, "submitted")
@@ -303,11 +310,15 @@ async def move_schedule_window(request: web.Request) -> web.StreamResponse:
     actor = current_actor(request)
     body: WindowBody = await parse_body(request, WindowBody)
     async with request.app[sessionmaker_key]() as session, session.begin():
-        s = await schedules.update_window(session, actor, path_id(request, "schedule_id"),
-                                          window_start=utc(body.window_start), window_end=utc(body.window_end),
-                                          request_id=request_id(request))
+        s, moved = await schedules.update_window(session, actor, path_id(request, "schedule_id"),
+                                                 window_start=utc(body.window_start), window_end=utc(body.window_end),
+                                                 request_id=request_id(request))
         out = schedules.schedule_json(s, bodies=await schedules.body_names(session))
-    return json_ok(out)
+    hub = request.app[attempt_hub_key]
+    for attempt in moved:  # the open pages' countdowns follow, across processes
+        await hub.publish(attempt.id, "deadline", deadline=attempt.deadline.isoformat() + "Z",
+                          extra_minutes=attempt.extra_minutes, why="window")
+    return json_ok({**out, "attempts_moved": len(moved)})
 
 
 @routes.get("/api/v1/schedules/{schedule_id}/attempts", summary="某场考试的考生作答记录", roles=STAFF_ON_ATTEMPTS,
@@ -331,7 +342,7 @@ async def grant_extra_time(request: web.Request) -> web.StreamResponse:
         attempt = await attempts.grant_extra_time(session, actor, path_id(request, "attempt_id"), body.minutes,
                                                   body.reason, now=utcnow(), request_id=request_id(request))
     await request.app[attempt_hub_key].publish(attempt.id, "deadline", deadline=attempt.deadline.isoformat() + "Z",
-                                               extra_minutes=attempt.extra_minutes)
+                                               extra_minutes=attempt.extra_minutes, why="extra")
     return json_ok({"attempt_id": attempt.id, "deadline": attempt.deadline, "extra_minutes": attempt.extra_minutes})
 
 

@@ -1,5 +1,5 @@
 """Time-up in a browser: a physician closes the browser and the sweeper submits at the deadline; another
-keeps the page open through zero (时间到，正在交卷), with a last answer given offline that arrives too late.
+keeps the page open through zero (作答时间已到，正在交卷), with a last answer given offline that arrives too late.
 
 The module runs its own `dingkao demo`: it ends the humanities window ~35 s from now (an attempt's
 deadline is min(start + limit, window end)), which would close the paper for every other test.
@@ -89,7 +89,7 @@ def test_sweeper_submits_at_the_deadline_with_or_without_a_browser(make_context,
 
     # At zero the page stops input and says it is submitting.
     expect(stayer.locator("[data-timeup]")).to_be_visible(timeout=10_000)
-    expect(stayer.locator("[data-timeup]")).to_contain_text("时间到，正在交卷")
+    expect(stayer.locator("[data-timeup]")).to_contain_text("作答时间已到，正在交卷")
     assert stayer.locator("[data-options] input").first.is_disabled()
     stayer.screenshot(path=str(screenshots / "exam-20-time-up-phone.png"))
 
