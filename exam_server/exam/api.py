@@ -35,7 +35,8 @@ from .push import KEEPALIVE
 PHYSICIAN = (Role.PHYSICIAN,)
 SCHEDULERS = (Role.BODY, Role.ADMIN)
 STAFF_ON_ATTEMPTS = (Role.BODY, Role.ADMIN, Role.INVIGILATOR)
-DEVICE = Field(title="设备标识", min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
+DEVICE = Field(title="设备标识", min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_-]+$",
+               json_schema_extra={"pattern_words": "只能由字母、数字、下划线和短横线组成"})
 # Beijing time, what staff type into the schedule form; stored times are naive UTC.
 BEIJING = dt.timezone(dt.timedelta(hours=8))
 
