@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/cueing_check.py            # precision and recall, JSON on the last line
     .venv/bin/python benchmarks/cueing_check.py --review   # pairs to read: unreviewed check hits and loose candidates
 
-The truth is labelled by reading (README, "The cueing check"): every two questions built on one
+The truth is labelled by reading (docs/question-formats.md, "The cueing check"): every two questions built on one
 fact (its A1 question and its three statements: they state the same subject with its answer or
 another option), plus the pairs across facts listed in ``question_bank.demo._cueing_review.CUEING``.
 ``--review`` prints, for reading, the pairs the check lists that are neither, and the pairs a

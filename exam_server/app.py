@@ -47,16 +47,18 @@ from .proctor.retention import run_retention
 from .registration import api as registration_api, institution_api, pages as registration_pages, review_api  # noqa: F401
 from .results import api as results_api, pages as results_pages, statistics_api  # noqa: F401
 from .results.certificate_zips import CertificateZipJobs
-from .results.keys import certificate_zips_key
+from .results.export_jobs import ExportJobs
+from .results.keys import certificate_zips_key, export_jobs_key
 from .results.services import is_published
 from .results.statistics import question_statistic_rows
 from .settings import Settings
-from .web import ops, routes, templating  # noqa: F401
+from .web import ops, routes, security_headers, templating  # noqa: F401
 from .web.account_cache import AccountCache
 from .web.edge import edge_middleware
 from .web.error_responses import error_middleware
-from .web.keys import (account_cache_key, engine_key, live_follower_key, live_key, metrics_key, sessionmaker_key,
-                       settings_key, sms_key, storage_key)
+from .web.keys import (account_cache_key, engine_key, live_follower_key, live_key, loop_watch_key, metrics_key,
+                       sessionmaker_key, settings_key, sms_key, storage_key)
+from .web.loop_watch import LoopWatch
 from .web.metrics import InstrumentedLiveState, Metrics, metrics_middleware_for
 from .web.request_context import request_id_middleware
 from .web.sessions import csrf_middleware, session_middleware
@@ -79,6 +81,7 @@ def create_app(settings: Settings, *, live_prefix: str | None = None) -> web.App
         client_max_size=settings.max_body_bytes,
     )
     app[metrics_key] = metrics
+    security_headers.install(app)
     app[settings_key] = settings
     app[sms_key] = make_sms(settings)
     app[storage_key] = LocalFileStorage(settings.storage_dir)
@@ -86,6 +89,13 @@ def create_app(settings: Settings, *, live_prefix: str | None = None) -> web.App
     # Ports: a lower feature asks a higher one through these (see each key's comment).
     app[result_published_key] = is_published
     app[item_statistics_key] = question_statistic_rows
+
+    async def loop_watch(app: web.Application) -> AsyncIterator[None]:
+        # First to start, last to stop: start-up and shutdown are watched too.
+        watch = app[loop_watch_key] = LoopWatch(metrics.loop_lag, metrics.loop_stalls)
+        watch.start()
+        yield
+        await watch.stop()
 
     async def database(app: web.Application) -> AsyncIterator[None]:
         engine = make_engine(settings.database_url)
@@ -137,7 +147,9 @@ def create_app(settings: Settings, *, live_prefix: str | None = None) -> web.App
     async def certificate_zips(app: web.Application) -> AsyncIterator[None]:
         jobs = CertificateZipJobs(app[sessionmaker_key], app[storage_key], app[live_key])
         app[certificate_zips_key] = jobs
+        exports = app[export_jobs_key] = ExportJobs(app[sessionmaker_key], app[storage_key], app[live_key])
         yield
+        await exports.close()
         await jobs.close()
 
     async def proctoring_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -168,7 +180,7 @@ def create_app(settings: Settings, *, live_prefix: str | None = None) -> web.App
         yield
         await follower.stop()
 
-    app.cleanup_ctx.extend([database, live_state, sms_client, import_jobs, certificate_zips, exam_engine, proctoring_ctx,
+    app.cleanup_ctx.extend([loop_watch, database, live_state, sms_client, import_jobs, certificate_zips, exam_engine, proctoring_ctx,
                             following])
     templating.setup(app, [Path(f.__file__).parent / "templates" for f in FEATURES])
     routes.mount(app)

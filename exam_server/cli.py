@@ -6,9 +6,12 @@ import argparse
 import asyncio
 import logging
 import os
+import socket
 import sys
 from pathlib import Path
+from typing import NoReturn
 
+from .infra.startup import StartupProblem
 from .settings import Settings, SettingsError, load_settings
 
 
@@ -21,8 +24,37 @@ def _settings(demo: bool = False) -> Settings:
 
 
 def _prepare_storage(settings: Settings, *, migrate_server: bool = False) -> None:
+    _directories(settings)
     _ready(settings, migrate_server=migrate_server)
-    settings.storage_dir.mkdir(parents=True, exist_ok=True)
+
+
+def _directories(settings: Settings) -> None:
+    """The embedded database's directory and the storage directory exist and take files, or one line says why not."""
+    from .infra.database_ready import sqlite_path
+    from .infra.startup import writable_directory
+
+    try:
+        if settings.is_sqlite and (path := sqlite_path(settings.database_url)) is not None:
+            setting = "DATABASE_URL" if os.environ.get("DATABASE_URL") else "DINGKAO_VAR_DIR"
+            writable_directory(path.parent, what="数据目录", setting=setting)
+        writable_directory(settings.storage_dir, what="文件存储目录", setting="DINGKAO_STORAGE_DIR")
+    except StartupProblem as exc:
+        _cannot_start(exc)
+
+
+def _listen(settings: Settings) -> list[socket.socket]:
+    """Bound before anything is printed as ready: a taken port is one line, not a traceback after "ready"."""
+    from .infra.startup import listen
+
+    try:
+        return listen(settings.host, settings.port)
+    except StartupProblem as exc:
+        _cannot_start(exc)
+
+
+def _cannot_start(exc: Exception) -> NoReturn:
+    print(f"无法启动 / cannot start: {exc}", file=sys.stderr)
+    raise SystemExit(2) from None
 
 
 def _ready(settings: Settings, *, migrate_server: bool = False) -> None:
@@ -38,7 +70,7 @@ def _ready(settings: Settings, *, migrate_server: bool = False) -> None:
         print("数据库已创建并迁移到最新版本 / database created and migrated to head", file=sys.stderr)
 
 
-def _serve(settings: Settings) -> None:
+def _serve(settings: Settings, sockets: list[socket.socket]) -> None:
     from aiohttp import web
 
     from .app import create_app
@@ -50,7 +82,7 @@ def _serve(settings: Settings) -> None:
         logging.getLogger("dingkao").warning("DINGKAO_PASSWORD_HASHING=%s：口令散列强度仅适用于测试，生产环境请删除此设置", hashing)
     app = create_app(settings, live_prefix=settings.live_prefix)
     _quieter_gc()
-    web.run_app(app, host=settings.host, port=settings.port, access_log=None, print=lambda msg: print(msg, flush=True))
+    web.run_app(app, sock=sockets, access_log=None, print=lambda msg: print(msg, flush=True))
 
 
 def _quieter_gc() -> None:
@@ -71,8 +103,7 @@ def cmd_migrate(args: argparse.Namespace) -> None:
     from .infra.database_ready import current_revision, sqlite_path, unreachable, DatabaseNotReady
 
     settings = _settings(demo=True)
-    if settings.is_sqlite and (path := sqlite_path(settings.database_url)) is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+    _directories(settings)
     try:
         asyncio.run(current_revision(settings.database_url))  # reachable? (one line if not)
         try:
@@ -82,14 +113,15 @@ def cmd_migrate(args: argparse.Namespace) -> None:
     except DatabaseNotReady as exc:
         print(f"数据库错误 / database error: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
-    settings.storage_dir.mkdir(parents=True, exist_ok=True)
     print("数据库已迁移到最新版本 / database migrated to head")
 
 
 def cmd_serve(args: argparse.Namespace) -> None:
     settings = _settings()
-    _prepare_storage(settings)
-    _serve(settings)
+    _directories(settings)
+    sockets = _listen(settings)
+    _ready(settings)
+    _serve(settings, sockets)
 
 
 def cmd_demo(args: argparse.Namespace) -> None:
@@ -102,12 +134,14 @@ def cmd_demo(args: argparse.Namespace) -> None:
     if not os.environ.get("DINGKAO_EXAM_FACE_CHECK"):
         # The demo's exam physicians have no enrolled photo, so the face check is off unless asked for.
         settings = settings.with_(exam_face_check=False)
-    _prepare_storage(settings, migrate_server=True)
+    _directories(settings)
+    sockets = _listen(settings)
+    _ready(settings, migrate_server=True)
     asyncio.run(seed_demo(settings))
     asyncio.run(seed_exam_demo(settings))
     print_logins(settings)
     print_exam_logins(settings)
-    _serve(settings)
+    _serve(settings, sockets)
 
 
 def _import(args: argparse.Namespace, what: str) -> None:

@@ -21,7 +21,7 @@ enemies (:mod:`question_bank.enemies`). It compares characters, not meaning:
   each statement's first characters, so a bank is not compared pair by pair.
 
 Sub-questions of one group are never reported (they always appear together anyway). The
-figures on the demo banks, and how they were measured, are in the README.
+figures on the demo banks, and how they were measured, are in docs/question-formats.md.
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ SVG charts and XLSX exports. A pure library: plain data in, bytes or rows out.
 
 from reports.charts import bar_chart, histogram, line_chart
 from reports.errors import ImageError, ReportError, TokenError, UnprintableText
-from reports.exports import ATTEMPT_COLUMNS, QUESTION_COLUMNS, RESULT_COLUMNS, REVIEW_COLUMNS, Column, write_xlsx
+from reports.exports import ATTEMPT_COLUMNS, QUESTION_COLUMNS, RESULT_COLUMNS, REVIEW_COLUMNS, Column, XlsxWriter, write_xlsx
 from reports.facts import CertificateFacts, Issuer, PaperResult, Physician, ResultFacts
 from reports.fonts import DocumentFonts, missing_characters
 from reports.pdf import (
@@ -58,5 +58,5 @@ __all__ = [
     "histogram", "judge", "line_chart", "mask_name", "missing_characters", "new_certificate_number",
     "normalise_number", "paper_pass_rates", "parse_verification_input", "pass_rates", "question_statistics",
     "render_certificate", "render_certificates", "render_result_notice", "render_result_notices",
-    "score_distribution", "sign", "signature_ok", "verification_url", "write_xlsx",
+    "score_distribution", "sign", "signature_ok", "verification_url", "write_xlsx", "XlsxWriter",
 ]

@@ -33,7 +33,7 @@ def bar_chart(
     top = max_value if max_value is not None else _nice_max(max((v for _, v in items), default=0))
     parts = [
         f"<svg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 {width} {height}' role='img' "
-        f"aria-label='{escape(title)}' class='chart' style='width:100%;height:auto' {FONT}>",
+        f"aria-label='{escape(title)}' class='chart' {FONT}>",
         f"<title>{escape(title)}</title>",
         f"<text x='8' y='20' font-size='15' font-weight='bold'>{escape(title)}</text>",
     ]
@@ -63,7 +63,7 @@ def histogram(bins: Sequence[tuple[str, int]], *, title: str) -> str:
     plot_h = height - 40 - bottom
     parts = [
         f"<svg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 {width} {height}' role='img' "
-        f"aria-label='{escape(title)}' class='chart' style='width:100%;height:auto' {FONT}>",
+        f"aria-label='{escape(title)}' class='chart' {FONT}>",
         f"<title>{escape(title)}</title>",
         f"<text x='8' y='20' font-size='15' font-weight='bold'>{escape(title)}</text>",
         f"<line x1='{left}' y1='{height - bottom}' x2='{width - 10}' y2='{height - bottom}' stroke='#9ca3af'/>",
@@ -90,7 +90,7 @@ def line_chart(labels: Sequence[str], series: Mapping[str, Sequence[float]], *, 
     plot_w, plot_h = width - left - 16, height - 40 - bottom
     parts = [
         f"<svg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 {width} {height}' role='img' "
-        f"aria-label='{escape(title)}' class='chart' style='width:100%;height:auto' {FONT}>",
+        f"aria-label='{escape(title)}' class='chart' {FONT}>",
         f"<title>{escape(title)}</title>",
         f"<text x='8' y='20' font-size='15' font-weight='bold'>{escape(title)}</text>",
         f"<line x1='{left}' y1='{height - bottom}' x2='{width - 16}' y2='{height - bottom}' stroke='#9ca3af'/>",

@@ -44,10 +44,27 @@ def _safe(value: Any) -> Any:
 
 def write_xlsx(target: BinaryIO | str, sheets: Sequence[tuple[str, Sequence[Column], Iterable[Any]]]) -> int:
     """Write ``(title, columns, rows)`` sheets to ``target``; returns the number of data rows."""
-    wb = Workbook(write_only=True)
-    count = 0
+    writer = XlsxWriter()
     for title, columns, rows in sheets:
-        ws = wb.create_sheet(title=_ILLEGAL.sub("", title)[:31] or "Sheet")
+        writer.sheet(title, columns)
+        writer.append(rows)
+    writer.save(target)
+    return writer.count
+
+
+class XlsxWriter:
+    """The same workbook written a batch at a time, so a caller can feed rows as a database cursor
+    yields them (each call may run in a different worker thread, never two at once)."""
+
+    def __init__(self) -> None:
+        self._wb = Workbook(write_only=True)
+        self._ws: Any = None
+        self._columns: Sequence[Column] = ()
+        self.count = 0
+
+    def sheet(self, title: str, columns: Sequence[Column]) -> None:
+        ws = self._ws = self._wb.create_sheet(title=_ILLEGAL.sub("", title)[:31] or "Sheet")
+        self._columns = columns
         for i, col in enumerate(columns):
             ws.column_dimensions[_letter(i)].width = col.width
         ws.freeze_panes = "A2"
@@ -57,11 +74,15 @@ def write_xlsx(target: BinaryIO | str, sheets: Sequence[tuple[str, Sequence[Colu
             cell.font = Font(bold=True)
             header.append(cell)
         ws.append(header)
+
+    def append(self, rows: Iterable[Any]) -> None:
+        ws, columns = self._ws, self._columns
         for row in rows:
             ws.append([_safe(col.value(row)) for col in columns])
-            count += 1
-    wb.save(target)
-    return count
+            self.count += 1
+
+    def save(self, target: BinaryIO | str) -> None:
+        self._wb.save(target)
 
 
 def _letter(index: int) -> str:

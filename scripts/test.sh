@@ -4,11 +4,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet "uv>=0.5,<1"
 # Bytecode compiled once here: with PYTHONDONTWRITEBYTECODE set (it is on the CI machine) every worker,
 # `dingkao` subprocess and demo server would otherwise compile each module it imports from source,
 # about 4 s of CPU per process.
-python3 -m uv sync --frozen --quiet --compile-bytecode
+# scripts/uv.py installs uv first when this Python has none (into ./.uv/, also on an externally managed one).
+python3 scripts/uv.py sync --frozen --quiet --compile-bytecode
 .venv/bin/python -m compileall -q -j 0 exam_server proctoring question_bank registry reports tests >/dev/null
 
 # The import contracts (the layers in pyproject.toml's [tool.importlinter]) before any test runs.

@@ -47,7 +47,7 @@ _SAVE = (
     "ARRAY(SELECT w.item_number FROM w WHERE w.attempt_id = att.id) AS written FROM att")
 # Save statements in flight at once per process. A save finding both busy waits for one (a few ms)
 # and goes in the next batch with the others that came meanwhile. Measured with 20,000 candidates
-# (benchmarks/exam_load.py): see the README's load section.
+# (benchmarks/exam_load.py): see docs/load.md.
 SAVE_LANES = 2
 BATCH_ROWS = 2000  # answers per statement at most (each request brings up to MAX_ANSWERS_PER_REQUEST)
 _CLOCK = "SELECT physician_id, deadline, state, device_id FROM exam_attempts WHERE id = $1"

@@ -17,6 +17,7 @@ from ..web.keys import sessionmaker_key, settings_key
 from ..web.pages import setup_redirect
 from ..web.params import path_id
 from ..web.routes import page_routes
+from ..web.security_headers import uses_camera
 from ..web.sessions import current_account, current_actor
 from ..web.templating import render
 from . import attempts
@@ -46,6 +47,7 @@ async def exams_page(request: web.Request) -> web.StreamResponse:
 
 
 @page_routes.get("/exams/attempt/{attempt_id}", name="attempt")
+@uses_camera
 async def attempt_page(request: web.Request) -> web.StreamResponse:
     _physician_only(request, request.path)
     return render(request, "attempt.html", {"attempt_id": path_id(request, "attempt_id"),

@@ -8,6 +8,7 @@ from registry.roles import Role
 
 from ..web.pages import only_for
 from ..web.routes import page_routes
+from ..web.security_headers import uses_camera
 from ..web.templating import render
 
 
@@ -23,6 +24,7 @@ def _next(request: web.Request) -> str:
 
 
 @page_routes.get("/exams/check", name="proctor_check")
+@uses_camera
 async def check_page(request: web.Request) -> web.StreamResponse:
     only_for(request, request.path_qs, (Role.PHYSICIAN,), "医师本人")
     kind = request.query.get("kind", "humanities")

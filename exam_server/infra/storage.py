@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import secrets
 from pathlib import Path
 from typing import Protocol
@@ -11,6 +12,7 @@ from typing import Protocol
 
 class FileStorage(Protocol):
     async def put(self, data: bytes, *, prefix: str) -> str: ...
+    async def put_file(self, path: str, *, prefix: str) -> str: ...
     async def get(self, key: str) -> bytes: ...
     async def delete(self, key: str) -> None: ...
 
@@ -37,6 +39,20 @@ class LocalFileStorage:
             os.replace(tmp, path)
 
         await asyncio.to_thread(write)
+        return key
+
+    async def put_file(self, path: str, *, prefix: str) -> str:
+        """Move a finished file (an export) into storage without reading it into memory."""
+        key = f"{prefix}/{secrets.token_hex(16)}"
+        target = self._path(key)
+
+        def move() -> None:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            tmp = target.with_suffix(".part")
+            shutil.copyfile(path, tmp)  # the temporary file may be on another file system
+            os.replace(tmp, target)
+
+        await asyncio.to_thread(move)
         return key
 
     async def get(self, key: str) -> bytes:

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 import reports
@@ -26,60 +29,167 @@ from .services import PROCEDURE_WORDS, RESULT_OF_STATE
 STAFF = (Role.INSTITUTION, Role.BODY, Role.HEALTH_ADMIN, Role.ADMIN)
 
 
-async def registration_rows(session: AsyncSession, actor: Actor) -> list[dict[str, Any]]:
-    """One row per physician in scope for the current cycle (not-opened ones included)."""
-    ensure_role(actor, *STAFF)
-    cycle = await current_cycle(session)
-    stmt = (select(Physician, Registration, PublishedResult, Certificate)
+# -- rows for exports: column-only statements a server-side cursor streams, and plain converters ----
+
+
+def registration_statement(cycle_id: int, actor: Actor) -> Select[Any]:
+    """One row per physician in scope for the cycle (not-opened ones included), by physician id."""
+    return (select(Physician.name, Physician.id_number, Institution.name, Physician.practice_category,
+                   Physician.practice_scope, Registration.procedure, Registration.state, Registration.work_rating,
+                   Registration.ethics_rating, PublishedResult.id, Certificate.number, Registration.submitted_at,
+                   Registration.body_reviewed_at, PublishedResult.published_at)
             .join(Institution, Physician.institution_id == Institution.id)
-            .outerjoin(Registration, (Registration.physician_id == Physician.id) & (Registration.cycle_id == cycle.id))
+            .outerjoin(Registration, (Registration.physician_id == Physician.id) & (Registration.cycle_id == cycle_id))
             .outerjoin(PublishedResult, PublishedResult.registration_id == Registration.id)
             .outerjoin(Certificate, (Certificate.registration_id == Registration.id) & Certificate.revoked_at.is_(None))
             .where(institution_clause(actor)).order_by(Physician.id))
-    rows = []
-    for physician, reg, pub, cert in (await session.execute(stmt)).all():
-        state = State.NOT_OPENED if reg is None else State(reg.state)
-        rows.append({
-            "name": physician.name, "id_number": mask_id_number(physician.id_number),
-            "institution": physician.institution.name, "category": physician.practice_category,
-            "scope": physician.practice_scope or "", "procedure": PROCEDURE_WORDS.get((reg.procedure if reg else "") or "", "未选择"),
-            "state": STATE_WORDS[state], "state_code": str(state),
-            "work_rating": reg.work_rating if reg else None, "ethics_rating": reg.ethics_rating if reg else None,
-            "result": RESULT_OF_STATE.get(state), "published": pub is not None,
-            "certificate": cert.number if cert else None,
-            "submitted_at": reg.submitted_at if reg else None, "body_reviewed_at": reg.body_reviewed_at if reg else None,
-            "published_at": pub.published_at if pub else None,
-        })
-    return rows
 
 
-async def paper_score_rows(session: AsyncSession, actor: Actor) -> list[reports.PaperScoreRow]:
-    """Each scored attempt of the current cycle in scope (paper, score, pass mark), for pass rates by
-    paper and score distributions."""
+def registration_row(row: Sequence[Any]) -> dict[str, Any]:
+    (name, id_number, institution, category, scope, procedure, state_code, work, ethics, published_id, certificate,
+     submitted_at, body_reviewed_at, published_at) = row
+    state = State.NOT_OPENED if state_code is None else State(state_code)
+    return {
+        "name": name, "id_number": mask_id_number(id_number), "institution": institution, "category": category,
+        "scope": scope or "", "procedure": PROCEDURE_WORDS.get(procedure or "", "未选择"),
+        "state": STATE_WORDS[state], "state_code": str(state), "work_rating": work, "ethics_rating": ethics,
+        "result": RESULT_OF_STATE.get(state), "published": published_id is not None, "certificate": certificate,
+        "submitted_at": submitted_at, "body_reviewed_at": body_reviewed_at, "published_at": published_at,
+    }
+
+
+REVIEW_STATES = ("SUBMITTED", "INSTITUTION_APPROVED", "RETURNED")
+
+
+def review_statement(cycle_id: int, actor: Actor) -> Select[Any]:
+    """The registrations awaiting or returned from review (the review list export)."""
+    return registration_statement(cycle_id, actor).where(Registration.state.in_(REVIEW_STATES))
+
+
+def attempt_statement(cycle_id: int, actor: Actor) -> Select[Any]:
+    """Every attempt of the cycle by a physician in the actor's scope."""
+    return (select(Physician.name, Physician.id_number, Institution.name, ExamSchedule.title, Attempt.attempt_no,
+                   Attempt.started_at, Attempt.submitted_at, Attempt.score, ExamSchedule.pass_mark, Attempt.passed,
+                   Attempt.state)
+            .join(ExamSchedule, Attempt.schedule_id == ExamSchedule.id)
+            .join(Physician, Attempt.physician_id == Physician.id)
+            .join(Institution, Physician.institution_id == Institution.id)
+            .where(ExamSchedule.cycle_id == cycle_id, institution_clause(actor))
+            .order_by(Institution.name, Physician.id, ExamSchedule.title, Attempt.attempt_no))
+
+
+def attempt_row(row: Sequence[Any]) -> dict[str, Any]:
+    name, id_number, inst, title, no, started, submitted, score, pass_mark, passed, state = row
+    return {
+        "name": name, "id_number": mask_id_number(id_number), "institution": inst, "paper": title,
+        "attempt_no": no, "started_at": started, "submitted_at": submitted, "score": score, "pass_mark": pass_mark,
+        "outcome": "作答中" if state == "in_progress" else ("合格" if passed else ("不合格" if passed is not None else "—")),
+    }
+
+
+@dataclass(frozen=True)
+class ExportKind:
+    """An XLSX export: its sheet title, columns, the statement selecting its rows within a scope, and the
+    converter from a database row to the columns' mapping (run in the writer's thread)."""
+
+    name: str
+    title: str
+    columns: Sequence[reports.Column]
+    statement: Callable[[int, Actor], Select[Any]]
+    row: Callable[[Sequence[Any]], dict[str, Any]]
+
+
+EXPORTS = {e.name: e for e in (
+    ExportKind("results", "考核结果", reports.RESULT_COLUMNS, registration_statement, registration_row),
+    ExportKind("reviews", "审核名单", reports.REVIEW_COLUMNS, review_statement, registration_row),
+    ExportKind("attempts", "测评作答记录", reports.ATTEMPT_COLUMNS, attempt_statement, attempt_row),
+)}
+
+
+async def registration_rows(session: AsyncSession, actor: Actor) -> list[dict[str, Any]]:
+    """Every row of the results export as a list (small scopes and tests; exports stream instead)."""
     ensure_role(actor, *STAFF)
     cycle = await current_cycle(session)
-    rows = (await session.execute(
-        select(ExamSchedule.title, Attempt.score, ExamSchedule.pass_mark)
-        .join(ExamSchedule, Attempt.schedule_id == ExamSchedule.id)
-        .join(Physician, Attempt.physician_id == Physician.id)
-        .join(Institution, Physician.institution_id == Institution.id)
-        .where(ExamSchedule.cycle_id == cycle.id, Attempt.score.is_not(None), institution_clause(actor)))).all()
-    return [reports.PaperScoreRow(paper=t, score=float(sc), pass_mark=float(pm)) for t, sc, pm in rows]
+    return [registration_row(r) for r in (await session.execute(registration_statement(cycle.id, actor))).all()]
 
 
-def statistics(rows: list[dict[str, Any]], papers: list[reports.PaperScoreRow], *, start: dt.date,
-               end: dt.date) -> dict[str, Any]:
-    """Figures and SVG charts from rows already limited to the actor's scope."""
-    result_rows = [reports.ResultRow(institution=r["institution"], category=r["category"], procedure=r["procedure"],
-                                     state=r["state"], result=r["result"]) for r in rows]
-    by_state = reports.counts_by_state(result_rows)
-    rates = {name: reports.pass_rates(result_rows, key) for name, key in (
+async def attempt_rows(session: AsyncSession, actor: Actor) -> list[dict[str, Any]]:
+    """Every row of the attempts export as a list (small scopes and tests; exports stream instead)."""
+    ensure_role(actor, *STAFF)
+    cycle = await current_cycle(session)
+    return [attempt_row(r) for r in (await session.execute(attempt_statement(cycle.id, actor))).all()]
+
+
+# -- statistics: counted by the database, so a province's rows never come into the process ---------
+
+
+@dataclass(frozen=True)
+class Figures:
+    """What the statistics are computed from: counts per group, never one row per physician."""
+
+    groups: list[tuple[reports.ResultRow, int]]  # (institution, category, procedure, state, result) -> physicians
+    events: list[tuple[dt.date, str, int]]  # (day, milestone, physicians)
+    papers: list[tuple[reports.PaperScoreRow, int]]  # (paper, score, pass mark) -> attempts
+
+
+def _day(value: Any) -> dt.date:
+    # SQLite's date() answers text, PostgreSQL's a date.
+    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value)[:10])
+
+
+async def statistic_figures(session: AsyncSession, actor: Actor, cycle_id: int) -> Figures:
+    """Grouped counts of the cycle's registrations in scope, their milestone days and scored attempts."""
+    ensure_role(actor, *STAFF)
+    in_scope = institution_clause(actor)
+    reg_join = (Registration.physician_id == Physician.id) & (Registration.cycle_id == cycle_id)
+    n = func.count()
+    grouped = (await session.execute(
+        select(Institution.name, Physician.practice_category, Registration.procedure, Registration.state, n)
+        .join(Institution, Physician.institution_id == Institution.id).outerjoin(Registration, reg_join)
+        .where(in_scope)
+        .group_by(Institution.name, Physician.practice_category, Registration.procedure, Registration.state))).all()
+    groups = []
+    for institution, category, procedure, state_code, count in grouped:
+        state = State.NOT_OPENED if state_code is None else State(state_code)
+        groups.append((reports.ResultRow(institution=institution, category=category,
+                                         procedure=PROCEDURE_WORDS.get(procedure or "", "未选择"),
+                                         state=STATE_WORDS[state], result=RESULT_OF_STATE.get(state)), int(count)))
+    events: list[tuple[dt.date, str, int]] = []
+    for column, label, extra in ((Registration.submitted_at, "已提交", None),
+                                 (Registration.body_reviewed_at, "已复核", None),
+                                 (PublishedResult.published_at, "已公布", PublishedResult)):
+        day = func.date(column)
+        stmt = (select(day, n).select_from(Physician).join(Institution, Physician.institution_id == Institution.id)
+                .join(Registration, reg_join))
+        if extra is not None:
+            stmt = stmt.join(PublishedResult, PublishedResult.registration_id == Registration.id)
+        for value, count in (await session.execute(stmt.where(in_scope, column.is_not(None)).group_by(day))).all():
+            events.append((_day(value), label, int(count)))
+    papers = [(reports.PaperScoreRow(paper=t, score=float(sc), pass_mark=float(pm)), int(count))
+              for t, sc, pm, count in (await session.execute(
+                  select(ExamSchedule.title, Attempt.score, ExamSchedule.pass_mark, n)
+                  .join(ExamSchedule, Attempt.schedule_id == ExamSchedule.id)
+                  .join(Physician, Attempt.physician_id == Physician.id)
+                  .join(Institution, Physician.institution_id == Institution.id)
+                  .where(ExamSchedule.cycle_id == cycle_id, Attempt.score.is_not(None), in_scope)
+                  .group_by(ExamSchedule.title, Attempt.score, ExamSchedule.pass_mark))).all()]
+    return Figures(groups, events, papers)
+
+
+def _repeat(pairs: Iterable[tuple[Any, int]]) -> Iterator[Any]:
+    return itertools.chain.from_iterable(itertools.repeat(item, count) for item, count in pairs)
+
+
+def statistics(figures: Figures, *, start: dt.date, end: dt.date) -> dict[str, Any]:
+    """Figures and SVG charts from counts already limited to the actor's scope (the library's functions
+    take one row per physician: each group's row is repeated lazily, never held as a list)."""
+    by_state = reports.counts_by_state(_repeat(figures.groups))
+    rates = {name: reports.pass_rates(_repeat(figures.groups), key) for name, key in (
         ("institution", lambda r: r.institution), ("category", lambda r: r.category),
         ("procedure", lambda r: r.procedure))}
-    paper_rates = reports.paper_pass_rates(papers)
-    distribution = reports.score_distribution([p.score for p in papers])
-    events = [(r[k].date(), label) for r in rows for k, label in (
-        ("submitted_at", "已提交"), ("body_reviewed_at", "已复核"), ("published_at", "已公布")) if r[k]]
+    paper_rates = reports.paper_pass_rates(_repeat(figures.papers))
+    distribution = reports.score_distribution(p.score for p in _repeat(figures.papers))
+    events = _repeat(((day, label), count) for day, label, count in figures.events)
     end = min(end, dt.date.today()) if start <= dt.date.today() else end
     series = reports.cycle_progress(events, start=start, end=max(start, end), milestones=["已提交", "已复核", "已公布"])
     labels = [d.strftime("%m-%d") for d, _ in series]
@@ -89,7 +199,7 @@ def statistics(rows: list[dict[str, Any]], papers: list[reports.PaperScoreRow], 
         return [(r.group, r.rate or 0.0) for r in rs]
 
     return {
-        "total": len(rows),
+        "total": sum(count for _, count in figures.groups),
         "by_state": by_state,
         "pass_rates": {k: [{"group": r.group, "total": r.total, "passed": r.passed, "rate": r.rate} for r in v]
                        for k, v in {**rates, "paper": paper_rates}.items()},
@@ -196,23 +306,3 @@ async def question_statistic_rows(session: AsyncSession, actor: Actor, *, bank_i
     # Flagged questions first, then the most drawn.
     out.sort(key=lambda r: (not r["flags"], -r["drawn"], r["question"] or 0))
     return out
-
-
-async def attempt_rows(session: AsyncSession, actor: Actor) -> list[dict[str, Any]]:
-    """Every attempt of the current cycle by a physician in the actor's scope, for the XLSX export."""
-    ensure_role(actor, *STAFF)
-    cycle = await current_cycle(session)
-    result = await session.execute(
-        select(Physician.name, Physician.id_number, Institution.name, ExamSchedule.title, Attempt.attempt_no,
-               Attempt.started_at, Attempt.submitted_at, Attempt.score, ExamSchedule.pass_mark, Attempt.passed,
-               Attempt.state)
-        .join(ExamSchedule, Attempt.schedule_id == ExamSchedule.id)
-        .join(Physician, Attempt.physician_id == Physician.id)
-        .join(Institution, Physician.institution_id == Institution.id)
-        .where(ExamSchedule.cycle_id == cycle.id, institution_clause(actor))
-        .order_by(Institution.name, Physician.id, ExamSchedule.title, Attempt.attempt_no))
-    return [{
-        "name": name, "id_number": mask_id_number(id_number), "institution": inst, "paper": title,
-        "attempt_no": no, "started_at": started, "submitted_at": submitted, "score": score, "pass_mark": pass_mark,
-        "outcome": "作答中" if state == "in_progress" else ("合格" if passed else ("不合格" if passed is not None else "—")),
-    } for name, id_number, inst, title, no, started, submitted, score, pass_mark, passed, state in result.all()]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import tempfile
 import urllib.parse
 
 from aiohttp import web
@@ -15,24 +14,25 @@ from registry.roles import Role
 
 from ..web.api import json_ok
 from ..web.edge import parse_id
-from ..web.errors import Forbidden
-from ..web.keys import sessionmaker_key
+from ..web.errors import ApiError, Forbidden
+from ..web.keys import live_key, sessionmaker_key, storage_key
 from ..web.pages import setup_redirect
 from ..web.routes import page_routes, routes
 from ..web.sessions import current_account, current_actor
 from ..web.templating import render
-from .statistics import STAFF, attempt_rows, paper_score_rows, question_statistic_rows, registration_rows, statistics
+from .export_jobs import INLINE_MAX_ROWS, ExportJob, export_size, job_of, temp_path, write_export
+from .keys import export_jobs_key
+from .statistics import EXPORTS, STAFF, ExportKind, question_statistic_rows, statistic_figures, statistics
 
-REVIEW_STATES = {"SUBMITTED", "INSTITUTION_APPROVED", "RETURNED"}
-
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 async def _figures(request: web.Request) -> dict[str, object]:
     actor = current_actor(request)
     async with request.app[sessionmaker_key]() as session:
         cycle = await current_cycle(session)
-        rows = await registration_rows(session, actor)
-        papers = await paper_score_rows(session, actor)
-    figures = statistics(rows, papers, start=cycle.starts_on, end=cycle.ends_on)
+        counted = await statistic_figures(session, actor, cycle.id)
+    # Charts and rates walk every counted physician: off the loop.
+    figures = await asyncio.to_thread(statistics, counted, start=cycle.starts_on, end=cycle.ends_on)
     return {"cycle": cycle.name, **figures}
 
 
@@ -52,40 +52,104 @@ async def statistics_page(request: web.Request) -> web.StreamResponse:
     return render(request, "statistics.html", await _figures(request))
 
 
-async def _xlsx(request: web.Request, title: str, columns, rows) -> web.StreamResponse:  # type: ignore[no-untyped-def]
-    fd, path = tempfile.mkstemp(prefix="dingkao-export-", suffix=".xlsx")
-    os.close(fd)
+def _xlsx_headers(title: str) -> dict[str, str]:
+    return {"Content-Type": XLSX_TYPE, "Cache-Control": "no-store",
+            "Content-Disposition": f"attachment; filename=\"export.xlsx\"; filename*=UTF-8''{urllib.parse.quote(title)}.xlsx"}
+
+
+async def _send_file(request: web.Request, path: str, headers: dict[str, str]) -> web.StreamResponse:
+    """Send a finished file and prepare the response once (a FileResponse prepared here and again by
+    aiohttp, after the file was deleted, logged a traceback on every export)."""
+    response = web.StreamResponse(headers=headers)
+    response.content_length = os.path.getsize(path)
+    await response.prepare(request)
+    with open(path, "rb") as fh:
+        while chunk := await asyncio.to_thread(fh.read, 256 * 1024):
+            await response.write(chunk)
+    await response.write_eof()
+    return response
+
+
+async def _export(request: web.Request, kind: ExportKind) -> web.StreamResponse:
+    """A small export is written and sent at once; a large one starts a job (202) to poll and download."""
+    actor = current_actor(request)
+    async with request.app[sessionmaker_key]() as session:
+        total = await export_size(session, kind, actor)
+    if total > INLINE_MAX_ROWS:
+        job = await request.app[export_jobs_key].start(actor=actor, kind=kind, total=total)
+        return json_ok(job.public(), status=202)
+    path = temp_path()
     try:
-        await asyncio.to_thread(reports.write_xlsx, path, [(title, columns, rows)])
-        response = web.FileResponse(path, headers={
-            "Content-Type": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-            "Cache-Control": "no-store",
-            "Content-Disposition": f"attachment; filename=\"export.xlsx\"; filename*=UTF-8''{urllib.parse.quote(title)}.xlsx"})
-        await response.prepare(request)
-        return response
+        await write_export(request.app[sessionmaker_key], kind, actor, path)
+        return await _send_file(request, path, _xlsx_headers(kind.title))
     finally:
         os.unlink(path)
 
 
-@routes.get("/api/v1/exports/results.xlsx", summary="导出考核结果（XLSX，本角色范围内）", roles=STAFF, tags=("statistics",))
+@routes.get("/api/v1/exports/results.xlsx", summary="导出考核结果（XLSX，本角色范围内；超过 5000 行时转为后台导出，返回 202 与任务）",
+            roles=STAFF, tags=("statistics",))
 async def export_results(request: web.Request) -> web.StreamResponse:
-    async with request.app[sessionmaker_key]() as session:
-        rows = await registration_rows(session, current_actor(request))
-    return await _xlsx(request, "考核结果", reports.RESULT_COLUMNS, rows)
+    return await _export(request, EXPORTS["results"])
 
 
-@routes.get("/api/v1/exports/reviews.xlsx", summary="导出审核名单（XLSX，本角色范围内）", roles=STAFF, tags=("statistics",))
+@routes.get("/api/v1/exports/reviews.xlsx", summary="导出审核名单（XLSX，本角色范围内；超过 5000 行时转为后台导出）",
+            roles=STAFF, tags=("statistics",))
 async def export_reviews(request: web.Request) -> web.StreamResponse:
-    async with request.app[sessionmaker_key]() as session:
-        rows = [r for r in await registration_rows(session, current_actor(request)) if r["state_code"] in REVIEW_STATES]
-    return await _xlsx(request, "审核名单", reports.REVIEW_COLUMNS, rows)
+    return await _export(request, EXPORTS["reviews"])
 
 
-@routes.get("/api/v1/exports/attempts.xlsx", summary="导出测评作答记录（XLSX，本角色范围内）", roles=STAFF, tags=("statistics",))
+@routes.get("/api/v1/exports/attempts.xlsx", summary="导出测评作答记录（XLSX，本角色范围内；超过 5000 行时转为后台导出）",
+            roles=STAFF, tags=("statistics",))
 async def export_attempts(request: web.Request) -> web.StreamResponse:
+    return await _export(request, EXPORTS["attempts"])
+
+
+async def _start_job(request: web.Request, kind: ExportKind) -> web.StreamResponse:
+    actor = current_actor(request)
     async with request.app[sessionmaker_key]() as session:
-        rows = await attempt_rows(session, current_actor(request))
-    return await _xlsx(request, "测评作答记录", reports.ATTEMPT_COLUMNS, rows)
+        total = await export_size(session, kind, actor)
+    job = await request.app[export_jobs_key].start(actor=actor, kind=kind, total=total)
+    return json_ok(job.public(), status=202)
+
+
+@routes.post("/api/v1/exports/results/jobs", summary="开始后台导出考核结果（可查询进度，完成后下载）", roles=STAFF,
+             tags=("statistics",))
+async def start_results_export(request: web.Request) -> web.StreamResponse:
+    return await _start_job(request, EXPORTS["results"])
+
+
+@routes.post("/api/v1/exports/reviews/jobs", summary="开始后台导出审核名单", roles=STAFF, tags=("statistics",))
+async def start_reviews_export(request: web.Request) -> web.StreamResponse:
+    return await _start_job(request, EXPORTS["reviews"])
+
+
+@routes.post("/api/v1/exports/attempts/jobs", summary="开始后台导出测评作答记录", roles=STAFF, tags=("statistics",))
+async def start_attempts_export(request: web.Request) -> web.StreamResponse:
+    return await _start_job(request, EXPORTS["attempts"])
+
+
+async def _job(request: web.Request) -> ExportJob:
+    job = await job_of(request.app[live_key], request.match_info["token"], current_actor(request).account_id)
+    if job is None:  # unknown, expired or someone else's
+        raise ApiError("导出任务不存在或已过期", code="not_found", status=404)
+    return job
+
+
+@routes.get("/api/v1/export-jobs/{token}", summary="后台导出的进度", roles=STAFF, tags=("statistics",))
+async def export_job_progress(request: web.Request) -> web.StreamResponse:
+    return json_ok((await _job(request)).public())
+
+
+@routes.get("/api/v1/export-jobs/{token}/file", summary="下载后台导出的文件", roles=STAFF, tags=("statistics",))
+async def export_job_file(request: web.Request) -> web.StreamResponse:
+    job = await _job(request)
+    if job.stage != "done" or not job.storage_key:
+        raise ApiError("导出尚未完成", code="not_ready", status=409)
+    try:
+        data = await request.app[storage_key].get(job.storage_key)
+    except FileNotFoundError:
+        raise ApiError("导出任务不存在或已过期", code="not_found", status=404) from None
+    return web.Response(body=data, headers=_xlsx_headers(job.title))
 
 
 def _bank_id(request: web.Request) -> int | None:
@@ -106,4 +170,9 @@ async def question_statistics_api(request: web.Request) -> web.StreamResponse:
 async def export_question_statistics(request: web.Request) -> web.StreamResponse:
     async with request.app[sessionmaker_key]() as session:
         rows = await question_statistic_rows(session, current_actor(request), bank_id=_bank_id(request))
-    return await _xlsx(request, "试题统计", reports.QUESTION_COLUMNS, rows)
+    path = temp_path()
+    try:
+        await asyncio.to_thread(reports.write_xlsx, path, [("试题统计", reports.QUESTION_COLUMNS, rows)])
+        return await _send_file(request, path, _xlsx_headers("试题统计"))
+    finally:
+        os.unlink(path)

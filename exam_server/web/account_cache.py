@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import time
 from collections import OrderedDict
 from typing import Any, Iterable
@@ -44,7 +45,12 @@ class AccountCache:
         # Bumped by every drop: a load that raced with a drop must not store what it read.
         self._generation = 0
         self._pending: set[asyncio.Task[None]] = set()
+        # Announcements carry their sender: this process dropped its entries at commit already, and
+        # hearing its own message later (over Redis, after requests that reloaded the account)
+        # must not drop them a second time.
+        self.origin = f"{os.getpid()}-{id(self):x}-{time.monotonic_ns():x}"
         self.loads = 0
+        self.heard = 0  # announcements received (own ones included), for tests that wait for one
         self.listening = asyncio.Event()  # set while other processes' changes are heard (the follower's ready)
         self._watch(sessionmaker)
 
@@ -117,7 +123,7 @@ class AccountCache:
 
     def _changed(self, ids: set[int] | None) -> None:
         self.drop(ids)
-        message = json.dumps(sorted(ids) if ids is not None else "*")
+        message = json.dumps({"from": self.origin, "ids": sorted(ids) if ids is not None else "*"})
         try:
             task = asyncio.get_running_loop().create_task(self._publish(message))
         except RuntimeError:  # no loop (a synchronous script): nobody else to tell
@@ -143,11 +149,16 @@ class AccountCache:
             await cancel_and_wait(task)
 
     def _heard(self, raw: str) -> None:
+        self.heard += 1
         try:
             data: Any = json.loads(raw)
         except ValueError:
             self.drop(None)
             return
+        if isinstance(data, dict):
+            if data.get("from") == self.origin:
+                return
+            data = data.get("ids")
         if isinstance(data, list) and all(type(i) is int for i in data):
             self.drop(data)
         else:

@@ -14,6 +14,7 @@ from ..infra.storage import FileStorage
 from ..settings import Settings
 from .account_cache import AccountCache
 from .attempt_tokens import AttemptToken
+from .loop_watch import LoopWatch
 from .metrics import Metrics
 
 settings_key = web.AppKey("settings", Settings)
@@ -25,6 +26,7 @@ live_follower_key = web.AppKey("live_follower", LiveFollower)
 sms_key = web.AppKey("sms", SmsSender)
 storage_key = web.AppKey("storage", FileStorage)
 metrics_key = web.AppKey("metrics", Metrics)
+loop_watch_key = web.AppKey("loop_watch", LoopWatch)
 account_cache_key = web.AppKey("account_cache", AccountCache)
 
 # Request-scoped.

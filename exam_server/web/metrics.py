@@ -1,5 +1,5 @@
-"""Prometheus metrics for `GET /metrics`: requests and latency by route, database pool use, live-state
-errors, and the proctoring queue (depth and dead letters) when frames go through Redis.
+"""Prometheus metrics for `GET /metrics`: requests and latency by route, database pool use, event-loop
+lag and stalls (`loop_watch.py`), live-state errors, and the proctoring queue (depth and dead letters) when frames go through Redis.
 
 Each app has its own registry, so several apps in one process (tests) never share counters.
 """
@@ -16,6 +16,8 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from proctoring.redis_queue import QueueKeys, queue_depth
+
+from .loop_watch import LAG_BUCKETS
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
@@ -38,6 +40,11 @@ class Metrics:
                                  "Webcam frames waiting for (pending) or in analysis (processing)", ["state"],
                                  registry=r)
         self.dead_letters = Gauge("dingkao_proctoring_dead_letters", "Frames the workers gave up on", registry=r)
+        self.loop_lag = Histogram("dingkao_event_loop_lag_seconds",
+                                  "How late the event loop woke a 50 ms timer (time it was held by other work)",
+                                  buckets=LAG_BUCKETS, registry=r)
+        self.loop_stalls = Counter("dingkao_event_loop_stalls", "Wake-ups later than 100 ms (each logged with what ran)",
+                                   registry=r)
         self.scrape_errors = Counter("dingkao_metrics_scrape_errors", "Parts of a scrape that could not be read",
                                      ["part"], registry=r)
 

@@ -46,6 +46,7 @@ def _guard(ep: Endpoint) -> web.Handler:
         check_query_ids(request, ep.query)
         return await ep.handler(request)
 
+    guarded.takes_attempt_token = ep.attempt_token  # type: ignore[attr-defined]  # read by csrf_middleware
     return guarded
 
 

@@ -15,6 +15,7 @@ from registry.roles import Role
 from registry.scope import Actor
 
 from ..infra.livestate import LIVE_STATE_ERRORS, LiveState
+from . import attempt_tokens
 from .attempt_tokens import HEADER as TOKEN_HEADER
 from .errors import ApiError, NotLoggedIn
 from .keys import account_cache_key, account_key, attempt_token_key, live_down_key, live_key, settings_key
@@ -82,10 +83,23 @@ async def session_middleware(request: web.Request, handler):  # type: ignore[no-
     return await handler(request)
 
 
+def _token_authorises(request: web.Request) -> bool:
+    """The request goes to an endpoint an attempt token authorises, with a token valid for that very attempt.
+
+    Only then is it free of the CSRF check: another site cannot send a custom header (no CORS here) nor
+    know the token, and such a request is authenticated by the token alone (no session is read).
+    """
+    raw = request.headers.get(TOKEN_HEADER)
+    match = request.match_info
+    if not raw or match is None or not getattr(match.handler, "takes_attempt_token", False):
+        return False
+    token = attempt_tokens.verify(request.app[settings_key].secret_key, raw)
+    return token is not None and match.get("attempt_id") == str(token.attempt_id)
+
+
 @web.middleware
 async def csrf_middleware(request: web.Request, handler):  # type: ignore[no-untyped-def]
-    # Another site cannot send a custom header (no CORS here), and a token request carries no session.
-    if request.method not in SAFE_METHODS and TOKEN_HEADER not in request.headers:
+    if request.method not in SAFE_METHODS and not _token_authorises(request):
         cookie = request.cookies.get(CSRF_COOKIE, "")
         sent = request.headers.get(CSRF_HEADER, "")
         if not cookie or not sent or not hmac.compare_digest(cookie, sent):

@@ -1,6 +1,6 @@
 """Pairs of the demo banks that give each other away, beyond each fact's own four questions.
 
-Found by reading (README, "The cueing check"): ``CUEING`` holds pairs where the first question
+Found by reading (docs/question-formats.md, "The cueing check"): ``CUEING`` holds pairs where the first question
 (a 判断 statement or an A1 stem) says, rightly or wrongly, that the second question's answer is,
 or includes, one of its options; they are enemies in the demo banks. ``NOT_CUEING`` holds pairs
 the cueing check lists that reading found harmless (another subject in the same words); they

@@ -112,8 +112,29 @@ def browser():  # type: ignore[no-untyped-def]
             b.close()
 
 
+# Every context records what the content security policy refused (the page's securitypolicyviolation
+# events and the console's "Content Security Policy" errors); the fixtures fail a test that saw any.
+WATCH_CSP = """document.addEventListener('securitypolicyviolation', e => window.__dkCspViolation(
+  `${e.effectiveDirective} blocked ${e.blockedURI || '(inline)'} at ${e.sourceFile}:${e.lineNumber} on ${location.pathname}`));"""
+
+
+def watch_csp(context) -> list[str]:  # type: ignore[no-untyped-def]
+    seen: list[str] = []
+    context.expose_function("__dkCspViolation", lambda text: seen.append(text))
+    context.add_init_script(WATCH_CSP)
+    context.on("console", lambda m: seen.append(m.text) if "Content Security Policy" in m.text else None)
+    context.csp_violations = seen
+    return seen
+
+
+def assert_no_csp_violations(context) -> None:  # type: ignore[no-untyped-def]
+    seen = getattr(context, "csp_violations", [])
+    assert not seen, f"content security policy violations: {seen[:20]}"
+
+
 def _context(browser, demo_server: str, options: dict):  # type: ignore[no-untyped-def]
     context = browser.new_context(base_url=demo_server, locale="zh-CN", timezone_id="Asia/Shanghai", **options)
+    watch_csp(context)
     # Generous: at the start of a run four workers launch chromium and demo servers at once, and a
     # full-page screenshot has been seen to stall 15 s then. Only a failing step waits this long.
     context.set_default_timeout(30_000)
@@ -125,6 +146,7 @@ def phone_context(browser, demo_server):  # type: ignore[no-untyped-def]
     context = _context(browser, demo_server, PHONE)
     yield context
     context.close()
+    assert_no_csp_violations(context)
 
 
 @pytest.fixture
@@ -132,6 +154,7 @@ def desktop_context(browser, demo_server):  # type: ignore[no-untyped-def]
     context = _context(browser, demo_server, DESKTOP)
     yield context
     context.close()
+    assert_no_csp_violations(context)
 
 
 @pytest.fixture
@@ -147,3 +170,5 @@ def make_context(browser, demo_server):  # type: ignore[no-untyped-def]
     yield make
     for context in made:
         context.close()
+    for context in made:
+        assert_no_csp_violations(context)

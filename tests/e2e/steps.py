@@ -57,3 +57,15 @@ def open_registration(page, name: str) -> None:  # type: ignore[no-untyped-def]
 
 def shot(page, directory: Path, name: str) -> None:  # type: ignore[no-untyped-def]
     page.screenshot(path=str(directory / f"{name}.png"), full_page=True)
+
+
+def confirm_dialog(page, *, expect: str | None = None, ok: bool = True) -> str:  # type: ignore[no-untyped-def]
+    """Answer the project's confirmation dialog (app.js ``dk.confirmDialog``); returns its text."""
+    dialog = page.locator("dialog.dk-dialog[open]")
+    dialog.wait_for()
+    text = dialog.inner_text()
+    if expect is not None:
+        assert expect in text, text
+    dialog.locator("[data-dialog-ok]" if ok else "[data-dialog-cancel]").click()
+    dialog.wait_for(state="detached")
+    return text

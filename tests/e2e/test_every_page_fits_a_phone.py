@@ -17,7 +17,7 @@ from registry.application import STEPS
 
 from ..flows import step_data
 from ..photos import ONE_FACE, portrait_jpeg
-from .steps import first_login_physician, login_staff, open_registration, shot
+from .steps import confirm_dialog, first_login_physician, login_staff, open_registration, shot
 
 pytestmark = pytest.mark.e2e
 
@@ -109,6 +109,7 @@ def test_every_page_fits_a_phone_for_every_role(make_context, screenshots, tmp_p
     assert LONG_EMAIL in doctor.inner_text("main, body")
     shot(doctor, screenshots, "phone-confirm-long-email")
     doctor.click("[data-submit-registration]")
+    confirm_dialog(doctor, expect="提交后将由所在机构审核")
     doctor.wait_for_url(re.compile(r"/$"))
     walk(doctor, ["/", "/exemption"], "physician", screenshots, problems)
 

@@ -28,7 +28,8 @@ import pytest
 from ..conftest import PG_SERVER, REDIS_URL, _pg_admin
 from ..face_video import canvas, face_box, turned, write_y4m
 from .steps import login_staff
-from .conftest import CHROMIUM, CHROMIUM_ARGS, DESKTOP, DINGKAO, PHONE, _free_port, _healthy
+from .conftest import (CHROMIUM, CHROMIUM_ARGS, DESKTOP, DINGKAO, PHONE, _free_port, _healthy, assert_no_csp_violations,
+                       watch_csp)
 from ..server_env import clean_env
 
 PERSON, OTHER = "identities/df01/1.jpg", "identities/df03/1.jpg"
@@ -157,6 +158,7 @@ def context(browser, base: str, options: dict):  # type: ignore[no-untyped-def]
     ctx = browser.new_context(base_url=base, locale="zh-CN", timezone_id="Asia/Shanghai", **options)
     ctx.set_default_timeout(30_000)
     ctx.grant_permissions(["camera"], origin=base)
+    watch_csp(ctx)  # the camera pages pass the content security policy too
     return ctx
 
 
@@ -328,3 +330,5 @@ def test_proctored_attempt_live_invigilation_and_review(camera_browser, camera, 
     review.screenshot(path=str(shots / "review-confirmed.png"), full_page=True)
     for ctx in (cand2, inv, body):
         ctx.close()
+    for ctx in (cand, cand2, inv, body):
+        assert_no_csp_violations(ctx)

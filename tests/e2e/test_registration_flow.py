@@ -14,7 +14,7 @@ from playwright.sync_api import expect
 
 from ..photos import ONE_FACE, portrait_jpeg
 from ..integration.test_registration_files import pdf_bytes
-from .steps import first_login_physician, login_staff, open_registration, shot
+from .steps import confirm_dialog, first_login_physician, login_staff, open_registration, shot
 
 pytestmark = pytest.mark.e2e
 
@@ -101,6 +101,7 @@ def test_general_and_simple_procedure_through_every_role(make_context, screensho
     doctor.wait_for_url(re.compile(r"/register/confirm$"))
     shot(doctor, screenshots, "physician_confirm_phone")
     doctor.click("[data-submit-registration]")
+    confirm_dialog(doctor, expect="提交后将由所在机构审核")
     doctor.wait_for_url(re.compile(r"/$"))
     assert "待机构审核" in doctor.inner_text("[data-state]")
 
@@ -126,6 +127,7 @@ def test_general_and_simple_procedure_through_every_role(make_context, screensho
     doctor.wait_for_url(re.compile(r"/register/experience$"))
     doctor.goto("/register/confirm")
     doctor.click("[data-submit-registration]")
+    confirm_dialog(doctor, expect="提交后将由所在机构审核")
     doctor.wait_for_url(re.compile(r"/$"))
     assert "待机构审核" in doctor.inner_text("[data-state]")
 
@@ -162,6 +164,7 @@ def test_general_and_simple_procedure_through_every_role(make_context, screensho
     second.set_input_files("#proof-input", proofs)
     second.wait_for_selector("#proof-list li >> nth=1")
     second.locator("#proof-list li").nth(1).locator("[data-delete-file]").click()  # withdraw a wrong upload
+    confirm_dialog(second, expect="删除后需重新上传")
     expect(second.locator("#proof-list li")).to_have_count(1)
     second.fill("[name=report]", "述" * 2001)
     assert "2001 / 2000" in second.inner_text('[data-counter-for="report"]')
@@ -172,6 +175,7 @@ def test_general_and_simple_procedure_through_every_role(make_context, screensho
     second.click("[data-next-step]")
     second.wait_for_url(re.compile(r"/register/confirm$"))
     second.click("[data-submit-registration]")
+    confirm_dialog(second, expect="提交后将由所在机构审核")
     second.wait_for_url(re.compile(r"/$"))
     second.click("a.tool:has-text('申请免考')")
     second.wait_for_url(re.compile(r"/exemption$"))

@@ -328,10 +328,46 @@ async def test_a_token_request_needs_no_session_or_csrf_and_opens_nothing_else(e
         async with bare.get(f"{doctor.base}/api/v1/me", headers={"X-Attempt-Token": token,
                                                                    "Cookie": f"dk_session={jar['dk_session']}"}) as r:
             assert r.status == 401
+        # A token that is not valid exempts nothing: without the CSRF token it is refused as forged.
         async with bare.post(f"{doctor.base}/api/v1/attempts/{attempt_id}/submit", headers={"X-Attempt-Token": "x.y"},
                              json={"device": DEVICE, "confirm": True}) as r:
-            assert r.status == 401 and "考试凭证无效" in (await r.json())["error"]["message"]
+            assert r.status == 403 and (await r.json())["error"]["code"] == "csrf"
+    status, body = await doctor.request("POST", f"/api/v1/attempts/{attempt_id}/submit", headers={"X-Attempt-Token": "x.y"},
+                                        json={"device": DEVICE, "confirm": True})
+    assert status == 401 and "考试凭证无效" in body["error"]["message"]
     assert await count(exams, Answer) == 1
+
+
+async def test_the_csrf_exemption_is_exact(exams, make_client) -> None:  # type: ignore[no-untyped-def]
+    """Issue 21: a valid attempt token spares the CSRF token on its own attempt's endpoints, nowhere else."""
+    doctor = await exam_doctor(make_client, exams, SIMPLE)
+    status, body = await doctor.post("/api/v1/exams/start", {"kind": "humanities", "device": DEVICE})
+    attempt_id, token = body["attempt_id"], body["token"]
+    save = {"device": DEVICE, "answers": [{"item": 1, "choice": "B", "seq": 1}]}
+    with_token = {"X-Attempt-Token": token}
+    refused = [
+        ("POST", "/api/v1/auth/logout", {}),
+        ("POST", "/api/v1/auth/login", {"kind": "staff", "login": "admin", "password": "x"}),
+        ("POST", "/api/v1/auth/password", {"old_password": "a", "new_password": "b", "confirm_password": "b"}),
+        ("POST", "/api/v1/exams/start", {"kind": "professional", "device": DEVICE}),
+        ("POST", f"/api/v1/attempts/{attempt_id + 1}/answers", save),  # valid token, another attempt
+        ("POST", f"/api/v1/attempts/{attempt_id + 1}/submit", {"device": DEVICE, "confirm": True}),
+    ]
+    for method, path, payload in refused:
+        status, body = await doctor.request(method, path, json=payload, headers=with_token, csrf=False)
+        assert status == 403 and body["error"]["code"] == "csrf", (path, status, body)
+    forged = token[:-2] + ("AA" if not token.endswith("AA") else "BB")
+    status, body = await doctor.request("POST", f"/api/v1/attempts/{attempt_id}/answers", json=save,
+                                        headers={"X-Attempt-Token": forged}, csrf=False)
+    assert status == 403 and body["error"]["code"] == "csrf"
+    # The session survived the refused logout, and the sitting's own save needs no CSRF token.
+    assert (await doctor.get("/api/v1/me"))[0] == 200
+    status, body = await doctor.request("POST", f"/api/v1/attempts/{attempt_id}/answers", json=save,
+                                        headers=with_token, csrf=False)
+    assert status == 200 and body["saved"] == [{"item": 1, "seq": 1}], body
+    # With the CSRF token, logout works as ever.
+    assert (await doctor.post("/api/v1/auth/logout", {}))[0] == 200
+    assert (await doctor.get("/api/v1/me"))[0] == 401
 
 
 async def test_the_event_stream_opens_with_the_token_in_its_query_and_nowhere_else(exams, make_client) -> None:  # type: ignore[no-untyped-def]

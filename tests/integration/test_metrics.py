@@ -46,6 +46,8 @@ async def test_requests_are_counted_by_route_template_method_and_status(client: 
                  route="/api/v1/registrations/{registration_id}") == 3
     assert value(samples, "dingkao_http_request_duration_seconds_bucket", route="/api/v1/auth/login", le="+Inf") == 2
     assert "dingkao_db_pool_size" in samples and "dingkao_db_pool_checked_out" in samples
+    # The loop watch ticks from start-up (exam_server/web/loop_watch.py).
+    assert "dingkao_event_loop_lag_seconds_bucket" in samples and "dingkao_event_loop_stalls_total" in samples
     if backend == "postgres":
         assert value(samples, "dingkao_db_pool_size") == 20  # registry.db.make_engine keeps 20 connections
 

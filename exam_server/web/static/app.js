@@ -33,6 +33,41 @@
   }
   window.dk = { api: api, csrf: csrf, deviceId: deviceId };
 
+  // The project's confirmation dialog (a styled <dialog>, never window.confirm): says what will happen
+  // and to whom. opts: title, lines (text, or [label, value] pairs shown as a list), ok, cancel, danger.
+  // Resolves true only when the user presses the confirm button.
+  function confirmDialog(opts) {
+    return new Promise(function (resolve) {
+      var dlg = document.createElement("dialog");
+      dlg.className = "dk-dialog"; dlg.setAttribute("aria-labelledby", "dk-dialog-title");
+      var h = document.createElement("h2"); h.id = "dk-dialog-title"; h.textContent = opts.title || "请确认"; dlg.appendChild(h);
+      var facts = null;
+      (opts.lines || []).forEach(function (line) {
+        if (Array.isArray(line)) {
+          if (!facts) { facts = document.createElement("dl"); facts.className = "facts"; dlg.appendChild(facts); }
+          var dt = document.createElement("dt"), dd = document.createElement("dd");
+          dt.textContent = line[0]; dd.textContent = line[1]; facts.appendChild(dt); facts.appendChild(dd);
+        } else { facts = null; var p = document.createElement("p"); p.textContent = line; dlg.appendChild(p); }
+      });
+      var bar = document.createElement("div"); bar.className = "actions";
+      var no = document.createElement("button"); no.type = "button"; no.className = "btn"; no.textContent = opts.cancel || "取消";
+      no.dataset.dialogCancel = "";
+      var yes = document.createElement("button"); yes.type = "button"; yes.dataset.dialogOk = "";
+      yes.className = "btn primary" + (opts.danger ? " danger-fill" : ""); yes.textContent = opts.ok || "确定";
+      bar.appendChild(no); bar.appendChild(yes); dlg.appendChild(bar);
+      document.body.appendChild(dlg);
+      var answered = false;
+      function done(value) { if (answered) return; answered = true; if (dlg.open) dlg.close(); dlg.remove(); resolve(value); }
+      no.addEventListener("click", function () { done(false); });
+      yes.addEventListener("click", function () { done(true); });
+      dlg.addEventListener("cancel", function () { done(false); });  // Esc
+      dlg.addEventListener("close", function () { done(false); });
+      dlg.showModal();
+      no.focus();  // the safe choice has the focus: Enter does not confirm by accident
+    });
+  }
+  window.dk.confirmDialog = confirmDialog;
+
   function formValues(form) {
     var out = {};
     Array.prototype.forEach.call(form.elements, function (el) {
@@ -89,7 +124,7 @@
   document.addEventListener("click", async function (ev) {
     var btn = ev.target.closest && ev.target.closest("[data-delete-file]");
     if (!btn) return;
-    if (!confirm("确定删除该文件？")) return;
+    if (!await confirmDialog({ title: "删除文件", lines: ["确定删除“" + ((btn.closest("li").querySelector("label") || btn.closest("li")).textContent || "").trim() + "”？删除后需重新上传。"], ok: "删除", danger: true })) return;
     var r = await api("POST", "/api/v1/registration/files/" + btn.dataset.deleteFile + "/delete");
     if (r.ok) { btn.closest("li").remove(); return; }
     var box = document.querySelector("[data-form-error]"); if (box) { box.textContent = r.data.error.message; box.hidden = false; }
@@ -145,7 +180,7 @@
         var act = document.createElement("td"); var reset = document.createElement("button");
         reset.type = "button"; reset.className = "btn"; reset.textContent = "重置密码";
         reset.addEventListener("click", async function () {
-          if (!confirm("确定将 " + p.name + " 的密码重置为初始密码？")) return;
+          if (!await confirmDialog({ title: "重置密码", lines: ["确定将 " + p.name + " 的密码重置为初始密码？其下次登录须修改密码。"], ok: "重置密码" })) return;
           var rr = await api("POST", "/api/v1/physicians/" + p.physician_id + "/reset-password");
           show(rr, "已重置 " + p.name + " 的密码");
         });
@@ -166,7 +201,7 @@
       btn.addEventListener("click", async function () {
         var all = btn.dataset.open === "all";
         var ids = Array.prototype.map.call(table.querySelectorAll("tbody input:checked"), function (b) { return Number(b.value); });
-        if (all && !confirm("确定为本机构全部医师开通本周期报名？")) return;
+        if (all && !await confirmDialog({ title: "开通报名", lines: ["确定为本机构全部尚未开通的医师开通本周期报名？"], ok: "全部开通" })) return;
         var r = await api("POST", "/api/v1/registrations/open", all ? { all: true } : { physician_ids: ids });
         show(r, r.ok ? "已为 " + r.data.opened + " 名医师开通报名" : "");
         if (r.ok) load();

@@ -154,12 +154,3 @@
   window.dkProctor = { start: start, stop: stop, onWarning: function (cb) { warningCallbacks.push(cb); },
                        captureNow: capture };
 })();
-(function () {
-  // The warning banner's look, kept with the script so the exam page needs only one line.
-  var css = ".proctor-warning{position:fixed;top:0;left:0;right:0;z-index:1000;background:#b00020;color:#fff;" +
-    "padding:12px 16px;font-size:18px;font-weight:700;text-align:center}" +
-    ".proctor-self{position:fixed;right:8px;bottom:8px;width:120px;border-radius:6px;z-index:999;opacity:.85}";
-  var style = document.createElement("style");
-  style.textContent = css;
-  document.head.appendChild(style);
-})();

@@ -107,7 +107,7 @@
 
   var submit = document.querySelector("[data-submit-registration]");
   if (submit) submit.addEventListener("click", async function () {
-    if (!confirm("提交后将由所在机构审核，审核期间不能修改。确认提交？")) return;
+    if (!await dk.confirmDialog({ title: "提交报名信息", lines: ["提交后将由所在机构审核，审核期间不能修改。确认提交？"], ok: "确认提交" })) return;
     submit.disabled = true;
     var r = await dk.api("POST", "/api/v1/registration/submit");
     if (r.ok) { location.href = "/"; return; }

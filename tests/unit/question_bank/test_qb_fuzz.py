@@ -13,7 +13,6 @@ from __future__ import annotations
 import io
 import random
 import signal
-import time
 import tracemalloc
 import zipfile
 from pathlib import Path
@@ -26,7 +25,10 @@ from question_bank import ImportFormatError, Option, Question, QuestionType, rea
 from question_bank.formats import _reader, detect_format
 
 READERS = ("xlsx", "csv", "aiken", "gift", "moodle_xml", "qti21", "text")
-PER_FILE_SECONDS = 5
+# A reader that loops forever is caught by a CPU-time alarm (ITIMER_PROF: this process's own CPU
+# seconds, which other processes on a busy machine do not eat into). Readers take milliseconds of
+# CPU per file; the bound is a safety net for a hang, never a speed requirement.
+PER_FILE_CPU_SECONDS = 30
 PEAK_BYTES = 64 * 1024 * 1024
 
 
@@ -104,7 +106,7 @@ def _mutate(rng: random.Random, data: bytes, other: bytes) -> bytes:
 
 
 def _check(fmt: str, data: bytes) -> None:
-    signal.setitimer(signal.ITIMER_REAL, PER_FILE_SECONDS)
+    signal.setitimer(signal.ITIMER_PROF, PER_FILE_CPU_SECONDS)
     try:
         try:
             result = _reader(fmt)(data)
@@ -115,7 +117,7 @@ def _check(fmt: str, data: bytes) -> None:
     except _Hang:
         pytest.fail(f"{fmt} reader hung on a damaged file of {len(data)} bytes")
     finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.setitimer(signal.ITIMER_PROF, 0)
     for p in problems:
         assert any("\u4e00" <= c <= "\u9fff" for c in p.message_zh), (fmt, p)
 
@@ -128,8 +130,8 @@ def test_thousands_of_damaged_files_through_every_reader():
     found = Path(shared).resolve() / "qbank_samples"
     seeds = _seeds(found if found.is_dir() else None)
     rng = random.Random(20261130)
-    old = signal.signal(signal.SIGALRM, _alarm)
-    count, started = 0, time.monotonic()
+    old = signal.signal(signal.SIGPROF, _alarm)
+    count = 0
     try:
         for round_ in range(16):
             for name, data in seeds:
@@ -156,9 +158,9 @@ def test_thousands_of_damaged_files_through_every_reader():
                 assert r.questions or r.problems
     finally:
         tracemalloc.stop()
-        signal.signal(signal.SIGALRM, old)
+        signal.signal(signal.SIGPROF, old)
+    # The work is bounded by count (16 rounds over every seed), never by a time budget.
     assert count >= (2000 if found.is_dir() else 300), count
-    assert time.monotonic() - started < 120
 
 
 _TOKENS = {
