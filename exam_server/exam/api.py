@@ -29,7 +29,6 @@ from ..web.schemas import Body
 from ..web.sessions import caller_physician, current_actor
 from . import answers, attempts, schedules, start_sql
 from .keys import attempt_hub_key, hot_path_key, paper_cache_key, result_published_key
-from .lifecycle import AttemptState
 from .push import KEEPALIVE
 
 PHYSICIAN = (Role.PHYSICIAN,)
@@ -221,24 +220,15 @@ async def submit_attempt(request: web.Request) -> web.StreamResponse:
     body: SubmitBody = await parse_body(request, SubmitBody)
     if not body.confirm:
         raise ApiError("请确认交卷", fields={"confirm": "请确认交卷"})
-    cache = request.app[paper_cache_key]
+    account_id = request[account_key].id if request.get(account_key) else None
     async with request.app[sessionmaker_key]() as session, session.begin():
-        attempt = await session.get(attempts.Attempt, attempt_id, with_for_update=True)
-        if attempt is None or attempt.physician_id != physician_id:
-            raise ApiError("考试记录不存在", code="not_found", status=404)
-        if attempt.state == AttemptState.IN_PROGRESS and attempt.device_id != body.device:
-            raise ApiError("本场考试已在另一台设备上继续，请在该设备上交卷", code="taken_over", status=409)
-        account_id = request[account_key].id if request.get(account_key) else None
-        now = utcnow()
-        # Past the deadline and its grace the clock ended it, whoever presses the button; a paper the
-        # server already submitted (the sweeper, staff, a proctoring rule) answers with its result.
-        if attempt.state == AttemptState.IN_PROGRESS:
-            if attempts.overdue(attempt.deadline, now, request.app[settings_key].exam_grace_seconds):
-                await attempts.submit(session, attempt, attempts.SubmitReason.TIME_UP, now=now, cache=cache,
-                                      request_id=request_id(request))
-            else:
-                await attempts.submit(session, attempt, attempts.SubmitReason.PHYSICIAN, now=now, cache=cache,
-                                      by=account_id, request_id=request_id(request))
+        try:
+            attempt = await attempts.submit_own(session, attempt_id, physician_id, body.device, now=utcnow(),
+                                                grace_seconds=request.app[settings_key].exam_grace_seconds,
+                                                cache=request.app[paper_cache_key], by=account_id,
+                                                request_id=request_id(request))
+        except answers.TakenOver as exc:
+            raise ApiError(exc.message, code="taken_over", status=409) from None
         schedule = await session.get(attempts.ExamSchedule, attempt.schedule_id)
         result = attempts.attempt_json(attempt, schedule, now=utcnow())  # type: ignore[arg-type]
     await request.app[attempt_hub_key].publish(attempt.id, "submitted")

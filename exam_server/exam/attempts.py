@@ -28,6 +28,7 @@ from registry.states import STATE_WORDS, Action, State
 
 from ..banks.models import Paper
 from . import invigilators, papers, rules
+from .answers import TakenOver
 from .lifecycle import SUBMIT_WORDS, AttemptAction, AttemptState, SubmitReason, next_attempt_state
 from .models import Answer, Attempt, ExamSchedule
 
@@ -333,6 +334,25 @@ async def submit(session: AsyncSession, attempt: Attempt, reason: SubmitReason, 
                  detail={"reason": reason.value, **({"note": note} if note else {})}, request_id=request_id)
     await _score(session, attempt, cache, now=now)
     return True
+
+
+async def submit_own(session: AsyncSession, attempt_id: int, physician_id: int, device_id: str, *, now: dt.datetime,
+                     grace_seconds: float, cache: papers.PaperCache, by: int | None = None,
+                     request_id: str | None = None) -> Attempt:
+    """The physician presses 交卷. Past the deadline and its grace the clock ended it, whoever presses;
+    a paper the server already submitted (the sweeper, staff, a proctoring rule) answers with its result."""
+    attempt = await session.get(Attempt, attempt_id, with_for_update=True)
+    if attempt is None or attempt.physician_id != physician_id:
+        raise NotFound("考试记录不存在")
+    if attempt.state != AttemptState.IN_PROGRESS:
+        return attempt
+    if attempt.device_id != device_id:
+        raise TakenOver("本场考试已在另一台设备上继续，请在该设备上交卷")
+    if overdue(attempt.deadline, now, grace_seconds):
+        await submit(session, attempt, SubmitReason.TIME_UP, now=now, cache=cache, request_id=request_id)
+    else:
+        await submit(session, attempt, SubmitReason.PHYSICIAN, now=now, cache=cache, by=by, request_id=request_id)
+    return attempt
 
 
 async def _score(session: AsyncSession, attempt: Attempt, cache: papers.PaperCache, *, now: dt.datetime) -> None:
