@@ -88,11 +88,23 @@
       show("[data-consent]", false); show("[data-begin]", false); show("[data-start-exam]", false); show("[data-camera]", false);
       stage(s.passed_check_id ? "passed" : !s.consent ? "consent" : !s.enrolled ? "unenrolled" : s.locked ? "locked" : "ready");
       if (s.passed_check_id) { say(s.manual ? "考核机构已人工核验您的身份，可以开始考试。" : "身份核验已通过，请在 15 分钟内开始考试。"); show("[data-start-exam]", true); return; }
-      if (!s.consent) { say("开考前须阅读并同意《人脸信息采集授权》。如不同意，请联系考核机构人工核验身份。"); show("[data-consent]", true); return; }
-      if (!s.enrolled) { say("您的报名照片尚未登记人脸信息，请联系考核机构人工核验身份。"); return; }
-      if (s.locked) { say("身份核验已连续 3 次未通过，请联系考核机构人工核验身份。"); return; }
+      manualPanel(s, false);
+      if (!s.consent) { say("开考前须阅读并同意《人脸信息采集授权》。如不同意，请联系考核机构人工核验身份。"); show("[data-consent]", true); manualPanel(s, true); return; }
+      if (!s.enrolled) { say("您的报名照片尚未登记人脸信息，请联系考核机构人工核验身份。"); manualPanel(s, true); return; }
+      if (s.locked) { say("身份核验已连续 3 次未通过，请联系考核机构人工核验身份。"); manualPanel(s, true); return; }
       say("请先检测摄像头。剩余核验次数：" + s.failures_left);
       show("[data-camera]", true);
+    }
+    // Where the physician who cannot pass the face check turns: the body's contact, and its refusal if any.
+    function manualPanel(s, on) {
+      var panel = $(check, "[data-manual]");
+      panel.hidden = !on;
+      if (!on) return;
+      $(panel, "[data-manual-words]").textContent = s.refused
+        ? "考核机构已于 " + time(s.refused.at) + " 人工核验，结论为核验不通过：" + s.refused.note + "。如有异议，请再次联系考核机构。"
+        : "人脸核验无法通过时，由考核机构核对您的身份证件后人工核验。";
+      $(panel, "[data-body-name]").textContent = s.body_name || "所属考核机构";
+      $(panel, "[data-body-contact]").textContent = s.body_contact || "考核机构尚未登记联系方式，请向所在医疗机构的定考负责人询问";
     }
     $(check, "[data-camera]").onclick = async function () {
       try { await openCamera(); closeCamera(); say("摄像头正常。点击“开始核验”获取转头顺序。"); show("[data-begin]", true); show("[data-camera]", false); }
@@ -138,7 +150,11 @@
       catch (e) { stage("error"); say("网络连接失败，未能提交核验画面，请检查网络后重试。"); show("[data-camera]", true); return; }
       if (!r.ok) { fail(check, r.data.error); await refresh(); stage("error"); return; }
       if (r.data.passed) { stage("passed"); say("核验通过。"); show("[data-start-exam]", true); }
-      else { stage(r.data.locked ? "locked" : "failed"); say(r.data.message + (r.data.locked ? "" : "。请重试，剩余次数：" + r.data.failures_left)); if (!r.data.locked) { show("[data-camera]", true); } }
+      else {
+        stage(r.data.locked ? "locked" : "failed"); say(r.data.message + (r.data.locked ? "" : "。请重试，剩余次数：" + r.data.failures_left));
+        if (!r.data.locked) { show("[data-camera]", true); }
+        else { var st = await api("GET", "/api/v1/identity-checks/status?kind=" + encodeURIComponent(kind)); if (st.ok) manualPanel(st.data, true); }
+      }
     };
     $(check, "[data-start-exam]").onclick = async function () {
       // The exam page claims the attempt with the same device id and starts the proctoring there.

@@ -40,7 +40,7 @@ async def manually_verified_start(exams: Any, make_client: Any, index: int, body
     physician_id = await enrol_photo(exams.app, index)
     doctor = await consenting_doctor(make_client, exams, index)
     status, body = await body01.post(f"/api/v1/physicians/{physician_id}/manual-verification",
-                                     {"kind": "humanities", "note": "现场核对"})
+                                     {"kind": "humanities", "decision": "verified", "method": "in_person", "note": "现场核对"})
     assert status == 201, body
     status, body = await doctor.post("/api/v1/exams/start", {"kind": "humanities", "device": DEVICE})
     assert status == 201, body
