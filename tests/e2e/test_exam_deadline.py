@@ -125,7 +125,7 @@ def test_sweeper_submits_at_the_deadline_with_or_without_a_browser(make_context,
         again.goto("/")
         return again.locator(".state").inner_text() == "【考核不合格】"
 
-    wait_for(home_says_failed, timeout=15, what="考核不合格 on the home page")
+    wait_for(home_says_failed, timeout=60, what="考核不合格 on the home page")
     shot(again, screenshots, "22-home-failed-after-window-phone")
     again.goto("/exams")
     humanities = again.locator(".paper[data-kind=humanities]")
