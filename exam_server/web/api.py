@@ -13,6 +13,7 @@ from pydantic import BaseModel, ValidationError
 from registry.roles import Role
 
 from .edge import out_of_range
+from .text import SUSPECT_JSON, check_json_text
 from .errors import ApiError
 
 Handler = Callable[..., Awaitable[web.StreamResponse]]
@@ -133,6 +134,8 @@ async def parse_body(request: web.Request, model: type[BaseModel]) -> Any:
         raise ApiError("请求内容不是有效的 JSON") from None
     if not isinstance(data, dict):
         raise ApiError("请求内容应为 JSON 对象")
+    if SUSPECT_JSON.search(raw):
+        check_json_text(data, {name: info.title or name for name, info in model.model_fields.items()})
     try:
         body = model.model_validate(data)
     except ValidationError as exc:

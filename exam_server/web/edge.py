@@ -16,6 +16,7 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
 from .errors import ApiError
+from .text import check_query_text, has_control
 
 # Ids and integers are stored as PostgreSQL INTEGER; SQLite's 64-bit integers are wider, so this one bound
 # keeps both databases from overflowing (and answers the same on both).
@@ -119,8 +120,11 @@ def missing_message(request: web.Request) -> str:
 @web.middleware
 async def edge_middleware(request: web.Request, handler):  # type: ignore[no-untyped-def]
     for name, raw in request.match_info.items():
-        if is_id_param(name) and parse_id(raw) is None:
+        if (is_id_param(name) and parse_id(raw) is None) or has_control(raw):
             raise RecordMissing(missing_message(request))
+    if request.query_string:
+        handler_titles = getattr(request.match_info.handler, "query_titles", None) if request.match_info else None
+        check_query_text(request.query, handler_titles or {})
     if request.body_exists and (request.content_type in _JSON_TYPES or request.content_type.endswith("+json")):
         check_json_size(request.content_length)
         check_json_shape(await request.read())  # read() keeps the bytes for the handler

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError, InvalidHeader
 
 from .edge import parse_id
 from .errors import ApiError
+from .text import check_file_name, control_message
 
 
 def path_id(request: web.Request, name: str) -> int:
@@ -32,15 +34,27 @@ async def read_upload(request: web.Request, field: str, limit: int, title: str) 
     """The one file part named `field`, read up to `limit` bytes (the rest is refused unread)."""
     if not request.content_type.startswith("multipart/"):
         raise ApiError(f"请以表单方式上传{title}", code="unsupported_media_type", status=415)
+    try:
+        return await _read_part(request, field, limit, title)
+    except InvalidHeader:  # a part header holding a control character (a NUL in a raw file name)
+        raise ApiError(control_message(f"{title}的文件名"), fields={field: control_message(f"{title}的文件名")},
+                       code="invalid_text") from None
+    except (HttpProcessingError, ValueError):
+        raise ApiError(f"无法读取上传的{title}：表单格式不正确", fields={field: f"无法读取上传的{title}"}) from None
+
+
+async def _read_part(request: web.Request, field: str, limit: int, title: str) -> tuple[bytes, str]:
     reader = await request.multipart()
     async for part in reader:
         if getattr(part, "name", None) != field:
             continue
+        name = part.filename or ""  # type: ignore[union-attr]
+        check_file_name(name, field, title)
         chunks, size = [], 0
         while chunk := await part.read_chunk(64 * 1024):  # type: ignore[union-attr]
             size += len(chunk)
             if size > limit:
                 raise ApiError(f"{title}不能超过 {limit // (1024 * 1024)} MB", fields={field: f"{title}不能超过 {limit // (1024 * 1024)} MB"}, status=413, code="too_large")
             chunks.append(chunk)
-        return b"".join(chunks), part.filename or ""  # type: ignore[union-attr]
+        return b"".join(chunks), name
     raise ApiError(f"请选择要上传的{title}", fields={field: f"请选择要上传的{title}"})
