@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import json
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -29,16 +28,10 @@ from registry.models import Account, AuditLog
 
 from ..conftest import PG_SERVER, REDIS_URL, REPO, _pg_admin
 from ..exam_flows import GENERAL, SIMPLE, correct_answers
-from ..server_env import clean_env
+from ..server_env import clean_env, listening_port
 
 DINGKAO = REPO / ".venv" / "bin" / "dingkao"
 SECRET = "s" * 40
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class Cluster:
@@ -49,16 +42,17 @@ class Cluster:
 
     def start(self, n: int) -> None:
         for i in range(n):
-            port = _free_port()
             env = clean_env()
             env.update(DATABASE_URL=self.url.replace("+asyncpg", ""), REDIS_URL=REDIS_URL, DINGKAO_SECRET_KEY=SECRET,
-                       DINGKAO_PORT=str(port), DINGKAO_LIVE_PREFIX=self.prefix, DINGKAO_COOKIE_SECURE="false",
+                       DINGKAO_PORT="0", DINGKAO_LIVE_PREFIX=self.prefix, DINGKAO_COOKIE_SECURE="false",
                        DINGKAO_STORAGE_DIR=str(self.tmp / "storage"), DINGKAO_LOG_JSON="false",
                        # These tests start attempts directly; the proctored path has its own tests.
                        DINGKAO_EXAM_FACE_CHECK="false")
             log = (self.tmp / f"serve{i}.log").open("wb")
             self.procs.append(subprocess.Popen([str(DINGKAO), "serve"], env=env, stdout=log, stderr=subprocess.STDOUT))
-            self.bases.append(f"http://127.0.0.1:{port}")
+        # Each server binds a port of the system's choosing and prints it (no port picked here and released).
+        for i, proc in enumerate(self.procs[-n:]):
+            self.bases.append(f"http://127.0.0.1:{listening_port(self.tmp / f'serve{i}.log', proc)}")
 
     async def wait_healthy(self) -> None:
         deadline = time.monotonic() + 60
