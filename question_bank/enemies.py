@@ -151,17 +151,6 @@ class EnemyLinks:
         if q.code or q.enemies:
             self._links.append(_Link(q.fingerprint, q.code, q.enemies, q.source_ref or "", q.group_key))
 
-    def __len__(self) -> int:
-        return len(self._links)
-
-    def codes(self) -> dict[str, str]:
-        """code -> fingerprint of the file's questions that have a code (first one wins)."""
-        out: dict[str, str] = {}
-        for link in self._links:
-            if link.code:
-                out.setdefault(link.code, link.fingerprint)
-        return out
-
     def resolve(self, stored: Mapping[str, str] | None = None) -> tuple[list[tuple[str, str]], list[Problem]]:
         """``(pairs, problems)``: enemy pairs by fingerprint (smaller first, each once) and what
         cannot be resolved. ``stored`` maps the bank's codes to their questions' fingerprints.

@@ -36,6 +36,9 @@ class AssessmentBody(Base):
     code: Mapped[str] = mapped_column(String(32), unique=True)
     name: Mapped[str] = mapped_column(String(128))
     region_id: Mapped[int] = mapped_column(ForeignKey("regions.id"))
+    # How a physician reaches the body (telephone, address, hours): shown where the physician is told
+    # to contact it, e.g. for a manual identity verification. Maintained by the admin.
+    contact: Mapped[str | None] = mapped_column(String(200))
 
 
 class Institution(Base):

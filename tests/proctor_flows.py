@@ -7,7 +7,7 @@ from typing import Any, Awaitable, Callable
 
 from sqlalchemy import select
 
-from exam_server.web.keys import sessionmaker_key
+from exam_server.web.keys import sessionmaker_key, storage_key
 from registry.models import Account, Physician, Registration, StoredFile
 
 from .exam_flows import exam_doctor
@@ -25,13 +25,15 @@ async def enrol_photo(app: Any, index: int, rel: str = PERSON) -> int:
 
     from exam_server.demo.exams import exam_login
 
-    enrolment = await asyncio.to_thread(proctoring.enrol, jpeg(canvas(rel)), person_id="x")
+    photo = jpeg(canvas(rel))
+    enrolment = await asyncio.to_thread(proctoring.enrol, photo, person_id="x")
+    key = await app[storage_key].put(photo, prefix="photos")
     async with app[sessionmaker_key]() as session, session.begin():
         physician = await session.scalar(select(Physician).where(Physician.id_number == exam_login(index)))
         reg = await session.scalar(select(Registration).where(Registration.physician_id == physician.id))
         account = await session.scalar(select(Account).where(Account.physician_id == physician.id))
         session.add(StoredFile(kind="photo", owner_account_id=account.id, registration_id=reg.id,
-                               storage_key=f"photos/test-{physician.id}", mime="image/jpeg", size=1, sha256="0" * 64,
+                               storage_key=key, mime="image/jpeg", size=len(photo), sha256="0" * 64,
                                original_name="photo.jpg", meta={"enrolment": enrolment.to_dict()}))
         return physician.id
 

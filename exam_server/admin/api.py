@@ -98,3 +98,28 @@ async def code_table_active(request: web.Request) -> web.StreamResponse:
         entry = await code_tables.set_active(session, current_actor(request), path_id(request, "entry_id"),
                                              active=body.active, request_id=request_id(request))
     return json_ok({"id": entry.id, "active": entry.active})
+
+
+# ---- assessment bodies ----
+
+class BodyContactBody(Body):
+    contact: str = Field(title="联系方式", min_length=1, max_length=200)
+
+
+@routes.post("/api/v1/admin/assessment-bodies/{body_id}", summary="修改考核机构的联系方式（医师需人工核验身份等时看到）",
+             roles=ADMIN, body=BodyContactBody, tags=TAGS)
+async def body_contact(request: web.Request) -> web.StreamResponse:
+    from registry import audit
+    from registry.models import AssessmentBody
+
+    from ..web.errors import ApiError
+
+    body: BodyContactBody = await parse_body(request, BodyContactBody)
+    async with request.app[sessionmaker_key]() as session, session.begin():
+        row = await session.get(AssessmentBody, path_id(request, "body_id"))
+        if row is None:
+            raise ApiError("考核机构不存在", code="not_found", status=404)
+        old, row.contact = row.contact, body.contact.strip()
+        audit.record(session, actor_id=current_actor(request).account_id, action="body.contact", entity="body",
+                     entity_id=row.id, detail={"from": old, "to": row.contact}, request_id=request_id(request))
+    return json_ok({"id": row.id, "contact": row.contact})

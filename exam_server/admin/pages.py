@@ -42,3 +42,15 @@ async def admin_conditions(request: web.Request) -> web.StreamResponse:
 
         items = (await session.scalars(select(ExemptionCondition).order_by(ExemptionCondition.id))).all()
     return render(request, "conditions.html", {"conditions": items})
+
+
+@page_routes.get("/admin/bodies", name="admin_bodies")
+async def bodies_page(request: web.Request) -> web.StreamResponse:
+    require_role(request, Role.ADMIN)
+    from sqlalchemy import select
+
+    from registry.models import AssessmentBody
+
+    async with request.app[sessionmaker_key]() as session:
+        bodies = (await session.scalars(select(AssessmentBody).order_by(AssessmentBody.code))).all()
+    return render(request, "admin_bodies.html", {"bodies": bodies})

@@ -83,6 +83,11 @@ STAFF = [
     ("admin", "系统管理员", Role.ADMIN, None, None, None),
 ]
 
+BODY_CONTACTS = {
+    "BODY01": "电话 022-23456789（工作日 8:30—17:00），滨海市和平区南京路 88 号 3 楼",
+    "BODY02": "电话 022-29876543（工作日 9:00—17:00），临江县人民路 12 号",
+}
+
 
 async def seed_demo(settings: Settings) -> bool:
     """Seed once; returns False when the demo data is already there."""
@@ -101,6 +106,8 @@ async def seed_demo(settings: Settings) -> bool:
             regions = {r.code: r for r in (await session.scalars(select(Region))).all()}
             session.add(HealthAdministration(name="滨海市和平区卫生健康委员会", region_id=regions["120101"].id))
             bodies = {i.body.code: i.body for i in insts.values()}
+            for code, contact in BODY_CONTACTS.items():
+                bodies[code].contact = contact
             today = dt.date.today()
             start_year = today.year - (today.year - 2024) % 3
             session.add(Cycle(name=f"{start_year}—{start_year + 2} 年度", starts_on=dt.date(start_year, 1, 1),

@@ -3,24 +3,24 @@ enrolled face, and the body's manual verification."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from aiohttp import web
 from pydantic import Field
 
-from proctoring.challenge import POSE_WORDS, Challenge
+from proctoring.challenge import FAILURE_WORDS, POSE_WORDS, Challenge, Failure
 from registry.db import utcnow
 from registry.roles import Role
 
 from ..web.api import json_ok, parse_body
 from ..web.errors import ApiError
-from ..web.keys import live_key, sessionmaker_key, settings_key
+from ..web.keys import live_key, sessionmaker_key, settings_key, storage_key
 from ..web.params import path_id
 from ..web.request_context import request_id
 from ..web.routes import routes
 from ..web.schemas import Body, ConfirmBody
 from ..web.sessions import current_actor
-from . import checks as identity, consent
+from . import checks as identity, consent, manual
 from .keys import face_analyzer_key
 
 PHYSICIAN = (Role.PHYSICIAN,)
@@ -42,6 +42,8 @@ class CheckFramesBody(Body):
 
 class ManualBody(Body):
     kind: str = KIND
+    decision: Literal["verified", "refused"] = Field(title="核验结论")
+    method: Literal["in_person", "video", "photo_review"] = Field(title="核验方式")
     note: str = Field(title="核验说明", min_length=1, max_length=500)
 
 
@@ -99,7 +101,10 @@ async def identity_status(request: web.Request) -> web.StreamResponse:
     kind = _kind_query(request)
     async with request.app[sessionmaker_key]() as session:
         body = await identity.status(session, actor.physician_id or 0, kind, now=utcnow())
-    return json_ok({**body, "kind": kind, "required": request.app[settings_key].exam_face_check})
+        view = await manual.physician_view(session, actor.physician_id or 0, kind)
+    return json_ok({**body, "kind": kind, "required": request.app[settings_key].exam_face_check,
+                    "body_name": view.body_name, "body_contact": view.contact,
+                    "refused": None if view.refused_note is None else {"note": view.refused_note, "at": view.refused_at}})
 
 
 def challenge_json(check_id: int, challenge: Challenge) -> dict[str, Any]:
@@ -139,27 +144,73 @@ async def submit_identity_frames(request: web.Request) -> web.StreamResponse:
     verdict, images = await identity.judge(request.app[face_analyzer_key](), enrolment, check_id, challenge,
                                            frames)
     updated = None
+    captures: list[str] = []
     if verdict.passed and verdict.frontal_frame_ids:
         updated = await identity.add_capture(enrolment, images[verdict.frontal_frame_ids[0]])
+    elif not verdict.passed:  # the body compares these with the registration photo if it comes to a manual check
+        captures = await identity.keep_captures(request.app[storage_key], frames)
     async with request.app[sessionmaker_key]() as session, session.begin():
         check = await identity.open_check(session, actor, check_id, now=now)
-        await identity.record_verdict(session, check, verdict, now=utcnow(), enrolment=updated,
+        await identity.record_verdict(session, check, verdict, now=utcnow(), enrolment=updated, captures=captures,
                                       request_id=request_id(request))
         failures = await identity.failures_since_success(session, check.physician_id, check.kind)
-    locked = not verdict.passed and failures >= identity.MAX_FAILURES
+    locked = not verdict.passed and identity.is_locked(failures)
     message = verdict.message_zh
     if locked:
         message += f"。已连续 {identity.MAX_FAILURES} 次未通过，请联系考核机构人工核验身份"
     return json_ok({"passed": verdict.passed, "failure": verdict.failure, "message": message,
-                    "failures_left": max(0, identity.MAX_FAILURES - failures), "locked": locked})
+                    "failures_left": identity.failures_left(failures), "locked": locked})
 
 
-@routes.post("/api/v1/physicians/{physician_id}/manual-verification", summary="考核机构人工核验医师身份（代替人脸核验）",
+@routes.post("/api/v1/physicians/{physician_id}/manual-verification",
+             summary="考核机构人工核验医师身份：核验通过（代替人脸核验）或核验不通过，记录核验人与方式",
              roles=BODY_STAFF, body=ManualBody, tags=("proctoring",))
 async def manual_verification(request: web.Request) -> web.StreamResponse:
     actor = current_actor(request)
     body: ManualBody = await parse_body(request, ManualBody)
     async with request.app[sessionmaker_key]() as session, session.begin():
-        check = await identity.manual_verify(session, actor, path_id(request, "physician_id"), body.kind, body.note,
-                                             now=utcnow(), request_id=request_id(request))
-    return json_ok({"check_id": check.id, "state": check.state}, status=201)
+        check = await manual.decide(session, actor, path_id(request, "physician_id"), body.kind,
+                                    verified=body.decision == "verified", method=body.method, note=body.note,
+                                    now=utcnow(), request_id=request_id(request))
+    return json_ok({"check_id": check.id, "state": check.state, "words": manual.DECISION_WORDS[check.state]},
+                   status=201)
+
+
+@routes.get("/api/v1/manual-verifications", summary="待人工核验身份的医师（人脸核验无法通过者）与最近的核验记录",
+            roles=BODY_STAFF, tags=("proctoring",))
+async def manual_verification_queue(request: web.Request) -> web.StreamResponse:
+    actor = current_actor(request)
+    async with request.app[sessionmaker_key]() as session:
+        waiting = await manual.queue(session, actor, now=utcnow())
+        done = await manual.decisions(session, actor)
+    return json_ok({
+        "items": [{"physician_id": e.physician.id, "name": e.physician.name, "id_number_masked": manual.masked(e.physician),
+                   "institution": e.physician.institution.name, "kind": e.kind,
+                   "kind_words": manual.KIND_WORDS.get(e.kind or "", "待考试卷"), "reason": e.reason, "since": e.since,
+                   "photo_url": f"/api/v1/files/{e.photo_file_id}" if e.photo_file_id else None,
+                   "failed": [{"check_id": c.id, "at": c.decided_at, "failure_words": FAILURE_WORDS[Failure(c.failure)].split("，")[0] if c.failure in set(Failure) else "未通过",
+                               "captures": [f"/api/v1/identity-checks/{c.id}/captures/{i}"
+                                            for i in range(1, len(c.captures or []) + 1)]} for c in e.failed]}
+                  for e in waiting],
+        "decisions": [{"check_id": c.id, "physician_id": p.id, "name": p.name, "institution": p.institution.name,
+                       "kind": c.kind, "kind_words": manual.KIND_WORDS[c.kind], "state": c.state,
+                       "words": manual.DECISION_WORDS.get(c.state, c.state), "method": c.method,
+                       "method_words": manual.MANUAL_METHODS.get(c.method or "", "未记录"), "note": c.note,
+                       "by": by, "at": c.decided_at, "used": c.used_by_attempt_id is not None}
+                      for c, p, by in done],
+        "methods": [{"value": k, "words": v} for k, v in manual.MANUAL_METHODS.items()],
+    })
+
+
+@routes.get("/api/v1/identity-checks/{check_id}/captures/{number}", summary="未通过的人脸核验画面（考核机构人工核验时比对）",
+            roles=BODY_STAFF, tags=("proctoring",))
+async def identity_capture(request: web.Request) -> web.StreamResponse:
+    actor = current_actor(request)
+    async with request.app[sessionmaker_key]() as session:  # {number}: 1 for the first capture
+        key = await manual.capture_key(session, actor, path_id(request, "check_id"), path_id(request, "number") - 1)
+    try:
+        data = await request.app[storage_key].get(key)
+    except FileNotFoundError:
+        raise ApiError("核验画面已按保存期限删除", code="not_found", status=404) from None
+    mime = "image/png" if data.startswith(b"\x89PNG") else "image/jpeg"
+    return web.Response(body=data, content_type=mime, headers={"Cache-Control": "private, no-store"})

@@ -4,38 +4,27 @@ against the enrolment, up to MAX_FAILURES tries, or a manual verification by the
 from __future__ import annotations
 
 import asyncio
-import base64
 import datetime as dt
-from dataclasses import dataclass
-from typing import Any, Iterable, Protocol, Sequence, TypeVar
+from typing import Any, Sequence
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 import proctoring
 from proctoring.challenge import Challenge, ChallengeVerdict, Failure, TaggedFrame, judge_challenge, pick_challenge
-from question_bank import PaperKind
 from registry import audit
-from registry.errors import IllegalTransition, InvalidInput, NotFound, PermissionDenied
+from registry.errors import IllegalTransition, NotFound, PermissionDenied
 from registry.models import Physician, Registration, StoredFile
 from registry.roles import Role
 from registry.scope import Actor, can_see_physician
 
+from ..infra.storage import FileStorage
 from . import consent
 from .models import IdentityCheck, LiveEnrolment
-
-MAX_FAILURES = 3
-CHECK_SECONDS = 180  # an open challenge must be answered within this
-class _CheckLike(Protocol):
-    manual_by: int | None
-    decided_at: dt.datetime | None
-
-
-C = TypeVar("C", bound=_CheckLike)
-
-VALID_SECONDS = 15 * 60  # a passed check allows starting the paper within this
-MAX_FRAME_BYTES = 400_000
-KINDS = (PaperKind.HUMANITIES.value, PaperKind.PROFESSIONAL.value)
+from .rules import (  # the decisions; re-exported for the pages, the start and the frame worker
+    CHECK_SECONDS, KINDS, MAX_FAILURES, VALID_SECONDS, SubmittedFrame, decode_frames, failures_left, first_valid,
+    is_locked, paper_kind as _kind, timed_out,
+)
 
 
 class ConsentRequired(IllegalTransition):
@@ -72,20 +61,14 @@ async def failures_since_success(session: AsyncSession, physician_id: int, kind:
         IdentityCheck.id > (last_ok or 0))) or 0
 
 
-def _kind(kind: str) -> str:
-    if kind not in KINDS:
-        raise InvalidInput("试卷类型的取值无效", fields={"kind": "试卷类型的取值无效"})
-    return kind
-
-
 async def status(session: AsyncSession, physician_id: int, kind: str, *, now: dt.datetime) -> dict[str, Any]:
     """What the check page needs: consent, enrolment, failures left, a still valid pass."""
     has_consent = await consent.current_consent(session, physician_id) is not None
     failures = await failures_since_success(session, physician_id, _kind(kind))
     valid = await valid_pass(session, physician_id, kind, now=now)
     return {"consent": has_consent, "enrolled": await enrolment_of(session, physician_id) is not None,
-            "failures": failures, "failures_left": max(0, MAX_FAILURES - failures),
-            "locked": failures >= MAX_FAILURES, "passed_check_id": valid.id if valid else None,
+            "failures": failures, "failures_left": failures_left(failures),
+            "locked": is_locked(failures), "passed_check_id": valid.id if valid else None,
             "manual": bool(valid and valid.manual_by)}
 
 
@@ -98,7 +81,7 @@ async def start_check(session: AsyncSession, actor: Actor, kind: str, *, now: dt
         raise ConsentRequired("请先阅读并同意《人脸信息采集授权》，或联系考核机构人工核验")
     if await enrolment_of(session, actor.physician_id) is None:
         raise IllegalTransition("您的报名照片尚未登记人脸信息，请联系考核机构人工核验身份")
-    if await failures_since_success(session, actor.physician_id, kind) >= MAX_FAILURES:
+    if is_locked(await failures_since_success(session, actor.physician_id, kind)):
         raise CheckLocked(f"身份核验已连续 {MAX_FAILURES} 次未通过，请联系考核机构人工核验身份")
     # An unanswered earlier challenge is abandoned (counts as nothing: it was never judged).
     await session.execute(update(IdentityCheck).where(
@@ -114,47 +97,13 @@ async def start_check(session: AsyncSession, actor: Actor, kind: str, *, now: dt
     return check, challenge
 
 
-@dataclass(frozen=True, slots=True)
-class SubmittedFrame:
-    phase: int
-    image: bytes
-
-
-def decode_frames(raw: Sequence[Any], phases: int) -> list[SubmittedFrame]:
-    """``[{"phase": n, "image": "data:image/jpeg;base64,..."}]`` -> frames; every problem named."""
-    from proctoring.challenge import MAX_FRAMES
-
-    if not raw:
-        raise InvalidInput("没有收到摄像头画面", fields={"frames": "没有收到摄像头画面"})
-    if len(raw) > MAX_FRAMES:
-        raise InvalidInput(f"画面最多 {MAX_FRAMES} 张", fields={"frames": f"画面最多 {MAX_FRAMES} 张"})
-    out: list[SubmittedFrame] = []
-    for i, item in enumerate(raw, start=1):
-        where = f"第 {i} 张画面"
-        if not isinstance(item, dict) or type(item.get("phase")) is not int or not isinstance(item.get("image"), str):
-            raise InvalidInput(f"{where}格式不正确", fields={"frames": f"{where}格式不正确"})
-        if not 0 <= item["phase"] < phases:
-            raise InvalidInput(f"{where}的阶段编号无效", fields={"frames": f"{where}的阶段编号无效"})
-        text = item["image"].split(",", 1)[-1]
-        if len(text) > MAX_FRAME_BYTES * 4 // 3 + 4:
-            raise InvalidInput(f"{where}过大", fields={"frames": f"{where}过大"})
-        try:
-            data = base64.b64decode(text, validate=True)
-        except ValueError:
-            raise InvalidInput(f"{where}不是有效的图片数据", fields={"frames": f"{where}不是有效的图片数据"}) from None
-        if not (data.startswith(b"\xff\xd8\xff") or data.startswith(b"\x89PNG\r\n\x1a\n")):
-            raise InvalidInput(f"{where}不是 JPEG 或 PNG 图片", fields={"frames": f"{where}不是 JPEG 或 PNG 图片"})
-        out.append(SubmittedFrame(item["phase"], data))
-    return out
-
-
 async def open_check(session: AsyncSession, actor: Actor, check_id: int, *, now: dt.datetime) -> IdentityCheck:
     check = await session.get(IdentityCheck, check_id, with_for_update=True)
     if check is None or check.physician_id != actor.physician_id:
         raise NotFound("核验记录不存在")
     if check.state != "open":
         raise IllegalTransition("本次核验已结束，请重新开始")
-    if (now - check.created_at).total_seconds() > CHECK_SECONDS:
+    if timed_out(check.created_at, now):
         raise IllegalTransition("本次核验已超时，请重新开始")
     return check
 
@@ -169,7 +118,7 @@ async def judge(analyzer: proctoring.FrameAnalyzer, enrolment: proctoring.Enrolm
         images[frame_id] = frame.image
         result = await analyzer.analyze(proctoring.FrameJob(subject_id=f"check-{check_id}", frame_id=frame_id,
                                                             image=frame.image, enrolment=enrolment, liveness=True,
-                                                            captured_at=float(i)))
+                                                            verify_identity=True, captured_at=float(i)))
         if result.analysis is None:
             return ChallengeVerdict(False, Failure.NO_FACE, None), images
         tagged.append(TaggedFrame(frame.phase, result.analysis))
@@ -184,9 +133,23 @@ async def add_capture(enrolment: proctoring.Enrolment, image: bytes) -> proctori
         return None
 
 
+async def keep_captures(storage: FileStorage, frames: Sequence[SubmittedFrame]) -> list[str]:
+    """A failed check's first frame of each phase, stored for the body's manual verification."""
+    keys: list[str] = []
+    seen: set[int] = set()
+    for frame in frames:
+        if frame.phase not in seen:
+            seen.add(frame.phase)
+            keys.append(await storage.put(frame.image, prefix="identity"))
+    return keys
+
+
 async def record_verdict(session: AsyncSession, check: IdentityCheck, verdict: ChallengeVerdict, *, now: dt.datetime,
-                         enrolment: proctoring.Enrolment | None, request_id: str | None = None) -> None:
+                         enrolment: proctoring.Enrolment | None, captures: Sequence[str] = (),
+                         request_id: str | None = None) -> None:
     check.state = "passed" if verdict.passed else "failed"
+    if captures:
+        check.captures = list(captures)
     check.failure = None if verdict.failure is None else str(verdict.failure)
     check.distance = verdict.best_distance
     check.decided_at = now
@@ -201,24 +164,6 @@ async def record_verdict(session: AsyncSession, check: IdentityCheck, verdict: C
                          "capture_added": enrolment is not None}, request_id=request_id)
 
 
-async def manual_verify(session: AsyncSession, actor: Actor, physician_id: int, kind: str, note: str, *,
-                        now: dt.datetime, request_id: str | None = None) -> IdentityCheck:
-    """人工核验 by the assessment body overseeing the physician: recorded with who did it."""
-    if actor.role not in (Role.BODY, Role.ADMIN):
-        raise PermissionDenied("只有考核机构可以人工核验身份")
-    physician = await session.get(Physician, physician_id)
-    if physician is None or not can_see_physician(actor, physician):
-        raise NotFound("医师不存在")
-    check = IdentityCheck(physician_id=physician_id, kind=_kind(kind), steps=[], state="passed", created_at=now,
-                          decided_at=now, manual_by=actor.account_id, note=note)
-    session.add(check)
-    await session.flush()
-    audit.record(session, actor_id=actor.account_id, action="identity_check.manual", entity="identity_check",
-                 entity_id=check.id, detail={"physician_id": physician_id, "kind": kind, "note": note},
-                 request_id=request_id)
-    return check
-
-
 async def valid_pass(session: AsyncSession, physician_id: int, kind: str, *, now: dt.datetime) -> IdentityCheck | None:
     """A passed, unused check for this paper: a live one from the last VALID_SECONDS, or a manual one
     from the last day (the body verified the person; the physician may need time to start)."""
@@ -227,15 +172,6 @@ async def valid_pass(session: AsyncSession, physician_id: int, kind: str, *, now
         IdentityCheck.used_by_attempt_id.is_(None),
         IdentityCheck.decided_at >= now - dt.timedelta(days=1)).order_by(IdentityCheck.id.desc()))).all()
     return first_valid(rows, now=now)
-
-
-def first_valid(checks: Iterable[C], *, now: dt.datetime) -> C | None:
-    """Of the passed, unused checks of the last day (newest first), the first still valid."""
-    for check in checks:
-        age = (now - (check.decided_at or now)).total_seconds()
-        if check.manual_by is not None or age <= VALID_SECONDS:
-            return check
-    return None
 
 
 async def use_pass(session: AsyncSession, check_id: int, attempt_id: int) -> bool:

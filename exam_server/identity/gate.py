@@ -12,15 +12,13 @@ import datetime as dt
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from registry.errors import IllegalTransition
 from registry.scope import Actor
 
 from ..settings import Settings
 from . import checks as identity, consent
+from .rules import IdentityCheckRequired, admit
 
-
-class IdentityCheckRequired(IllegalTransition):
-    pass
+__all__ = ["IdentityCheckRequired", "admit", "identity_gate"]
 
 
 async def identity_gate(settings: Settings, actor: Actor, kind: str, *, session: AsyncSession,
@@ -33,14 +31,3 @@ async def identity_gate(settings: Settings, actor: Actor, kind: str, *, session:
     manual = check is not None and check.manual_by is not None
     consented = manual or await consent.current_consent(session, actor.physician_id) is not None
     return admit(check.id if check is not None else None, manual=manual, consented=consented)
-
-
-def admit(check_id: int | None, *, manual: bool, consented: bool) -> int:
-    """The check that opens the attempt, or why there is none."""
-    if check_id is not None and manual:
-        return check_id  # the body verified the person by hand: consent is not needed for that
-    if not consented:
-        raise IdentityCheckRequired("开考前须同意《人脸信息采集授权》并通过身份核验（或由考核机构人工核验）")
-    if check_id is None:
-        raise IdentityCheckRequired("开考前须通过人脸身份核验")
-    return check_id

@@ -41,7 +41,7 @@ class IdentityCheck(Base):
     physician_id: Mapped[int] = mapped_column(ForeignKey("physicians.id"))
     kind: Mapped[str] = mapped_column(String(16))
     steps: Mapped[list[Any]]
-    state: Mapped[str] = mapped_column(String(16))  # open | passed | failed
+    state: Mapped[str] = mapped_column(String(16))  # open | passed | failed | refused (manual) | abandoned
     failure: Mapped[str | None] = mapped_column(String(32))
     distance: Mapped[float | None] = mapped_column(Float)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
@@ -49,3 +49,6 @@ class IdentityCheck(Base):
     used_by_attempt_id: Mapped[int | None] = mapped_column(ForeignKey("exam_attempts.id"))
     manual_by: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"))
     note: Mapped[str | None] = mapped_column(Text)
+    method: Mapped[str | None] = mapped_column(String(32))  # a manual decision: how the body checked (MANUAL_METHODS)
+    # A failed check's frames (storage keys, one per phase), shown to the body beside the registration photo.
+    captures: Mapped[list[Any] | None]

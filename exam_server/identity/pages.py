@@ -31,3 +31,10 @@ async def check_page(request: web.Request) -> web.StreamResponse:
     if kind not in ("humanities", "professional"):
         kind = "humanities"
     return render(request, "proctor_check.html", {"kind": kind})
+
+
+@page_routes.get("/identity/manual", name="manual_verification")
+async def manual_page(request: web.Request) -> web.StreamResponse:
+    """The body's queue of physicians the face check cannot let through (its script: manual.js)."""
+    only_for(request, "/identity/manual", (Role.BODY, Role.ADMIN), "考核机构")
+    return render(request, "manual_verification.html", {})

@@ -8,12 +8,13 @@ import contextlib
 import datetime as dt
 import logging
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import null, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from registry import audit
 
 from ..infra.livestate import LiveState, LockNotAcquired
+from ..identity.models import IdentityCheck
 from ..infra.storage import FileStorage
 from .models import ProctorEvent
 
@@ -43,6 +44,21 @@ async def delete_expired(sessionmaker: async_sessionmaker[AsyncSession], storage
             audit.record(session, actor_id=None, action="evidence.expire", entity="proctor_events",
                          entity_id=f"{ids[0]}-{ids[-1]}", detail={"count": len(ids), "retention_days": retention_days})
             done += len(ids)
+    while True:  # the failed identity checks' captures, kept for the body's manual verification
+        async with sessionmaker() as session, session.begin():
+            checks = (await session.scalars(select(IdentityCheck).where(
+                IdentityCheck.decided_at < cutoff, IdentityCheck.captures.is_not(None))
+                .order_by(IdentityCheck.id).limit(BATCH))).all()
+            if not checks:
+                break
+            for c in checks:
+                for key in c.captures or []:
+                    await storage.delete(str(key))
+                c.captures = null()  # SQL NULL (None would store a JSON null and match again)
+            audit.record(session, actor_id=None, action="evidence.expire", entity="proctor_identity_checks",
+                         entity_id=f"{checks[0].id}-{checks[-1].id}",
+                         detail={"count": len(checks), "retention_days": retention_days})
+            done += len(checks)
     return done
 
 

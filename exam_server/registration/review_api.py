@@ -274,7 +274,10 @@ async def decide_exemption(request: web.Request) -> web.StreamResponse:
 async def get_file(request: web.Request) -> web.StreamResponse:
     async with request.app[sessionmaker_key]() as session:
         record = await files.readable_file(session, current_actor(request), path_id(request, "file_id"))
-    data = await request.app[storage_key].get(record.storage_key)
+    try:
+        data = await request.app[storage_key].get(record.storage_key)
+    except FileNotFoundError:  # removed from storage (retention, a restore without files): say so, not a 500
+        raise ApiError("文件已不存在", code="not_found", status=404) from None
     disposition = "inline" if record.mime.startswith("image/") or record.mime == "application/pdf" else "attachment"
     return web.Response(body=data, content_type=record.mime, headers={
         "Content-Disposition": f"{disposition}; filename=file-{record.id}",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import itertools
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -180,6 +181,17 @@ def _repeat(pairs: Iterable[tuple[Any, int]]) -> Iterator[Any]:
     return itertools.chain.from_iterable(itertools.repeat(item, count) for item, count in pairs)
 
 
+PROGRESS_MIN_DAYS = 7
+
+
+def progress_start(days: list[dt.date], *, start: dt.date, end: dt.date) -> dt.date:
+    """Where the progress chart's time axis begins: a cycle lasts three years, and a line drawn over
+    all of it before anything happened is flat with one spike at the end. The axis starts a little
+    before the first event (at least PROGRESS_MIN_DAYS back from ``end``), never before the cycle."""
+    first = min((d for d in days if d <= end), default=end)
+    return max(start, min(first - dt.timedelta(days=1), end - dt.timedelta(days=PROGRESS_MIN_DAYS - 1)))
+
+
 def statistics(figures: Figures, *, start: dt.date, end: dt.date) -> dict[str, Any]:
     """Figures and SVG charts from counts already limited to the actor's scope (the library's functions
     take one row per physician: each group's row is repeated lazily, never held as a list)."""
@@ -191,7 +203,8 @@ def statistics(figures: Figures, *, start: dt.date, end: dt.date) -> dict[str, A
     distribution = reports.score_distribution(p.score for p in _repeat(figures.papers))
     events = _repeat(((day, label), count) for day, label, count in figures.events)
     end = min(end, dt.date.today()) if start <= dt.date.today() else end
-    series = reports.cycle_progress(events, start=start, end=max(start, end), milestones=["已提交", "已复核", "已公布"])
+    shown = progress_start([day for day, _label, _count in figures.events], start=start, end=max(start, end))
+    series = reports.cycle_progress(events, start=shown, end=max(start, end), milestones=["已提交", "已复核", "已公布"])
     labels = [d.strftime("%m-%d") for d, _ in series]
     progress = {m: [float(v[m]) for _, v in series] for m in ("已提交", "已复核", "已公布")}
 
@@ -249,26 +262,12 @@ def answer_rows_of_attempt(attempt_id: int, record: dict[str, Any], choices: dic
     return rows
 
 
-async def question_statistic_rows(session: AsyncSession, actor: Actor, *, bank_id: int | None = None,
-                                  min_drawn: int = 10) -> list[dict[str, Any]]:
-    """Item analysis of every question drawn in a scored attempt (all cycles), joined to the bank
-    question by fingerprint (an edited question has a new fingerprint and starts afresh).
+ANALYSIS_BATCH = 5000
 
-    Attempts are ranked by score as a share of the paper's full mark, so attempts at different
-    papers can form one upper and one lower 27%."""
-    ensure_role(actor, Role.ADMIN)
-    attempts = (await session.execute(
-        select(Attempt.id, Attempt.paper, Attempt.score, Attempt.max_score).where(Attempt.score.is_not(None)))).all()
-    answers: dict[int, dict[int, str]] = {}
-    for attempt_id, item, choice in (await session.execute(
-            select(Answer.attempt_id, Answer.item_number, Answer.choice)
-            .join(Attempt, Answer.attempt_id == Attempt.id).where(Attempt.score.is_not(None)))).all():
-        answers.setdefault(attempt_id, {})[item] = choice
-    keys = {k for _, record, _, _ in attempts for k in (record or {}).get("snaps", [])}
-    questions: dict[str, Question] = {}
-    for fp, payload in (await session.execute(select(QuestionSnapshot.fingerprint, QuestionSnapshot.payload)
-                                              .where(QuestionSnapshot.fingerprint.in_(keys)))).all() if keys else ():
-        questions[fp] = question_from_dict(payload)
+
+def _item_analysis(attempts: Sequence[Any], answers: dict[int, dict[int, str]], payloads: Sequence[Any],
+                   min_drawn: int) -> list[reports.QuestionStat]:
+    questions: dict[str, Question] = {fp: question_from_dict(payload) for fp, payload in payloads}
     rows: list[reports.AnswerRow] = []
     scores: dict[int, float] = {}
     options: dict[str, tuple[str, ...]] = {}
@@ -279,7 +278,35 @@ async def question_statistic_rows(session: AsyncSession, actor: Actor, *, bank_i
             if q is not None:
                 options.setdefault(str(item["fp"]), tuple(o.label for o in q.choices))
         rows += answer_rows_of_attempt(attempt_id, record, answers.get(attempt_id, {}), questions)
-    stats = reports.question_statistics(rows, scores, options, min_drawn=min_drawn)
+    return reports.question_statistics(rows, scores, options, min_drawn=min_drawn)
+
+
+async def question_statistic_rows(session: AsyncSession, actor: Actor, *, bank_id: int | None = None,
+                                  min_drawn: int = 10) -> list[dict[str, Any]]:
+    """Item analysis of every question drawn in a scored attempt (all cycles), joined to the bank
+    question by fingerprint (an edited question has a new fingerprint and starts afresh).
+
+    Attempts are ranked by score as a share of the paper's full mark, so attempts at different
+    papers can form one upper and one lower 27%."""
+    ensure_role(actor, Role.ADMIN)
+    # Every scored attempt and answer is needed (the 27% groups rank all attempts); they are read from a
+    # cursor in batches and analysed in a worker thread, so no single step holds the event loop.
+    attempts: list[Any] = []
+    result = await session.stream(select(Attempt.id, Attempt.paper, Attempt.score, Attempt.max_score)
+                                  .where(Attempt.score.is_not(None)).execution_options(yield_per=ANALYSIS_BATCH))
+    async for part in result.partitions(ANALYSIS_BATCH):
+        attempts.extend(part)
+    answers: dict[int, dict[int, str]] = {}
+    result = await session.stream(select(Answer.attempt_id, Answer.item_number, Answer.choice)
+                                  .join(Attempt, Answer.attempt_id == Attempt.id).where(Attempt.score.is_not(None))
+                                  .execution_options(yield_per=ANALYSIS_BATCH))
+    async for part in result.partitions(ANALYSIS_BATCH):
+        for attempt_id, item, choice in part:
+            answers.setdefault(attempt_id, {})[item] = choice
+    keys = {k for _, record, _, _ in attempts for k in (record or {}).get("snaps", [])}
+    payloads = (await session.execute(select(QuestionSnapshot.fingerprint, QuestionSnapshot.payload)
+                                      .where(QuestionSnapshot.fingerprint.in_(keys)))).all() if keys else []
+    stats = await asyncio.to_thread(_item_analysis, attempts, answers, payloads, min_drawn)
     bank_stmt = select(BankQuestion.id, BankQuestion.fingerprint, BankQuestion.bank_id, BankQuestion.type,
                        BankQuestion.stem, BankQuestion.retired).where(
         BankQuestion.fingerprint.in_([str(s.question) for s in stats]))

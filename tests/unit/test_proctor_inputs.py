@@ -9,7 +9,7 @@ import random
 import pytest
 
 from exam_server.proctor.frames import is_image
-from exam_server.identity.checks import decode_frames
+from exam_server.identity.rules import decode_frames
 from exam_server.proctor.rules import DEFAULT_FRAME_SECONDS, schedule_rules
 from registry.errors import InvalidInput
 

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from exam_server.web.keys import sessionmaker_key, settings_key
 from exam_server.identity.models import FaceConsent, IdentityCheck, LiveEnrolment
-from registry.models import AuditLog
+from registry.models import AuditLog, Physician
 
 from ...exam_flows import DEVICE, GENERAL, SIMPLE, exam_doctor, seed_exams
 from ...face_video import challenge_frames
@@ -92,6 +92,9 @@ async def test_a_still_photo_fails_and_the_asked_turns_pass(exams, make_client) 
 async def test_three_failures_then_manual_verification_by_the_body(exams, make_client) -> None:  # type: ignore[no-untyped-def]
     physician_id = await enrol_photo(exams.app, SIMPLE)
     doctor = await consenting_doctor(make_client, exams, SIMPLE)
+    body01 = await staff(make_client, "body01")
+    status, queue = await body01.get("/api/v1/manual-verifications")
+    assert status == 200 and physician_id not in [e["physician_id"] for e in queue["items"]]
     for left in (2, 1, 0):
         check = await start_check(doctor)
         poses = [p["pose"] for p in check["phases"]]
@@ -103,28 +106,76 @@ async def test_three_failures_then_manual_verification_by_the_body(exams, make_c
     assert body["locked"] is True and "联系考核机构人工核验" in body["message"]
     status, body = await doctor.post("/api/v1/identity-checks", {"kind": "humanities"})
     assert status == 409 and "人工核验" in body["error"]["message"]
+    # The physician is told whom to contact: the body's contact, maintained by the admin.
+    admin = await staff(make_client, "admin")
+    async with exams.app[sessionmaker_key]() as session:
+        body_id = (await session.get(Physician, physician_id)).institution.body_id  # type: ignore[union-attr]
+    status, body = await admin.post(f"/api/v1/admin/assessment-bodies/{body_id}", {"contact": ""})
+    assert status == 400 and body["error"]["fields"]["contact"], body
+    status, body = await body01.post(f"/api/v1/admin/assessment-bodies/{body_id}", {"contact": "电话 1"})
+    assert status == 403, body
+    status, body = await admin.post(f"/api/v1/admin/assessment-bodies/{body_id}", {"contact": "电话 022-1234 工作日"})
+    assert status == 200, body
+    status, body = await doctor.get("/api/v1/identity-checks/status?kind=humanities")
+    assert status == 200 and body["locked"] and body["body_contact"] == "电话 022-1234 工作日" and body["body_name"]
+    # The body's queue: the physician, the paper, the registration photo and the three failed tries' captures.
+    status, queue = await body01.get("/api/v1/manual-verifications")
+    assert status == 200, queue
+    entry = next(e for e in queue["items"] if e["physician_id"] == physician_id)
+    assert entry["kind"] == "humanities" and "连续 3 次未通过" in entry["reason"] and entry["photo_url"]
+    assert [f["failure_words"] for f in entry["failed"]] == ["人脸与报名照片不一致"] * 3
+    captures = [url for f in entry["failed"] for url in f["captures"]]
+    assert len(captures) == 3 * len(check["phases"])
+    status, image = await body01.get(captures[0])
+    assert status == 200 and image[:3] == b"\xff\xd8\xff"
+    status, photo = await body01.get(entry["photo_url"])
+    assert status == 200 and photo[:3] == b"\xff\xd8\xff"
     # The wrong body, the wrong role, a bad body: refused.
     other_body = await staff(make_client, "body02")
-    status, body = await other_body.post(f"/api/v1/physicians/{physician_id}/manual-verification",
-                                         {"kind": "humanities", "note": "核对身份证"})
+    status, queue2 = await other_body.get("/api/v1/manual-verifications")
+    assert status == 200 and physician_id not in [e["physician_id"] for e in queue2["items"]]
+    status, body = await other_body.get(captures[0])
+    assert status == 404, body
+    decision = {"kind": "humanities", "decision": "verified", "method": "in_person", "note": "核对身份证"}
+    status, body = await other_body.post(f"/api/v1/physicians/{physician_id}/manual-verification", decision)
     assert status == 404, body
     invigilator = await staff(make_client, "proctor01")
-    status, body = await invigilator.post(f"/api/v1/physicians/{physician_id}/manual-verification",
-                                          {"kind": "humanities", "note": "核对身份证"})
+    status, body = await invigilator.post(f"/api/v1/physicians/{physician_id}/manual-verification", decision)
     assert status == 403, body
-    body01 = await staff(make_client, "body01")
-    status, body = await body01.post(f"/api/v1/physicians/{physician_id}/manual-verification",
-                                     {"kind": "humanities", "note": ""})
+    for who in (invigilator, doctor, await staff(make_client, "inst01")):
+        status, body = await who.get("/api/v1/manual-verifications")
+        assert status == 403, body
+        status, body = await who.get(captures[0])
+        assert status == 403, body
+    status, body = await body01.post(f"/api/v1/physicians/{physician_id}/manual-verification", {**decision, "note": ""})
     assert status == 400 and body["error"]["fields"]["note"] == "核验说明不能为空", body
     status, body = await body01.post(f"/api/v1/physicians/{physician_id}/manual-verification",
-                                     {"kind": "humanities", "note": "现场核对身份证与本人一致"})
-    assert status == 201, body
+                                     {**decision, "method": "telepathy"})
+    assert status == 400 and body["error"]["fields"]["method"], body
+    # A refusal: the physician stays locked out and reads why; the entry leaves the queue.
+    status, body = await body01.post(f"/api/v1/physicians/{physician_id}/manual-verification",
+                                     {**decision, "decision": "refused", "method": "video", "note": "视频中证件照片与本人不符"})
+    assert status == 201 and body["state"] == "refused" and body["words"] == "核验不通过", body
+    status, body = await doctor.post("/api/v1/exams/start", {"kind": "humanities", "device": DEVICE})
+    assert status == 409, body
+    status, body = await doctor.get("/api/v1/identity-checks/status?kind=humanities")
+    assert body["locked"] and body["refused"]["note"] == "视频中证件照片与本人不符", body
+    status, queue = await body01.get("/api/v1/manual-verifications")
+    assert physician_id not in [e["physician_id"] for e in queue["items"]]
+    # The physician comes in person: verified, recorded with who and how; the paper opens.
+    status, body = await body01.post(f"/api/v1/physicians/{physician_id}/manual-verification",
+                                     {**decision, "note": "现场核对身份证与本人一致"})
+    assert status == 201 and body["state"] == "passed", body
     status, body = await doctor.post("/api/v1/exams/start", {"kind": "humanities", "device": DEVICE})
     assert status == 201, body
+    status, queue = await body01.get("/api/v1/manual-verifications")
+    first, second = queue["decisions"][:2]
+    assert (first["words"], first["method_words"], first["by"], first["used"]) == \
+        ("核验通过", "现场核对身份证件与本人", "滨海市考核中心", True), first
+    assert (second["words"], second["note"]) == ("核验不通过", "视频中证件照片与本人不符"), second
     async with exams.app[sessionmaker_key]() as session:
-        manual = await session.scalar(select(func.count()).select_from(AuditLog).where(
-            AuditLog.action == "identity_check.manual"))
-    assert manual == 1
+        manual = (await session.scalars(select(AuditLog.detail).where(AuditLog.action == "identity_check.manual"))).all()
+    assert [(m["verified"], m["method"]) for m in manual] == [(False, "video"), (True, "in_person")]
 
 
 async def test_identity_check_refuses_bad_frames(exams, make_client) -> None:  # type: ignore[no-untyped-def]
@@ -161,3 +212,24 @@ async def test_identity_check_refuses_bad_frames(exams, make_client) -> None:  #
     assert status == 404
     status, body = await doctor.post("/api/v1/identity-checks", {"kind": "maths"})
     assert status == 400 and body["error"]["fields"]["kind"], body
+
+
+async def test_another_person_cannot_finish_the_check(exams, make_client) -> None:  # type: ignore[no-untyped-def]
+    """Issue 19: the enrolled face for the first phase, someone else turning as asked for the rest
+    (or for one turn phase only): every frame is compared with the enrolment, so it fails."""
+    await enrol_photo(exams.app, GENERAL)
+    doctor = await consenting_doctor(make_client, exams, GENERAL)
+    for swapped in ("after_front", "one_phase"):
+        check = await start_check(doctor)
+        poses = [p["pose"] for p in check["phases"]]
+        own, other = challenge_frames(PERSON, poses), challenge_frames(OTHER, poses)
+        if swapped == "after_front":
+            frames = [f for f in own if f["phase"] == 0] + [f for f in other if f["phase"] != 0]
+        else:
+            frames = [other[i] if f["phase"] == 1 else f for i, f in enumerate(own)]
+        status, body = await doctor.post(f"/api/v1/identity-checks/{check['check_id']}/frames", {"frames": frames})
+        assert status == 200, body
+        assert (body["passed"], body["failure"]) == (False, "another_person"), (swapped, body)
+        assert body["message"].startswith("人脸与报名照片不一致"), body
+    status, body = await doctor.post("/api/v1/exams/start", {"kind": "humanities", "device": DEVICE})
+    assert status == 409 and body["error"]["message"] == "开考前须通过人脸身份核验", body

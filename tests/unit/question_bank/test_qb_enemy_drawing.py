@@ -222,3 +222,135 @@ def test_pools_without_enemies_draw_as_before():
     plain = draw_paper(pool, bp, seed="s").question_refs()
     assert not pool.has_enemies
     assert draw_paper(Pool(qs, enemies=[]), bp, seed="s").question_refs() == plain
+
+
+# ---------------------------------------------------------------- groups that are enemies of each other
+
+
+def groups_of(paper) -> set[str]:  # type: ignore[no-untyped-def]
+    return {it.question.group.key for it in paper.items if it.question.group is not None}
+
+
+def enemies_between(a: list[Question], b: list[Question]) -> list[tuple[str, str]]:
+    return [(a[0].fingerprint, b[-1].fingerprint)]
+
+
+def test_two_enemy_groups_never_share_a_section():
+    g1, g2, g3 = group(1, 2, "c/a"), group(2, 2, "c/a"), group(3, 2, "c/a")
+    pool = Pool(g1 + g2 + g3, enemies=enemies_between(g1, g2))
+    sections = [Section("病例", QuestionType.A3, "c", 4, 1)]
+    drawn = set()
+    for seed in range(40):  # every random order of the three groups comes up
+        paper = draw_paper(pool, blueprint(sections), seed=seed)
+        check_paper(pool, sections, paper)
+        drawn.add(frozenset(groups_of(paper)))
+    assert drawn == {frozenset({"G1", "G3"}), frozenset({"G2", "G3"})}
+
+
+def test_when_the_first_fit_fails_the_exact_sum_still_keeps_enemy_groups_apart():
+    # 4 questions: G3 + G1 is the only way (G2a + G2b are enemies, a pair of 2 plus 1 is 3).
+    g2a, g2b, g3, g1 = group(21, 2, "c/a"), group(22, 2, "c/a"), group(3, 3, "c/a"), group(1, 1, "c/a")
+    pool = Pool(g2a + g2b + g3 + g1, enemies=enemies_between(g2a, g2b))
+    sections = [Section("病例", QuestionType.A3, "c", 4, 1)]
+    for seed in range(40):
+        paper = draw_paper(pool, blueprint(sections), seed=seed)
+        check_paper(pool, sections, paper)
+        assert groups_of(paper) == {"G3", "G1"}
+    whole = blueprint([Section("病例", QuestionType.A3, "c", 8, 1)])  # every group: G2a and G2b together
+    (short,) = check_pool(whole, pool)
+    assert "第 1 部分（病例）" in short.message_zh and "互斥" in short.message_zh
+    with pytest.raises(PoolShortfallError):
+        draw_paper(pool, whole, seed=1)
+
+
+def test_a_seen_group_is_drawn_only_if_it_is_no_enemy_of_the_paper():
+    # Every group was seen; the one that is an enemy of the A1 question drawn first must stay out.
+    q = single(1, QuestionType.A1, "c/a")
+    bad, good = group(1, 2, "c/b"), group(2, 2, "c/b")
+    pool = Pool([q, *bad, *good], enemies=[(q.fingerprint, bad[0].fingerprint)])
+    sections = [Section("单选", QuestionType.A1, "c/a", 1, 1), Section("病例", QuestionType.A3, "c", 2, 1)]
+    seen = [x.fingerprint for x in bad + good]
+    for seed in range(30):
+        paper = draw_paper(pool, blueprint(sections), seed=seed, seen=seen)
+        check_paper(pool, sections, paper)
+        assert groups_of(paper) == {"G2"}
+
+
+def test_group_sizes_are_taken_first_fit_in_the_preferred_order():
+    from question_bank.drawing import _exact_subset
+
+    sizes = {10: 2, 11: 3, 12: 1, 13: 1}
+    # First fit: 2, then 3 does not fit, then 1 makes 3 (an exact-sum search alone would answer [11]).
+    assert _exact_subset([10, 11, 12, 13], sizes, 3) == [10, 12]
+    assert _exact_subset([11, 10, 12], sizes, 3) == [11]
+    assert _exact_subset([10, 12, 13, 11], sizes, 4) == [10, 12, 13]
+    assert _exact_subset([10, 11], sizes, 4) is None
+    # First fit runs into a dead end (2 + 1, then nothing fits 1 more): the exact sum is searched.
+    assert _exact_subset([10, 12, 11], sizes, 5) == [10, 11]
+    enemies = {10: frozenset({11}), 11: frozenset({10})}
+    assert _exact_subset([10, 11, 12], sizes, 5) == [10, 11]
+    assert _exact_subset([10, 11, 12], sizes, 5, enemies) is None  # 2 + 3 only, and they are enemies
+    assert _exact_subset([10, 11, 12, 13], sizes, 5, enemies) == [11, 12, 13]
+    assert _exact_subset([10, 11, 12, 13], sizes, 4, enemies) == [10, 12, 13]
+
+
+# ---------------------------------------------------------------- the fallback draw
+
+
+def split(paper) -> tuple[list[str], list[str]]:  # type: ignore[no-untyped-def]
+    return ([it.question.stem for it in paper.items if it.section_index == 0],
+            [it.question.stem for it in paper.items if it.section_index == 1])
+
+
+def test_the_fallback_fills_a_section_with_free_questions_unseen_first():
+    # x (unseen) is drawn at random first and blocks y, the only question of section 二: every
+    # seed falls back to the search, which takes the free questions 4 and 5 (unseen) and one seen.
+    x, y = single(1, QuestionType.A1, "c/a"), single(2, QuestionType.A1, "c/b")
+    free = [single(n, QuestionType.A1, "c/a") for n in (11, 12, 13, 14, 15)]
+    pool = Pool([x, y, *free], enemies=[(x.fingerprint, y.fingerprint)])
+    sections = [Section("一", QuestionType.A1, "c/a", 3, 1), Section("二", QuestionType.A1, "c/b", 1, 1)]
+    seen = [q.fingerprint for q in free[:3]]
+    thirds = set()
+    for seed in range(30):
+        paper = draw_paper(pool, blueprint(sections), seed=seed, seen=seen)
+        check_paper(pool, sections, paper)
+        first, second = split(paper)
+        assert second == ["第 2 题"]
+        assert {"第 14 题", "第 15 题"} < set(first)
+        thirds |= set(first) - {"第 14 题", "第 15 题"}
+    assert thirds == {"第 11 题", "第 12 题", "第 13 题"}  # the seen one is still chosen at random
+
+
+def test_the_fallback_mixes_free_questions_and_searched_ones_in_one_section():
+    # Section 一 needs 4: the 3 free questions and one of x / z; x blocks y (section 二), so z.
+    x, y, z, t = (single(1, QuestionType.A1, "c/a"), single(2, QuestionType.A1, "c/b"),
+                  single(3, QuestionType.A1, "c/a"), single(4, QuestionType.TF, "c/b"))
+    free = [single(n, QuestionType.A1, "c/a") for n in (11, 12, 13)]
+    pool = Pool([x, y, z, t, *free], enemies=[(x.fingerprint, y.fingerprint), (z.fingerprint, t.fingerprint)])
+    sections = [Section("一", QuestionType.A1, "c/a", 4, 1), Section("二", QuestionType.A1, "c/b", 1, 1)]
+    orders = set()
+    for seed in range(20):
+        paper = draw_paper(pool, blueprint(sections), seed=seed)
+        check_paper(pool, sections, paper)
+        first, second = split(paper)
+        assert sorted(first) == ["第 11 题", "第 12 题", "第 13 题", "第 3 题"] and second == ["第 2 题"]
+        orders.add(tuple(first))
+    assert len(orders) > 1  # the section's questions are shuffled, not the search's order
+
+
+def test_the_fallback_still_chooses_at_random_among_papers_that_work():
+    # x (the only unseen question) blocks y; z1 and z2 are equally good replacements.
+    x, y = single(1, QuestionType.A1, "c/a"), single(2, QuestionType.A1, "c/b")
+    z1, z2 = single(3, QuestionType.A1, "c/a"), single(4, QuestionType.A1, "c/a")
+    t1, t2 = single(5, QuestionType.TF, "c/b"), single(6, QuestionType.TF, "c/b")
+    pool = Pool([x, y, z1, z2, t1, t2], enemies=[(x.fingerprint, y.fingerprint), (z1.fingerprint, t1.fingerprint),
+                                                  (z2.fingerprint, t2.fingerprint)])
+    sections = [Section("一", QuestionType.A1, "c/a", 1, 1), Section("二", QuestionType.A1, "c/b", 1, 1)]
+    firsts = set()
+    for seed in range(30):
+        paper = draw_paper(pool, blueprint(sections), seed=seed, seen=[z1.fingerprint, z2.fingerprint])
+        check_paper(pool, sections, paper)
+        first, second = split(paper)
+        assert second == ["第 2 题"]
+        firsts.add(first[0])
+    assert firsts == {"第 3 题", "第 4 题"}
