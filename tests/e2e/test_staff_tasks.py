@@ -42,3 +42,62 @@ def test_body_verifies_identity_by_hand(make_context, screenshots) -> None:  # t
         row = page.locator("#manual-decisions tbody tr", has_text=who).first
         assert "滨海市考核中心" in row.inner_text()
         shot(page, screenshots, f"manual-decided-{view}")
+
+
+def _decide(db, index: int, state: str) -> None:  # type: ignore[no-untyped-def]
+    """Put a demo physician's registration at a decided result (the exam tests cover how one is reached)."""
+    import datetime as dt
+    import sqlite3
+
+    from .steps import physician_id_number
+
+    rating = "合格" if state == "PASSED" else "不合格"
+    with sqlite3.connect(db) as conn:
+        pid = conn.execute("SELECT id FROM physicians WHERE id_number = ?", (physician_id_number(index),)).fetchone()[0]
+        cycle = conn.execute("SELECT id FROM cycles WHERE is_current = 1").fetchone()[0]
+        now = dt.datetime.utcnow().isoformat(sep=" ")
+        conn.execute(
+            "INSERT INTO registrations (physician_id, cycle_id, state, version, data, procedure, work_rating, "
+            "ethics_rating, submitted_at, updated_at) VALUES (?, ?, ?, 1, '{}', 'general', '合格', ?, ?, ?) "
+            "ON CONFLICT (physician_id, cycle_id) DO UPDATE SET state = excluded.state, version = version + 1, "
+            "ethics_rating = excluded.ethics_rating, updated_at = excluded.updated_at",
+            (pid, cycle, state, rating, now, now))
+
+
+def test_body_publishes_results_after_confirming_who(make_context, demo_database, screenshots) -> None:  # type: ignore[no-untyped-def]
+    from exam_server.demo.seed import PHYSICIANS
+
+    _decide(demo_database, 3, "PASSED")   # 赵丽, 滨海市第一人民医院 (body01)
+    _decide(demo_database, 4, "FAILED")   # 陈晨, 滨海市口腔医院 (body01)
+    passed, failed = PHYSICIANS[3][0], PHYSICIANS[4][0]
+
+    # body02 has no seal: the page says so before anything is tried.
+    other = make_context("phone", **VIEWS["phone"]).new_page()
+    login_staff(other, "body02")
+    other.goto("/results/manage")
+    assert "尚未上传考核机构印章" in other.inner_text("[data-no-seal]")
+    shot(other, screenshots, "publish-no-seal-phone")
+
+    for view in ("phone", "desktop"):
+        page = make_context(view, **VIEWS[view]).new_page()
+        login_staff(page, "body01")
+        page.click("a.tool:has-text('结果公布')")
+        page.wait_for_url(re.compile(r"/results/manage$"))
+        page.click("#publish-form button[type=submit]")
+        if view == "phone":  # first look, then step back: nothing is published
+            text = confirm_dialog(page, expect="公布后不能撤回", ok=False)
+            assert passed in text and failed in text and re.search(r"确认公布 \d+ 名医师的考核结果", text), text
+            assert page.locator("[data-publish-report]").is_hidden()
+            continue
+        page.locator("dialog.dk-dialog[open]").wait_for()
+        shot(page, screenshots, f"publish-confirm-{view}")
+        confirm_dialog(page, expect=passed)
+        report = page.locator("[data-publish-report]")
+        report.wait_for()
+        words = report.inner_text()
+        assert passed in words and failed in words and "已签发合格证书" in words, words
+        shot(page, screenshots, f"publish-report-{view}")
+        # Nothing left: saying so instead of publishing nothing.
+        page.click("#publish-form button[type=submit]")
+        page.wait_for_selector("#publish-form [data-form-error]:not([hidden])")
+        assert "无需公布" in page.inner_text("#publish-form [data-form-error]")
