@@ -108,7 +108,8 @@ def create_app(settings: Settings, *, live_prefix: str | None = None) -> web.App
         await engine.dispose()
 
     async def live_state(app: web.Application) -> AsyncIterator[None]:
-        live = make_live_state(settings.redis_url, prefix=live_prefix)
+        live = make_live_state(settings.redis_url, prefix=live_prefix, pool_size=settings.redis_pool_size,
+                               pool_timeout=settings.redis_pool_timeout)
         app[live_key] = InstrumentedLiveState(live, metrics.live_errors)  # type: ignore[assignment]
         # One subscription per process for every follower of live events (attempt pages, dashboards,
         # account changes); each adds its channel below, and the subscription opens in `following`.

@@ -32,6 +32,7 @@ from proctoring.imaging import (
     to_gray,
 )
 from proctoring.liveness import LivenessMeasures, measure_face
+from proctoring.scene import scene_signature
 from proctoring.settings import DEFAULT_SETTINGS, AnalysisSettings
 from proctoring.tracking import TrackingState, VerifyReason, verification_reason
 
@@ -113,6 +114,7 @@ def analyze_frame(
     tracking: TrackingState | None = None,
     settings: AnalysisSettings = DEFAULT_SETTINGS,
     liveness: bool = False,
+    verify: bool = False,
 ) -> tuple[FrameAnalysis, TrackingState]:
     """Judge one frame of a candidate against their enrolment.
 
@@ -121,6 +123,7 @@ def analyze_frame(
     enrolment must be redone; an undecodable frame is a POOR_IMAGE verdict.
     ``liveness`` (or ``settings.measure_liveness``) adds the 68-point liveness measures
     of the main face (~2 ms), for frames taken while a liveness challenge runs.
+    ``verify`` compares this frame with the enrolment whatever the tracking says.
     """
     if is_stale(enrolment):
         raise StaleEnrolmentError(f"enrolment of {enrolment.person_id} uses {enrolment.model_version}")
@@ -130,13 +133,13 @@ def analyze_frame(
         return FrameAnalysis(frame_id=frame_id, captured_at=captured_at, verdict=verdict, **kw)  # type: ignore[arg-type]
 
     # Forget the face positions after a frame that tells nothing; keep the last check.
-    blind = replace(state, face_count=0, last_box=None)
+    blind = replace(state, face_count=0, last_box=None, scene=None)
     # Decode in colour only when the frame will likely need it (an identity check is
     # due, or liveness); otherwise grey is enough for detection and quality, and colour
     # is decoded later only if the face turns out to have moved.
     colour = _Colour(image)
     try:
-        if liveness or settings.measure_liveness or _check_expected(state, captured_at, settings):
+        if verify or liveness or settings.measure_liveness or _check_expected(state, captured_at, settings):
             gray = to_gray(colour())
         else:
             gray = decode_gray(image)
@@ -157,10 +160,11 @@ def analyze_frame(
         return result(Verdict.POOR_IMAGE, faces=faces, quality=quality), blind
     measures = measure_face(colour(), main) if liveness or settings.measure_liveness else None
 
-    reason = verification_reason(state, main, now=captured_at, settings=settings)
+    scene = scene_signature(gray, main)
+    reason = verification_reason(state, main, now=captured_at, settings=settings, scene=scene, asked=verify)
     if len(faces) == 1 and reason is None:
-        # Same face, same place, verified recently and matched: reuse that check.
-        new_state = replace(state, face_count=1, last_box=main)
+        # Same face, same place, same scene, verified recently and matched: reuse that check.
+        new_state = replace(state, face_count=1, last_box=main, scene=scene)
         return result(
             Verdict.OK, faces=faces, quality=quality, liveness=measures, distance=state.distance, same_person=True
         ), new_state
@@ -173,7 +177,7 @@ def analyze_frame(
     matched = distance <= settings.tolerance
     new_state = replace(
         state, verified_at=captured_at, verified_box=main, distance=distance if math.isfinite(distance) else None,
-        matched=matched, face_count=len(faces), last_box=main,
+        matched=matched, face_count=len(faces), last_box=main, scene=scene,
     )
     if len(faces) > 1:
         verdict = Verdict.SEVERAL_FACES

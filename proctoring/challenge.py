@@ -39,6 +39,9 @@ FRONT_DEGREES = 6.0
 STEPS = 3
 MAX_FRAMES = 40
 MIN_FRAMES_PER_PHASE = 1
+# A frame further than tolerance + REJECT_MARGIN from the enrolment is judged another person and
+# fails the check on its own; below that, each phase's median must be within the tolerance.
+REJECT_MARGIN = 0.0
 
 
 class Failure(enum.StrEnum):
@@ -123,9 +126,27 @@ def _pose(yaw: float, baseline: float) -> Pose | None:
     return None
 
 
-def judge_challenge(challenge: Challenge, frames: Sequence[TaggedFrame], *, tolerance: float) -> ChallengeVerdict:
-    """Passed when every frame shows one face of the enrolled person, and every phase shows its
-    asked pose at least once and the opposite turn never."""
+def same_person_throughout(phases: Sequence[Pose], frames: Sequence[TaggedFrame], *, tolerance: float,
+                           reject: float) -> bool:
+    """Whether every frame is the enrolled person, each judged on itself: every frame was
+    compared with the enrolment on that very frame (a decision carried from another frame,
+    another place or another phase proves nothing), no frame is further than ``reject`` (a
+    frame judged another person), and each phase's median distance is within ``tolerance``."""
+    for index in range(len(phases)):
+        own = [f.analysis for f in frames if f.phase == index]
+        if not own or any(not a.identity_checked or a.distance is None or a.distance > reject for a in own):
+            return False
+        if statistics.median(a.distance for a in own if a.distance is not None) > tolerance:
+            return False
+    return True
+
+
+def judge_challenge(challenge: Challenge, frames: Sequence[TaggedFrame], *, tolerance: float,
+                    reject: float | None = None) -> ChallengeVerdict:
+    """Passed when every frame shows one face of the enrolled person (same_person_throughout;
+    ``reject`` defaults to ``tolerance + REJECT_MARGIN``), and every phase shows its asked pose
+    at least once and the opposite turn never."""
+    reject = tolerance + REJECT_MARGIN if reject is None else reject
     phases = challenge.phases
 
     def fail(f: Failure, best: float | None = None) -> ChallengeVerdict:
@@ -142,13 +163,9 @@ def judge_challenge(challenge: Challenge, frames: Sequence[TaggedFrame], *, tole
         v = f.analysis.verdict
         if v == Verdict.SEVERAL_FACES:
             return fail(Failure.SEVERAL_FACES, best)
-        if v == Verdict.ANOTHER_PERSON:
-            return fail(Failure.ANOTHER_PERSON, best)
-        if v != Verdict.OK or f.analysis.liveness is None:
+        if v not in (Verdict.OK, Verdict.ANOTHER_PERSON) or f.analysis.liveness is None:
             return fail(Failure.NO_FACE, best)
-    # Identity: the freshly checked frames must match (tracked frames reuse a check).
-    checked = [f.analysis.distance for f in usable if f.analysis.identity_checked and f.analysis.distance is not None]
-    if not checked or max(checked) > tolerance:
+    if not same_person_throughout(phases, usable, tolerance=tolerance, reject=reject):
         return fail(Failure.ANOTHER_PERSON, best)
     baseline_yaws = [f.analysis.liveness.yaw for f in usable if f.phase == 0]  # type: ignore[union-attr]
     if not baseline_yaws:
@@ -166,6 +183,8 @@ def judge_challenge(challenge: Challenge, frames: Sequence[TaggedFrame], *, tole
         elif Pose.FRONT not in seen:
             return fail(Failure.NO_BASELINE if index == 0 else Failure.POSE_MISSING, best)
         else:
+            # Only a frame within the tolerance may join the enrolment as a reference.
             frontal += [f.analysis.frame_id for f in usable
-                        if f.phase == index and _pose(f.analysis.liveness.yaw, baseline) is Pose.FRONT]  # type: ignore[union-attr]
+                        if f.phase == index and _pose(f.analysis.liveness.yaw, baseline) is Pose.FRONT  # type: ignore[union-attr]
+                        and f.analysis.distance is not None and f.analysis.distance <= tolerance]
     return ChallengeVerdict(True, None, best, tuple(frontal))

@@ -33,6 +33,9 @@ class FrameJob:
     # Ask for the liveness measures (68-point landmarks, ~2 ms) of this frame, e.g.
     # while a "blink" or "turn your head" challenge runs; off for routine frames.
     liveness: bool = False
+    # Encode and compare this frame with the enrolment whatever the tracking says: the
+    # pre-exam check decides on every frame, never on a decision carried from another.
+    verify_identity: bool = False
 
     def to_bytes(self) -> bytes:
         return json.dumps(
@@ -44,6 +47,7 @@ class FrameJob:
                 "image": base64.b64encode(self.image).decode(),
                 "enrolment": self.enrolment.to_dict(),
                 "liveness": self.liveness,
+                "verify_identity": self.verify_identity,
             },
             separators=(",", ":"),
         ).encode()
@@ -60,6 +64,7 @@ class FrameJob:
                 image=base64.b64decode(d["image"], validate=True),
                 enrolment=Enrolment.from_dict(d["enrolment"]),
                 liveness=bool(d.get("liveness", False)),
+                verify_identity=bool(d.get("verify_identity", False)),
             )
         except (ValueError, KeyError, TypeError, EnrolmentFormatError) as exc:
             raise JobFormatError(f"bad frame job: {exc}") from exc
@@ -134,6 +139,7 @@ def analyze_job(
             tracking=tracking,
             settings=settings,
             liveness=job.liveness,
+            verify=job.verify_identity,
         )
     except ProctoringError as exc:
         return error_result(job, f"{type(exc).__name__}: {exc}"), tracking

@@ -81,6 +81,17 @@ class AnalysisSettings:
     # than size_change_ratio.
     move_ratio: float = 0.35
     size_change_ratio: float = 0.35
+    # A scene cut also forces an immediate re-verification: the frame's signature (the face
+    # region and the whole frame shrunk and standardised, proctoring/scene.py) changed by
+    # more than this from the previous frame's. Measured on 640x480 frames built from 60
+    # LFW DevTest people as benchmarks/proctoring_accuracy_throughput.py builds its streams
+    # (webcam_view, drifting_views): the same person between frames (jitter of +-15 px,
+    # light +-15%) changed by 0.14 in the median, 0.29 at the 95th percentile, at most 0.38;
+    # a slow drift 0.005 median, 0.20 at the 95th percentile; another person put in the
+    # same place by at least 0.51 (0.38 for two men in dark suits, tests/unit/proctoring/
+    # test_identity_every_frame.py). At 0.30 about one jittered frame in 20 pays an extra
+    # encoding (~12 ms), counted in the throughput benchmark.
+    scene_cut_change: float = 0.30
 
     # Face-region quality, measured on the face box resized to 64x64 grey (imaging.py).
     # On the shared photos real faces span mean 53..187, saturated <= 0.10; copies

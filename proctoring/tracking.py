@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from proctoring.errors import JobFormatError
 from proctoring.faces import FaceBox
+from proctoring.scene import scene_change
 from proctoring.settings import AnalysisSettings
 
 
@@ -22,6 +23,9 @@ class VerifyReason(enum.StrEnum):
     FACE_COUNT_CHANGED = "face_count_changed"
     MOVED = "moved"
     LAST_MISMATCH = "last_mismatch"
+    SCENE_CUT = "scene_cut"
+    # The caller asked for a check on this frame (FrameJob.verify_identity: the pre-exam check).
+    ASKED = "asked"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -35,6 +39,8 @@ class TrackingState:
     face_count: int = 0
     last_box: FaceBox | None = None
     scanned_at: float | None = None  # capture time of the last thorough scene scan
+    # The previous face frame's scene signature (proctoring.scene), to see a cut.
+    scene: tuple[int, ...] | None = None
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -45,6 +51,7 @@ class TrackingState:
             "face_count": self.face_count,
             "last_box": self.last_box.to_list() if self.last_box else None,
             "scanned_at": self.scanned_at,
+            "scene": list(self.scene) if self.scene is not None else None,
         }
 
     @classmethod
@@ -59,6 +66,7 @@ class TrackingState:
                 face_count=int(data.get("face_count", 0)),  # type: ignore[call-overload]
                 last_box=FaceBox.from_seq(lb) if lb else None,  # type: ignore[arg-type]
                 scanned_at=None if data.get("scanned_at") is None else float(data["scanned_at"]),  # type: ignore[arg-type]
+                scene=None if data.get("scene") is None else tuple(int(v) for v in data["scene"]),  # type: ignore[attr-defined]
             )
         except (TypeError, ValueError) as exc:
             raise JobFormatError(f"bad tracking state: {exc}") from exc
@@ -75,9 +83,13 @@ class TrackingState:
 
 
 def verification_reason(
-    state: TrackingState, box: FaceBox, *, now: float, settings: AnalysisSettings
+    state: TrackingState, box: FaceBox, *, now: float, settings: AnalysisSettings,
+    scene: tuple[int, ...] | None = None, asked: bool = False,
 ) -> VerifyReason | None:
-    """Why the single face ``box`` seen at ``now`` must be encoded, or None to reuse."""
+    """Why the single face ``box`` seen at ``now`` (with scene signature ``scene``) must be
+    encoded, or None to reuse: a decision is carried only along an unbroken track."""
+    if asked:
+        return VerifyReason.ASKED
     if state.verified_at is None or state.verified_box is None or state.matched is None:
         return VerifyReason.FIRST
     if not state.matched:
@@ -95,4 +107,8 @@ def verification_reason(
             box, move_ratio=settings.move_ratio, size_ratio=settings.size_change_ratio
         ):
             return VerifyReason.MOVED
+    # The box can stay while the picture changes (another person, another feed): a cut
+    # measured on the frame, or a frame without a signature to compare, breaks the track.
+    if scene is None or state.scene is None or scene_change(state.scene, scene) > settings.scene_cut_change:
+        return VerifyReason.SCENE_CUT
     return None

@@ -118,7 +118,7 @@ async def judge(analyzer: proctoring.FrameAnalyzer, enrolment: proctoring.Enrolm
         images[frame_id] = frame.image
         result = await analyzer.analyze(proctoring.FrameJob(subject_id=f"check-{check_id}", frame_id=frame_id,
                                                             image=frame.image, enrolment=enrolment, liveness=True,
-                                                            captured_at=float(i)))
+                                                            verify_identity=True, captured_at=float(i)))
         if result.analysis is None:
             return ChallengeVerdict(False, Failure.NO_FACE, None), images
         tagged.append(TaggedFrame(frame.phase, result.analysis))

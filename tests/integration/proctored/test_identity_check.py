@@ -212,3 +212,24 @@ async def test_identity_check_refuses_bad_frames(exams, make_client) -> None:  #
     assert status == 404
     status, body = await doctor.post("/api/v1/identity-checks", {"kind": "maths"})
     assert status == 400 and body["error"]["fields"]["kind"], body
+
+
+async def test_another_person_cannot_finish_the_check(exams, make_client) -> None:  # type: ignore[no-untyped-def]
+    """Issue 19: the enrolled face for the first phase, someone else turning as asked for the rest
+    (or for one turn phase only): every frame is compared with the enrolment, so it fails."""
+    await enrol_photo(exams.app, GENERAL)
+    doctor = await consenting_doctor(make_client, exams, GENERAL)
+    for swapped in ("after_front", "one_phase"):
+        check = await start_check(doctor)
+        poses = [p["pose"] for p in check["phases"]]
+        own, other = challenge_frames(PERSON, poses), challenge_frames(OTHER, poses)
+        if swapped == "after_front":
+            frames = [f for f in own if f["phase"] == 0] + [f for f in other if f["phase"] != 0]
+        else:
+            frames = [other[i] if f["phase"] == 1 else f for i, f in enumerate(own)]
+        status, body = await doctor.post(f"/api/v1/identity-checks/{check['check_id']}/frames", {"frames": frames})
+        assert status == 200, body
+        assert (body["passed"], body["failure"]) == (False, "another_person"), (swapped, body)
+        assert body["message"].startswith("人脸与报名照片不一致"), body
+    status, body = await doctor.post("/api/v1/exams/start", {"kind": "humanities", "device": DEVICE})
+    assert status == 409 and body["error"]["message"] == "开考前须通过人脸身份核验", body
