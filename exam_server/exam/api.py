@@ -255,10 +255,12 @@ async def attempt_events(request: web.Request) -> web.StreamResponse:
     queue = hub.listen(attempt_id)
     try:
         await response.write(b"retry: 2000\n\n")
+        await hub.mark_online(attempt_id)
         while True:
             event = await queue.get()
             if event is KEEPALIVE:  # the hub's, so proxies keep an idle stream open
                 await response.write(b": keep-alive\n\n")
+                await hub.mark_online(attempt_id)
             else:
                 await response.write(f"data: {json.dumps(event, ensure_ascii=False)}\n\n".encode())
     except (ConnectionResetError, asyncio.CancelledError):

@@ -353,6 +353,8 @@
         banner("考试时间已延长" + (d.extra_minutes ? "（累计 " + d.extra_minutes + " 分钟）" : "") + "，新的截止时间为 " + beijing(deadline) + "。");
         if (state === "closing" && deadline > serverNow()) resume();
       } else if (d.event === "takeover") { if (d.device !== DEVICE) takenOver(); }
+      // The invigilator's warning: proctor.js shows it when the camera is in use; without it, here.
+      else if (d.event === "warning" && !window.dkProctor) banner("监考员提醒：" + (d.message || "请遵守考场纪律"), "alert");
       else if (d.event === "submitted") {
         if (d.reason) banner("考试已被结束：" + d.reason, "alert");
         finish();
