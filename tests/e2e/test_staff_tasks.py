@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from playwright.sync_api import expect
 
 from .steps import confirm_dialog, login_staff, shot
 
@@ -38,7 +39,7 @@ def test_body_verifies_identity_by_hand(make_context, screenshots) -> None:  # t
         page.wait_for_selector("[data-form-ok]:not([hidden])")
         ok = page.inner_text("[data-form-ok]")
         assert who in ok and ("核验通过" if verdict == "verified" else "核验不通过") in ok
-        assert page.locator(".manual-entry", has_text=who).count() == 0
+        expect(page.locator(".manual-entry", has_text=who)).to_have_count(0)
         row = page.locator("#manual-decisions tbody tr", has_text=who).first
         assert "滨海市考核中心" in row.inner_text()
         shot(page, screenshots, f"manual-decided-{view}")
