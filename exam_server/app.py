@@ -127,7 +127,8 @@ def create_app(settings: Settings, *, live_prefix: str | None = None) -> web.App
         app[attempt_hub_key] = hub
         hub.start(app[live_follower_key])
         sweeper = asyncio.create_task(run_sweeper(app[sessionmaker_key], app[paper_cache_key], hub.publish,
-                                                  interval=settings.sweep_interval), name="deadline-sweeper")
+                                                  interval=settings.sweep_interval,
+                                                  grace_seconds=settings.exam_grace_seconds), name="deadline-sweeper")
         yield
         sweeper.cancel()
         with contextlib.suppress(asyncio.CancelledError):

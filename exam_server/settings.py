@@ -200,7 +200,7 @@ def load_settings(env: Mapping[str, str] | None = None, *, demo: bool = False) -
         secret_key=secret,
         storage_dir=Path(env.get("DINGKAO_STORAGE_DIR", str(var_dir / "storage"))),
         host=host,
-        port=_int(env, "DINGKAO_PORT", 8080, lo=1, hi=65535),
+        port=_int(env, "DINGKAO_PORT", 8080, lo=0, hi=65535),  # 0: any free port (tests), printed at start
         sms_backend=sms,
         sms_gateway=gateway,
         demo_mode=demo,

@@ -156,7 +156,7 @@ async def void_attempt(session: AsyncSession, actor: Actor, attempt: Attempt, *,
     assert reg is not None
     if reg.state == State.PASSED:
         await apply_move(session, reg, Action.REVOKE_PASS, actor, detail={"attempt_id": attempt.id, "reason": reason})
-    sit = await exam_attempts.situation_of(session, reg)
+    sit = await exam_attempts.situation_of(session, reg, now=now)
     result_now = await exam_attempts.decide_result(session, sit, now=now)
     await notify_physicians(session, [attempt.physician_id],
                             f"您的考试（第 {attempt.attempt_no} 次）经考核机构复核确认存在违规，已作废。原因：{reason}"

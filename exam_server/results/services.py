@@ -299,14 +299,14 @@ class PaperView:
 def _best_attempts(sit: attempts.Situation) -> Iterator[tuple[ExamSchedule, Attempt]]:
     """Each required paper the physician sat, with its best scored attempt."""
     for status in sit.statuses(utcnow()):
-        schedule = sit.schedules.get(status.kind)
         scored = [a for a in sit.attempts.get(status.kind, []) if a.score is not None]
-        if schedule is not None and scored:
-            yield schedule, max(scored, key=lambda a: a.score or 0.0)
+        if scored:  # the best attempt under whichever schedule it was sat, with that schedule's marks
+            best = max(scored, key=lambda a: a.score or 0.0)
+            yield sit.by_id[best.schedule_id], best
 
 
 async def paper_views(session: AsyncSession, reg: Registration) -> list[PaperView]:
-    sit = await attempts.situation_of(session, reg)
+    sit = await attempts.situation_of(session, reg, now=utcnow())
     whole = await published_result(session, reg) is not None
     body_id = reg.physician.institution.body_id
     released = set((await session.scalars(select(PublishedSchedule.schedule_id)
@@ -327,7 +327,7 @@ async def paper_views(session: AsyncSession, reg: Registration) -> list[PaperVie
 async def paper_results_for(session: AsyncSession, reg: Registration) -> tuple[reports.PaperResult, ...]:
     """Each required paper the physician sat: best score, pass mark and full mark, from the exam
     engine's attempts (a paper waived by a granted exemption is added by gather_result_facts)."""
-    sit = await attempts.situation_of(session, reg)
+    sit = await attempts.situation_of(session, reg, now=utcnow())
     out = []
     for schedule, best in _best_attempts(sit):
         out.append(reports.PaperResult(title=schedule.title, score=best.score, pass_mark=schedule.pass_mark,

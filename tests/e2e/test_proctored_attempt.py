@@ -28,9 +28,9 @@ import pytest
 from ..conftest import PG_SERVER, REDIS_URL, _pg_admin
 from ..face_video import canvas, face_box, turned, write_y4m
 from .steps import confirm_dialog, login_staff
-from .conftest import (CHROMIUM, CHROMIUM_ARGS, DESKTOP, DINGKAO, PHONE, _free_port, _healthy, assert_no_csp_violations,
+from .conftest import (CHROMIUM, CHROMIUM_ARGS, DESKTOP, DINGKAO, PHONE, _healthy, assert_no_csp_violations,
                        watch_csp)
-from ..server_env import clean_env
+from ..server_env import clean_env, listening_port
 
 PERSON, OTHER = "identities/df01/1.jpg", "identities/df03/1.jpg"
 PASSWORD = "Doctor2026x"
@@ -113,14 +113,14 @@ def cluster(tmp_path_factory: pytest.TempPathFactory, faces_dir: Path) -> Iterat
         prefix = f"dke2e:{uuid.uuid4().hex[:8]}:"
         bases = []
         for i in range(2):
-            port = _free_port()
             env = clean_env()
             env.update(DATABASE_URL=url.replace("+asyncpg", ""), REDIS_URL=REDIS_URL, DINGKAO_SECRET_KEY="e" * 40,
-                       DINGKAO_PORT=str(port), DINGKAO_LIVE_PREFIX=prefix, DINGKAO_COOKIE_SECURE="false",
+                       DINGKAO_PORT="0", DINGKAO_LIVE_PREFIX=prefix, DINGKAO_COOKIE_SECURE="false",
                        DINGKAO_STORAGE_DIR=str(tmp / "storage"), DINGKAO_LOG_JSON="false")
             log = (tmp / f"serve{i}.log").open("wb")
             procs.append(subprocess.Popen([str(DINGKAO), "serve"], env=env, stdout=log, stderr=subprocess.STDOUT))
-            bases.append(f"http://127.0.0.1:{port}")
+        # Each server binds a port of the system's choosing and prints it (no port picked here and released).
+        bases = [f"http://127.0.0.1:{listening_port(tmp / f'serve{i}.log', proc)}" for i, proc in enumerate(procs)]
         deadline = time.monotonic() + 90
         for base, proc in zip(bases, procs):
             while not _healthy(base):

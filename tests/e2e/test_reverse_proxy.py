@@ -31,7 +31,7 @@ import pytest
 from playwright.sync_api import expect
 
 from ..conftest import PG_SERVER, REDIS_URL, REPO, _pg_admin
-from ..server_env import clean_env
+from ..server_env import clean_env, listening_port
 from .conftest import CHROMIUM, CHROMIUM_ARGS, DESKTOP, DINGKAO, PHONE, _free_port, _healthy, watch_csp, assert_no_csp_violations
 from .exam_steps import SAVED, remaining_seconds
 from .steps import confirm_dialog, login_staff
@@ -151,14 +151,14 @@ def proxied(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]
     procs: list[subprocess.Popen[bytes]] = []
     try:
         info = asyncio.run(_prepare(url, tmp / "storage"))
-        ports = [_free_port(), _free_port()]
-        for i, port in enumerate(ports):
+        for i in range(2):
             env = clean_env(DATABASE_URL=url.replace("+asyncpg", ""), REDIS_URL=REDIS_URL, DINGKAO_SECRET_KEY=SECRET,
-                            DINGKAO_PORT=str(port), DINGKAO_HOST="127.0.0.1", DINGKAO_LIVE_PREFIX=prefix,
+                            DINGKAO_PORT="0", DINGKAO_HOST="127.0.0.1", DINGKAO_LIVE_PREFIX=prefix,
                             DINGKAO_STORAGE_DIR=str(tmp / "storage"), DINGKAO_LOG_JSON="false",
                             DINGKAO_TRUST_PROXY="true", DINGKAO_COOKIE_SECURE="true", DINGKAO_EXAM_FACE_CHECK="false")
             with (tmp / f"serve{i}.log").open("wb") as log:
                 procs.append(subprocess.Popen([str(DINGKAO), "serve"], env=env, stdout=log, stderr=subprocess.STDOUT))
+        ports = [listening_port(tmp / f"serve{i}.log", proc) for i, proc in enumerate(procs)]
         for i, (port, proc) in enumerate(zip(ports, procs)):
             _wait(f"dingkao serve {i}", lambda p=port: _healthy(f"http://127.0.0.1:{p}"), proc, tmp / f"serve{i}.log")
 
