@@ -40,10 +40,21 @@ class Status(enum.StrEnum):
 
 STATUS_TEXT = {
     Status.GENUINE: "证书真实有效",
-    Status.REVOKED: "证书已撤销（复核后考核结果已变更）",
+    Status.REVOKED: "证书已撤销",
     Status.FORGED: "查无此证书或防伪码无效，证书可能系伪造",
     Status.ALTERED: "证书信息与签发记录不一致，证书可能被篡改",
     Status.UNSEALED: "证书未加盖考核机构印章，本证书无效",
+}
+
+
+# Why a body revokes a certificate, as the public verification states it (the body picks one; its
+# own words stay beside it). A certificate revoked before categories existed states none.
+REVOCATION_CATEGORIES = {
+    "result_changed": "复核后考核结果已变更",
+    "violation": "考试违规经查实",
+    "wrong_facts": "证书信息有误",
+    "reissued": "已重新签发证书",
+    "other": "其他原因",
 }
 
 
@@ -126,9 +137,13 @@ class Verdict:
     status: Status
     number: str | None
     facts: Mapping[str, str] | None  # the stored facts, shown (masked) to the verifier
+    revoked_category: str | None = None  # a REVOCATION_CATEGORIES key, when revoked
 
     @property
     def text(self) -> str:
+        words = REVOCATION_CATEGORIES.get(self.revoked_category or "")
+        if self.status is Status.REVOKED and words:
+            return f"{STATUS_TEXT[self.status]}（{words}）"
         return STATUS_TEXT[self.status]
 
 
@@ -140,6 +155,7 @@ def judge(
     revoked: bool,
     signature: str | None,
     key: bytes,
+    revoked_category: str | None = None,
     sealed: bool = True,
 ) -> Verdict:
     """The verdict on a certificate looked up by ``number`` (``stored`` None when unknown),
@@ -160,7 +176,7 @@ def judge(
     if signature is not None and not hmac.compare_digest(signature, stored_signature):
         return Verdict(Status.FORGED, number, stored)
     if revoked:
-        return Verdict(Status.REVOKED, number, stored)
+        return Verdict(Status.REVOKED, number, stored, revoked_category)
     if not sealed:
         return Verdict(Status.UNSEALED, number, stored)
     return Verdict(Status.GENUINE, number, stored)

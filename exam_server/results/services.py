@@ -103,17 +103,19 @@ async def certificate_in_scope(session: AsyncSession, actor: Actor, number: str)
     return cert
 
 
-async def revoke_certificate(session: AsyncSession, actor: Actor, number: str, *, reason: str,
+async def revoke_certificate(session: AsyncSession, actor: Actor, number: str, *, reason: str, category: str,
                              request_id: str | None = None) -> Certificate:
     ensure_role(actor, Role.BODY)
     cert = await certificate_in_scope(session, actor, number)
     if cert.revoked_at is not None:
         raise IllegalTransition("该证书已撤销")
     cert.revoked_at = utcnow()
-    cert.revoked_reason = reason
+    cert.revoked_reason, cert.revoked_category = reason, category
     audit.record(session, actor_id=actor.account_id, action="revoke_certificate", entity="registration",
-                 entity_id=cert.registration_id, detail={"number": number, "reason": reason}, request_id=request_id)
-    await notify_physicians(session, [cert.physician_id], f"您的合格证书（编号 {number}）已被考核机构撤销：{reason}")
+                 entity_id=cert.registration_id, detail={"number": number, "reason": reason, "category": category},
+                 request_id=request_id)
+    words = reports.REVOCATION_CATEGORIES[category]
+    await notify_physicians(session, [cert.physician_id], f"您的合格证书（编号 {number}）已被考核机构撤销（{words}）：{reason}")
     return cert
 
 
@@ -132,7 +134,8 @@ async def verify_certificate(session: AsyncSession, text: str, *, key: bytes) ->
     sealed = cert is not None and await session.get(BodySeal, cert.body_id) is not None
     verdict = reports.judge(number=number, stored=cert.facts if cert else None,
                             stored_signature=cert.signature if cert else None,
-                            revoked=bool(cert and cert.revoked_at), signature=signature, key=key, sealed=sealed)
+                            revoked=bool(cert and cert.revoked_at), signature=signature, key=key,
+                            revoked_category=cert.revoked_category if cert else None, sealed=sealed)
     name = reports.mask_name(str(cert.facts.get("name", ""))) if cert else None
     return Verification(verdict, name, cert.revoked_reason if cert and cert.revoked_at else None)
 
