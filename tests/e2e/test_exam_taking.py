@@ -20,6 +20,7 @@ from .conftest import run_demo
 from .exam_steps import (publish_results, LOCAL, SAVED, answer, answered_count, assert_fits_the_screen, attempt_row,
                          expect_countdown_on_server_time, first_login, keys_of, login_again, login_staff, paper_of,
                          remaining_seconds, saved_answers, shot, start_paper, wait_for, wrong_choice)
+from .steps import confirm_dialog
 
 pytestmark = pytest.mark.e2e
 # A device clock two hours fast, adjustable by the test through window.__skew.
@@ -61,8 +62,20 @@ def test_general_procedure_passes_both_papers_with_an_offline_stretch(make_conte
     shot(page, screenshots, "01-my-exams-phone")
     assert_fits_the_screen(page)
 
+    # 开始考试 shows the 考试须知 first; stepping back starts nothing.
+    page.click("[data-start=humanities]")
+    notice = confirm_dialog(page, expect="考试须知", ok=False)
+    assert "60 分钟" in notice and "唯一的一次机会" in notice and "自动交卷" in notice, notice
+    shot(page, screenshots, "01b-exam-notice-cancelled-phone")
+    expect(humanities.locator("[data-attempts]")).to_have_text("已考 0 次，剩余 1 次（共 1 次）")
+
     # ---- humanities: 50 questions of 2 points
     attempt = start_paper(page, "humanities")
+    # The header's 退出 warns that the clock keeps running; 继续作答 keeps the doctor here.
+    page.click(".topbar [data-logout]")
+    warning = confirm_dialog(page, expect="退出登录不会暂停计时", ok=False)
+    assert "自动交卷" in warning
+    assert re.search(r"/exams/attempt/\d+$", page.url)
     paper = paper_of(demo_var, attempt)
     keys = {it.number: "".join(it.key) for it in paper.items}
     assert len(keys) == 50
