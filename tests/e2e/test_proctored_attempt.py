@@ -15,6 +15,7 @@ and confirms it. A still photo fails the challenge in the browser too.
 from __future__ import annotations
 
 import asyncio
+import functools
 import re
 import subprocess
 import time
@@ -34,7 +35,7 @@ from ..server_env import clean_env
 
 PERSON, OTHER = "identities/df01/1.jpg", "identities/df03/1.jpg"
 PASSWORD = "Doctor2026x"
-FPS = 10
+FPS = 5  # the page takes 3 frames 0.5 s apart in each 2.5 s phase
 PHASE_S = 2.5  # proctor_pages.js PHASE_MS
 LEAD_S = 0.3   # the camera starts a moment before the page's phase clock
 
@@ -44,13 +45,19 @@ def still(rel: str, seconds: float, *, shift: int = 0) -> list[np.ndarray]:
     return [frame] * int(seconds * FPS)
 
 
-def challenge_video(rel: str, poses: list[str]) -> list[np.ndarray]:
+@functools.lru_cache(maxsize=16)
+def posed(rel: str, pose: str) -> np.ndarray:
+    """The photo's webcam frame showing ``pose`` (cached: the video for a check's order is written
+    while the page waits for the check to start, and the phase's clock is already running)."""
     base = canvas(rel)
-    box = face_box(base)
-    frames = [base] * int(LEAD_S * FPS)
+    return turned(base, face_box(base), pose)
+
+
+def challenge_video(rel: str, poses: list[str]) -> list[np.ndarray]:
+    frames = [posed(rel, "front")] * int(LEAD_S * FPS)
     for pose in poses:
-        frames += [turned(base, box, pose)] * int(PHASE_S * FPS)
-    return frames + [base] * (5 * FPS)
+        frames += [posed(rel, pose)] * int(PHASE_S * FPS)
+    return frames + [posed(rel, "front")] * (5 * FPS)
 
 
 async def _prepare(url: str, storage: Path) -> dict[str, Any]:
@@ -253,6 +260,7 @@ def follow_prompts(page, camera: Path, url: str, video: Callable[[list[str]], li
 
 
 def pass_identity_check(page, camera: Path, rel: str, shots: Path, name: str, url: str) -> None:  # type: ignore[no-untyped-def]
+    challenge_video(rel, ["left", "right"])  # the frames, made before any check starts
     new_challenge(page)
     follow_prompts(page, camera, url, lambda poses: challenge_video(rel, poses))
     page.screenshot(path=str(shots / f"{name}-ready.png"))
@@ -391,6 +399,7 @@ def test_another_person_after_the_first_phase_is_refused_in_the_browser(camera_b
         lead = int(LEAD_S * FPS) + int(PHASE_S * FPS)  # the lead and the first phase: the enrolled person
         return own[:lead] + other[lead:]
 
+    swap(["front", "left", "front", "right", "front", "left", "front"])  # the frames, made before the check starts
     follow_prompts(page, camera, cluster["url"], swap)
     run_check(page, "failed")
     words = page.text_content("[data-status]") or ""
