@@ -23,7 +23,7 @@ sitting runs --warmup s (30) before it is measured for --duration s; errors and 
 seq) is looked up in exam_answers: an answer is lost when its row is missing or holds an older seq.
 
 The last line is one JSON object: {"candidates", "saves_per_s", "p50_ms", "p95_ms", "p99_ms",
-"errors", "lost", "bare_req_per_s"} or, for the burst, {"starts", "within_s", "errors"}.
+"errors", "lost", "bare_req_per_s", "streams_opened", "streams_wanted", "streams_open_s", "http_503"} or, for the burst, {"starts", "within_s", "errors"}.
 """
 
 from __future__ import annotations
@@ -330,6 +330,7 @@ class Stats:
     errors: dict[str, int] = field(default_factory=dict)
     acked: dict[tuple[int, int], tuple[int, str]] = field(default_factory=dict)  # (attempt, item) -> (seq, choice)
     sse_open: int = 0
+    sse_opened: int = 0  # streams that answered 200 (ever)
     sse_events: int = 0
 
     def error(self, what: str) -> None:
@@ -435,6 +436,7 @@ async def events(c: dict[str, Any], stats: Stats, stop: asyncio.Event) -> None:
         stats.error(f"events {status}")
         return
     stats.sse_open += 1
+    stats.sse_opened += 1
     try:
         why = await stream.ended
     finally:
@@ -592,9 +594,12 @@ async def run_load(args: argparse.Namespace, scratch: Scratch) -> dict[str, Any]
         streams = [asyncio.create_task(events(c, stats, stop)) for c in sitting[:args.sse]] if args.sse else []
         # The pages were open before the sitting is measured: wait for their streams (bounded).
         opened_by = time.monotonic() + 60 + len(streams) / 50
+        open_started = time.monotonic()
         while stats.sse_open + stats.error_count < len(streams) and time.monotonic() < opened_by:
             await asyncio.sleep(0.5)
-        log(f"event streams open: {stats.sse_open} of {len(streams)}; load average {load_average()}")
+        open_s = time.monotonic() - open_started
+        log(f"event streams open: {stats.sse_open} of {len(streams)} in {open_s:.1f} s; errors so far "
+            f"{stats.errors or 'none'}; load average {load_average()}")
         loop = asyncio.get_running_loop()
         # The sitting runs --warmup s before it is measured: every page's timers start together here,
         # which a sitting under way does not do (its pages opened over many minutes).
@@ -656,7 +661,11 @@ async def run_load(args: argparse.Namespace, scratch: Scratch) -> dict[str, Any]
         scratch.stop_processes()  # servers stopped: everything acknowledged must be in the database now
         lost = await count_lost(scratch, stats)
         log(f"errors: {stats.errors or 'none'}; acknowledged answers checked: {len(stats.acked)}, lost {lost}")
-        result.update(errors=stats.error_count, lost=lost, bare_req_per_s=round(bare, 1))
+        # Opening counted: every stream the pages asked for, how long they took, and any 503 on the way
+        # (a page load or a stream that found no free Redis or database connection).
+        result.update(errors=stats.error_count, lost=lost, bare_req_per_s=round(bare, 1),
+                      streams_opened=stats.sse_opened, streams_wanted=len(streams), streams_open_s=round(open_s, 1),
+                      http_503=sum(v for k, v in stats.errors.items() if " 503" in k))
         return result
 
 

@@ -108,7 +108,8 @@ def create_app(settings: Settings, *, live_prefix: str | None = None) -> web.App
         await engine.dispose()
 
     async def live_state(app: web.Application) -> AsyncIterator[None]:
-        live = make_live_state(settings.redis_url, prefix=live_prefix)
+        live = make_live_state(settings.redis_url, prefix=live_prefix, pool_size=settings.redis_pool_size,
+                               pool_timeout=settings.redis_pool_timeout)
         app[live_key] = InstrumentedLiveState(live, metrics.live_errors)  # type: ignore[assignment]
         # One subscription per process for every follower of live events (attempt pages, dashboards,
         # account changes); each adds its channel below, and the subscription opens in `following`.
@@ -126,7 +127,8 @@ def create_app(settings: Settings, *, live_prefix: str | None = None) -> web.App
         app[attempt_hub_key] = hub
         hub.start(app[live_follower_key])
         sweeper = asyncio.create_task(run_sweeper(app[sessionmaker_key], app[paper_cache_key], hub.publish,
-                                                  interval=settings.sweep_interval), name="deadline-sweeper")
+                                                  interval=settings.sweep_interval,
+                                                  grace_seconds=settings.exam_grace_seconds), name="deadline-sweeper")
         yield
         sweeper.cancel()
         with contextlib.suppress(asyncio.CancelledError):

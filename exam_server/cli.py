@@ -52,6 +52,11 @@ def _listen(settings: Settings) -> list[socket.socket]:
         _cannot_start(exc)
 
 
+def _bound(settings: Settings, sockets: list[socket.socket]) -> Settings:
+    """With DINGKAO_PORT=0 the system picked the port: what start-up prints names the real one."""
+    return settings if settings.port else settings.with_(port=sockets[0].getsockname()[1])
+
+
 def _cannot_start(exc: Exception) -> NoReturn:
     print(f"无法启动 / cannot start: {exc}", file=sys.stderr)
     raise SystemExit(2) from None
@@ -120,6 +125,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
     settings = _settings()
     _directories(settings)
     sockets = _listen(settings)
+    settings = _bound(settings, sockets)
     _ready(settings)
     _serve(settings, sockets)
 
@@ -136,6 +142,7 @@ def cmd_demo(args: argparse.Namespace) -> None:
         settings = settings.with_(exam_face_check=False)
     _directories(settings)
     sockets = _listen(settings)
+    settings = _bound(settings, sockets)
     _ready(settings, migrate_server=True)
     asyncio.run(seed_demo(settings))
     asyncio.run(seed_exam_demo(settings))

@@ -77,6 +77,9 @@ class Settings:
     proctor_pool_warm: bool = False
     # How often each process looks for overdue attempts (seconds).
     sweep_interval: float = 1.0
+    # Redis connections per process, and how long a request waits for one before it answers 503.
+    redis_pool_size: int = 512
+    redis_pool_timeout: float = 30.0
     # Every live-state key starts with this, so deployments (and test runs) can share one Redis.
     live_prefix: str = "dingkao:"
     # When set, GET /metrics wants "Authorization: Bearer <token>".
@@ -197,7 +200,7 @@ def load_settings(env: Mapping[str, str] | None = None, *, demo: bool = False) -
         secret_key=secret,
         storage_dir=Path(env.get("DINGKAO_STORAGE_DIR", str(var_dir / "storage"))),
         host=host,
-        port=_int(env, "DINGKAO_PORT", 8080, lo=1, hi=65535),
+        port=_int(env, "DINGKAO_PORT", 8080, lo=0, hi=65535),  # 0: any free port (tests), printed at start
         sms_backend=sms,
         sms_gateway=gateway,
         demo_mode=demo,
@@ -212,6 +215,8 @@ def load_settings(env: Mapping[str, str] | None = None, *, demo: bool = False) -
         proctor_analyzer=_analyzer(env),
         proctor_pool_processes=_int(env, "DINGKAO_PROCTOR_POOL_PROCESSES", 1, lo=1, hi=64),
         proctor_pool_warm=_bool(env, "DINGKAO_PROCTOR_POOL_WARM", False),
+        redis_pool_size=_int(env, "DINGKAO_REDIS_POOL_SIZE", 512, lo=1, hi=10000),
+        redis_pool_timeout=float(_int(env, "DINGKAO_REDIS_POOL_TIMEOUT", 30, lo=1, hi=600)),
         live_prefix=_live_prefix(env),
         metrics_token=env.get("DINGKAO_METRICS_TOKEN", "").strip(),
     )

@@ -91,7 +91,7 @@ def _max_independent(nodes: list[int], adj: dict[int, frozenset[int]]) -> int:
     cover, which is never smaller, for large ones)."""
     if len(nodes) <= EXACT_COMPONENT:
         index = {u: i for i, u in enumerate(nodes)}
-        nbr = [sum(1 << index[v] for v in adj.get(u, ()) if v in index) for u in nodes]
+        nbr = [sum(1 << index[v] for v in adj[u] if v in index) for u in nodes]
         memo: dict[int, int] = {}
 
         def best(mask: int) -> int:
@@ -111,7 +111,7 @@ def _max_independent(nodes: list[int], adj: dict[int, frozenset[int]]) -> int:
     cliques: list[list[int]] = []
     for u in nodes:
         for c in cliques:
-            if all(v in adj.get(u, ()) for v in c):
+            if all(v in adj[u] for v in c):
                 c.append(u)
                 break
         else:
@@ -128,21 +128,21 @@ def _components(units: set[int], adj: dict[int, frozenset[int]]) -> dict[int, in
         comp[start] = start
         while stack:
             u = stack.pop()
-            for v in adj.get(u, ()):
+            for v in adj[u]:
                 if v in units and v not in comp:
                     comp[v] = start
                     stack.append(v)
     return comp
 
 
-def find_fill(sections: Sequence["Section"], pool: "PoolCounts", *, order: Sequence[int] | None = None,
-              budget: int = BUDGET, prefer: Callable[[int], object] | None = None) -> Fill:
-    """A fill of ``sections`` from ``pool`` with no two enemies, or the reasons there is none.
+def find_fill(sections: Sequence["Section"], pool: "PoolCounts", *, budget: int = BUDGET,
+              prefer: Callable[[int], object] | None = None) -> Fill:
+    """A fill of ``sections`` from ``pool`` with no two enemies, or the reasons there is none,
+    section by section in :func:`draw_order`.
 
-    ``order``: the sections' draw order (default: :func:`draw_order`).
     ``prefer``: sort key that orders units of equal enemy count (default: the pool's tie, so the
     database's count and the loaded pool search alike); a draw passes a seeded random one."""
-    order = list(draw_order(sections) if order is None else order)
+    order = draw_order(sections)
     free: dict[int, int] = {}
     need: dict[int, int] = {}
     taken: list[int] = []

@@ -36,6 +36,7 @@ from reports.statistics import (
     score_distribution,
 )
 from reports.verification import (
+    REVOCATION_CATEGORIES,
     SIGNED_FIELDS,
     Status,
     Verdict,
@@ -52,6 +53,7 @@ from reports.verification import (
 
 __all__ = [
     "ATTEMPT_COLUMNS", "NO_SEAL_TEXT", "QUESTION_COLUMNS", "RESULT_COLUMNS", "REVIEW_COLUMNS", "SIGNED_FIELDS",
+    "REVOCATION_CATEGORIES",
     "AnswerRow", "CertificateFacts", "Column", "DocumentFonts", "ImageError", "Issuer", "PaperResult",
     "PaperScoreRow", "Physician", "QuestionStat", "Rate", "ReportError", "ResultFacts", "ResultRow", "Status",
     "TokenError", "UnprintableText", "Verdict", "bar_chart", "counts_by_state", "cycle_progress", "derive_key",

@@ -39,9 +39,20 @@ class Status(enum.StrEnum):
 
 STATUS_TEXT = {
     Status.GENUINE: "证书真实有效",
-    Status.REVOKED: "证书已撤销（复核后考核结果已变更）",
+    Status.REVOKED: "证书已撤销",
     Status.FORGED: "查无此证书或防伪码无效，证书可能系伪造",
     Status.ALTERED: "证书信息与签发记录不一致，证书可能被篡改",
+}
+
+
+# Why a body revokes a certificate, as the public verification states it (the body picks one; its
+# own words stay beside it). A certificate revoked before categories existed states none.
+REVOCATION_CATEGORIES = {
+    "result_changed": "复核后考核结果已变更",
+    "violation": "考试违规经查实",
+    "wrong_facts": "证书信息有误",
+    "reissued": "已重新签发证书",
+    "other": "其他原因",
 }
 
 
@@ -124,9 +135,13 @@ class Verdict:
     status: Status
     number: str | None
     facts: Mapping[str, str] | None  # the stored facts, shown (masked) to the verifier
+    revoked_category: str | None = None  # a REVOCATION_CATEGORIES key, when revoked
 
     @property
     def text(self) -> str:
+        words = REVOCATION_CATEGORIES.get(self.revoked_category or "")
+        if self.status is Status.REVOKED and words:
+            return f"{STATUS_TEXT[self.status]}（{words}）"
         return STATUS_TEXT[self.status]
 
 
@@ -138,6 +153,7 @@ def judge(
     revoked: bool,
     signature: str | None,
     key: bytes,
+    revoked_category: str | None = None,
 ) -> Verdict:
     """The verdict on a certificate looked up by ``number`` (``stored`` None when unknown),
     with the ``signature`` from its QR code when it was scanned.
@@ -155,7 +171,7 @@ def judge(
     if signature is not None and not hmac.compare_digest(signature, stored_signature):
         return Verdict(Status.FORGED, number, stored)
     if revoked:
-        return Verdict(Status.REVOKED, number, stored)
+        return Verdict(Status.REVOKED, number, stored, revoked_category)
     return Verdict(Status.GENUINE, number, stored)
 
 

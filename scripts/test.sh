@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs everything the tests need (Python deps from the lock, Debian's chromium for browser
-# tests, poppler-utils for PDF rendering) and runs the whole suite. Needs PostgreSQL and Redis running (.ci/run starts them).
+# tests, poppler-utils for PDF rendering, nginx for the reverse-proxy test) and runs the whole suite. Needs PostgreSQL and Redis running (.ci/run starts them).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,12 +14,14 @@ python3 scripts/uv.py sync --frozen --quiet --compile-bytecode
 # The import contracts (the layers in pyproject.toml's [tool.importlinter]) before any test runs.
 .venv/bin/lint-imports --no-cache
 
-# pdftoppm (poppler-utils) renders the certificate and notice PDFs to PNG in the reports tests.
+# pdftoppm (poppler-utils) renders the certificate and notice PDFs to PNG in the reports tests; nginx runs
+# deploy/nginx/dingkao.conf in front of two servers (tests/e2e/test_reverse_proxy.py runs its own nginx,
+# unprivileged ports and its own prefix; the package's system service, if the system starts one, is not used).
 if ! command -v chromium >/dev/null 2>&1 || ! fc-list 2>/dev/null | grep -qi "Noto Sans CJK" \
-    || ! command -v pdftoppm >/dev/null 2>&1; then
+    || ! command -v pdftoppm >/dev/null 2>&1 || ! [ -x /usr/sbin/nginx ]; then
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
   $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium fonts-noto-cjk poppler-utils >/dev/null
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium fonts-noto-cjk poppler-utils nginx >/dev/null
 fi
 
 # Spread over worker processes, a test module per worker at a time (its module fixtures stay whole),

@@ -37,6 +37,19 @@ class TimeUp(IllegalTransition):
     """The attempt's time is up (or it was submitted); nothing of this request was saved."""
 
 
+TIME_UP_WORDS = "作答时间已到，本次答案未能保存"
+
+
+def late(state: str, deadline: dt.datetime, now: dt.datetime, grace_seconds: float) -> TimeUp | None:
+    """Why a save is refused for time (None: it may be saved): answers are taken until the deadline
+    plus the grace; after that, and once the attempt is submitted, none. Past the deadline the words
+    say the time is up, whoever submitted it."""
+    past = now > deadline + dt.timedelta(seconds=grace_seconds)
+    if state == AttemptState.IN_PROGRESS and not past:
+        return None
+    return TimeUp(TIME_UP_WORDS if now > deadline else "试卷已提交，不能再作答")
+
+
 @dataclass(slots=True)
 class SaveResult:
     saved: list[dict[str, int]] = field(default_factory=list)
@@ -57,8 +70,9 @@ async def save_answers(session: AsyncSession, cache: papers.PaperCache, *, attem
     if row is None or row.physician_id != physician_id:
         raise NotFound("考试记录不存在")
     deadline = row.deadline
-    if row.state != AttemptState.IN_PROGRESS or now > deadline + dt.timedelta(seconds=grace_seconds):
-        raise TimeUp("考试时间已到，本次答案未能保存" if row.state == AttemptState.IN_PROGRESS else "试卷已提交，不能再作答")
+    refusal = late(row.state, deadline, now, grace_seconds)
+    if refusal is not None:
+        raise refusal
     if row.device_id != device_id:
         raise TakenOver("本场考试已在另一台设备上继续，此页面不再接受作答")
     options = cache.options_of(attempt_id)

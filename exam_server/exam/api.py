@@ -29,13 +29,13 @@ from ..web.schemas import Body
 from ..web.sessions import caller_physician, current_actor
 from . import answers, attempts, schedules, start_sql
 from .keys import attempt_hub_key, hot_path_key, paper_cache_key, result_published_key
-from .lifecycle import AttemptState
 from .push import KEEPALIVE
 
 PHYSICIAN = (Role.PHYSICIAN,)
 SCHEDULERS = (Role.BODY, Role.ADMIN)
 STAFF_ON_ATTEMPTS = (Role.BODY, Role.ADMIN, Role.INVIGILATOR)
-DEVICE = Field(title="设备标识", min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
+DEVICE = Field(title="设备标识", min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_-]+$",
+               json_schema_extra={"pattern_words": "只能由字母、数字、下划线和短横线组成"})
 # Beijing time, what staff type into the schedule form; stored times are naive UTC.
 BEIJING = dt.timezone(dt.timedelta(hours=8))
 
@@ -220,17 +220,15 @@ async def submit_attempt(request: web.Request) -> web.StreamResponse:
     body: SubmitBody = await parse_body(request, SubmitBody)
     if not body.confirm:
         raise ApiError("请确认交卷", fields={"confirm": "请确认交卷"})
-    cache = request.app[paper_cache_key]
+    account_id = request[account_key].id if request.get(account_key) else None
     async with request.app[sessionmaker_key]() as session, session.begin():
-        attempt = await session.get(attempts.Attempt, attempt_id, with_for_update=True)
-        if attempt is None or attempt.physician_id != physician_id:
-            raise ApiError("考试记录不存在", code="not_found", status=404)
-        if attempt.state == AttemptState.IN_PROGRESS and attempt.device_id != body.device:
-            raise ApiError("本场考试已在另一台设备上继续，请在该设备上交卷", code="taken_over", status=409)
-        account_id = request[account_key].id if request.get(account_key) else None
-        if not await attempts.submit(session, attempt, attempts.SubmitReason.PHYSICIAN, now=utcnow(), cache=cache,
-                                     by=account_id, request_id=request_id(request)):
-            raise ApiError("试卷已提交", code="already_submitted", status=409)
+        try:
+            attempt = await attempts.submit_own(session, attempt_id, physician_id, body.device, now=utcnow(),
+                                                grace_seconds=request.app[settings_key].exam_grace_seconds,
+                                                cache=request.app[paper_cache_key], by=account_id,
+                                                request_id=request_id(request))
+        except answers.TakenOver as exc:
+            raise ApiError(exc.message, code="taken_over", status=409) from None
         schedule = await session.get(attempts.ExamSchedule, attempt.schedule_id)
         result = attempts.attempt_json(attempt, schedule, now=utcnow())  # type: ignore[arg-type]
     await request.app[attempt_hub_key].publish(attempt.id, "submitted")
@@ -255,10 +253,12 @@ async def attempt_events(request: web.Request) -> web.StreamResponse:
     queue = hub.listen(attempt_id)
     try:
         await response.write(b"retry: 2000\n\n")
+        await hub.mark_online(attempt_id)
         while True:
             event = await queue.get()
             if event is KEEPALIVE:  # the hub's, so proxies keep an idle stream open
                 await response.write(b": keep-alive\n\n")
+                await hub.mark_online(attempt_id)
             else:
                 await response.write(f"data: {json.dumps(event, ensure_ascii=False)}\n\n".encode())
     except (ConnectionResetError, asyncio.CancelledError):
@@ -303,11 +303,15 @@ async def move_schedule_window(request: web.Request) -> web.StreamResponse:
     actor = current_actor(request)
     body: WindowBody = await parse_body(request, WindowBody)
     async with request.app[sessionmaker_key]() as session, session.begin():
-        s = await schedules.update_window(session, actor, path_id(request, "schedule_id"),
-                                          window_start=utc(body.window_start), window_end=utc(body.window_end),
-                                          request_id=request_id(request))
+        s, moved = await schedules.update_window(session, actor, path_id(request, "schedule_id"),
+                                                 window_start=utc(body.window_start), window_end=utc(body.window_end),
+                                                 request_id=request_id(request))
         out = schedules.schedule_json(s, bodies=await schedules.body_names(session))
-    return json_ok(out)
+    hub = request.app[attempt_hub_key]
+    for attempt in moved:  # the open pages' countdowns follow, across processes
+        await hub.publish(attempt.id, "deadline", deadline=attempt.deadline.isoformat() + "Z",
+                          extra_minutes=attempt.extra_minutes, why="window")
+    return json_ok({**out, "attempts_moved": len(moved)})
 
 
 @routes.get("/api/v1/schedules/{schedule_id}/attempts", summary="某场考试的考生作答记录", roles=STAFF_ON_ATTEMPTS,
@@ -331,7 +335,7 @@ async def grant_extra_time(request: web.Request) -> web.StreamResponse:
         attempt = await attempts.grant_extra_time(session, actor, path_id(request, "attempt_id"), body.minutes,
                                                   body.reason, now=utcnow(), request_id=request_id(request))
     await request.app[attempt_hub_key].publish(attempt.id, "deadline", deadline=attempt.deadline.isoformat() + "Z",
-                                               extra_minutes=attempt.extra_minutes)
+                                               extra_minutes=attempt.extra_minutes, why="extra")
     return json_ok({"attempt_id": attempt.id, "deadline": attempt.deadline, "extra_minutes": attempt.extra_minutes})
 
 

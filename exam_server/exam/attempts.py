@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable, Iterable, Protocol, Sequence, TypeVar
 
 from sqlalchemy import event, func, select, update
@@ -28,6 +28,7 @@ from registry.states import STATE_WORDS, Action, State
 
 from ..banks.models import Paper
 from . import invigilators, papers, rules
+from .answers import TakenOver
 from .lifecycle import SUBMIT_WORDS, AttemptAction, AttemptState, SubmitReason, next_attempt_state
 from .models import Answer, Attempt, ExamSchedule
 
@@ -65,12 +66,18 @@ def _fact(a: Attempt) -> rules.AttemptFact:
 
 @dataclass(slots=True)
 class Situation:
-    """Everything the rules need about one physician's registration, loaded once."""
+    """Everything the rules need about one physician's registration, loaded once.
+
+    ``attempts`` holds every attempt of each paper in the cycle, under whichever schedule it was sat
+    (attempts used, limits and results are per physician, cycle and paper, never per schedule);
+    ``schedules`` the schedule that applies to each paper now (:func:`rules.applicable`), for the
+    window and attempt limit shown; ``by_id`` every schedule an attempt or the physician refers to."""
 
     registration: Registration
     candidate: rules.Candidate
     schedules: dict[str, ExamSchedule]
     attempts: dict[str, list[Attempt]]
+    by_id: dict[int, ExamSchedule] = field(default_factory=dict)
 
     def situations(self) -> list[rules.PaperSituation]:
         return [rules.PaperSituation(kind, window_of(self.schedules[kind]) if kind in self.schedules else None,
@@ -80,44 +87,47 @@ class Situation:
     def statuses(self, now: dt.datetime) -> list[rules.PaperStatus]:
         return rules.paper_statuses(self.candidate, self.situations(), now=now)
 
+    def in_progress(self) -> Attempt | None:
+        return next((a for k in self.attempts for a in self.attempts[k] if a.state == AttemptState.IN_PROGRESS), None)
 
-async def schedules_for(session: AsyncSession, cycle_id: int, physician: Physician) -> dict[str, ExamSchedule]:
-    """The schedule of each paper kind for this physician: the body's own before the admin's."""
-    rows = (await session.scalars(select(ExamSchedule).where(
+
+async def schedules_for(session: AsyncSession, cycle_id: int, physician: Physician) -> list[ExamSchedule]:
+    """Every schedule of the cycle that reaches this physician: the admin's and their body's."""
+    return list((await session.scalars(select(ExamSchedule).where(
         ExamSchedule.cycle_id == cycle_id,
         (ExamSchedule.body_id == physician.institution.body_id) | ExamSchedule.body_id.is_(None),
         (ExamSchedule.kind == rules.HUMANITIES) | (ExamSchedule.practice_category == physician.practice_category),
-    ).order_by(ExamSchedule.id))).all()
-    return pick_schedules(rows)
+    ).order_by(ExamSchedule.id))).all())
 
 
-def pick_schedules(rows: Iterable[S]) -> dict[str, S]:
-    """Of the schedules that apply to a physician (in id order), the one of each paper kind: the
-    body's own before the admin's."""
-    out: dict[str, S] = {}
+def pick_schedules(rows: Iterable[S], now: dt.datetime, window: Callable[[S], rules.Window]) -> dict[str, S]:
+    """Of the schedules that reach a physician, the one of each paper that applies at ``now``."""
+    by_kind: dict[str, list[S]] = {}
     for s in rows:
-        current = out.get(s.kind)
-        if current is None or (current.body_id is None and s.body_id is not None):
-            out[s.kind] = s
+        by_kind.setdefault(s.kind, []).append(s)
+    out: dict[str, S] = {}
+    for kind, group in by_kind.items():
+        i = rules.applicable([window(s) for s in group], now)
+        if i is not None:
+            out[kind] = group[i]
     return out
 
 
-async def situation_of(session: AsyncSession, registration: Registration) -> Situation:
+async def situation_of(session: AsyncSession, registration: Registration, *, now: dt.datetime) -> Situation:
     physician = registration.physician
     exemption = await exemption_of(session, registration.id)
     candidate = rules.Candidate(registration.state, registration.procedure,
                                 exemption is not None and exemption.state == ExemptionState.GRANTED,
                                 registration.work_rating, registration.ethics_rating)
-    schedules = await schedules_for(session, registration.cycle_id, physician)
-    by_schedule = {s.id: kind for kind, s in schedules.items()}
+    reaching = await schedules_for(session, registration.cycle_id, physician)
+    by_id = {s.id: s for s in reaching}
+    rows = (await session.execute(select(Attempt, ExamSchedule).join(ExamSchedule, Attempt.schedule_id == ExamSchedule.id)
+                                  .where(Attempt.registration_id == registration.id).order_by(Attempt.id))).all()
     attempts: dict[str, list[Attempt]] = {}
-    if by_schedule:
-        rows = (await session.scalars(select(Attempt).where(
-            Attempt.registration_id == registration.id, Attempt.schedule_id.in_(list(by_schedule)))
-            .order_by(Attempt.id))).all()
-        for a in rows:
-            attempts.setdefault(by_schedule[a.schedule_id], []).append(a)
-    return Situation(registration, candidate, schedules, attempts)
+    for a, s in rows:
+        by_id.setdefault(s.id, s)
+        attempts.setdefault(s.kind, []).append(a)
+    return Situation(registration, candidate, pick_schedules(reaching, now, window_of), attempts, by_id)
 
 
 async def own_registration(session: AsyncSession, actor: Actor) -> Registration:
@@ -161,8 +171,9 @@ async def my_exams(session: AsyncSession, actor: Actor, *, now: dt.datetime,
                    is_published: ResultPublished) -> dict[str, Any]:
     """我的考试: each required paper with its window, attempts and, when locked, why in words."""
     reg = await own_registration(session, actor)
-    sit = await situation_of(session, reg)
-    result = await decide_result(session, sit, now=now)
+    sit = await situation_of(session, reg, now=now)
+    # A GET never writes: results are decided where the state changes (submission, sweep, window close).
+    result = reg.state if reg.state in (State.PASSED, State.FAILED) else None
     statuses = sit.statuses(now)
     state = State(reg.state)
     # The assessment's result is the physician's to read once the body has published it.
@@ -188,12 +199,16 @@ async def start_attempt(session: AsyncSession, actor: Actor, kind: str, *, devic
     if kind not in (rules.HUMANITIES, rules.PROFESSIONAL):
         raise InvalidInput("试卷类型的取值无效", fields={"kind": "试卷类型的取值无效"})
     reg = await own_registration(session, actor)
-    sit = await situation_of(session, reg)
+    sit = await situation_of(session, reg, now=now)
     refusal = rules.start_refusal(sit.candidate, sit.situations(), kind, now=now)
     if refusal is not None:
-        current = next((a.id for k in sit.attempts for a in sit.attempts[k] if a.state == AttemptState.IN_PROGRESS), None)
-        raise StartRefused(refusal, current)
+        current = sit.in_progress()
+        raise StartRefused(refusal, current.id if current else None)
     schedule = sit.schedules[kind]
+    # Hold the schedule while starting: a window edit waits for this start, then moves its deadline too.
+    await session.refresh(schedule, with_for_update={"read": True})
+    if not rules.open_at(window_of(schedule), now):
+        raise StartRefused(rules.Lock.NOT_OPEN if now < schedule.window_start else rules.Lock.CLOSED)
     paper = await session.get(Paper, schedule.paper_id)
     if paper is None:  # pragma: no cover - schedules reference existing papers
         raise NotFound("试卷不存在")
@@ -321,6 +336,25 @@ async def submit(session: AsyncSession, attempt: Attempt, reason: SubmitReason, 
     return True
 
 
+async def submit_own(session: AsyncSession, attempt_id: int, physician_id: int, device_id: str, *, now: dt.datetime,
+                     grace_seconds: float, cache: papers.PaperCache, by: int | None = None,
+                     request_id: str | None = None) -> Attempt:
+    """The physician presses 交卷. Past the deadline and its grace the clock ended it, whoever presses;
+    a paper the server already submitted (the sweeper, staff, a proctoring rule) answers with its result."""
+    attempt = await session.get(Attempt, attempt_id, with_for_update=True)
+    if attempt is None or attempt.physician_id != physician_id:
+        raise NotFound("考试记录不存在")
+    if attempt.state != AttemptState.IN_PROGRESS:
+        return attempt
+    if attempt.device_id != device_id:
+        raise TakenOver("本场考试已在另一台设备上继续，请在该设备上交卷")
+    if overdue(attempt.deadline, now, grace_seconds):
+        await submit(session, attempt, SubmitReason.TIME_UP, now=now, cache=cache, request_id=request_id)
+    else:
+        await submit(session, attempt, SubmitReason.PHYSICIAN, now=now, cache=cache, by=by, request_id=request_id)
+    return attempt
+
+
 async def _score(session: AsyncSession, attempt: Attempt, cache: papers.PaperCache, *, now: dt.datetime) -> None:
     target = next_attempt_state(AttemptState(attempt.state), AttemptAction.SCORE)
     paper = await papers.rebuild(session, cache, attempt.id, attempt.paper)
@@ -335,7 +369,7 @@ async def _score(session: AsyncSession, attempt: Attempt, cache: papers.PaperCac
                          "answered": report.answered})
     reg = await session.get(Registration, attempt.registration_id)
     assert reg is not None
-    await decide_result(session, await situation_of(session, reg), now=now)
+    await decide_result(session, await situation_of(session, reg, now=now), now=now)
 
 
 async def decide_result(session: AsyncSession, sit: Situation, *, now: dt.datetime) -> str | None:
@@ -354,12 +388,21 @@ async def decide_result(session: AsyncSession, sit: Situation, *, now: dt.dateti
     except ConcurrentUpdate:
         await session.refresh(reg)
         return reg.state if reg.state in (State.PASSED, State.FAILED) else None
-    await notify_physicians(session, [reg.physician_id], "您已完成本周期考核的全部测评，考核结果待考核机构公布")
+    statuses = sit.statuses(now)
+    never_sat = [s.name for s in statuses if s.outcome is rules.Outcome.FAILED and s.attempts_used == 0]
+    if never_sat:
+        message = f"您未在考试开放时间内参加{'、'.join(never_sat)}，本周期考核结果待考核机构公布"
+    else:
+        message = "您已完成本周期考核的全部测评，考核结果待考核机构公布"
+    await notify_physicians(session, [reg.physician_id], message)
     return result
 
 
 async def grant_extra_time(session: AsyncSession, actor: Actor, attempt_id: int, minutes: int, reason: str, *,
                            now: dt.datetime, request_id: str | None = None) -> Attempt:
+    """Extra time is an accommodation: deadline = min(start + limit, window end) + extra, so it may run
+    past the window's end, and a grant never makes a deadline earlier. The one implementation the
+    schedule pages and the invigilators' dashboard both call (``POST /api/v1/attempts/{id}/extra-time``)."""
     if actor.role not in (Role.BODY, Role.ADMIN, Role.INVIGILATOR):
         raise PermissionDenied("当前角色无权延长考试时间")
     attempt = await attempt_in_scope(session, actor, attempt_id)
@@ -371,7 +414,7 @@ async def grant_extra_time(session: AsyncSession, actor: Actor, attempt_id: int,
         raise InvalidInput(msg, fields={"minutes": msg})
     schedule = await session.get(ExamSchedule, attempt.schedule_id)
     assert schedule is not None
-    new_deadline = _deadline(schedule, attempt.started_at, total)
+    new_deadline = max(attempt.deadline, _deadline(schedule, attempt.started_at, total))
     result = await session.execute(
         update(Attempt).where(Attempt.id == attempt.id, Attempt.state == AttemptState.IN_PROGRESS,
                               Attempt.version == attempt.version)
@@ -385,6 +428,27 @@ async def grant_extra_time(session: AsyncSession, actor: Actor, attempt_id: int,
                  detail={"minutes": minutes, "reason": reason, "deadline_before": before.isoformat(),
                          "deadline_after": new_deadline.isoformat()}, request_id=request_id)
     return attempt
+
+
+async def follow_window(session: AsyncSession, schedule: ExamSchedule, *, actor_id: int | None,
+                        request_id: str | None = None) -> list[Attempt]:
+    """After a window edit, every attempt in progress under it gets the deadline the rule gives
+    (shortening moves it earlier, lengthening never past start + limit + extra); returns those moved."""
+    moved = []
+    for attempt in (await session.scalars(select(Attempt).where(
+            Attempt.schedule_id == schedule.id, Attempt.state == AttemptState.IN_PROGRESS)
+            .order_by(Attempt.id).with_for_update())).all():
+        after = _deadline(schedule, attempt.started_at, attempt.extra_minutes)
+        if after == attempt.deadline:
+            continue
+        before = attempt.deadline
+        attempt.deadline, attempt.version = after, attempt.version + 1
+        audit.record(session, actor_id=actor_id, action="attempt.deadline", entity="attempt", entity_id=attempt.id,
+                     detail={"why": "schedule.window", "deadline_before": before.isoformat(),
+                             "deadline_after": after.isoformat()}, request_id=request_id)
+        moved.append(attempt)
+    await session.flush()
+    return moved
 
 
 async def end_by_staff(session: AsyncSession, actor: Actor, attempt_id: int, reason: str, *, now: dt.datetime,
@@ -401,9 +465,26 @@ async def end_by_staff(session: AsyncSession, actor: Actor, attempt_id: int, rea
     return attempt
 
 
-async def overdue_attempt_ids(session: AsyncSession, *, now: dt.datetime, limit: int = 200) -> list[int]:
+def overdue(deadline: dt.datetime, now: dt.datetime, grace_seconds: float) -> bool:
+    """Past the deadline and its grace: no answer is taken any more and the attempt is submitted."""
+    return now > deadline + dt.timedelta(seconds=grace_seconds)
+
+
+async def overdue_attempt_ids(session: AsyncSession, *, now: dt.datetime, grace_seconds: float = 0,
+                              limit: int = 200) -> list[int]:
+    cutoff = now - dt.timedelta(seconds=grace_seconds)
     return list((await session.scalars(select(Attempt.id).where(
-        Attempt.state == AttemptState.IN_PROGRESS, Attempt.deadline <= now).order_by(Attempt.deadline).limit(limit))).all())
+        Attempt.state == AttemptState.IN_PROGRESS, Attempt.deadline < cutoff).order_by(Attempt.deadline)
+        .limit(limit))).all())
+
+
+async def time_up(session: AsyncSession, attempt: Attempt, *, now: dt.datetime, cache: papers.PaperCache,
+                  grace_seconds: float) -> bool:
+    """Submit an attempt whose deadline and grace have passed (the sweeper); False when it is not
+    overdue any more (its window was lengthened or time granted) or was submitted meanwhile."""
+    if attempt.state != AttemptState.IN_PROGRESS or not overdue(attempt.deadline, now, grace_seconds):
+        return False
+    return await submit(session, attempt, SubmitReason.TIME_UP, now=now, cache=cache)
 
 
 async def close_window(session: AsyncSession, schedule: ExamSchedule, *, now: dt.datetime) -> int:
@@ -422,7 +503,7 @@ async def close_window(session: AsyncSession, schedule: ExamSchedule, *, now: dt
         where.append(Physician.practice_category == schedule.practice_category)
     decided = 0
     for reg in (await session.scalars(stmt.where(*where))).all():
-        if await decide_result(session, await situation_of(session, reg), now=now):
+        if await decide_result(session, await situation_of(session, reg, now=now), now=now):
             decided += 1
     audit.record(session, actor_id=None, action="schedule.close", entity="exam_schedule", entity_id=schedule.id,
                  detail={"decided": decided})

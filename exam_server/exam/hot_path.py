@@ -22,8 +22,7 @@ from sqlalchemy.engine import make_url
 from registry.errors import NotFound
 
 from . import rules
-from .answers import MAX_ANSWERS_PER_REQUEST, SaveResult, TakenOver, TimeUp
-from .lifecycle import AttemptState
+from .answers import MAX_ANSWERS_PER_REQUEST, SaveResult, TakenOver, late
 from .papers import PaperCache
 
 # Saves that arrive while the lanes are busy are written together, one statement for a batch
@@ -129,9 +128,9 @@ class HotPath:
             return None
         if row is None or row["physician_id"] != physician_id:
             raise NotFound("考试记录不存在")
-        if row["state"] != AttemptState.IN_PROGRESS or row["deadline"] < cutoff:
-            raise TimeUp("考试时间已到，本次答案未能保存" if row["state"] == AttemptState.IN_PROGRESS
-                         else "试卷已提交，不能再作答")
+        refusal = late(row["state"], row["deadline"], now, grace_seconds)
+        if refusal is not None:
+            raise refusal
         if row["device_id"] != device_id:
             raise TakenOver("本场考试已在另一台设备上继续，此页面不再接受作答")
         written = set(row["written"])

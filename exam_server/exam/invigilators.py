@@ -16,24 +16,30 @@ from . import rules
 from .models import Attempt, ExamSchedule, InvigilatorAssignment
 
 
-async def candidates_of(session: AsyncSession, schedule: ExamSchedule) -> list[tuple[int, int]]:
+async def candidates_of(session: AsyncSession, schedule: ExamSchedule, *, body_id: int | None = None) -> list[tuple[int, int]]:
     """(physician id, institution id) of everyone who may sit the schedule, in physician order:
-    approved (or already decided) registrations of the cycle under the schedule's body."""
+    approved (or already decided) registrations of the cycle under the schedule's body. On a schedule
+    made for every body, `body_id` keeps one body's candidates (a body assigns and watches only its own)."""
     stmt = (select(Physician.id, Physician.institution_id)
             .join(Registration, Registration.physician_id == Physician.id)
             .join(Institution, Physician.institution_id == Institution.id)
             .where(Registration.cycle_id == schedule.cycle_id,
                    Registration.state.in_([State.APPROVED, State.PASSED, State.FAILED])))
-    if schedule.body_id is not None:
-        stmt = stmt.where(Institution.body_id == schedule.body_id)
+    only = schedule.body_id if schedule.body_id is not None else body_id
+    if only is not None:
+        stmt = stmt.where(Institution.body_id == only)
     if schedule.kind == rules.PROFESSIONAL:
         stmt = stmt.where(Physician.practice_category == schedule.practice_category)
     rows = [(p, i) for p, i in (await session.execute(stmt.order_by(Physician.id))).all()]
     # Physicians who already have an attempt stay in the group even if their registration moved on.
     have = set(p for p, _ in rows)
-    extra = (await session.execute(select(Physician.id, Physician.institution_id)
-                                   .join(Attempt, Attempt.physician_id == Physician.id)
-                                   .where(Attempt.schedule_id == schedule.id))).all()
+    extra_stmt = (select(Physician.id, Physician.institution_id)
+                  .join(Attempt, Attempt.physician_id == Physician.id)
+                  .join(Institution, Physician.institution_id == Institution.id)
+                  .where(Attempt.schedule_id == schedule.id))
+    if only is not None:
+        extra_stmt = extra_stmt.where(Institution.body_id == only)
+    extra = (await session.execute(extra_stmt)).all()
     rows += [(p, i) for p, i in extra if p not in have]
     return sorted(set(rows))
 
@@ -56,7 +62,7 @@ async def followed_physicians(session: AsyncSession, actor: Actor, schedule: Exa
         InvigilatorAssignment.invigilator_id == actor.account_id))).all()
     if not rows:
         return set()
-    candidates = await candidates_of(session, schedule)
+    candidates = await candidates_of(session, schedule, body_id=actor.body_id)
     out: set[int] = set()
     for a in rows:
         out |= members(a, candidates)
@@ -69,6 +75,12 @@ async def invigilates(session: AsyncSession, actor: Actor, attempt: Attempt) -> 
         return False
     followed = await followed_physicians(session, actor, schedule)
     return followed is not None and attempt.physician_id in followed
+
+
+async def physician_body(session: AsyncSession, physician_id: int) -> int | None:
+    """The assessment body over a physician's institution."""
+    return await session.scalar(select(Institution.body_id).join(Physician, Physician.institution_id == Institution.id)
+                                .where(Physician.id == physician_id))
 
 
 async def my_schedules(session: AsyncSession, actor: Actor) -> list[int]:

@@ -8,13 +8,25 @@ import json
 from collections import defaultdict
 from typing import Any
 
-from ..infra.livestate import LiveFollower, LiveState, cancel_and_wait
+from registry.db import utcnow
+
+from ..infra.livestate import LIVE_STATE_ERRORS, LiveFollower, LiveState, cancel_and_wait
 
 CHANNEL = "exam-events"
 # Put in each open stream's queue every KEEPALIVE_SECONDS, a 1/KEEPALIVE_SECONDS share of the streams
 # each second (by attempt id): no timer per stream, and no burst of writes when they all fall due.
 KEEPALIVE: dict[str, Any] = {}
 KEEPALIVE_SECONDS = 25
+
+
+# An exam page keeps its event stream open: while it does, the attempt is on line. The stream's own
+# keep-alive renews this mark, so the invigilator sees a candidate on line whether or not the
+# camera is in use (with the face check off nothing else reports presence).
+ONLINE_TTL = KEEPALIVE_SECONDS * 2 + 5
+
+
+def online_key(attempt_id: int) -> str:
+    return f"exam:online:{attempt_id}"
 
 
 class AttemptHub:
@@ -37,6 +49,12 @@ class AttemptHub:
             listeners.discard(queue)
             if not listeners:
                 del self._listeners[attempt_id]
+
+    async def mark_online(self, attempt_id: int) -> None:
+        try:
+            await self.live.set(online_key(attempt_id), utcnow().isoformat(), ttl=ONLINE_TTL)
+        except LIVE_STATE_ERRORS:  # presence is a hint for the dashboard; the stream itself goes on
+            pass
 
     @property
     def connected(self) -> int:

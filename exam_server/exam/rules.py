@@ -135,7 +135,56 @@ def attempts_allowed(procedure: str | None, window: Window | None) -> int:
 
 
 def deadline(started_at: dt.datetime, time_limit_minutes: int, extra_minutes: int, window_end: dt.datetime) -> dt.datetime:
-    return min(started_at + dt.timedelta(minutes=time_limit_minutes + extra_minutes), window_end)
+    """min(start + limit, window end) + extra: extra time is an accommodation, so it may run past the
+    window's end; moving the window moves the deadline, and lengthening never gives more than the limit."""
+    return min(started_at + dt.timedelta(minutes=time_limit_minutes), window_end) + dt.timedelta(minutes=extra_minutes)
+
+
+def open_at(window: Window, now: dt.datetime) -> bool:
+    return window.start <= now < window.end
+
+
+def applicable(windows: Sequence[Window], now: dt.datetime) -> int | None:
+    """Which of a physician's windows for one paper applies now (its index): the open one, else the
+    next to open, else the one that ended last. Schedules are refused when they would give a physician
+    two open windows for one paper (:func:`windows_clash`); should old data hold two, the one ending
+    last applies. Attempts, limits and results never depend on this choice beyond the attempt limit
+    and the dates shown: they are per physician, cycle and paper."""
+    if not windows:
+        return None
+    order = sorted(range(len(windows)), key=lambda i: (windows[i].end, i))
+    opened = [i for i in order if open_at(windows[i], now)]
+    if opened:
+        return opened[-1]
+    upcoming = sorted((i for i in order if now < windows[i].start), key=lambda i: (windows[i].start, i))
+    if upcoming:
+        return upcoming[0]
+    return order[-1]
+
+
+@dataclass(frozen=True, slots=True)
+class Offer:
+    """A schedule as the one-window rule sees it: whom it reaches and when."""
+
+    id: int | None
+    kind: str
+    practice_category: str | None
+    body_id: int | None  # None: the admin's, for every body
+    start: dt.datetime
+    end: dt.datetime
+
+
+def windows_clash(new: Offer, existing: Sequence[Offer]) -> Offer | None:
+    """The first existing schedule that would give some physician a second open window for the same
+    paper at the same time as ``new`` (None: no clash). Windows that only touch do not clash."""
+    for other in existing:
+        if other.id is not None and other.id == new.id:
+            continue
+        same_paper = other.kind == new.kind and (new.kind == HUMANITIES or other.practice_category == new.practice_category)
+        same_people = new.body_id is None or other.body_id is None or new.body_id == other.body_id
+        if same_paper and same_people and new.start < other.end and other.start < new.end:
+            return other
+    return None
 
 
 def paper_outcome(procedure: str | None, situation: PaperSituation, *, waived: bool, now: dt.datetime) -> Outcome:

@@ -17,8 +17,8 @@ from registry.scope import Actor
 
 from ..banks.models import Paper
 from ..banks.question_store import check_paper
-from . import rules
-from .models import ExamSchedule
+from . import attempts, rules
+from .models import Attempt, ExamSchedule
 
 MAX_TIME_LIMIT = 600
 MAX_ATTEMPTS = 10
@@ -73,6 +73,8 @@ async def create_schedule(session: AsyncSession, actor: Actor, *, paper_id: int,
         ExamSchedule.practice_category.is_(None) if category is None else ExamSchedule.practice_category == category))
     if clash is not None:
         raise _refuse("paper_id", f"本周期已安排该类考试（编号 {clash}），请修改原安排")
+    await _refuse_two_open_windows(session, rules.Offer(None, paper.kind, category, body_id, window_start, window_end),
+                                   cycle.id, field="window_start")
     schedule = ExamSchedule(cycle_id=cycle.id, body_id=body_id, paper_id=paper.id, kind=paper.kind,
                             practice_category=category, title=paper.title, window_start=window_start,
                             window_end=window_end, time_limit_minutes=time_limit_minutes,
@@ -85,6 +87,29 @@ async def create_schedule(session: AsyncSession, actor: Actor, *, paper_id: int,
                                                 "window": [window_start.isoformat(), window_end.isoformat()]},
                  request_id=request_id)
     return schedule
+
+
+def offer_of(s: ExamSchedule) -> rules.Offer:
+    return rules.Offer(s.id, s.kind, s.practice_category, s.body_id, s.window_start, s.window_end)
+
+
+async def _refuse_two_open_windows(session: AsyncSession, new: rules.Offer, cycle_id: int, *, field: str) -> None:
+    """The one-window rule (docs/assessment-rules.md): no physician may have two open windows for one
+    paper at once, so the schedule that applies to a start is never in doubt."""
+    others = (await session.scalars(select(ExamSchedule).where(ExamSchedule.cycle_id == cycle_id,
+                                                               ExamSchedule.kind == new.kind))).all()
+    other = rules.windows_clash(new, [offer_of(o) for o in others])
+    if other is None:
+        return
+    names = await body_names(session)
+    whose = names.get(other.body_id, "考核机构") + "的" if other.body_id else "系统管理员为全部考核机构安排的"
+    msg = (f"与{whose}考试安排（编号 {other.id}，{_beijing(other.start)} 至 {_beijing(other.end)}）时间重叠："
+           "同一医师的同一测评同一时间只能有一个开放时间段，请调整时间或修改原安排")
+    raise _refuse(field, msg)
+
+
+def _beijing(t: dt.datetime) -> str:
+    return (t + dt.timedelta(hours=8)).strftime("%Y-%m-%d %H:%M")
 
 
 async def list_schedules(session: AsyncSession, actor: Actor) -> list[ExamSchedule]:
@@ -106,20 +131,28 @@ async def schedule_in_scope(session: AsyncSession, actor: Actor, schedule_id: in
 
 
 async def update_window(session: AsyncSession, actor: Actor, schedule_id: int, *, window_start: dt.datetime,
-                        window_end: dt.datetime, request_id: str | None = None) -> ExamSchedule:
-    """Move a window (e.g. extend it); a closed window stays closed."""
+                        window_end: dt.datetime, request_id: str | None = None) -> tuple[ExamSchedule, list[Attempt]]:
+    """Move a window (e.g. extend it); a closed window stays closed. The attempts in progress under it
+    follow: their deadlines become what the rule gives for the new window (the caller pushes them to
+    the open pages once committed). Returns the schedule and the attempts whose deadline moved."""
     schedule = await schedule_in_scope(session, actor, schedule_id, change=True)
     if schedule.closed_at is not None:
         raise _refuse("window_end", "该考试已结束并已判定结果，不能再修改时间")
     if window_end <= window_start:
         raise _refuse("window_end", "结束时间必须晚于开始时间")
+    await _refuse_two_open_windows(session, rules.Offer(schedule.id, schedule.kind, schedule.practice_category,
+                                                        schedule.body_id, window_start, window_end),
+                                   schedule.cycle_id, field="window_end")
     before = [schedule.window_start.isoformat(), schedule.window_end.isoformat()]
+    # The row update comes first: on PostgreSQL it waits for starts holding the schedule (FOR SHARE)
+    # and holds off new ones, so no attempt is started on the old window and missed below.
     schedule.window_start, schedule.window_end = window_start, window_end
     await session.flush()
     audit.record(session, actor_id=actor.account_id, action="schedule.window", entity="exam_schedule",
                  entity_id=schedule.id, detail={"before": before, "after": [window_start.isoformat(), window_end.isoformat()]},
                  request_id=request_id)
-    return schedule
+    moved = await attempts.follow_window(session, schedule, actor_id=actor.account_id, request_id=request_id)
+    return schedule, moved
 
 
 def schedule_json(s: ExamSchedule, *, bodies: dict[int, str] | None = None, in_progress: int | None = None) -> dict[str, Any]:

@@ -42,10 +42,11 @@ SELECT r.id AS registration_id, r.state, r.procedure, r.work_rating, r.ethics_ra
      FROM exam_schedules s JOIN papers pp ON pp.id = s.paper_id
     WHERE s.cycle_id = r.cycle_id AND (s.body_id = i.body_id OR s.body_id IS NULL)
       AND (s.kind = 'humanities' OR s.practice_category = ph.practice_category)) AS schedules,
-  (SELECT json_agg(json_build_object('schedule_id', a.schedule_id, 'state', a.state, 'score', a.score,
-          'passed', a.passed, 'seen', (SELECT json_agg(it->>'fp') FROM json_array_elements(a.paper->'items') it))
-          ORDER BY a.id)
-     FROM exam_attempts a WHERE a.physician_id = r.physician_id AND a.registration_id = r.id) AS attempts,
+  (SELECT json_agg(json_build_object('schedule_id', a.schedule_id, 'kind', sa.kind, 'state', a.state,
+          'score', a.score, 'passed', a.passed,
+          'seen', (SELECT json_agg(it->>'fp') FROM json_array_elements(a.paper->'items') it)) ORDER BY a.id)
+     FROM exam_attempts a JOIN exam_schedules sa ON sa.id = a.schedule_id
+    WHERE a.physician_id = r.physician_id AND a.registration_id = r.id) AS attempts,
   EXISTS (SELECT 1 FROM proctor_consents c WHERE c.physician_id = r.physician_id AND c.withdrawn_at IS NULL
           AND c.text_version = $3) AS consented,
   (SELECT json_agg(json_build_object('id', k.id, 'manual_by', k.manual_by, 'decided_at', k.decided_at)
@@ -60,12 +61,15 @@ WHERE r.physician_id = $1
 """
 
 # The attempt's id is taken first so the identity check can be claimed in the same statement; the
-# attempt is inserted only when the claim succeeded (or no check is needed). A concurrent start
-# fails the whole statement on the attempts' unique indexes.
+# attempt is inserted only when the claim succeeded (or no check is needed) and the schedule's window
+# end is still the one its deadline was computed from; the schedule row is share-locked, so a window
+# edit waits for this start and then moves its deadline too. A concurrent start fails the whole
+# statement on the attempts' unique indexes.
 _WRITE = """
 WITH snaps AS (
   INSERT INTO exam_question_snapshots (fingerprint, payload)
   SELECT k, p::json FROM unnest($1::varchar[], $2::text[]) AS n (k, p) ON CONFLICT DO NOTHING),
+sch AS (SELECT window_end FROM exam_schedules WHERE id = $4 FOR SHARE),
 nid AS (SELECT nextval(pg_get_serial_sequence('exam_attempts', 'id')) AS id),
 chk AS (
   UPDATE proctor_identity_checks SET used_by_attempt_id = (SELECT id FROM nid)
@@ -74,7 +78,7 @@ att AS (
   INSERT INTO exam_attempts (id, schedule_id, registration_id, physician_id, attempt_no, state, started_at, deadline,
                              extra_minutes, device_id, paper, question_count, version)
   SELECT nid.id, $4, $5, $6, $7, 'in_progress', $8, $9, 0, $10, $11::json, $12, 1 FROM nid
-   WHERE $3::int IS NULL OR EXISTS (SELECT 1 FROM chk)
+   WHERE ($3::int IS NULL OR EXISTS (SELECT 1 FROM chk)) AND (SELECT window_end FROM sch) = $16
   RETURNING id),
 aud AS (
   INSERT INTO audit_log (at, actor_account_id, action, entity, entity_id, detail, request_id)
@@ -111,12 +115,12 @@ def _time(raw: str | None) -> dt.datetime | None:
     return dt.datetime.fromisoformat(raw) if raw else None
 
 
-def _schedules(raw: str | None) -> dict[str, _Schedule]:
+def _schedules(raw: str | None, now: dt.datetime) -> dict[str, _Schedule]:
     rows = [_Schedule(s["id"], s["kind"], s["body_id"], s["paper_id"],
                       rules.Window(_time(s["window_start"]), _time(s["window_end"]),  # type: ignore[arg-type]
                                    s["time_limit_minutes"], s["attempts_allowed"], s["pass_mark"]),
                       s["blueprint"], s["bank_ids"]) for s in json.loads(raw or "[]")]
-    return pick_schedules(rows)
+    return pick_schedules(rows, now, lambda s: s.window)
 
 
 LoadPool = Callable[[int, Sequence[int]], Awaitable[Pool]]
@@ -130,15 +134,12 @@ async def start(pool: asyncpg.Pool, cache: papers.PaperCache, load_pool: LoadPoo
     row = await pool.fetchrow(_SITUATION, physician_id, kind, consent.VERSION, now - dt.timedelta(days=1))
     if row is None:
         return None
-    schedules = _schedules(row["schedules"])
-    by_schedule = {s.id: k for k, s in schedules.items()}
+    schedules = _schedules(row["schedules"], now)
     facts: dict[str, list[rules.AttemptFact]] = {}
     seen: list[str] = []
-    for a in json.loads(row["attempts"] or "[]"):
-        if a["schedule_id"] in by_schedule:
-            facts.setdefault(by_schedule[a["schedule_id"]], []).append(rules.AttemptFact(a["state"], a["score"],
-                                                                                         a["passed"]))
-            seen.extend(a["seen"] or ())
+    for a in json.loads(row["attempts"] or "[]"):  # per paper, under whichever schedule each was sat
+        facts.setdefault(a["kind"], []).append(rules.AttemptFact(a["state"], a["score"], a["passed"]))
+        seen.extend(a["seen"] or ())
     candidate = rules.Candidate(row["state"], row["procedure"], row["exemption_state"] == ExemptionState.GRANTED,
                                 row["work_rating"], row["ethics_rating"])
     situations = [rules.PaperSituation(k, schedules[k].window if k in schedules else None, tuple(facts.get(k, ())))
@@ -171,7 +172,8 @@ async def start(pool: asyncpg.Pool, cache: papers.PaperCache, load_pool: LoadPoo
         attempt_id = await pool.fetchval(
             _WRITE, keys, [json.dumps(new[k], ensure_ascii=False) for k in keys], check_id, schedule.id,
             row["registration_id"], physician_id, attempt_no, now, deadline, device_id,
-            json.dumps(record, ensure_ascii=False), len(drawn.items), account_id, json.dumps(detail), request_id)
+            json.dumps(record, ensure_ascii=False), len(drawn.items), account_id, json.dumps(detail), request_id,
+            schedule.window.end)
     except asyncpg.UniqueViolationError:
         return None  # a concurrent start won; the ORM path names what is in progress
     if attempt_id is None:

@@ -177,15 +177,24 @@ return v
 """
 
 
+# Connections per process. A request holds one from its command until the event loop has read the
+# reply, so in a burst (19,000 pages loading at once) the hold time is the loop's queue, not Redis:
+# 64 connections then served ~650 commands a second and 113 of 19,244 page loads waited out 10 s and
+# got 503. 512 per process (Redis accepts 10,000 clients by default) and a 30 s wait; see docs/load.md.
+POOL_SIZE = 512
+POOL_TIMEOUT = 30.0
+
+
 class RedisLiveState:
     """Live state in Redis, every key under `prefix` so deployments and tests can share a server."""
 
-    def __init__(self, url: str, *, prefix: str = "dingkao:") -> None:
+    def __init__(self, url: str, *, prefix: str = "dingkao:", pool_size: int = POOL_SIZE,
+                 pool_timeout: float = POOL_TIMEOUT) -> None:
         from redis import asyncio as aioredis
 
         # A bounded pool that makes a burst of requests wait for a connection instead of failing.
         pool = aioredis.BlockingConnectionPool.from_url(url, decode_responses=True, health_check_interval=30,
-                                                        max_connections=64, timeout=10)
+                                                        max_connections=pool_size, timeout=pool_timeout)
         self._redis = aioredis.Redis(connection_pool=pool)
         self.prefix = prefix
         self._unlock = self._redis.register_script(_UNLOCK)
@@ -262,8 +271,11 @@ class RedisLiveState:
         await self._redis.aclose()
 
 
-def make_live_state(redis_url: str | None, *, prefix: str = "dingkao:") -> LiveState:
-    return RedisLiveState(redis_url, prefix=prefix) if redis_url else MemoryLiveState()
+def make_live_state(redis_url: str | None, *, prefix: str = "dingkao:", pool_size: int = POOL_SIZE,
+                    pool_timeout: float = POOL_TIMEOUT) -> LiveState:
+    if not redis_url:
+        return MemoryLiveState()
+    return RedisLiveState(redis_url, prefix=prefix, pool_size=pool_size, pool_timeout=pool_timeout)
 
 
 _follow_log = logging.getLogger("dingkao.live")

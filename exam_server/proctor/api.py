@@ -21,11 +21,12 @@ from ..exam import attempts as exam_attempts, invigilators
 from ..exam import schedules as exam_schedules
 from ..exam.keys import attempt_hub_key, paper_cache_key
 from ..exam.lifecycle import AttemptState
+from ..banks.models import Paper
 from ..exam.models import Attempt, ExamSchedule
 from ..web.api import json_ok, parse_body
 from ..web.edge import DB_INT_MAX
 from ..web.errors import ApiError, TooManyRequests
-from ..web.keys import live_key, sessionmaker_key, storage_key
+from ..web.keys import live_key, sessionmaker_key, settings_key, storage_key
 from ..web.params import path_id
 from ..web.request_context import request_id
 from ..web.routes import routes
@@ -37,7 +38,8 @@ from .frames import MAX_FRAME_BYTES, QueuedFrame, is_image
 from .keys import frame_service_key
 from .models import ProctorEvent
 from .rules import (
-    BROWSER_EVENTS, CONSEQUENCE_WORDS, KIND_WORDS, KINDS, MAX_FRAME_SECONDS, MIN_FRAME_SECONDS, schedule_rules,
+    BROWSER_EVENTS, CONSEQUENCE_WORDS, KIND_WORDS, KINDS, MAX_FRAME_SECONDS, MIN_FRAME_SECONDS, ScheduleRules,
+    schedule_rules, with_rules,
 )
 
 PHYSICIAN = (Role.PHYSICIAN,)
@@ -87,20 +89,37 @@ async def _schedule(session: Any, request: web.Request, *, change: bool = False)
                                                   change=change)
 
 
+def _rules_body(actor: Any, schedule: ExamSchedule) -> int | None:
+    """Whose rules a staff member sets: a body on a schedule made for every body sets its own."""
+    return actor.body_id if actor.role is Role.BODY and schedule.body_id is None else None
+
+
 @routes.get("/api/v1/schedules/{schedule_id}/proctoring", summary="本场考试的监考规则与监考员分配", roles=BODY_STAFF,
             tags=("invigilation",))
 async def get_schedule_proctoring(request: web.Request) -> web.StreamResponse:
+    actor = current_actor(request)
     async with request.app[sessionmaker_key]() as session:
         s = await _schedule(session, request)
-        items = await assignments.assignments_json(session, s.id)
-        total = len(await invigilators.candidates_of(session, s))
-    return json_ok({"rules": schedule_rules(s.violation_policy).to_dict(), "assignments": items, "candidates": total,
+        own = _rules_body(actor, s)
+        items = [a for a in await assignments.assignments_json(session, s.id)
+                 if actor.role is not Role.BODY or a["invigilator_body_id"] == actor.body_id]
+        candidates = await invigilators.candidates_of(session, s, body_id=actor.body_id if actor.role is Role.BODY else None)
+        institutions = await assignments.institution_options(session, actor, candidates)
+        paper = await session.get(Paper, s.paper_id)
+        bodies = await exam_schedules.body_names(session)
+    rules_words = ("本场考试面向全部考核机构；这里的监考规则只对本机构的考生生效。" if own is not None else
+                   "这里的监考规则对本场考试的全部考生生效。")
+    return json_ok({"rules": schedule_rules(s.violation_policy, own).to_dict(), "rules_words": rules_words,
+                    "assignments": items, "candidates": len(candidates), "institutions": institutions,
+                    "candidates_words": f"{len(candidates)} 人" + ("（本机构）" if own is not None else ""),
+                    "schedule": {**exam_schedules.schedule_json(s, bodies=bodies),
+                                 "paper_title": paper.title if paper else s.title},
                     "kinds": [{"kind": k, "words": KIND_WORDS[k]} for k in KINDS],
                     "consequences": CONSEQUENCE_WORDS})
 
 
-@routes.post("/api/v1/schedules/{schedule_id}/proctoring", summary="设置拍照间隔与各类违规的处理方式", roles=BODY_STAFF,
-             body=RulesBody, tags=("invigilation",))
+@routes.post("/api/v1/schedules/{schedule_id}/proctoring", summary="设置拍照间隔与各类违规的处理方式（全部考核机构的考试：只对本机构考生）",
+             roles=BODY_STAFF, body=RulesBody, tags=("invigilation",))
 async def set_schedule_proctoring(request: web.Request) -> web.StreamResponse:
     actor = current_actor(request)
     body: RulesBody = await parse_body(request, RulesBody)
@@ -108,12 +127,15 @@ async def set_schedule_proctoring(request: web.Request) -> web.StreamResponse:
     if unknown:
         raise ApiError(f"不认识的违规类型“{unknown[0]}”", fields={"actions": f"不认识的违规类型“{unknown[0]}”"})
     async with request.app[sessionmaker_key]() as session, session.begin():
-        s = await _schedule(session, request, change=True)
+        s = await _schedule(session, request)
+        own = _rules_body(actor, s)
         before = dict(s.violation_policy or {})
-        s.violation_policy = {"frame_seconds": body.frame_seconds, "actions": dict(body.actions)}
+        rules = ScheduleRules(body.frame_seconds, dict(body.actions))
+        s.violation_policy = with_rules(s.violation_policy, rules, own)
         audit.record(session, actor_id=actor.account_id, action="schedule.proctoring", entity="exam_schedule",
-                     entity_id=s.id, detail={"before": before, "after": s.violation_policy}, request_id=request_id(request))
-    return json_ok({"rules": schedule_rules(s.violation_policy).to_dict()})
+                     entity_id=s.id, detail={"before": before, "after": s.violation_policy, "body_id": own},
+                     request_id=request_id(request))
+    return json_ok({"rules": schedule_rules(s.violation_policy, own).to_dict()})
 
 
 @routes.post("/api/v1/schedules/{schedule_id}/assignments", summary="分配监考员（按机构、按考生分组或全部考生）",
@@ -170,7 +192,7 @@ async def create_invigilator(request: web.Request) -> web.StreamResponse:
 # ---------------------------------------------------------------- during the attempt
 
 
-async def _attempt_of_caller(request: web.Request) -> tuple[Attempt, ExamSchedule]:
+async def _attempt_of_caller(request: web.Request) -> tuple[Attempt, ExamSchedule, ScheduleRules]:
     attempt_id = path_id(request, "attempt_id")
     physician_id = caller_physician(request, attempt_id)
     async with request.app[sessionmaker_key]() as session:
@@ -178,17 +200,17 @@ async def _attempt_of_caller(request: web.Request) -> tuple[Attempt, ExamSchedul
         if attempt is None or attempt.physician_id != physician_id:
             raise ApiError("考试记录不存在", code="not_found", status=404)
         schedule = await session.get(ExamSchedule, attempt.schedule_id)
-    assert schedule is not None
+        assert schedule is not None
+        rules = await assignments.attempt_rules(session, schedule, attempt.physician_id)
     if attempt.state != AttemptState.IN_PROGRESS:
         raise ApiError("考试已结束", code="attempt_over", status=409)
-    return attempt, schedule
+    return attempt, schedule, rules
 
 
 @routes.get("/api/v1/attempts/{attempt_id}/proctoring", summary="考试中的监考设置（拍照间隔）", roles=PHYSICIAN,
             tags=("proctoring",), attempt_token=True)
 async def attempt_proctoring(request: web.Request) -> web.StreamResponse:
-    _attempt, schedule = await _attempt_of_caller(request)
-    rules = schedule_rules(schedule.violation_policy)
+    _attempt, _schedule_row, rules = await _attempt_of_caller(request)
     return json_ok({"frame_seconds": rules.frame_seconds, "events": sorted(BROWSER_EVENTS)})
 
 
@@ -206,8 +228,7 @@ async def upload_frame(request: web.Request) -> web.StreamResponse:
         raise ApiError("画面应为 JPEG 或 PNG 图片", code="unsupported_media_type", status=415)
     if request.content_length is not None and request.content_length > MAX_FRAME_BYTES:
         raise ApiError(f"画面不能超过 {MAX_FRAME_BYTES // 1000} KB", code="too_large", status=413)
-    attempt, schedule = await _attempt_of_caller(request)
-    rules = schedule_rules(schedule.violation_policy)
+    attempt, schedule, rules = await _attempt_of_caller(request)
     data = await request.content.read(MAX_FRAME_BYTES + 1)
     if len(data) > MAX_FRAME_BYTES:
         raise ApiError(f"画面不能超过 {MAX_FRAME_BYTES // 1000} KB", code="too_large", status=413)
@@ -229,7 +250,7 @@ async def report_browser_event(request: web.Request) -> web.StreamResponse:
     body: BrowserEventBody = await parse_body(request, BrowserEventBody)
     if body.kind not in BROWSER_EVENTS:
         raise ApiError(f"不认识的事件“{body.kind[:32]}”", fields={"kind": "不认识的事件"})
-    attempt, schedule = await _attempt_of_caller(request)
+    attempt, schedule, rules = await _attempt_of_caller(request)
     await _rate_limit(request, f"proctor:events:{attempt.id}", per=60, limit=120)
     words, severity, finding = BROWSER_EVENTS[body.kind]
     live = request.app[live_key]
@@ -237,7 +258,6 @@ async def report_browser_event(request: web.Request) -> web.StreamResponse:
     await live.set(f"proctor:seen:{attempt.id}", now.isoformat(), ttl=live_view.OFFLINE_AFTER * 20)
     if body.kind in ("page_hidden", "page_visible"):
         await live.set(f"proctor:hidden:{attempt.id}", "1" if body.kind == "page_hidden" else "0", ttl=3600)
-    rules = schedule_rules(schedule.violation_policy)
     published: list[dict[str, Any]] = []
     consequence = None
     async with request.app[sessionmaker_key]() as session, session.begin():
@@ -327,6 +347,7 @@ async def snapshot(request: web.Request, schedule_id: int) -> tuple[dict[str, An
 
             last = await session.scalar(select(func.max(ProctorEvent.id)).where(ProctorEvent.attempt_id.in_(ids))) or 0
     return {"type": "snapshot", "schedule": {"id": schedule.id, "title": schedule.title}, "now": now,
+            "camera": request.app[settings_key].exam_face_check,
             "candidates": grid, "alerts": feed, "last_event_id": last}, followed
 
 
@@ -346,7 +367,25 @@ async def attempt_timeline(request: web.Request) -> web.StreamResponse:
         body = await review.timeline(session, attempt)
         schedule = await session.get(ExamSchedule, attempt.schedule_id)
         body["attempt"] = exam_attempts.attempt_json(attempt, schedule, now=utcnow())  # type: ignore[arg-type]
+        body["who"] = await review.attempt_facts(session, attempt)
     return json_ok(body)
+
+
+@routes.get("/api/v1/attempts/{attempt_id}/registration-photo", summary="考生的报名照片（与监考画面比对）",
+            roles=WATCHERS, tags=("invigilation",))
+async def attempt_registration_photo(request: web.Request) -> web.StreamResponse:
+    actor = current_actor(request)
+    async with request.app[sessionmaker_key]() as session:
+        attempt = await exam_attempts.attempt_in_scope(session, actor, path_id(request, "attempt_id"))
+        photo = await review.registration_photo(session, attempt)
+    if photo is None:
+        raise NotFound("该考生没有报名照片")
+    try:
+        data = await request.app[storage_key].get(photo.storage_key)
+    except FileNotFoundError:
+        raise NotFound("报名照片已删除") from None
+    return web.Response(body=data, content_type=photo.mime, headers={
+        "Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff"})
 
 
 @routes.post("/api/v1/attempts/{attempt_id}/warn", summary="向考生发送提醒（立即显示在考生页面）", roles=WATCHERS,
@@ -418,5 +457,8 @@ async def review_violation(request: web.Request) -> web.StreamResponse:
     async with request.app[sessionmaker_key]() as session, session.begin():
         v, attempt = await review.decide(session, actor, path_id(request, "violation_id"), body.decision, body.note,
                                          void=body.void, now=utcnow(), request_id=request_id(request))
-        out = {"violation": review.violation_json(v), "attempt_state": attempt.state, "passed": attempt.passed}
+        who = await review.attempt_facts(session, attempt)
+        out = {"violation": review.violation_json(v), "attempt_state": attempt.state, "passed": attempt.passed,
+               "name": who["name"], "attempt_no": attempt.attempt_no,
+               "result_words": await review.result_words(session, attempt)}
     return json_ok(out)

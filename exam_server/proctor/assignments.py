@@ -14,7 +14,9 @@ from registry.models import Account, Institution
 from registry.roles import Role
 from registry.scope import Actor, can_oversee_institution
 
+from ..exam.invigilators import physician_body
 from ..exam.models import ExamSchedule, InvigilatorAssignment
+from .rules import ScheduleRules, schedule_rules
 
 MAX_BLOCK = 1000
 
@@ -52,7 +54,10 @@ async def remove(session: AsyncSession, actor: Actor, assignment_id: int, *, req
     if row is None:
         raise NotFound("分配记录不存在")
     schedule = await session.get(ExamSchedule, row.schedule_id)
-    if actor.role is Role.BODY and (schedule is None or schedule.body_id not in (None, actor.body_id)):
+    invigilator = await session.get(Account, row.invigilator_id)
+    # On a schedule made for every body, each body manages only its own invigilators' assignments.
+    if actor.role is Role.BODY and (schedule is None or schedule.body_id not in (None, actor.body_id)
+                                    or invigilator is None or invigilator.body_id != actor.body_id):
         raise NotFound("分配记录不存在")
     await session.delete(row)
     audit.record(session, actor_id=actor.account_id, action="invigilation.unassign", entity="exam_schedule",
@@ -60,16 +65,36 @@ async def remove(session: AsyncSession, actor: Actor, assignment_id: int, *, req
 
 
 async def assignments_json(session: AsyncSession, schedule_id: int) -> list[dict[str, object]]:
-    rows = (await session.execute(select(InvigilatorAssignment, Account.display_name, Institution.name)
+    rows = (await session.execute(select(InvigilatorAssignment, Account.display_name, Account.body_id, Institution.name)
                                   .join(Account, InvigilatorAssignment.invigilator_id == Account.id)
                                   .outerjoin(Institution, InvigilatorAssignment.institution_id == Institution.id)
                                   .where(InvigilatorAssignment.schedule_id == schedule_id)
                                   .order_by(InvigilatorAssignment.id))).all()
-    return [{"id": a.id, "invigilator_id": a.invigilator_id, "invigilator_name": name, "institution_id": a.institution_id,
+    return [{"id": a.id, "invigilator_id": a.invigilator_id, "invigilator_name": name, "invigilator_body_id": body_id,
+             "institution_id": a.institution_id,
              "institution_name": inst, "block_no": a.block_no, "block_size": a.block_size,
              "group_words": (f"机构：{inst}" if a.institution_id else
                              f"第 {a.block_no + 1} 组（每组 {a.block_size} 人）" if a.block_size else "全部考生")}
-            for a, name, inst in rows]
+            for a, name, body_id, inst in rows]
+
+
+async def institution_options(session: AsyncSession, actor: Actor, candidates: list[tuple[int, int]]) -> list[dict[str, object]]:
+    """The institutions an invigilator can be given in this schedule: those with candidates, in the
+    actor's scope, each with its number of candidates."""
+    counts: dict[int, int] = {}
+    for _p, i in candidates:
+        counts[i] = counts.get(i, 0) + 1
+    if not counts:
+        return []
+    rows = (await session.scalars(select(Institution).where(Institution.id.in_(counts)).order_by(Institution.code))).all()
+    return [{"id": i.id, "name": i.name, "candidates": counts[i.id]} for i in rows if can_oversee_institution(actor, i)]
+
+
+async def attempt_rules(session: AsyncSession, schedule: ExamSchedule, physician_id: int) -> ScheduleRules:
+    """The proctoring rules over one candidate: the candidate's body's own on a schedule made for every body."""
+    if schedule.body_id is not None or not (schedule.violation_policy or {}).get("bodies"):
+        return schedule_rules(schedule.violation_policy)
+    return schedule_rules(schedule.violation_policy, await physician_body(session, physician_id))
 
 
 async def create_invigilator(session: AsyncSession, actor: Actor, *, username: str, display_name: str, password: str,

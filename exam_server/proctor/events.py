@@ -12,13 +12,25 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..infra.livestate import LiveState
 from .models import ProctorEvent
+from .rules import BROWSER_EVENTS
 
 CHANNEL = "proctor-events"
 
 
+KIND_WORDS = {"frame": "摄像头画面", "violation": "违规", "warning_sent": "监考员提醒", "analysis_delayed": "画面分析延迟"}
+
+
+def words_of(kind: str, detail: dict[str, Any] | None = None) -> str:
+    """What a person reads for an event: its own words, else its kind's; never the raw kind."""
+    own = (detail or {}).get("words")
+    if isinstance(own, str) and own:
+        return own
+    return KIND_WORDS.get(kind) or BROWSER_EVENTS.get(kind, ("监考事件", 0, None))[0]
+
+
 def event_json(e: ProctorEvent) -> dict[str, Any]:
     return {"id": e.id, "attempt_id": e.attempt_id, "at": e.at.isoformat() + "Z", "kind": e.kind,
-            "severity": e.severity, "detail": e.detail, "actor_id": e.actor_id,
+            "words": words_of(e.kind, e.detail), "severity": e.severity, "detail": e.detail, "actor_id": e.actor_id,
             "frame": f"/api/v1/proctor-events/{e.id}/frame" if e.frame_key else None,
             "thumb": f"/api/v1/proctor-events/{e.id}/thumb" if e.thumb_key else None}
 

@@ -36,7 +36,8 @@ from ..infra.storage import FileStorage
 from . import events
 from .live import VERDICT_WORDS
 from .models import ProctorEvent, Violation
-from .rules import KIND_WORDS, schedule_rules
+from .assignments import attempt_rules
+from .rules import KIND_WORDS
 
 log = logging.getLogger("dingkao.proctor.frames")
 RESULT_TIMEOUT = 30.0
@@ -226,7 +227,7 @@ class FrameService:
                 return
             schedule = await session.get(ExamSchedule, attempt.schedule_id)
             assert schedule is not None
-            rules = schedule_rules(schedule.violation_policy)
+            rules = await attempt_rules(session, schedule, attempt.physician_id)
             e = await events.add(session, attempt.id, "frame", now=now, severity=1 if bad else 0,
                                  detail={"verdict": str(analysis.verdict), "analysis": analysis.to_dict(),
                                          "words": "画面：" + VERDICT_WORDS.get(str(analysis.verdict), "")},

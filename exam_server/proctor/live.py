@@ -13,10 +13,11 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from registry.models import Institution, Physician
+from registry.models import Institution, Physician, StoredFile
 
 from ..exam.lifecycle import AttemptState
 from ..exam.models import Attempt, ExamSchedule
+from ..exam.push import online_key
 from ..infra.livestate import LiveFollower, LiveState
 from . import events
 from .models import ProctorEvent, Violation
@@ -96,20 +97,31 @@ async def grid(session: AsyncSession, live: LiveState, schedule: ExamSchedule, p
         counts = {a: n for a, n in (await session.execute(
             select(Violation.attempt_id, func.count()).where(Violation.attempt_id.in_(ids))
             .group_by(Violation.attempt_id))).all()}
+    photos: set[int] = set()
+    if rows:
+        photos = set((await session.scalars(select(StoredFile.registration_id).where(
+            StoredFile.kind == "photo", StoredFile.registration_id.in_([a.registration_id for a, _, _ in rows])))).all())
     out = []
     for a, name, inst in rows:
-        seen, thumb, verdict, delayed, hidden = (
+        seen, thumb, verdict, delayed, hidden, page_open = (
             await live.get(f"proctor:seen:{a.id}"), await live.get(f"proctor:thumb:{a.id}"),
             await live.get(f"proctor:verdict:{a.id}"), await live.get(f"proctor:delayed:{a.id}"),
-            await live.get(f"proctor:hidden:{a.id}"))
-        out.append(candidate_json(a, name, inst, now=now, seen=seen, thumb=thumb, verdict=verdict,
-                                  delayed=delayed is not None, hidden=hidden == "1", violations=counts.get(a.id, 0)))
+            await live.get(f"proctor:hidden:{a.id}"), await live.get(online_key(a.id)))
+        out.append(candidate_json(a, name, inst, now=now, seen=latest(seen, page_open), thumb=thumb, verdict=verdict,
+                                  delayed=delayed is not None, hidden=hidden == "1", violations=counts.get(a.id, 0),
+                                  photo=a.registration_id in photos))
     return out
+
+
+def latest(*stamps: str | None) -> str | None:
+    """The most recent of some ISO timestamps (a camera frame or event, the exam page's open stream)."""
+    known = [s for s in stamps if s]
+    return max(known, key=dt.datetime.fromisoformat) if known else None
 
 
 def connection(seen: str | None, hidden: bool, *, now: dt.datetime) -> dict[str, Any]:
     if seen is None:
-        return {"state": "offline", "words": "未连接", "since": None}
+        return {"state": "offline", "words": "考试页面未打开", "since": None}
     at = dt.datetime.fromisoformat(seen)
     if (now - at).total_seconds() > OFFLINE_AFTER:
         return {"state": "offline", "words": "离线", "since": at.isoformat() + "Z"}
@@ -123,8 +135,9 @@ VERDICT_WORDS = {"ok": "本人", "no_face": "无人", "several_faces": "多人",
 
 
 def candidate_json(a: Attempt, name: str, inst: str, *, now: dt.datetime, seen: str | None, thumb: str | None,
-                   verdict: str | None, delayed: bool, hidden: bool, violations: int) -> dict[str, Any]:
+                   verdict: str | None, delayed: bool, hidden: bool, violations: int, photo: bool = False) -> dict[str, Any]:
     return {"attempt_id": a.id, "physician_id": a.physician_id, "name": name, "institution": inst,
+            "photo": f"/api/v1/attempts/{a.id}/registration-photo" if photo else None,
             "deadline": a.deadline.isoformat() + "Z", "remaining_seconds": max(0.0, (a.deadline - now).total_seconds()),
             "extra_minutes": a.extra_minutes, "thumb": thumb, "verdict": verdict,
             "identity_words": VERDICT_WORDS.get(verdict or "", "待分析"), "analysis_delayed": delayed,

@@ -12,11 +12,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from registry import audit
 from registry.errors import ConcurrentUpdate, IllegalTransition, InvalidInput, NotFound, PermissionDenied
 from registry.messages import notify_physicians
-from registry.models import AuditLog, Institution, Physician, Registration
+from registry.models import Account, AuditLog, Institution, Physician, Registration, StoredFile
 from registry.registrations import apply_move
 from registry.roles import Role
 from registry.scope import Actor
-from registry.states import Action, State
+from registry.states import STATE_WORDS, Action, State
 
 from ..exam import attempts as exam_attempts
 from ..exam.lifecycle import AttemptAction, AttemptState, next_attempt_state
@@ -58,19 +58,61 @@ def violation_json(v: Violation) -> dict[str, Any]:
             "review_note": v.review_note, "reviewed_at": v.reviewed_at.isoformat() + "Z" if v.reviewed_at else None}
 
 
+ACTION_WORDS = {"attempt.start": "开始考试", "attempt.submit": "交卷", "attempt.score": "评分",
+                "attempt.extra_time": "延长考试时间", "attempt.warn": "监考员发送提醒", "attempt.takeover": "换设备继续作答",
+                "attempt.end": "监考员结束考试", "attempt.void": "作废本次考试", "violation.confirmed": "确认违规",
+                "violation.dismissed": "排除违规"}
+
+
+def _iso(at: dt.datetime | None) -> str | None:
+    return at.isoformat() + "Z" if at else None
+
+
 async def timeline(session: AsyncSession, attempt: Attempt) -> dict[str, Any]:
-    """Events (frames only when they carry evidence or a thumbnail), violations, staff actions."""
+    """Events (frames only when they carry evidence or a thumbnail), violations, staff actions, and
+    ``entries``: events and actions together in time order, in words, for the page to list."""
     rows = (await session.scalars(select(ProctorEvent).where(ProctorEvent.attempt_id == attempt.id)
                                   .order_by(ProctorEvent.id))).all()
     shown = [events.event_json(e) for e in rows if e.kind != "frame" or e.severity > 0 or e.thumb_key]
-    actions = (await session.scalars(select(AuditLog).where(AuditLog.entity == "attempt",
-                                                            AuditLog.entity_id == str(attempt.id))
+    actions = (await session.execute(select(AuditLog, Account.display_name)
+                                     .outerjoin(Account, AuditLog.actor_account_id == Account.id)
+                                     .where(AuditLog.entity == "attempt", AuditLog.entity_id == str(attempt.id))
                                      .order_by(AuditLog.id))).all()
     violations = (await session.scalars(select(Violation).where(Violation.attempt_id == attempt.id)
                                         .order_by(Violation.id))).all()
-    return {"events": shown, "violations": [violation_json(v) for v in violations],
-            "actions": [{"at": a.at.isoformat() + "Z" if hasattr(a, "at") and a.at else None, "action": a.action,
-                         "actor_id": a.actor_account_id, "detail": a.detail} for a in actions]}
+    entries = [{"at": e["at"], "words": e["words"],
+                "severity": e["severity"], "thumb": e["thumb"], "frame": e["frame"]} for e in shown]
+    entries += [{"at": _iso(a.at), "words": ACTION_WORDS.get(a.action, "其他操作") + (f"（{who}）" if who else ""),
+                 "severity": 0, "thumb": None, "frame": None} for a, who in actions]
+    entries.sort(key=lambda x: x["at"] or "")
+    return {"events": shown, "violations": [violation_json(v) for v in violations], "entries": entries,
+            "actions": [{"at": _iso(a.at), "action": a.action, "words": ACTION_WORDS.get(a.action, "其他操作"),
+                         "actor_id": a.actor_account_id, "actor_name": who, "detail": a.detail} for a, who in actions]}
+
+
+async def attempt_facts(session: AsyncSession, attempt: Attempt) -> dict[str, Any]:
+    """Whom the review is about, for the page and its confirmations: name, institution, paper, which
+    attempt, and the registration photo (if one was uploaded)."""
+    physician = await session.get(Physician, attempt.physician_id)
+    institution = await session.get(Institution, physician.institution_id) if physician else None
+    schedule = await session.get(ExamSchedule, attempt.schedule_id)
+    photo = await registration_photo(session, attempt)
+    return {"name": physician.name if physician else "", "institution": institution.name if institution else "",
+            "paper": schedule.title if schedule else "", "attempt_no": attempt.attempt_no,
+            "attempts_allowed": schedule.attempts_allowed if schedule else None,
+            "photo": f"/api/v1/attempts/{attempt.id}/registration-photo" if photo else None}
+
+
+async def registration_photo(session: AsyncSession, attempt: Attempt) -> StoredFile | None:
+    """The photo of the registration the attempt belongs to (the enrolled face), newest first."""
+    return await session.scalar(select(StoredFile).where(StoredFile.registration_id == attempt.registration_id,
+                                                         StoredFile.kind == "photo")
+                                .order_by(StoredFile.id.desc()).limit(1))
+
+
+async def result_words(session: AsyncSession, attempt: Attempt) -> str:
+    reg = await session.get(Registration, attempt.registration_id)
+    return STATE_WORDS.get(State(reg.state), "") if reg else ""
 
 
 async def decide(session: AsyncSession, actor: Actor, violation_id: int, decision: str, note: str, *, void: bool,
@@ -114,7 +156,7 @@ async def void_attempt(session: AsyncSession, actor: Actor, attempt: Attempt, *,
     assert reg is not None
     if reg.state == State.PASSED:
         await apply_move(session, reg, Action.REVOKE_PASS, actor, detail={"attempt_id": attempt.id, "reason": reason})
-    sit = await exam_attempts.situation_of(session, reg)
+    sit = await exam_attempts.situation_of(session, reg, now=now)
     result_now = await exam_attempts.decide_result(session, sit, now=now)
     await notify_physicians(session, [attempt.physician_id],
                             f"您的考试（第 {attempt.attempt_no} 次）经考核机构复核确认存在违规，已作废。原因：{reason}"

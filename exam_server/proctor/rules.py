@@ -56,15 +56,34 @@ class ScheduleRules:
         return {"frame_seconds": self.frame_seconds, "actions": dict(self.actions)}
 
 
-def schedule_rules(violation_policy: Mapping[str, Any] | None) -> ScheduleRules:
-    """The schedule's stored ``violation_policy`` (anything unknown ignored: flag for review)."""
+def schedule_rules(violation_policy: Mapping[str, Any] | None, body_id: int | None = None) -> ScheduleRules:
+    """The schedule's stored ``violation_policy`` (anything unknown ignored: flag for review).
+
+    A schedule the admin made for every body keeps each body's own rules under ``bodies``: a body
+    sets the rules for its own candidates, never for another body's. ``body_id`` is the candidate's
+    (or the staff member's) body; without its own rules the schedule's are used."""
     raw = dict(violation_policy or {})
+    own = (raw.get("bodies") or {}).get(str(body_id)) if body_id is not None and isinstance(raw.get("bodies"), dict) else None
+    if isinstance(own, dict):
+        raw = own
     seconds = raw.get("frame_seconds")
     if type(seconds) is not int or not MIN_FRAME_SECONDS <= seconds <= MAX_FRAME_SECONDS:
         seconds = DEFAULT_FRAME_SECONDS
     actions = raw.get("actions") if isinstance(raw.get("actions"), dict) else {}
     clean = {k: v for k, v in actions.items() if k in KINDS and v in CONSEQUENCE_WORDS}
     return ScheduleRules(seconds, clean)
+
+
+def with_rules(violation_policy: Mapping[str, Any] | None, rules: ScheduleRules, body_id: int | None) -> dict[str, Any]:
+    """The policy with `rules` stored for one body (``body_id``) or, without one, for the whole schedule."""
+    policy = dict(violation_policy or {})
+    if body_id is None:
+        policy.update(rules.to_dict())
+        return policy
+    bodies = dict(policy.get("bodies") or {}) if isinstance(policy.get("bodies"), dict) else {}
+    bodies[str(body_id)] = rules.to_dict()
+    policy["bodies"] = bodies
+    return policy
 
 
 def severity_rank(kind: str, consequence: str) -> int:

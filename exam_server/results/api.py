@@ -214,7 +214,7 @@ async def revoke(request: web.Request) -> web.StreamResponse:
     body: RevokeBody = await parse_body(request, RevokeBody)
     async with request.app[sessionmaker_key]() as session, session.begin():
         cert = await results.revoke_certificate(session, current_actor(request), _number(request), reason=body.reason,
-                                                request_id=request_id(request))
+                                                category=body.category, request_id=request_id(request))
     return json_ok({"number": cert.number, "revoked": True})
 
 

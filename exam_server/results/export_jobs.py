@@ -62,14 +62,25 @@ async def write_export(sessionmaker: async_sessionmaker[AsyncSession], kind: Exp
     ensure_role(actor, *STAFF)
     writer = reports.XlsxWriter()
     await asyncio.to_thread(writer.sheet, kind.title, kind.columns)
-    async with sessionmaker() as session:
-        cycle = await current_cycle(session)
-        connection = await session.connection()
-        result = await connection.stream(kind.statement(cycle.id, actor).execution_options(yield_per=BATCH))
-        async for part in result.partitions(BATCH):
-            await asyncio.to_thread(_append, writer, kind.row, part)
-            if progress is not None:
-                progress(writer.count)
+    writing: asyncio.Future[None] | None = None  # the previous batch, written while the next one is fetched
+    try:
+        async with sessionmaker() as session:
+            cycle = await current_cycle(session)
+            connection = await session.connection()
+            result = await connection.stream(kind.statement(cycle.id, actor).execution_options(yield_per=BATCH))
+            async for part in result.partitions(BATCH):
+                if writing is not None:
+                    await writing
+                    if progress is not None:
+                        progress(writer.count)
+                writing = asyncio.ensure_future(asyncio.to_thread(_append, writer, kind.row, part))
+        if writing is not None:
+            await writing
+    finally:
+        if writing is not None and not writing.done():  # a failed fetch: let the thread finish before the file goes
+            await asyncio.wait([writing])
+    if progress is not None:
+        progress(writer.count)
     await asyncio.to_thread(writer.save, path)
     return writer.count
 

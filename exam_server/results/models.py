@@ -71,6 +71,8 @@ class Certificate(Base):
     issued_by: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"))
     revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     revoked_reason: Mapped[str | None] = mapped_column(Text)
+    # reports.REVOCATION_CATEGORIES key: what the public verification says the revocation was for.
+    revoked_category: Mapped[str | None] = mapped_column(String(32))
 
 
 class BodySeal(Base):

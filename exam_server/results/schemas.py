@@ -30,4 +30,7 @@ class ReviewDecisionBody(Body):
 
 
 class RevokeBody(Body):
+    # reports.REVOCATION_CATEGORIES: the public verification states this category
+    category: Literal["result_changed", "violation", "wrong_facts", "reissued", "other"] = Field(
+        title="撤销原因类别", description="复核后考核结果已变更 / 考试违规经查实 / 证书信息有误 / 已重新签发证书 / 其他原因")
     reason: str = Field(title="撤销原因", min_length=1, max_length=REASON_MAX)

@@ -103,17 +103,19 @@ async def certificate_in_scope(session: AsyncSession, actor: Actor, number: str)
     return cert
 
 
-async def revoke_certificate(session: AsyncSession, actor: Actor, number: str, *, reason: str,
+async def revoke_certificate(session: AsyncSession, actor: Actor, number: str, *, reason: str, category: str,
                              request_id: str | None = None) -> Certificate:
     ensure_role(actor, Role.BODY)
     cert = await certificate_in_scope(session, actor, number)
     if cert.revoked_at is not None:
         raise IllegalTransition("该证书已撤销")
     cert.revoked_at = utcnow()
-    cert.revoked_reason = reason
+    cert.revoked_reason, cert.revoked_category = reason, category
     audit.record(session, actor_id=actor.account_id, action="revoke_certificate", entity="registration",
-                 entity_id=cert.registration_id, detail={"number": number, "reason": reason}, request_id=request_id)
-    await notify_physicians(session, [cert.physician_id], f"您的合格证书（编号 {number}）已被考核机构撤销：{reason}")
+                 entity_id=cert.registration_id, detail={"number": number, "reason": reason, "category": category},
+                 request_id=request_id)
+    words = reports.REVOCATION_CATEGORIES[category]
+    await notify_physicians(session, [cert.physician_id], f"您的合格证书（编号 {number}）已被考核机构撤销（{words}）：{reason}")
     return cert
 
 
@@ -130,7 +132,8 @@ async def verify_certificate(session: AsyncSession, text: str, *, key: bytes) ->
     cert = await session.scalar(select(Certificate).where(Certificate.number == number))
     verdict = reports.judge(number=number, stored=cert.facts if cert else None,
                             stored_signature=cert.signature if cert else None,
-                            revoked=bool(cert and cert.revoked_at), signature=signature, key=key)
+                            revoked=bool(cert and cert.revoked_at), signature=signature, key=key,
+                            revoked_category=cert.revoked_category if cert else None)
     name = reports.mask_name(str(cert.facts.get("name", ""))) if cert else None
     return Verification(verdict, name, cert.revoked_reason if cert and cert.revoked_at else None)
 
@@ -243,14 +246,14 @@ class PaperView:
 def _best_attempts(sit: attempts.Situation) -> Iterator[tuple[ExamSchedule, Attempt]]:
     """Each required paper the physician sat, with its best scored attempt."""
     for status in sit.statuses(utcnow()):
-        schedule = sit.schedules.get(status.kind)
         scored = [a for a in sit.attempts.get(status.kind, []) if a.score is not None]
-        if schedule is not None and scored:
-            yield schedule, max(scored, key=lambda a: a.score or 0.0)
+        if scored:  # the best attempt under whichever schedule it was sat, with that schedule's marks
+            best = max(scored, key=lambda a: a.score or 0.0)
+            yield sit.by_id[best.schedule_id], best
 
 
 async def paper_views(session: AsyncSession, reg: Registration) -> list[PaperView]:
-    sit = await attempts.situation_of(session, reg)
+    sit = await attempts.situation_of(session, reg, now=utcnow())
     whole = await published_result(session, reg) is not None
     body_id = reg.physician.institution.body_id
     released = set((await session.scalars(select(PublishedSchedule.schedule_id)
@@ -271,7 +274,7 @@ async def paper_views(session: AsyncSession, reg: Registration) -> list[PaperVie
 async def paper_results_for(session: AsyncSession, reg: Registration) -> tuple[reports.PaperResult, ...]:
     """Each required paper the physician sat: best score, pass mark and full mark, from the exam
     engine's attempts (a paper waived by a granted exemption is added by gather_result_facts)."""
-    sit = await attempts.situation_of(session, reg)
+    sit = await attempts.situation_of(session, reg, now=utcnow())
     out = []
     for schedule, best in _best_attempts(sit):
         out.append(reports.PaperResult(title=schedule.title, score=best.score, pass_mark=schedule.pass_mark,

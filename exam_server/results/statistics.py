@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import itertools
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -249,26 +250,12 @@ def answer_rows_of_attempt(attempt_id: int, record: dict[str, Any], choices: dic
     return rows
 
 
-async def question_statistic_rows(session: AsyncSession, actor: Actor, *, bank_id: int | None = None,
-                                  min_drawn: int = 10) -> list[dict[str, Any]]:
-    """Item analysis of every question drawn in a scored attempt (all cycles), joined to the bank
-    question by fingerprint (an edited question has a new fingerprint and starts afresh).
+ANALYSIS_BATCH = 5000
 
-    Attempts are ranked by score as a share of the paper's full mark, so attempts at different
-    papers can form one upper and one lower 27%."""
-    ensure_role(actor, Role.ADMIN)
-    attempts = (await session.execute(
-        select(Attempt.id, Attempt.paper, Attempt.score, Attempt.max_score).where(Attempt.score.is_not(None)))).all()
-    answers: dict[int, dict[int, str]] = {}
-    for attempt_id, item, choice in (await session.execute(
-            select(Answer.attempt_id, Answer.item_number, Answer.choice)
-            .join(Attempt, Answer.attempt_id == Attempt.id).where(Attempt.score.is_not(None)))).all():
-        answers.setdefault(attempt_id, {})[item] = choice
-    keys = {k for _, record, _, _ in attempts for k in (record or {}).get("snaps", [])}
-    questions: dict[str, Question] = {}
-    for fp, payload in (await session.execute(select(QuestionSnapshot.fingerprint, QuestionSnapshot.payload)
-                                              .where(QuestionSnapshot.fingerprint.in_(keys)))).all() if keys else ():
-        questions[fp] = question_from_dict(payload)
+
+def _item_analysis(attempts: Sequence[Any], answers: dict[int, dict[int, str]], payloads: Sequence[Any],
+                   min_drawn: int) -> list[reports.QuestionStat]:
+    questions: dict[str, Question] = {fp: question_from_dict(payload) for fp, payload in payloads}
     rows: list[reports.AnswerRow] = []
     scores: dict[int, float] = {}
     options: dict[str, tuple[str, ...]] = {}
@@ -279,7 +266,35 @@ async def question_statistic_rows(session: AsyncSession, actor: Actor, *, bank_i
             if q is not None:
                 options.setdefault(str(item["fp"]), tuple(o.label for o in q.choices))
         rows += answer_rows_of_attempt(attempt_id, record, answers.get(attempt_id, {}), questions)
-    stats = reports.question_statistics(rows, scores, options, min_drawn=min_drawn)
+    return reports.question_statistics(rows, scores, options, min_drawn=min_drawn)
+
+
+async def question_statistic_rows(session: AsyncSession, actor: Actor, *, bank_id: int | None = None,
+                                  min_drawn: int = 10) -> list[dict[str, Any]]:
+    """Item analysis of every question drawn in a scored attempt (all cycles), joined to the bank
+    question by fingerprint (an edited question has a new fingerprint and starts afresh).
+
+    Attempts are ranked by score as a share of the paper's full mark, so attempts at different
+    papers can form one upper and one lower 27%."""
+    ensure_role(actor, Role.ADMIN)
+    # Every scored attempt and answer is needed (the 27% groups rank all attempts); they are read from a
+    # cursor in batches and analysed in a worker thread, so no single step holds the event loop.
+    attempts: list[Any] = []
+    result = await session.stream(select(Attempt.id, Attempt.paper, Attempt.score, Attempt.max_score)
+                                  .where(Attempt.score.is_not(None)).execution_options(yield_per=ANALYSIS_BATCH))
+    async for part in result.partitions(ANALYSIS_BATCH):
+        attempts.extend(part)
+    answers: dict[int, dict[int, str]] = {}
+    result = await session.stream(select(Answer.attempt_id, Answer.item_number, Answer.choice)
+                                  .join(Attempt, Answer.attempt_id == Attempt.id).where(Attempt.score.is_not(None))
+                                  .execution_options(yield_per=ANALYSIS_BATCH))
+    async for part in result.partitions(ANALYSIS_BATCH):
+        for attempt_id, item, choice in part:
+            answers.setdefault(attempt_id, {})[item] = choice
+    keys = {k for _, record, _, _ in attempts for k in (record or {}).get("snaps", [])}
+    payloads = (await session.execute(select(QuestionSnapshot.fingerprint, QuestionSnapshot.payload)
+                                      .where(QuestionSnapshot.fingerprint.in_(keys)))).all() if keys else []
+    stats = await asyncio.to_thread(_item_analysis, attempts, answers, payloads, min_drawn)
     bank_stmt = select(BankQuestion.id, BankQuestion.fingerprint, BankQuestion.bank_id, BankQuestion.type,
                        BankQuestion.stem, BankQuestion.retired).where(
         BankQuestion.fingerprint.in_([str(s.question) for s in stats]))

@@ -115,6 +115,11 @@ def translate(model: type[BaseModel], exc: ValidationError) -> dict[str, str]:
         ctx = dict(err.get("ctx") or {})
         msg = str(ctx.pop("error", "")) or err.get("msg", "")
         template = _MESSAGES.get(err["type"], "{t}的值无效")
+        if err["type"] == "string_too_short" and int(ctx.get("min_length", 1)) > 1:
+            template = "{t}至少 {min_length} 个字符"  # "x" is not empty: say what is wrong with it
+        extra = info.json_schema_extra if info and isinstance(info.json_schema_extra, dict) else {}
+        if err["type"] == "string_pattern_mismatch" and extra.get("pattern_words"):
+            template = "{t}" + str(extra["pattern_words"])
         try:
             text = template.format(t=title, name=name, msg=msg.removeprefix("Value error, "), **ctx)
         except (KeyError, IndexError):

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Iterator
 
 import pytest
-from ..server_env import clean_env
+from ..server_env import clean_env, listening_port
 
 REPO = Path(__file__).resolve().parents[2]
 DINGKAO = REPO / ".venv" / "bin" / "dingkao"
@@ -48,13 +48,15 @@ def _healthy(url: str) -> bool:
 def run_demo(var_dir: Path) -> Iterator[str]:
     """`dingkao demo` on a free port with its own SQLite file (``var_dir/dingkao.sqlite3``) and
     in-process live state; yields its URL."""
-    port = _free_port()
-    env = clean_env(DINGKAO_VAR_DIR=str(var_dir), DINGKAO_PORT=str(port), DINGKAO_HOST="127.0.0.1")
+    env = clean_env(DINGKAO_VAR_DIR=str(var_dir), DINGKAO_PORT="0", DINGKAO_HOST="127.0.0.1")
     log_path = var_dir / "server.log"
     with log_path.open("wb") as log:
         proc = subprocess.Popen([str(DINGKAO), "demo"], env=env, cwd=var_dir, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
     try:
+        try:
+            url = f"http://127.0.0.1:{listening_port(log_path, proc, timeout=180)}"
+        except AssertionError as exc:
+            pytest.fail(f"dingkao demo did not start: {exc}")
         deadline = time.monotonic() + 90
         while not _healthy(url):
             if proc.poll() is not None:

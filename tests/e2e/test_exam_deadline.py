@@ -1,8 +1,8 @@
 """Time-up in a browser: a physician closes the browser and the sweeper submits at the deadline; another
-keeps the page open through zero (时间到，正在交卷), with a last answer given offline that arrives too late.
+keeps the page open through zero (作答时间已到，正在交卷), with a last answer given offline that arrives too late.
 
 The module runs its own `dingkao demo`: it ends the humanities window ~35 s from now (an attempt's
-deadline is min(start + limit, window end)), which would close the paper for every other test.
+deadline is min(start + limit, window end) + extra time), which would close the paper for every other test.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from .exam_steps import (publish_results, LOCAL, SAVED, answer, attempt_row, csr
 
 pytestmark = pytest.mark.e2e
 WINDOW_LEFT = 35  # seconds from the window change to the window's end
+GRACE_SECONDS = 10  # DINGKAO_EXAM_GRACE_SECONDS, the demo's default
 
 
 @pytest.fixture(scope="module")
@@ -89,15 +90,16 @@ def test_sweeper_submits_at_the_deadline_with_or_without_a_browser(make_context,
 
     # At zero the page stops input and says it is submitting.
     expect(stayer.locator("[data-timeup]")).to_be_visible(timeout=10_000)
-    expect(stayer.locator("[data-timeup]")).to_contain_text("时间到，正在交卷")
+    expect(stayer.locator("[data-timeup]")).to_contain_text("作答时间已到，正在交卷")
     assert stayer.locator("[data-options] input").first.is_disabled()
     stayer.screenshot(path=str(screenshots / "exam-20-time-up-phone.png"))
 
-    # The sweeper submits and scores both within 5 s of the deadline, with no browser for the first.
+    # The sweeper submits and scores both once the grace after the deadline has passed (answers in
+    # flight still count until then), with no browser for the first.
     for attempt_id, points in ((closer_attempt, 6.0), (stayer_attempt, 2.0)):
-        row = wait_for(lambda a=attempt_id: scored(demo_var, a), timeout=15, what=f"attempt {attempt_id} scored")
+        row = wait_for(lambda a=attempt_id: scored(demo_var, a), timeout=60, what=f"attempt {attempt_id} scored")
         late = (dt.datetime.fromisoformat(row["submitted_at"]) - deadline).total_seconds()
-        assert 0 <= late <= 5, late
+        assert late > GRACE_SECONDS, late
         assert (row["submit_reason"], row["score"], row["passed"]) == ("time_up", points, 0)
 
     # Back online, the late answer is refused and reported, and the page shows the result.
@@ -123,7 +125,7 @@ def test_sweeper_submits_at_the_deadline_with_or_without_a_browser(make_context,
         again.goto("/")
         return again.locator(".state").inner_text() == "【考核不合格】"
 
-    wait_for(home_says_failed, timeout=15, what="考核不合格 on the home page")
+    wait_for(home_says_failed, timeout=60, what="考核不合格 on the home page")
     shot(again, screenshots, "22-home-failed-after-window-phone")
     again.goto("/exams")
     humanities = again.locator(".paper[data-kind=humanities]")

@@ -29,9 +29,9 @@ import pytest
 from ..conftest import PG_SERVER, REDIS_URL, _pg_admin
 from ..face_video import canvas, face_box, turned, write_y4m
 from .steps import login_staff
-from .conftest import (CHROMIUM, CHROMIUM_ARGS, DESKTOP, DINGKAO, PHONE, _free_port, _healthy, assert_no_csp_violations,
+from .conftest import (CHROMIUM, CHROMIUM_ARGS, DESKTOP, DINGKAO, PHONE, _healthy, assert_no_csp_violations,
                        watch_csp)
-from ..server_env import clean_env
+from ..server_env import clean_env, listening_port
 
 PERSON, OTHER = "identities/df01/1.jpg", "identities/df03/1.jpg"
 PASSWORD = "Doctor2026x"
@@ -81,7 +81,8 @@ async def _prepare(url: str, storage: Path) -> dict[str, Any]:
     settings = Settings(database_url=url, redis_url=None, secret_key="e" * 40, storage_dir=storage)
     await seed_demo(settings)
     await seed_exam_demo(settings)
-    enrolment = proctoring.enrol(jpeg(canvas(PERSON)), person_id="e2e").to_dict()
+    photo = jpeg(canvas(PERSON))
+    enrolment = proctoring.enrol(photo, person_id="e2e").to_dict()
     engine = make_engine(url)
     try:
         async with make_sessionmaker(engine)() as session, session.begin():
@@ -93,6 +94,9 @@ async def _prepare(url: str, storage: Path) -> dict[str, Any]:
                     password_hash=hash_password(PASSWORD), must_change_password=False, phone=f"1390000000{index}",
                     phone_verified_at=utcnow()))
                 account = await session.scalar(select(Account).where(Account.physician_id == physician.id))
+                # The photo itself too: the review shows it beside the evidence frames.
+                (storage / "photos").mkdir(parents=True, exist_ok=True)
+                (storage / f"photos/e2e-{index}").write_bytes(photo)
                 session.add(StoredFile(kind="photo", owner_account_id=account.id, registration_id=reg.id,
                                        storage_key=f"photos/e2e-{index}", mime="image/jpeg", size=1, sha256="0" * 64,
                                        original_name="photo.jpg", meta={"enrolment": enrolment}))
@@ -116,14 +120,14 @@ def cluster(tmp_path_factory: pytest.TempPathFactory, faces_dir: Path) -> Iterat
         prefix = f"dke2e:{uuid.uuid4().hex[:8]}:"
         bases = []
         for i in range(2):
-            port = _free_port()
             env = clean_env()
             env.update(DATABASE_URL=url.replace("+asyncpg", ""), REDIS_URL=REDIS_URL, DINGKAO_SECRET_KEY="e" * 40,
-                       DINGKAO_PORT=str(port), DINGKAO_LIVE_PREFIX=prefix, DINGKAO_COOKIE_SECURE="false",
+                       DINGKAO_PORT="0", DINGKAO_LIVE_PREFIX=prefix, DINGKAO_COOKIE_SECURE="false",
                        DINGKAO_STORAGE_DIR=str(tmp / "storage"), DINGKAO_LOG_JSON="false")
             log = (tmp / f"serve{i}.log").open("wb")
             procs.append(subprocess.Popen([str(DINGKAO), "serve"], env=env, stdout=log, stderr=subprocess.STDOUT))
-            bases.append(f"http://127.0.0.1:{port}")
+        # Each server binds a port of the system's choosing and prints it (no port picked here and released).
+        bases = [f"http://127.0.0.1:{listening_port(tmp / f'serve{i}.log', proc)}" for i, proc in enumerate(procs)]
         deadline = time.monotonic() + 300  # a safety net: the shared machine can be slow to start two servers
         for base, proc in zip(bases, procs):
             while not _healthy(base):
@@ -325,7 +329,7 @@ def test_proctored_attempt_live_invigilation_and_review(camera_browser, camera, 
     card = f".cand[data-attempt='{attempt_one}']"
     until(board, f"{card} [data-identity]:has-text('本人')", 90_000, board_words(board))
     board.click(card)
-    board.fill("[data-warn-text]", "请保持正对摄像头")
+    board.fill("[data-warn-form] [name=message]", "请保持正对摄像头")
     board.click("[data-warn]")
     until(page, "#dk-proctor-warning:has-text('请保持正对摄像头')", 15_000, lambda: page.text_content("body")[:500])
     page.screenshot(path=str(shots / "candidate-warned-phone.png"))
@@ -367,8 +371,15 @@ def test_proctored_attempt_live_invigilation_and_review(camera_browser, camera, 
     review.wait_for_url(re.compile(rf"/schedules/{cluster['schedule_id']}/review$"))
     review.click(f"[data-open='{attempt_two}']")
     item = review.locator("[data-violation]", has_text="疑似他人替考").first
-    item.locator("input[aria-label=复核意见]").fill("画面中为他人")
+    # The registration photo first, the evidence frames beside it, every image loaded.
+    figures = item.locator(".compare figure")
+    assert figures.first.locator("figcaption").inner_text() == "报名照片"
+    assert figures.count() >= 2, figures.count()
+    review.wait_for_function("""() => [...document.querySelectorAll('[data-violation] .compare img')]
+        .every(img => img.complete && img.naturalWidth > 0)""")
+    item.locator("textarea[name=note]").fill("画面中为他人")
     item.locator("[data-confirm]").click()
+    review.locator("dialog.dk-dialog", has_text=cluster["names"][1]).locator("[data-dialog-ok]").click()
     review.wait_for_selector("[data-violation]:has-text('已确认')")
     review.screenshot(path=str(shots / "review-confirmed.png"), full_page=True)
     for ctx in (cand2, inv, body):

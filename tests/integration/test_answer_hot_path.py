@@ -93,7 +93,7 @@ async def test_refusals_are_the_same_on_every_path(exams, make_client) -> None: 
         await session.execute(update(Attempt).where(Attempt.id == attempt_id).values(
             deadline=dt.datetime.now(dt.UTC).replace(tzinfo=None) - dt.timedelta(seconds=settings.exam_grace_seconds + 5)))
     status, body = await save(doctor, attempt_id, good, device="device-bbbbbbbb")
-    assert status == 409 and body["error"]["code"] == "time_up" and "考试时间已到" in body["error"]["message"], body
+    assert status == 409 and body["error"]["code"] == "time_up" and body["error"]["message"] == "作答时间已到，本次答案未能保存", body
     assert await stored(exams, attempt_id) == {}
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 
 from sqlalchemy import select
 
@@ -257,7 +258,7 @@ async def test_behind_a_trusted_proxy_sms_limits_count_per_forwarded_client(seed
     assert status == 200
 
 
-async def test_other_requests_are_answered_while_a_password_is_being_checked(client, make_client):
+async def test_other_requests_are_answered_while_a_password_is_being_checked(client, make_client, monkeypatch):
     # A costly stored hash (argon2 reads its parameters from the hash): checking it takes most of a second.
     from argon2 import PasswordHasher
 
@@ -267,6 +268,20 @@ async def test_other_requests_are_answered_while_a_password_is_being_checked(cli
         (await s.get(Account, account_id)).password_hash = costly  # type: ignore[union-attr]
     other = await make_client()
     order: list[str] = []
+    # The check signals when it starts and then holds until the other requests are answered, so the
+    # order does not depend on how fast the machine is: were the check run on the event loop, nothing
+    # else could be answered while it holds, and the login would come first (after the safety timeout).
+    from exam_server.accounts import api as accounts_api
+
+    checking, answered = threading.Event(), threading.Event()
+    real = accounts_api.verify_or_decoy
+
+    def held(*args):  # type: ignore[no-untyped-def]
+        checking.set()
+        answered.wait(timeout=60)
+        return real(*args)
+
+    monkeypatch.setattr(accounts_api, "verify_or_decoy", held)
 
     async def login() -> None:
         status, _ = await client.post("/api/v1/auth/login", {"kind": "physician", "login": physician_login(0),
@@ -275,11 +290,12 @@ async def test_other_requests_are_answered_while_a_password_is_being_checked(cli
         order.append("login")
 
     async def meanwhile() -> None:
-        await asyncio.sleep(0.05)  # the login is being checked by now
+        assert await asyncio.get_running_loop().run_in_executor(None, checking.wait, 60)
         for _ in range(3):
             status, _ = await other.get("/healthz")
             assert status == 200
             order.append("healthz")
+        answered.set()
 
     await asyncio.gather(login(), meanwhile())
     assert order == ["healthz", "healthz", "healthz", "login"], order

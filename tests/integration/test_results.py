@@ -242,12 +242,18 @@ async def test_verification_genuine_forged_altered_revoked_and_rate_limited(clie
 
     # Revoked by the body (in scope only).
     body02 = await staff(make_client, "body02")
-    assert (await body02.post(f"/api/v1/certificates/{number}/revoke", {"reason": "越权"}))[0] == 403
-    assert (await body01.post(f"/api/v1/certificates/{number}/revoke", {"reason": ""}))[0] == 400
-    assert (await body01.post(f"/api/v1/certificates/{number}/revoke", {"reason": "结果更正"}))[0] == 200
-    assert (await body01.post(f"/api/v1/certificates/{number}/revoke", {"reason": "再撤"}))[0] == 409
+    assert (await body02.post(f"/api/v1/certificates/{number}/revoke",
+                              {"category": "other", "reason": "越权"}))[0] == 403
+    assert (await body01.post(f"/api/v1/certificates/{number}/revoke", {"category": "other", "reason": ""}))[0] == 400
+    status, body = await body01.post(f"/api/v1/certificates/{number}/revoke", {"category": "x", "reason": "更正"})
+    assert status == 400 and "撤销原因类别" in body["error"]["fields"]["category"], body
+    assert (await body01.post(f"/api/v1/certificates/{number}/revoke",
+                              {"category": "wrong_facts", "reason": "姓名有误"}))[0] == 200
+    assert (await body01.post(f"/api/v1/certificates/{number}/revoke", {"category": "other", "reason": "再撤"}))[0] == 409
+    # The public text states the body's own reason category, not a cause it did not give (issue 18).
     status, body = await public.get(f"/api/v1/verify?q={number}")
-    assert body["status"] == "revoked" and body["revoked_reason"] == "结果更正" and "撤销" in body["text"]
+    assert body["status"] == "revoked" and body["revoked_reason"] == "姓名有误", body
+    assert body["text"] == "证书已撤销（证书信息有误）", body
 
     # Enumeration: a client gets a limited number of look-ups a minute.
     statuses = [(await public.get(f"/api/v1/verify?q=DK2026ABCDEFG{i:03d}"))[0] for i in range(30)]

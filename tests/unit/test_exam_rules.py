@@ -76,11 +76,61 @@ def test_general_procedure_allows_one_attempt_whatever_the_schedule_says() -> No
     assert (st.attempts_allowed, st.attempts_left) == (1, 1)
 
 
-def test_deadline_is_the_earlier_of_limit_plus_extra_and_window_end() -> None:
+def test_deadline_is_the_earlier_of_limit_and_window_end_plus_extra_time() -> None:
     start = NOW
     assert rules.deadline(start, 60, 0, NOW + dt.timedelta(days=1)) == NOW + dt.timedelta(minutes=60)
     assert rules.deadline(start, 60, 15, NOW + dt.timedelta(days=1)) == NOW + dt.timedelta(minutes=75)
-    assert rules.deadline(start, 60, 15, NOW + dt.timedelta(minutes=30)) == NOW + dt.timedelta(minutes=30)
+    assert rules.deadline(start, 60, 0, NOW + dt.timedelta(minutes=30)) == NOW + dt.timedelta(minutes=30)
+    # extra time is an accommodation: it runs past the window's end
+    assert rules.deadline(start, 60, 15, NOW + dt.timedelta(minutes=30)) == NOW + dt.timedelta(minutes=45)
+    # lengthening the window never gives more than the time limit (plus the extra)
+    assert rules.deadline(start, 60, 5, NOW + dt.timedelta(days=9)) == NOW + dt.timedelta(minutes=65)
+
+
+def test_the_open_window_applies_else_the_next_else_the_last() -> None:
+    assert rules.applicable([], NOW) is None
+    assert rules.applicable([ENDED, OPEN, LATER], NOW) == 1
+    assert rules.applicable([LATER, ENDED], NOW) == 0
+    much_later = Window(NOW + dt.timedelta(days=5), NOW + dt.timedelta(days=6), 60, 3, 60.0)
+    assert rules.applicable([much_later, LATER, ENDED], NOW) == 1
+    older = Window(NOW - dt.timedelta(days=9), NOW - dt.timedelta(days=8), 60, 3, 60.0)
+    assert rules.applicable([ENDED, older], NOW) == 0
+    # a window is open from its start up to (not at) its end
+    assert rules.applicable([ENDED, Window(NOW, NOW + dt.timedelta(hours=1), 60, 3, 60.0)], NOW) == 1
+    assert not rules.open_at(Window(NOW - dt.timedelta(hours=1), NOW, 60, 3, 60.0), NOW)
+
+
+def test_two_open_windows_for_one_physician_and_paper_clash() -> None:
+    def offer(i: int | None, body: int | None, start: int, end: int, kind: str = "humanities",
+              category: str | None = None) -> rules.Offer:
+        return rules.Offer(i, kind, category, body, NOW + dt.timedelta(hours=start), NOW + dt.timedelta(hours=end))
+
+    admins = offer(1, None, 0, 10)
+    assert rules.windows_clash(offer(None, 7, 5, 15), [admins]) == admins  # the admin's reaches body 7 too
+    assert rules.windows_clash(offer(None, 7, 10, 15), [admins]) is None  # touching is not overlapping
+    assert rules.windows_clash(offer(None, 7, 5, 15), [offer(2, 8, 0, 10)]) is None  # another body's physicians
+    assert rules.windows_clash(offer(None, None, 5, 15), [offer(2, 8, 0, 10)]) is not None
+    assert rules.windows_clash(offer(None, 7, 5, 15, "professional", "临床"), [admins]) is None
+    assert rules.windows_clash(offer(None, 7, 5, 15, "professional", "临床"),
+                               [offer(3, None, 0, 10, "professional", "口腔")]) is None
+    assert rules.windows_clash(offer(None, 7, 5, 15, "professional", "临床"),
+                               [offer(3, None, 0, 10, "professional", "临床")]) is not None
+    assert rules.windows_clash(offer(1, None, 5, 15), [admins]) is None  # an edit does not clash with itself
+
+
+def test_attempts_under_any_window_count_and_a_running_one_is_never_failed() -> None:
+    # the attempt limit is per paper: two failed attempts under an earlier window and one now
+    st = statuses(SIMPLE, PaperSituation("humanities", OPEN, (FAIL, FAIL, FAIL)))["humanities"]
+    assert st.outcome is Outcome.FAILED and st.lock is Lock.ATTEMPTS_USED
+    # every window ended, an attempt still running (its deadline is later): pending, resumable
+    st = statuses(SIMPLE, PaperSituation("humanities", ENDED, (RUNNING,)))["humanities"]
+    assert st.outcome is Outcome.PENDING and st.lock is None and st.in_progress
+    # every window ended, never sat: failed, and the words say the window closed
+    st = statuses(SIMPLE, PaperSituation("humanities", ENDED, ()))["humanities"]
+    assert st.outcome is Outcome.FAILED and st.lock is Lock.CLOSED and st.attempts_used == 0
+    # a later window still to come: not decided
+    st = statuses(SIMPLE, PaperSituation("humanities", LATER, (FAIL,)))["humanities"]
+    assert st.outcome is Outcome.PENDING and st.lock is Lock.NOT_OPEN
 
 
 def test_simple_procedure_passes_on_the_first_passing_attempt() -> None:

@@ -193,15 +193,14 @@ def test_decompression_bomb_is_refused_from_the_header(bomb: bytes, monkeypatch:
     decoded: list[object] = []
     monkeypatch.setattr(ImageFile.ImageFile, "load", lambda self: decoded.append(self))
     tracemalloc.start()
-    started = time.perf_counter()
     try:
         exc = refused(check_photo, bomb)
-        elapsed = time.perf_counter() - started
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
     assert len(bomb) < 5000 and "照片尺寸过大" in exc.message and "6000 像素" in exc.message
-    assert elapsed < 1.0 and peak < 1_000_000 and decoded == []
+    # Refused from the header: never decoded, little memory (not how fast: that depends on the machine).
+    assert peak < 1_000_000 and decoded == []
 
 
 @pytest.mark.parametrize(("size", "wanted"), [
@@ -439,9 +438,8 @@ def test_16_bit_png_proof_is_scaled_not_clipped() -> None:
 def test_proof_image_bomb_is_refused_from_the_header(bomb: bytes, monkeypatch: pytest.MonkeyPatch) -> None:
     decoded: list[object] = []
     monkeypatch.setattr(ImageFile.ImageFile, "load", lambda self: decoded.append(self))
-    started = time.perf_counter()
     exc = refused(check_proof, bomb)
-    assert time.perf_counter() - started < 1.0 and decoded == []
+    assert decoded == []  # refused from the header, never decoded
     assert exc.message.startswith("证明材料图片尺寸过大") and "4000 万" in exc.message
 
 

@@ -349,10 +349,16 @@
     events.onmessage = function (ev) {
       var d; try { d = JSON.parse(ev.data); } catch (e) { return; }
       if (d.event === "deadline" && d.deadline) {
+        var before = deadline;
         deadline = Date.parse(d.deadline); tick();
-        banner("考试时间已延长" + (d.extra_minutes ? "（累计 " + d.extra_minutes + " 分钟）" : "") + "，新的截止时间为 " + beijing(deadline) + "。");
+        var earlier = before !== null && deadline < before;
+        var why = d.why === "window" ? (earlier ? "考试开放时间已调整，截止时间提前" : "考试开放时间已调整")
+          : "考试时间已延长" + (d.extra_minutes ? "（累计 " + d.extra_minutes + " 分钟）" : "");
+        banner(why + "，新的截止时间为 " + beijing(deadline) + "。", earlier ? "alert" : "notice");
         if (state === "closing" && deadline > serverNow()) resume();
       } else if (d.event === "takeover") { if (d.device !== DEVICE) takenOver(); }
+      // The invigilator's warning: proctor.js shows it when the camera is in use; without it, here.
+      else if (d.event === "warning" && !window.dkProctor) banner("监考员提醒：" + (d.message || "请遵守考场纪律"), "alert");
       else if (d.event === "submitted") {
         if (d.reason) banner("考试已被结束：" + d.reason, "alert");
         finish();

@@ -79,13 +79,15 @@ class Sse:
 async def test_another_person_is_warned_watched_live_and_reviewed(exams, make_client) -> None:  # type: ignore[no-untyped-def]
     body01 = await staff(make_client, "body01")
     schedule_id = await humanities_schedule(body01)
-    # The demo's schedules are the admin's (for every body): its rules are the admin's to set.
-    status, body = await body01.post(f"/api/v1/schedules/{schedule_id}/proctoring", {"frame_seconds": 5})
-    assert status == 404, body
+    # The demo's schedules are the admin's (for every body): the admin's rules hold for every body,
+    # and body01's own rules, saved on the same schedule, hold for body01's candidates.
     admin = await staff(make_client, "admin")
     status, body = await admin.post(f"/api/v1/schedules/{schedule_id}/proctoring",
-                                    {"frame_seconds": 5, "actions": {"another_person": "warn"}})
-    assert status == 200 and body["rules"]["actions"] == {"another_person": "warn"}, body
+                                    {"frame_seconds": 30, "actions": {"another_person": "flag"}})
+    assert status == 200 and body["rules"]["actions"] == {"another_person": "flag"}, body
+    status, body = await body01.post(f"/api/v1/schedules/{schedule_id}/proctoring",
+                                     {"frame_seconds": 5, "actions": {"another_person": "warn"}})
+    assert status == 200 and body["rules"] == {"frame_seconds": 5, "actions": {"another_person": "warn"}}, body
     status, invigilators = await body01.get("/api/v1/invigilators")
     proctor_id = next(i["id"] for i in invigilators["items"] if i["username"] == "proctor01")
     status, body = await body01.post(f"/api/v1/schedules/{schedule_id}/assignments",

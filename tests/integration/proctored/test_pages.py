@@ -25,7 +25,7 @@ async def test_pages_by_role(exams, make_client) -> None:  # type: ignore[no-unt
         "/exams/check?kind=humanities": (doctor, "开考前身份核验"),
         "/invigilation": (proctor, "监考工作台"),
         "/schedules/1/proctoring": (body01, "监考安排"),
-        "/schedules/1/review": (body01, "考后复核"),
+        "/schedules/1/review": (body01, "违规复核"),
     }
     for path, (api, words) in allowed.items():
         status, page, _ = await api.page(path)
@@ -62,7 +62,7 @@ async def test_staff_pages_lead_to_invigilation_and_review(exams, make_client) -
     status, listed = await body01.get("/api/v1/schedules")
     assert status == 200 and listed["items"], listed
     for item in listed["items"]:
-        for target, words in ((f"/schedules/{item['id']}/review", "考后复核"), (f"/schedules/{item['id']}/proctoring", "监考安排")):
+        for target, words in ((f"/schedules/{item['id']}/review", "违规复核"), (f"/schedules/{item['id']}/proctoring", "监考安排")):
             status, page, _ = await body01.page(target)
             assert status == 200 and words in page, target
         status, page, _ = await proctor.page(f"/invigilation?schedule={item['id']}")

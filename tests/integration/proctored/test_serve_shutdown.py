@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from ...e2e.conftest import DINGKAO, _free_port, _healthy
-from ...server_env import clean_env
+from ...e2e.conftest import DINGKAO, _healthy
+from ...server_env import clean_env, listening_port
 
 
 def _stat(pid: int) -> tuple[str, int] | None:
@@ -55,9 +55,8 @@ def _cmdline(pid: int) -> str:
 
 @pytest.mark.parametrize("how", [signal.SIGTERM, signal.SIGINT, signal.SIGKILL], ids=lambda s: s.name)
 def test_stopping_serve_ends_the_local_pool_processes(tmp_path: Path, how: signal.Signals) -> None:
-    port = _free_port()
     env = clean_env()
-    env.update(DINGKAO_VAR_DIR=str(tmp_path), DINGKAO_PORT=str(port), DINGKAO_HOST="127.0.0.1",
+    env.update(DINGKAO_VAR_DIR=str(tmp_path), DINGKAO_PORT="0", DINGKAO_HOST="127.0.0.1",
                DINGKAO_SECRET_KEY="s" * 40, DINGKAO_LOG_JSON="false", DINGKAO_PROCTOR_ANALYZER="local",
                DINGKAO_PROCTOR_POOL_PROCESSES="2", DINGKAO_PROCTOR_POOL_WARM="true")
     log_path = tmp_path / "serve.log"
@@ -65,7 +64,7 @@ def test_stopping_serve_ends_the_local_pool_processes(tmp_path: Path, how: signa
         proc = subprocess.Popen([str(DINGKAO), "serve"], env=env, cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT)
     children: set[int] = set()
     try:
-        base = f"http://127.0.0.1:{port}"
+        base = f"http://127.0.0.1:{listening_port(log_path, proc)}"
         deadline = time.monotonic() + 90
         workers: set[int] = set()
         while True:

@@ -215,3 +215,63 @@ def test_sub_questions_of_one_group_cannot_be_enemies():
     s2 = Question(QuestionType.A3, "问二", opts("甲", "乙"), ("A",), group=g, code="S2", enemies=("S1",), source_ref="第 4 行")
     pairs, problems = links_of(s1, s2).resolve()
     assert pairs == [] and "同属一组" in problems[0].message_zh and problems[0].line_or_row == 4
+
+
+# ---------------------------------------------------------------- limits and exact words
+
+
+def test_full_width_letters_become_half_width_at_both_ends_of_the_range():
+    from question_bank.enemies import MAX_CODE_CHARS
+
+    assert normalise_code("！ＡＺ～") == "!AZ~"  # U+FF01 and U+FF5E, the range's ends
+    assert normalise_code("\uff00\uff5f") == "\uff00\uff5f"  # just outside it: kept
+    assert normalise_code("  Ａ1 \n") == "A1"
+    assert MAX_CODE_CHARS == 32
+    assert code_problem("A" * 32) is None
+    assert code_problem("A" * 33) == f"试题编号“{'A' * 32}…”过长（最多 32 个字符）"
+
+
+@pytest.mark.parametrize("code, message", [
+    ("RW 1", "试题编号“RW 1”中不能含有空格或换行"),
+    ("RW\t1", "试题编号“RW?1”中不能含有空格或换行"),
+    ("RW\x011", "试题编号“RW?1”中不能含有控制字符"),
+    ("RW\x7f1", "试题编号“RW?1”中不能含有控制字符"),
+    ("RW，1", "试题编号“RW，1”中不能含有分隔符“，”"),
+    ("RW|1", "试题编号“RW|1”中不能含有分隔符“|”"),
+])
+def test_a_bad_code_is_named_exactly(code: str, message: str):
+    assert code_problem(code) == message
+
+
+def test_an_enemy_cell_at_its_limits():
+    fifty = "、".join(f"Q{i}" for i in range(MAX_ENEMIES))
+    assert parse_enemy_codes(fifty) == (tuple(f"Q{i}" for i in range(MAX_ENEMIES)), [])
+    codes, problems = parse_enemy_codes(fifty + "、Q50")
+    assert len(codes) == 51 and problems == ["互斥题最多填写 50 个试题编号，本行填写了 51 个"]
+    longest = "、" * 3998 + "Q1"  # 4,000 characters: read
+    assert parse_enemy_codes(longest) == (("Q1",), [])
+    assert parse_enemy_codes(longest + "、") == ((), ["互斥题内容过长（4001 个字符），每题最多填写 50 个试题编号"])
+    assert parse_enemy_codes("  \n ") == ((), [])
+    assert parse_enemy_codes("Q1\nQ2") == (("Q1", "Q2"), [])  # a line break separates, it is not a control character
+    assert parse_enemy_codes("Q1\tQ2") == (("Q1", "Q2"), [])  # a tab is read as a space
+    for bad in ("Q1\x7fQ2", "Q1\x01Q2"):
+        assert parse_enemy_codes(bad) == ((), ["互斥题中含有控制字符（文件可能已损坏）"]), repr(bad)
+    assert parse_enemy_codes("Q1、" + "X" * 33) == (("Q1",), [f"互斥题中的试题编号“{'X' * 32}…”过长（最多 32 个字符）"])
+
+
+def test_unit_enemies_are_symmetric_and_never_within_one_unit():
+    from question_bank.enemies import unit_enemies
+
+    assert unit_enemies([(1, 2), (3, 3), (2, 4), (2, 1)]) == {1: frozenset({2}), 2: frozenset({1, 4}), 4: frozenset({2})}
+    assert unit_enemies([]) == {}
+
+
+def test_problems_without_a_row_come_first_and_carry_no_place():
+    q1 = a1("一", code="Q1", enemies=("NOPE",), source_ref="第 7 行")
+    q2 = a1("二", enemies=("ALSO",))  # no source_ref: the message has no place and no row
+    pairs, problems = links_of(q1, q2).resolve()
+    assert pairs == []
+    assert [(p.line_or_row, p.field, p.message_zh) for p in problems] == [
+        (None, "互斥题", "互斥题“ALSO”在本文件和题库中都找不到（应填写同一题库中试题的试题编号）"),
+        (7, "互斥题", "第 7 行：互斥题“NOPE”在本文件和题库中都找不到（应填写同一题库中试题的试题编号）"),
+    ]

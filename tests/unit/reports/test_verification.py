@@ -61,7 +61,10 @@ def test_genuine_forged_altered_and_revoked():
     other = sign(facts_for("DK2026ABCDEFGH23", name="李四"), KEY)
     assert _judge(facts, sig, signature=other).status is Status.FORGED
     verdict = _judge(facts, sig, signature=sig, revoked=True)
-    assert verdict.status is Status.REVOKED and "撤销" in verdict.text
+    assert verdict.status is Status.REVOKED and verdict.text == "证书已撤销"  # no cause claimed when none given
+    verdict = judge(number="DK2026ABCDEFGH23", stored=facts, stored_signature=sig, revoked=True, signature=sig,
+                    key=KEY, revoked_category="violation")
+    assert verdict.text == "证书已撤销（考试违规经查实）"
 
 
 def test_scanned_urls_and_typed_numbers_are_both_understood():
