@@ -127,7 +127,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory, faces_dir: Path) -> Iterat
             log = (tmp / f"serve{i}.log").open("wb")
             procs.append(subprocess.Popen([str(DINGKAO), "serve"], env=env, stdout=log, stderr=subprocess.STDOUT))
         # Each server binds a port of the system's choosing and prints it (no port picked here and released).
-        bases = [f"http://127.0.0.1:{listening_port(tmp / f'serve{i}.log', proc)}" for i, proc in enumerate(procs)]
+        bases = [f"http://127.0.0.1:{listening_port(tmp / f'serve{i}.log', proc, timeout=300)}" for i, proc in enumerate(procs)]
         deadline = time.monotonic() + 300  # a safety net: the shared machine can be slow to start two servers
         for base, proc in zip(bases, procs):
             while not _healthy(base):
