@@ -28,7 +28,7 @@ import pytest
 
 from ..conftest import PG_SERVER, REDIS_URL, _pg_admin
 from ..face_video import canvas, face_box, turned, write_y4m
-from .steps import login_staff
+from .steps import confirm_dialog, login_staff
 from .conftest import (CHROMIUM, CHROMIUM_ARGS, DESKTOP, DINGKAO, PHONE, _healthy, assert_no_csp_violations,
                        watch_csp)
 from ..server_env import clean_env, listening_port
@@ -276,6 +276,7 @@ def pass_identity_check(page, camera: Path, rel: str, shots: Path, name: str, ur
 def start_proctored_exam(page, shots: Path, name: str) -> int:  # type: ignore[no-untyped-def]
     """开始考试 on the check page: the real exam page opens and its proctoring starts the camera."""
     page.click("[data-start-exam]")
+    confirm_dialog(page, expect="考试须知")
     page.wait_for_url(re.compile(r"/exams/attempt/\d+$"))
     attempt = int(page.url.rsplit("/", 1)[1])
     until(page, "#exam [data-main]", 30_000, lambda: page.text_content("#exam") or "")

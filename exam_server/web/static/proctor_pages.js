@@ -156,6 +156,8 @@
       }
     };
     $(check, "[data-start-exam]").onclick = async function () {
+      try { if (!await window.dk.confirmExamStart(kind)) return; }
+      catch (e) { return fail(check, { message: e instanceof TypeError ? "网络连接失败，请检查网络后重试" : e.message }); }
       // The exam page claims the attempt with the same device id and starts the proctoring there.
       var r = await api("POST", "/api/v1/exams/start", { kind: kind, device: window.dk.deviceId() });
       if (r.ok) { location.href = "/exams/attempt/" + r.data.attempt_id; return; }
