@@ -181,6 +181,17 @@ def _repeat(pairs: Iterable[tuple[Any, int]]) -> Iterator[Any]:
     return itertools.chain.from_iterable(itertools.repeat(item, count) for item, count in pairs)
 
 
+PROGRESS_MIN_DAYS = 7
+
+
+def progress_start(days: list[dt.date], *, start: dt.date, end: dt.date) -> dt.date:
+    """Where the progress chart's time axis begins: a cycle lasts three years, and a line drawn over
+    all of it before anything happened is flat with one spike at the end. The axis starts a little
+    before the first event (at least PROGRESS_MIN_DAYS back from ``end``), never before the cycle."""
+    first = min((d for d in days if d <= end), default=end)
+    return max(start, min(first - dt.timedelta(days=1), end - dt.timedelta(days=PROGRESS_MIN_DAYS - 1)))
+
+
 def statistics(figures: Figures, *, start: dt.date, end: dt.date) -> dict[str, Any]:
     """Figures and SVG charts from counts already limited to the actor's scope (the library's functions
     take one row per physician: each group's row is repeated lazily, never held as a list)."""
@@ -192,7 +203,8 @@ def statistics(figures: Figures, *, start: dt.date, end: dt.date) -> dict[str, A
     distribution = reports.score_distribution(p.score for p in _repeat(figures.papers))
     events = _repeat(((day, label), count) for day, label, count in figures.events)
     end = min(end, dt.date.today()) if start <= dt.date.today() else end
-    series = reports.cycle_progress(events, start=start, end=max(start, end), milestones=["已提交", "已复核", "已公布"])
+    shown = progress_start([day for day, _label, _count in figures.events], start=start, end=max(start, end))
+    series = reports.cycle_progress(events, start=shown, end=max(start, end), milestones=["已提交", "已复核", "已公布"])
     labels = [d.strftime("%m-%d") for d, _ in series]
     progress = {m: [float(v[m]) for _, v in series] for m in ("已提交", "已复核", "已公布")}
 

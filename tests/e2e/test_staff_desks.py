@@ -25,7 +25,7 @@ from exam_server.demo.exams import EXAM_PHYSICIANS
 from .conftest import PHONE, run_demo
 from .exam_steps import NEW_PASSWORD, csrf_headers, first_login, keys_of
 from .page_audit import PageAudit
-from .steps import login_staff, shot
+from .steps import confirm_dialog, login_staff, shot
 
 pytestmark = pytest.mark.e2e
 
@@ -220,10 +220,7 @@ def sitting_candidate(make_context, index: int):  # type: ignore[no-untyped-def]
     first_login(page, index, phone=f"1380099{index:04d}")
     page.goto("/exams")
     page.click("[data-start=humanities]")
-    confirm = page.locator("dialog.dk-dialog [data-dialog-ok]")  # 考试须知, where the page asks first
-    page.wait_for_url(re.compile(r"/exams/attempt/\d+$|/exams$"))
-    if confirm.count():
-        confirm.click()
+    confirm_dialog(page, expect="考试须知")
     page.wait_for_url(re.compile(r"/exams/attempt/\d+$"))
     page.locator("[data-main]").wait_for()
     return page, int(page.url.rsplit("/", 1)[1])
@@ -276,3 +273,25 @@ def test_the_invigilator_watches_warns_and_extends_time(make_context, screenshot
     assert "heartbeat" not in feed.inner_text()
     audit.check("监考工作台（提醒后）")
     candidate.context.close()
+
+
+@pytest.mark.parametrize("kind", ["phone", "desktop"])
+def test_the_statistics_charts_are_readable(make_context, screenshots: Path, kind: str) -> None:  # type: ignore[no-untyped-def]
+    """Every chart label painted at 12 px or more (the page audit measures the painted size); the
+    progress chart's axes show the data: a value axis up to the largest count, the days around it."""
+    for username in ("body01", "admin"):
+        page, audit = staff_page(make_context, kind, username)
+        page.goto("/statistics")
+        chart = page.locator("[data-chart=progress] svg")
+        expect(chart).to_be_visible()
+        audit.check(f"统计（{username}）")
+        texts = chart.locator("text").evaluate_all("els => els.map(e => e.textContent)")
+        assert "人数" in texts and "已提交" in texts, texts
+        days = [t for t in texts if re.fullmatch(r"\d{2}-\d{2}", t)]
+        assert len(days) >= 2, texts  # the time axis is labelled
+        # The line rises to the top of its value axis somewhere: the axis is scaled to the data.
+        ticks = sorted(float(t) for t in texts if re.fullmatch(r"\d+(\.\d+)?", t))
+        dots = chart.locator("circle").count()
+        assert dots >= 7 and ticks[-1] > 0, (dots, ticks)
+        shot(page, screenshots, f"statistics-{username}-{kind}")
+        page.context.close()

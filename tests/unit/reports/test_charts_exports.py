@@ -65,3 +65,41 @@ def test_chinese_wrap_keeps_punctuation_off_line_starts():
     assert all(line and line[0] not in "，。" for line in lines)
     assert "".join(lines) == "兹证明该医师参加考核，经考核合格，特发此证。"
     assert wrap("（括号）在行尾", 3, len)[0][-1] != "（"
+
+
+def _font_sizes(svg: str) -> list[float]:
+    return [float(e.get("font-size")) for e in ET.fromstring(svg).iter(f"{SVG}text")]
+
+
+def test_charts_are_drawn_phone_wide_with_no_label_below_12px():
+    """Drawn 320 units wide, a chart is never scaled down in a phone's ~330 px box (app.css keeps
+    desktop columns at least that wide), so each label paints at least at its font size."""
+    from reports.charts import MIN_FONT, WIDTH
+
+    assert WIDTH <= 330
+    for svg in (
+        bar_chart([("滨海市第一人民医院附属口腔医院", 0.75), ("乙", 0.5)], title="各机构合格率", percent=True, max_value=1),
+        bar_chart([], title="空"),
+        histogram([(f"{a}-{a + 10}", a % 7) for a in range(0, 100, 10)], title="成绩分布"),
+        line_chart([f"12-{d:02d}" for d in range(1, 15)], {"已提交": list(range(14)), "已复核": [0] * 13 + [5],
+                                                          "已公布": [0] * 14}, title="考核周期进度"),
+        line_chart([], {}, title="无数据"),
+    ):
+        root = ET.fromstring(svg)
+        assert root.get("viewBox").split()[2] == str(WIDTH)
+        sizes = _font_sizes(svg)
+        assert sizes and min(sizes) >= MIN_FONT, sizes
+
+
+def test_histogram_labels_the_bin_bounds_and_the_value_axis():
+    svg = histogram([(f"{a}-{a + 10}", 7) for a in range(0, 100, 10)], title="成绩分布")
+    texts = [e.text for e in ET.fromstring(svg).iter(f"{SVG}text")]
+    assert {"0", "4", "8", "50", "100", "分数", "人数"} <= set(texts), texts  # value axis 0-4-8, bin bounds
+    assert texts.count("7") == 10  # each column's count
+
+
+def test_line_chart_has_a_value_axis_with_the_top_and_the_days():
+    svg = line_chart(["12-01", "12-02", "12-03"], {"已提交": [0, 2, 8]}, title="进度")
+    texts = [e.text for e in ET.fromstring(svg).iter(f"{SVG}text")]
+    assert {"0", "4", "8", "12-01", "12-02", "12-03", "已提交", "人数"} <= set(texts), texts
+    assert len(list(ET.fromstring(svg).iter(f"{SVG}circle"))) == 3
