@@ -178,9 +178,9 @@ return v
 
 
 # Connections per process. A request holds one from its command until the event loop has read the
-# reply, so in a burst (19,000 pages loading at once) the hold time is the loop's queue, not Redis:
-# 64 connections then served ~650 commands a second and 113 of 19,244 page loads waited out 10 s and
-# got 503. 512 per process (Redis accepts 10,000 clients by default) and a 30 s wait; see docs/load.md.
+# reply, so in a burst (19,000 pages loading at once) the hold time is the loop's queue, not Redis,
+# and 64 connections with a 10 s wait can run out. 512 per process (Redis accepts 10,000 clients by
+# default) and a 30 s wait; see docs/load.md.
 POOL_SIZE = 512
 POOL_TIMEOUT = 30.0
 

@@ -139,12 +139,21 @@ class ExportJobs:
     def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], storage: FileStorage, live: LiveState) -> None:
         self.sessionmaker, self.storage, self.live = sessionmaker, storage, live
         self.tasks: dict[str, asyncio.Task[None]] = {}
+        self.running: dict[tuple[int, str], str] = {}  # (account, kind) -> its latest job here
 
     async def start(self, *, actor: Actor, kind: ExportKind, total: int) -> ExportJob:
+        # One running export per account and kind in a process: asking again (a second click, a reload)
+        # follows the running one instead of starting another minute-long cursor.
+        running = self.running.get((actor.account_id, kind.name))
+        if running in self.tasks:
+            job = await job_of(self.live, running, actor.account_id)
+            if job is not None and job.stage not in ("done", "failed"):
+                return job
         job = ExportJob(secrets.token_hex(16), actor.account_id, kind.name, "queued", 0, total)
         await _save(self.live, job)
         task = asyncio.create_task(self._run(job, actor), name=f"export-{job.token}")
         self.tasks[job.token] = task
+        self.running[(actor.account_id, kind.name)] = job.token
         task.add_done_callback(lambda _t: self.tasks.pop(job.token, None))
         return job
 
