@@ -35,6 +35,7 @@ class Status(enum.StrEnum):
     REVOKED = "revoked"
     FORGED = "forged"
     ALTERED = "altered"
+    UNSEALED = "unsealed"
 
 
 STATUS_TEXT = {
@@ -42,6 +43,7 @@ STATUS_TEXT = {
     Status.REVOKED: "证书已撤销",
     Status.FORGED: "查无此证书或防伪码无效，证书可能系伪造",
     Status.ALTERED: "证书信息与签发记录不一致，证书可能被篡改",
+    Status.UNSEALED: "证书未加盖考核机构印章，本证书无效",
 }
 
 
@@ -154,6 +156,7 @@ def judge(
     signature: str | None,
     key: bytes,
     revoked_category: str | None = None,
+    sealed: bool = True,
 ) -> Verdict:
     """The verdict on a certificate looked up by ``number`` (``stored`` None when unknown),
     with the ``signature`` from its QR code when it was scanned.
@@ -162,7 +165,9 @@ def judge(
     - a stored record that no longer matches the signature made at issue: altered;
     - a QR signature that is not the one over the record's facts: forged (made without our
       key, or copied onto other details);
-    - revoked: revoked, even when everything else matches; otherwise genuine.
+    - revoked: revoked, even when everything else matches;
+    - issued by a body with no seal on file: unsealed (the PDF prints 本证书无效 then, and the
+      verification must say the same); otherwise genuine.
     """
     if stored is None or stored_signature is None:
         return Verdict(Status.FORGED, number, None)
@@ -172,6 +177,8 @@ def judge(
         return Verdict(Status.FORGED, number, stored)
     if revoked:
         return Verdict(Status.REVOKED, number, stored, revoked_category)
+    if not sealed:
+        return Verdict(Status.UNSEALED, number, stored)
     return Verdict(Status.GENUINE, number, stored)
 
 

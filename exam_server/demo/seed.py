@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import csv
 import datetime as dt
+import hashlib
 import io
+import math
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -14,8 +16,8 @@ from registry import master_data
 from registry.codes import DEFAULT_EXEMPTION_CONDITIONS
 from registry.db import make_engine, make_sessionmaker, utcnow
 from registry.idcard import check_digit
-from registry.models import (Account, Cycle, Department, ExemptionCondition, HealthAdministration, Institution,
-                             Physician, Region, Registration)
+from registry.models import (Account, AssessmentBody, Cycle, Department, ExemptionCondition, HealthAdministration,
+                             Institution, Physician, Region, Registration)
 from registry.passwords import hash_password
 from registry.roles import ROLE_NAMES_ZH, Role
 from registry.staff_accounts import Organisations
@@ -120,12 +122,38 @@ async def seed_demo(settings: Settings) -> bool:
                     must_change_password=False, phone="13800000000", phone_verified_at=utcnow(),
                     institution_id=insts[inst].id if inst else None, body_id=bodies[body].id if body else None,
                     region_id=regions[region].id if region else None))
+            await session.flush()
+            await _seed_seal(session, settings, bodies["BODY01"])
         from .banks import seed_question_banks
 
         await seed_question_banks(settings)
         return True
     finally:
         await engine.dispose()
+
+
+async def _seed_seal(session: AsyncSession, settings: Settings, body: AssessmentBody) -> None:
+    """A drawn seal for BODY01, so its passes can be published with valid certificates; BODY02 is left
+    without one, so the demo also shows how publication refuses then."""
+    from PIL import Image, ImageDraw
+
+    from ..infra.storage import LocalFileStorage
+    from ..results.models import BodySeal
+    from ..results.seals import check_seal
+
+    im = Image.new("RGBA", (400, 400), (0, 0, 0, 0))
+    draw = ImageDraw.Draw(im)
+    draw.ellipse((12, 12, 388, 388), outline=(200, 16, 16, 255), width=18)
+    star = [(200 + r * math.cos(math.radians(-90 + 36 * i)), 200 + r * math.sin(math.radians(-90 + 36 * i)))
+            for i, r in enumerate([90, 36] * 5)]
+    draw.polygon(star, fill=(200, 16, 16, 255))
+    raw = io.BytesIO()
+    im.save(raw, "PNG")
+    png, width, height = check_seal(raw.getvalue())
+    key = await LocalFileStorage(settings.storage_dir).put(png, prefix="seals")
+    officer = await session.scalar(select(Account.id).where(Account.body_id == body.id, Account.role == Role.BODY))
+    session.add(BodySeal(body_id=body.id, storage_key=key, sha256=hashlib.sha256(png).hexdigest(), width=width,
+                         height=height, uploaded_by=officer))
 
 
 async def _add_missing_departments(session: AsyncSession) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from registry import exemptions, messages, registrations
+from registry.db import utcnow
 from registry.idcard import mask_id_number
 from registry.models import Institution
 from registry.roles import Role
@@ -13,6 +14,7 @@ from registry.scope import Actor
 from registry.states import STATE_WORDS, State
 from registry.stats import counts_by_institution
 
+from ..exam import attempts
 from ..results import services as results
 from ..web.keys import sessionmaker_key
 from ..web.pages import setup_redirect
@@ -37,12 +39,16 @@ async def home(request: web.Request) -> web.StreamResponse:
             decided = state in (State.PASSED, State.FAILED)
             published = decided and await results.published_result(session, reg) is not None
             words = "待公布" if decided and not published else STATE_WORDS[state]
+            # Once the tests are open: each paper's window and deadline, and the attempts left.
+            papers = (await attempts.my_exams(session, actor, now=utcnow(), is_published=results.is_published))["papers"] \
+                if state is State.APPROVED else []
             return render(request, "home_physician.html", {
                 "cycle": cycle, "state": state, "state_words": words, "registration": reg, "published": published,
                 "physician": account.physician, "masked_id": mask_id_number(account.physician.id_number),
                 "exemption": exemption, "exemption_words": exemptions.EXEMPTION_WORDS,
                 "waived": exemptions.waived_paper(reg.procedure if reg else None), "messages": inbox,
-                "failed_rating": published and bool(reg and "不合格" in (reg.work_rating, reg.ethics_rating))})
+                "failed_rating": published and bool(reg and "不合格" in (reg.work_rating, reg.ethics_rating)),
+                "papers": papers})
         if actor.role is Role.INVIGILATOR:
             return render(request, "home_invigilator.html", {})
         cycle = await registrations.current_cycle(session)

@@ -222,7 +222,7 @@ async def _rate_limit(request: web.Request, key: str, *, per: float, limit: int)
 
 
 @routes.post("/api/v1/attempts/{attempt_id}/frames", summary="考试中上传一帧摄像头画面（JPEG/PNG，立即返回，后台分析）",
-             roles=PHYSICIAN, tags=("proctoring",), attempt_token=True)
+             roles=PHYSICIAN, tags=("proctoring",), attempt_token=True, raw_body=True)
 async def upload_frame(request: web.Request) -> web.StreamResponse:
     if request.content_type not in ("image/jpeg", "image/png"):
         raise ApiError("画面应为 JPEG 或 PNG 图片", code="unsupported_media_type", status=415)
@@ -278,9 +278,8 @@ async def report_browser_event(request: web.Request) -> web.StreamResponse:
                                                evidence=[e.id])
                 published.append(ev)
                 if consequence == "end_attempt":
-                    await exam_attempts.submit(session, locked, exam_attempts.SubmitReason.PROCTORING, now=now,
-                                               cache=request.app[paper_cache_key],
-                                               note=f"监考规则：{KIND_WORDS[finding]}")
+                    await exam_attempts.end_by_rule(session, locked, f"监考规则：{KIND_WORDS[finding]}", now=now,
+                                                    cache=request.app[paper_cache_key])
     hidden = await live.get(f"proctor:hidden:{attempt.id}") == "1"
     candidate = {"attempt_id": attempt.id, "connection": live_view.connection(now.isoformat(), hidden, now=now)}
     for p in published or [None]:
@@ -414,7 +413,10 @@ async def _evidence(request: web.Request, which: str) -> web.StreamResponse:
         e = await session.get(ProctorEvent, path_id(request, "event_id"))
         if e is None:
             raise NotFound("画面不存在")
-        await exam_attempts.attempt_in_scope(session, actor, e.attempt_id)
+        try:
+            await exam_attempts.attempt_in_scope(session, actor, e.attempt_id)
+        except NotFound:  # another body's candidate: answered exactly as a missing event (issue 21)
+            raise NotFound("画面不存在") from None
     key = e.frame_key if which == "frame" else e.thumb_key
     if key is None:
         raise ApiError("画面已按保存期限删除或未保存", code="not_found", status=404)

@@ -71,10 +71,37 @@ def _pdf(data: bytes, filename: str) -> web.Response:
 async def publish(request: web.Request) -> web.StreamResponse:
     body: PublishBody = await parse_body(request, PublishBody)
     async with request.app[sessionmaker_key]() as session, session.begin():
-        count, notices = await results.publish_results(session, current_actor(request), institution_id=body.institution_id,
-                                                       key=_key(request), request_id=request_id(request))
+        done, notices = await results.publish_results(session, current_actor(request), institution_id=body.institution_id,
+                                                      key=_key(request), request_id=request_id(request))
     await _send(request, notices)
-    return json_ok({"published": count})
+    return json_ok({**_publication(done), "published": done.count, "certificates": len(done.passed),
+                    "sms": done.sms})
+
+
+def _publication(p: results.Publication) -> dict[str, object]:
+    return {"scope": p.scope, "count": p.count, "passed": p.passed, "failed": p.failed, "sealed": p.sealed,
+            "refusal": p.refusal}
+
+
+@routes.get("/api/v1/results/publish-preview", summary="公布前预览：将公布的合格、不合格医师，是否已上传印章",
+            roles=BODY, tags=("results",), query={"institution_id": "机构（空为辖区全部机构）"})
+async def publish_preview(request: web.Request) -> web.StreamResponse:
+    raw = request.query.get("institution_id", "")
+    try:
+        body = PublishBody.model_validate({"institution_id": raw})
+    except ValueError:
+        raise ApiError("机构的取值无效", fields={"institution_id": "机构的取值无效"}) from None
+    async with request.app[sessionmaker_key]() as session:
+        preview = await results.preview_publication(session, current_actor(request), institution_id=body.institution_id)
+    return json_ok(_publication(preview))
+
+
+@routes.get("/api/v1/exam-schedules/{schedule_id}/publish-preview", summary="公布测评场次成绩前预览：将收到成绩的医师",
+            roles=BODY, tags=("results",))
+async def publish_schedule_preview(request: web.Request) -> web.StreamResponse:
+    async with request.app[sessionmaker_key]() as session:
+        schedule, names = await results.preview_schedule(session, current_actor(request), path_id(request, "schedule_id"))
+    return json_ok({"title": schedule.title, "count": len(names), "names": names})
 
 
 @routes.get("/api/v1/results/schedules", summary="本周期各测评场次及其成绩公布情况（考核机构）", roles=BODY,
@@ -94,7 +121,7 @@ async def publish_schedule_scores(request: web.Request) -> web.StreamResponse:
         count, notices = await results.publish_schedule(session, current_actor(request), path_id(request, "schedule_id"),
                                                         request_id=request_id(request))
     await _send(request, notices)
-    return json_ok({"published": True, "physicians": count})
+    return json_ok({"published": True, "physicians": count, "sms": len(notices)})
 
 
 def _papers(views: list[results.PaperView]) -> list[dict[str, object]]:
@@ -334,7 +361,7 @@ async def _verify(request: web.Request, text: str) -> dict[str, object]:
     v = found.verdict
     facts = v.facts or {}
     shown = None
-    if v.status in (reports.Status.GENUINE, reports.Status.REVOKED):
+    if v.status in (reports.Status.GENUINE, reports.Status.REVOKED, reports.Status.UNSEALED):
         shown = {"name": found.masked_name, "category": facts.get("category"), "scope": facts.get("scope"),
                  "cycle": facts.get("cycle"), "result": facts.get("result"), "body": facts.get("body"),
                  "issued": facts.get("issued")}

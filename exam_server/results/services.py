@@ -29,7 +29,7 @@ from registry.states import Action, State
 
 from ..exam import attempts
 from ..exam.models import Attempt, ExamSchedule
-from .models import Certificate, PublishedResult, PublishedSchedule, ResultReview
+from .models import BodySeal, Certificate, PublishedResult, PublishedSchedule, ResultReview
 
 PASS, FAIL = "合格", "不合格"
 RESULT_OF_STATE = {State.PASSED: PASS, State.FAILED: FAIL}
@@ -130,10 +130,12 @@ async def verify_certificate(session: AsyncSession, text: str, *, key: bytes) ->
     """Public verification by number or QR URL; raises reports.TokenError on junk input."""
     number, signature = reports.parse_verification_input(text)
     cert = await session.scalar(select(Certificate).where(Certificate.number == number))
+    # The PDF prints the body's seal at download time and says 本证书无效 without one: so does this.
+    sealed = cert is not None and await session.get(BodySeal, cert.body_id) is not None
     verdict = reports.judge(number=number, stored=cert.facts if cert else None,
                             stored_signature=cert.signature if cert else None,
                             revoked=bool(cert and cert.revoked_at), signature=signature, key=key,
-                            revoked_category=cert.revoked_category if cert else None)
+                            revoked_category=cert.revoked_category if cert else None, sealed=sealed)
     name = reports.mask_name(str(cert.facts.get("name", ""))) if cert else None
     return Verification(verdict, name, cert.revoked_reason if cert and cert.revoked_at else None)
 
@@ -141,18 +143,38 @@ async def verify_certificate(session: AsyncSession, text: str, *, key: bytes) ->
 # -- publication --------------------------------------------------------------------------------
 
 
-async def publish_results(session: AsyncSession, actor: Actor, *, institution_id: int | None, key: bytes,
-                          request_id: str | None = None) -> tuple[int, list[Notice]]:
-    """Publish every decided, unpublished result of the current cycle in the body's scope (or of
-    one of its institutions); passes get their certificates. Returns the count and the SMS to send."""
+NO_SEAL = ("尚未上传考核机构印章：未盖章的合格证书无效。请先在本页“考核机构印章”处上传印章，再公布含合格者的结果")
+
+
+@dataclass(frozen=True)
+class Publication:
+    """What a publication does (before: the preview the confirmation shows; after: the report)."""
+
+    scope: str
+    passed: list[str]
+    failed: list[str]
+    sealed: bool
+    sms: int = 0
+
+    @property
+    def count(self) -> int:
+        return len(self.passed) + len(self.failed)
+
+    @property
+    def refusal(self) -> str | None:
+        return NO_SEAL if self.passed and not self.sealed else None
+
+
+async def _publishable(session: AsyncSession, actor: Actor, institution_id: int | None) -> tuple[Cycle, str, list[Registration]]:
+    """The decided, unpublished registrations of the current cycle in the body's scope (or one institution)."""
     ensure_role(actor, Role.BODY)
     cycle = await current_cycle(session)
+    scope = "本考核机构辖区全部机构"
     if institution_id is not None:
         institution = await session.get(Institution, institution_id)
-        if institution is None:
+        if institution is None or institution.body_id != actor.body_id:  # another body's: as a missing one
             raise NotFound("机构不存在")
-        if institution.body_id != actor.body_id:  # another body's institution answers as a missing one
-            raise NotFound("机构不存在")
+        scope = institution.name
     published = select(PublishedResult.registration_id)
     stmt = (select(Registration).join(Physician, Registration.physician_id == Physician.id)
             .join(Institution, Physician.institution_id == Institution.id)
@@ -161,9 +183,32 @@ async def publish_results(session: AsyncSession, actor: Actor, *, institution_id
             .order_by(Registration.id))
     if institution_id is not None:
         stmt = stmt.where(Institution.id == institution_id)
-    regs = list((await session.scalars(stmt)).all())
+    return cycle, scope, list((await session.scalars(stmt)).all())
+
+
+def _names(regs: list[Registration], result: str) -> list[str]:
+    return [r.physician.name for r in regs if RESULT_OF_STATE[State(r.state)] == result]
+
+
+async def preview_publication(session: AsyncSession, actor: Actor, *, institution_id: int | None) -> Publication:
+    _, scope, regs = await _publishable(session, actor, institution_id)
+    sealed = await session.get(BodySeal, actor.body_id or 0) is not None
+    return Publication(scope, _names(regs, PASS), _names(regs, FAIL), sealed)
+
+
+async def publish_results(session: AsyncSession, actor: Actor, *, institution_id: int | None, key: bytes,
+                          request_id: str | None = None) -> tuple[Publication, list[Notice]]:
+    """Publish every decided, unpublished result of the current cycle in the body's scope (or of
+    one of its institutions); passes get their certificates. Refused when passes would get a
+    certificate without the body's seal (it would print 本证书无效). Returns what was published and
+    the SMS to send."""
+    cycle, scope, regs = await _publishable(session, actor, institution_id)
+    sealed = await session.get(BodySeal, actor.body_id or 0) is not None
+    done = Publication(scope, _names(regs, PASS), _names(regs, FAIL), sealed)
+    if done.refusal:
+        raise IllegalTransition(done.refusal)
     if not regs:
-        return 0, []
+        return done, []
     by_result: dict[str, list[int]] = {PASS: [], FAIL: []}
     for reg in regs:
         result = RESULT_OF_STATE[State(reg.state)]
@@ -184,7 +229,7 @@ async def publish_results(session: AsyncSession, actor: Actor, *, institution_id
         text = f"{cycle.name}医师定期考核结果已公布：{result}。请登录定考通查看结果通知书{extra}。"
         await notify_physicians(session, ids, text)
         notices += [Notice(phones[i], f"【定考通】{text}") for i in ids if i in phones]
-    return len(regs), notices
+    return Publication(scope, done.passed, done.failed, sealed, sms=len(notices)), notices
 
 
 async def schedules_in_scope(session: AsyncSession, actor: Actor) -> list[tuple[ExamSchedule, PublishedSchedule | None]]:
@@ -202,10 +247,9 @@ async def schedules_in_scope(session: AsyncSession, actor: Actor) -> list[tuple[
     return [(schedule, pub) for schedule, pub in rows]
 
 
-async def publish_schedule(session: AsyncSession, actor: Actor, schedule_id: int, *,
-                           request_id: str | None = None) -> tuple[int, list[Notice]]:
-    """Publish one schedule's (one paper's) scores for the body's physicians; returns how many
-    physicians with a scored attempt were told, and the SMS to send after commit."""
+async def _schedule_scored(session: AsyncSession, actor: Actor, schedule_id: int) -> tuple[ExamSchedule, list[Physician]]:
+    """The schedule (refused when it is another body's or already published) and the body's physicians
+    with a scored attempt in it."""
     ensure_role(actor, Role.BODY)
     schedule = await session.get(ExamSchedule, schedule_id)
     if schedule is None or schedule.body_id not in (None, actor.body_id):  # another body's: as missing
@@ -213,13 +257,25 @@ async def publish_schedule(session: AsyncSession, actor: Actor, schedule_id: int
     if await session.scalar(select(PublishedSchedule.id).where(PublishedSchedule.schedule_id == schedule.id,
                                                                PublishedSchedule.body_id == actor.body_id)):
         raise IllegalTransition("该测评场次的成绩已公布")
-    session.add(PublishedSchedule(schedule_id=schedule.id, body_id=actor.body_id, published_by=actor.account_id))
-    ids = list((await session.scalars(
-        select(Attempt.physician_id).distinct()
-        .join(Physician, Attempt.physician_id == Physician.id)
-        .join(Institution, Physician.institution_id == Institution.id)
+    ids = select(Attempt.physician_id).join(Physician, Attempt.physician_id == Physician.id) \
+        .join(Institution, Physician.institution_id == Institution.id) \
         .where(Attempt.schedule_id == schedule.id, Attempt.score.is_not(None), Institution.body_id == actor.body_id)
-        .order_by(Attempt.physician_id))).all())
+    physicians = list((await session.scalars(select(Physician).where(Physician.id.in_(ids)).order_by(Physician.id))).all())
+    return schedule, physicians
+
+
+async def preview_schedule(session: AsyncSession, actor: Actor, schedule_id: int) -> tuple[ExamSchedule, list[str]]:
+    schedule, physicians = await _schedule_scored(session, actor, schedule_id)
+    return schedule, [p.name for p in physicians]
+
+
+async def publish_schedule(session: AsyncSession, actor: Actor, schedule_id: int, *,
+                           request_id: str | None = None) -> tuple[int, list[Notice]]:
+    """Publish one schedule's (one paper's) scores for the body's physicians; returns how many
+    physicians with a scored attempt were told, and the SMS to send after commit."""
+    schedule, physicians = await _schedule_scored(session, actor, schedule_id)
+    session.add(PublishedSchedule(schedule_id=schedule.id, body_id=actor.body_id, published_by=actor.account_id))
+    ids = [p.id for p in physicians]
     audit.record(session, actor_id=actor.account_id, action="publish_schedule", entity="exam_schedule",
                  entity_id=schedule.id, detail={"physicians": len(ids)}, request_id=request_id)
     if not ids:

@@ -22,7 +22,7 @@ from exam_server.demo.exams import exam_login
 from question_bank import question_from_dict
 from question_bank.drawing import DrawnPaper, paper_from_record
 
-from .steps import login_staff
+from .steps import confirm_dialog, login_staff
 
 NEW_PASSWORD = "Doctor2026x"
 SAVED, LOCAL = "已保存", "仅保存在本机，联网后自动上传"
@@ -118,6 +118,7 @@ def login_again(page, index: int) -> None:  # type: ignore[no-untyped-def]
 def start_paper(page, kind: str) -> int:  # type: ignore[no-untyped-def]
     """On 我的考试: 开始考试 for ``kind``; returns the attempt id once the first question shows."""
     page.click(f"[data-start={kind}]")
+    confirm_dialog(page, expect="考试须知")
     page.wait_for_url(re.compile(r"/exams/attempt/\d+$"))
     page.locator("[data-main]").wait_for()
     expect(page.locator("[data-q-number]")).to_contain_text("第 ")

@@ -16,7 +16,7 @@ import pytest
 
 from exam_server.demo.seed import PHYSICIANS
 
-from .steps import first_login_physician, login_staff, physician_id_number
+from .steps import confirm_dialog, first_login_physician, login_staff, physician_id_number
 
 pytestmark = pytest.mark.e2e
 INDEX = 5  # 刘洋, 滨海市口腔医院, under body01 (the administration test may have opened his registration)
@@ -54,7 +54,9 @@ def test_passed_physician_downloads_certificate_and_its_qr_verifies(make_context
     login_staff(body, "body01")
     body.goto("/results/manage")
     body.click("#publish-form button[type=submit]")
-    body.wait_for_load_state("networkidle")
+    confirm_dialog(body, expect=PHYSICIANS[INDEX][0])
+    body.wait_for_selector("[data-publish-report]:not([hidden])")
+    assert PHYSICIANS[INDEX][0] in body.inner_text("[data-publish-report]")
     body.screenshot(path=str(screenshots / "results-manage-desktop.png"), full_page=True)
 
     doctor = make_context("phone").new_page()

@@ -140,8 +140,10 @@ def test_every_page_fits_a_phone_for_every_role(make_context, screenshots, tmp_p
     officer.reload()
     officer.wait_for_selector("#approve-form")
     officer.check("#approve-form input[name=work_rating][value=不合格]")
+    officer.check("#approve-form input[name=ethics_rating][value=合格]")
     officer.fill("#approve-form [name=comment]", "本周期内发生医疗事故，负主要责任")
     officer.click("#approve-form button[type=submit]")
+    confirm_dialog(officer, expect="经考核机构确认后考核结果为不合格")
     officer.wait_for_selector("text=已审核通过")
     doctor.goto("/")
     assert "待考核机构复核" in doctor.inner_text("[data-state]")
@@ -153,6 +155,7 @@ def test_every_page_fits_a_phone_for_every_role(make_context, screenshots, tmp_p
     shot(body, screenshots, "phone-body-confirms-fail")
     assert overflow(body) <= 0
     body.click("#body-confirm-fail-form button[type=submit]")
+    confirm_dialog(body, expect="暂停其执业活动")
     body.wait_for_selector("text=已确认不合格")
     doctor.reload()
     # Decided, and the physician's to read once the body publishes it.

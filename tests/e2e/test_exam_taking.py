@@ -7,6 +7,7 @@ the keys from the server's SQLite file, never over HTTP.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from .conftest import run_demo
 from .exam_steps import (publish_results, LOCAL, SAVED, answer, answered_count, assert_fits_the_screen, attempt_row,
                          expect_countdown_on_server_time, first_login, keys_of, login_again, login_staff, paper_of,
                          remaining_seconds, saved_answers, shot, start_paper, wait_for, wrong_choice)
+from .steps import confirm_dialog
 
 pytestmark = pytest.mark.e2e
 # A device clock two hours fast, adjustable by the test through window.__skew.
@@ -60,8 +62,20 @@ def test_general_procedure_passes_both_papers_with_an_offline_stretch(make_conte
     shot(page, screenshots, "01-my-exams-phone")
     assert_fits_the_screen(page)
 
+    # 开始考试 shows the 考试须知 first; stepping back starts nothing.
+    page.click("[data-start=humanities]")
+    notice = confirm_dialog(page, expect="考试须知", ok=False)
+    assert "60 分钟" in notice and "唯一的一次机会" in notice and "自动交卷" in notice, notice
+    shot(page, screenshots, "01b-exam-notice-cancelled-phone")
+    expect(humanities.locator("[data-attempts]")).to_have_text("已考 0 次，剩余 1 次（共 1 次）")
+
     # ---- humanities: 50 questions of 2 points
     attempt = start_paper(page, "humanities")
+    # The header's 退出 warns that the clock keeps running; 继续作答 keeps the doctor here.
+    page.click(".topbar [data-logout]")
+    warning = confirm_dialog(page, expect="退出登录不会暂停计时", ok=False)
+    assert "自动交卷" in warning
+    assert re.search(r"/exams/attempt/\d+$", page.url)
     paper = paper_of(demo_var, attempt)
     keys = {it.number: "".join(it.key) for it in paper.items}
     assert len(keys) == 50
@@ -345,8 +359,12 @@ def test_schedules_page_creates_with_errors_by_field_and_guards_roles(make_conte
     humanities = form.locator("[name=paper_id] option", has_text="医学人文测评").first.get_attribute("value")
     form.locator("[name=paper_id]").select_option(value=humanities)
     expect(form.locator("[name=time_limit_minutes]")).to_have_value("60")
-    form.locator("[name=window_start]").fill("2026-12-20T09:00")
-    form.locator("[name=window_end]").fill("2026-12-10T09:00")
+    # Dates from today: the demo's shared (admin's) windows run from yesterday for 30 days.
+    today = dt.date.today()
+    overlap_start, overlap_end = today + dt.timedelta(days=13), today + dt.timedelta(days=24)
+    start, end = today + dt.timedelta(days=60), today + dt.timedelta(days=71)
+    form.locator("[name=window_start]").fill(f"{overlap_start}T09:00")
+    form.locator("[name=window_end]").fill(f"{overlap_start - dt.timedelta(days=10)}T09:00")
     form.locator("[name=pass_mark]").fill("300")
     form.locator("[name=time_limit_minutes]").fill("0")
     form.locator("[type=submit]").click()
@@ -357,13 +375,19 @@ def test_schedules_page_creates_with_errors_by_field_and_guards_roles(make_conte
     expect(form.locator('.err[data-for="pass_mark"]')).to_have_text("及格分应大于 0 且不超过试卷总分 100")
     expect(form.locator("[name=pass_mark]")).to_have_attribute("aria-invalid", "true")
     shot(page, screenshots, "13-schedule-errors-desktop")
-    form.locator("[name=window_end]").fill("2026-12-31T18:00")
+    # A window inside the admin's would give the body's physicians two open windows: refused, in words.
+    form.locator("[name=window_end]").fill(f"{overlap_end}T18:00")
     form.locator("[name=pass_mark]").fill("60")
     form.locator("[type=submit]").click()
-    expect(form.locator("[data-form-ok]")).to_contain_text("已安排：医学人文测评，2026/12/20 09:00 至 2026/12/31 18:00")
+    expect(form.locator('.err[data-for="window_start"]')).to_contain_text("同一时间只能有一个开放时间段")
+    form.locator("[name=window_start]").fill(f"{start}T09:00")
+    form.locator("[name=window_end]").fill(f"{end}T18:00")
+    form.locator("[type=submit]").click()
+    shown = f"{start:%Y/%m/%d} 09:00 至 {end:%Y/%m/%d} 18:00"
+    expect(form.locator("[data-form-ok]")).to_contain_text(f"已安排：医学人文测评，{shown}")
     new_row = page.locator("#schedules tbody tr", has_text="临江县")
     expect(new_row).to_contain_text("45 分钟")
-    expect(new_row).to_contain_text("2026/12/20 09:00 至 2026/12/31 18:00")
+    expect(new_row).to_contain_text(shown)
     # Another body's candidates stay out of sight on the shared (admin's) schedules.
     page.locator("#schedules tbody tr", has_text="全部考核机构").first.locator("text=查看考生").click()
     expect(page.locator("#attempts tbody")).to_have_text("暂无考生作答记录")

@@ -113,6 +113,7 @@ def test_general_and_simple_procedure_through_every_role(make_context, screensho
     officer.wait_for_selector("#approve-form")
     officer.fill("#return-form [name=reason]", "职称取得时间与证书不一致，请核对")
     officer.click("#return-form button[type=submit]")
+    confirm_dialog(officer, expect="职称取得时间与证书不一致")
     officer.wait_for_selector("text=已退回")
 
     doctor.reload()
@@ -134,9 +135,13 @@ def test_general_and_simple_procedure_through_every_role(make_context, screensho
     officer.goto("/reviews")
     officer.locator("#reviews tbody tr", has_text="李欣欣").locator("text=查看").click()
     officer.wait_for_selector("#approve-form")
+    assert officer.locator("#approve-form input[type=radio]:checked").count() == 0  # no preset rating
+    officer.click("[data-review-bar] button:has-text('审核通过')")  # the bar at the bottom of the screen
+    assert "请选择工作成绩评定" in officer.inner_text("#approve-form")
     officer.check("#approve-form input[name=work_rating][value=合格]")
     officer.check("#approve-form input[name=ethics_rating][value=合格]")
-    officer.click("#approve-form button[type=submit]")
+    officer.click("[data-review-bar] button:has-text('审核通过')")
+    confirm_dialog(officer, expect="工作成绩")
     officer.wait_for_selector("text=已审核通过")
     shot(officer, screenshots, "institution_record_desktop")
 
@@ -147,6 +152,7 @@ def test_general_and_simple_procedure_through_every_role(make_context, screensho
     body.locator("#reviews tbody tr", has_text="李欣欣").locator("text=查看").click()
     body.wait_for_selector("#body-approve-form")
     body.click("#body-approve-form button[type=submit]")
+    confirm_dialog(body, expect="通过后医师即可参加测评")
     body.wait_for_selector("text=已复核通过")
     doctor.reload()
     assert "审核通过" in doctor.inner_text("[data-state]")
@@ -194,7 +200,10 @@ def test_general_and_simple_procedure_through_every_role(make_context, screensho
     officer.wait_for_selector("#exemption-form")
     officer.click("#exemption-form [data-decide=true]")
     officer.wait_for_selector("text=已处理免考申请")
+    officer.check("#approve-form input[name=work_rating][value=合格]")
+    officer.check("#approve-form input[name=ethics_rating][value=合格]")
     officer.click("#approve-form button[type=submit]")
+    confirm_dialog(officer, expect="王建国")
     officer.wait_for_selector("text=已审核通过")
     body.goto("/reviews")
     body.locator("#reviews tbody tr", has_text="王建国").locator("text=查看").click()

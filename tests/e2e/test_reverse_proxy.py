@@ -34,7 +34,7 @@ from ..conftest import PG_SERVER, REDIS_URL, REPO, _pg_admin
 from ..server_env import clean_env, listening_port
 from .conftest import CHROMIUM, CHROMIUM_ARGS, DESKTOP, DINGKAO, PHONE, _free_port, _healthy, watch_csp, assert_no_csp_violations
 from .exam_steps import SAVED, remaining_seconds
-from .steps import login_staff
+from .steps import confirm_dialog, login_staff
 
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 SITE = REPO / "deploy" / "nginx" / "dingkao.conf"
@@ -234,6 +234,7 @@ def test_an_exam_through_nginx(proxied, proxy_browser, tmp_path: Path) -> None: 
     cand.wait_for_url(re.compile(r"/$"))
     cand.goto("/exams")
     cand.click("[data-start=humanities]")
+    confirm_dialog(cand, expect="考试须知")
     cand.wait_for_url(re.compile(r"/exams/attempt/\d+$"))
     attempt = int(cand.url.rsplit("/", 1)[1])
     cand.locator("[data-options] input").first.check()

@@ -25,7 +25,7 @@ from exam_server.demo.exams import EXAM_PHYSICIANS
 from .conftest import PHONE, run_demo
 from .exam_steps import NEW_PASSWORD, csrf_headers, first_login, keys_of
 from .page_audit import PageAudit
-from .steps import login_staff, shot
+from .steps import confirm_dialog, login_staff, shot
 
 pytestmark = pytest.mark.e2e
 
@@ -226,10 +226,7 @@ def sitting_candidate(make_context, index: int):  # type: ignore[no-untyped-def]
     first_login(page, index, phone=f"1380099{index:04d}")
     page.goto("/exams")
     page.click("[data-start=humanities]")
-    confirm = page.locator("dialog.dk-dialog [data-dialog-ok]")  # 考试须知, where the page asks first
-    page.wait_for_url(re.compile(r"/exams/attempt/\d+$|/exams$"))
-    if confirm.count():
-        confirm.click()
+    confirm_dialog(page, expect="考试须知")
     page.wait_for_url(re.compile(r"/exams/attempt/\d+$"))
     page.locator("[data-main]").wait_for()
     return page, int(page.url.rsplit("/", 1)[1])

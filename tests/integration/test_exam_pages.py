@@ -34,6 +34,11 @@ async def test_my_exams_lists_papers_in_order_with_why_locked(exams, make_client
     window = overview["papers"][0]
     start_at = dt.datetime.fromisoformat(window["window_start"]).replace(tzinfo=None)
     assert local_time(start_at) in html  # Beijing time, as on the schedule
+    # The home page shows each paper's window, its deadline and the attempts left.
+    end_at = dt.datetime.fromisoformat(window["window_end"]).replace(tzinfo=None)
+    shown = home.split('id="exam-windows"')[1].split("</ul>")[0]
+    assert local_time(end_at) in shown and "截止前须完成" in shown and "剩余 1 次（共 1 次）" in shown, shown
+    assert shown.index("医学人文测评") < shown.index("业务水平测评（临床）") and "需先通过医学人文测评" in shown
 
     attempt_id = await start(doctor, "humanities")
     status, html, _ = await doctor.page("/exams")

@@ -280,7 +280,7 @@ async def test_a_failing_rating_fails_the_assessment(client, make_client):
     assert "待公布" in page and "考核不合格" not in page  # the result is the body's to publish
     body_officer = await make_client()
     await body_officer.login_staff("body01")
-    assert (await body_officer.post("/api/v1/results/publish", {}))[1] == {"published": 1}
+    assert (await body_officer.post("/api/v1/results/publish", {}))[1]["published"] == 1
     status, page, _ = await doctor.page("/")
     assert "考核不合格" in page
     async with client.app[sessionmaker_key]() as s:

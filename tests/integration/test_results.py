@@ -19,7 +19,7 @@ from pypdf import PdfReader
 from sqlalchemy import func, select, update
 
 from exam_server.web.keys import sessionmaker_key, sms_key
-from exam_server.results.models import Certificate, PublishedResult, ResultReview
+from exam_server.results.models import BodySeal, Certificate, PublishedResult, ResultReview
 from registry.models import AuditLog, Cycle, Message, Physician, Registration
 
 from ..helpers import Api, physician_login
@@ -109,9 +109,16 @@ async def test_publication_in_scope_then_the_physician_sees_the_result_with_reas
 
     outbox = client.app[sms_key].outbox
     sent_before = len(outbox)
+    status, preview = await body01.get("/api/v1/results/publish-preview?institution_id=")
+    assert status == 200 and (preview["count"], preview["passed"], preview["failed"]) == (2, ["张晓明"], ["李欣欣"]), preview
+    assert preview["sealed"] is True and preview["refusal"] is None and preview["scope"] == "本考核机构辖区全部机构"
+    assert (await body02.get(f"/api/v1/results/publish-preview?institution_id={inst1}"))[0] == 404
+    assert (await inst01.get("/api/v1/results/publish-preview"))[0] == 403
+    assert (await body01.get("/api/v1/results/publish-preview?institution_id=x"))[0] == 400
     status, body = await body01.post("/api/v1/results/publish", {})
-    assert status == 200 and body == {"published": 2}  # INST003's result is BODY02's to publish
-    assert (await body01.post("/api/v1/results/publish", {}))[1] == {"published": 0}
+    assert status == 200 and body["published"] == 2, body  # INST003's result is BODY02's to publish
+    assert (body["passed"], body["failed"], body["certificates"]) == (["张晓明"], ["李欣欣"], 1), body
+    assert (await body01.post("/api/v1/results/publish", {}))[1]["published"] == 0
     texts = [m.text for m in list(outbox)[: len(outbox) - sent_before]]
     assert any("合格" in t and "证书" in t for t in texts) and any("复核" in t for t in texts)
 
@@ -131,7 +138,7 @@ async def test_publication_in_scope_then_the_physician_sees_the_result_with_reas
     status, pdf = await zhang.get("/api/v1/my/certificate.pdf")
     assert status == 200 and pdf.startswith(b"%PDF")
     text = _pdf_text(pdf)
-    assert "张晓明" in text and mine["certificate_number"] in text and "未加盖考核机构印章" in text
+    assert "张晓明" in text and mine["certificate_number"] in text and "未加盖考核机构印章" not in text  # the demo's seal
     status, pdf = await li.get("/api/v1/my/result-notice.pdf")
     assert status == 200 and "职业道德评定为不合格" in _pdf_text(pdf)
     assert passed_reg and failed_reg
@@ -260,6 +267,37 @@ async def test_verification_genuine_forged_altered_revoked_and_rate_limited(clie
     assert 429 in statuses and statuses.index(429) <= 20
 
 
+async def test_publication_without_a_seal_is_refused_for_passes_and_verification_agrees(client, make_client):  # type: ignore[no-untyped-def]
+    await decided(client, 6, "PASSED")  # INST003, under BODY02, which has no seal
+    body02 = await staff(make_client, "body02")
+    status, preview = await body02.get("/api/v1/results/publish-preview")
+    assert status == 200 and preview["sealed"] is False and preview["passed"] and "印章" in preview["refusal"], preview
+    outbox = client.app[sms_key].outbox
+    sent_before = len(outbox)
+    status, body = await body02.post("/api/v1/results/publish", {})
+    assert status == 409 and "尚未上传考核机构印章" in body["error"]["message"], body
+    async with client.app[sessionmaker_key]() as s:
+        assert await s.scalar(select(func.count()).select_from(PublishedResult)) == 0
+        assert await s.scalar(select(func.count()).select_from(Certificate)) == 0
+    assert len(outbox) == sent_before  # no SMS promising a certificate
+    # With the seal: published; the PDF, the SMS and the verification page agree it is valid.
+    assert (await upload_seal(body02, _seal_png()))[0] == 200
+    status, body = await body02.post("/api/v1/results/publish", {})
+    assert status == 200 and body["certificates"] == 1, body
+    async with client.app[sessionmaker_key]() as s:
+        cert = await s.scalar(select(Certificate))
+    public = await make_client()
+    status, verdict = await public.get(f"/api/v1/verify?q={cert.number}")
+    assert verdict["status"] == "genuine", verdict
+    # A seal lost afterwards (a restore without it): the verification says invalid, as the PDF would.
+    async with client.app[sessionmaker_key]() as s, s.begin():
+        await s.delete(await s.get(BodySeal, cert.body_id))
+    status, verdict = await public.get(f"/api/v1/verify?q={cert.number}")
+    assert verdict["status"] == "unsealed" and "本证书无效" in verdict["text"], verdict
+    status, page, _ = await public.page(f"/verify?q={cert.number}")
+    assert "本证书无效" in page and "证书真实有效" not in page
+
+
 async def test_seal_upload_checks_content_and_prints_on_certificates(client, make_client):  # type: ignore[no-untyped-def]
     await decided(client, 0, "PASSED")
     body01, inst01 = await staff(make_client, "body01"), await staff(make_client, "inst01")
@@ -269,7 +307,7 @@ async def test_seal_upload_checks_content_and_prints_on_certificates(client, mak
         assert status == 400 and word in body["error"]["message"], (word, body)
     status, body = await upload_seal(inst01, _seal_png())
     assert status == 403
-    assert (await body01.get("/api/v1/body/seal"))[0] == 404
+    assert (await (await staff(make_client, "body02")).get("/api/v1/body/seal"))[0] == 404  # the demo seals BODY01 only
     status, body = await upload_seal(body01, _seal_png())
     assert status == 200 and body["width"] == 300
     status, png = await body01.get("/api/v1/body/seal")
@@ -330,7 +368,7 @@ async def test_certificate_zip_job_reports_progress_and_serves_the_file_to_its_o
     for index in (0, 1, 2):  # INST001
         await decided(client, index, "PASSED")
     body01 = await staff(make_client, "body01")
-    assert (await body01.post("/api/v1/results/publish", {}))[1] == {"published": 3}
+    assert (await body01.post("/api/v1/results/publish", {}))[1]["published"] == 3
     async with client.app[sessionmaker_key]() as s:
         inst1 = (await s.execute(select(Physician.institution_id).where(Physician.id == await _physician_id(client, 0)))).scalar()
         inst2 = (await s.execute(select(Physician.institution_id).where(Physician.id == await _physician_id(client, 4)))).scalar()

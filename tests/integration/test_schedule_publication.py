@@ -46,16 +46,20 @@ async def test_a_body_publishes_one_schedule_and_the_physician_then_sees_that_pa
     assert (await inst01.post(url, {}))[0] == 403
     assert (await doctor.post(url, {}))[0] == 403
     assert (await body01.post("/api/v1/exam-schedules/999999/publish", {}))[0] == 404
-    assert (await body02.post(url, {}))[1] == {"published": True, "physicians": 0}
+    assert (await body02.post(url, {}))[1] == {"published": True, "physicians": 0, "sms": 0}
     assert (await doctor.get("/api/v1/my/result"))[1]["papers"][0]["outcome"] == "待公布"
 
+    status, preview = await body01.get(url + "-preview")
+    assert status == 200 and preview["count"] == 1 and preview["title"] == humanities["title"], preview
+    assert (await inst01.get(url + "-preview"))[0] == 403
     outbox = client.app[sms_key].outbox
     sent = len(outbox)
     status, body = await body01.post(url, {})
-    assert status == 200 and body == {"published": True, "physicians": 1}, body
+    assert status == 200 and (body["published"], body["physicians"]) == (True, 1), body
     assert any("成绩已公布" in m.text for m in list(outbox)[: len(outbox) - sent])  # newest first
     status, body = await body01.post(url, {})
     assert status == 409 and body["error"]["message"] == "该测评场次的成绩已公布"
+    assert (await body01.get(url + "-preview"))[0] == 409  # nothing left to confirm
 
     status, mine = await doctor.get("/api/v1/my/result")
     (paper,) = mine["papers"]

@@ -130,9 +130,35 @@
     var box = document.querySelector("[data-form-error]"); if (box) { box.textContent = r.data.error.message; box.hidden = false; }
   });
 
+  // 退出: during an exam the page sets dk.logoutWarning, which says what logging out does to the running clock.
   document.querySelectorAll("[data-logout]").forEach(function (b) {
-    b.addEventListener("click", async function () { await api("POST", "/api/v1/auth/logout"); location.href = "/login"; });
+    b.addEventListener("click", async function () {
+      var warning = window.dk.logoutWarning ? window.dk.logoutWarning() : null;
+      if (warning && !await confirmDialog({ title: "考试正在进行，确定退出登录？", lines: warning, ok: "仍要退出", cancel: "继续作答", danger: true })) return;
+      await api("POST", "/api/v1/auth/logout"); location.href = "/login";
+    });
   });
+
+  // 开始考试 for a one-attempt (or last-attempt) timed paper: the 考试须知 first, from the server's own
+  // account of the paper (GET /api/v1/exams). Resolves true when the physician confirms.
+  function beijing(iso) { return new Date(iso).toLocaleString("zh-CN", { timeZone: "Asia/Shanghai", hour12: false, year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit" }); }
+  async function confirmExamStart(kind) {
+    var r = await api("GET", "/api/v1/exams");
+    if (!r.ok) throw new Error((r.data.error && r.data.error.message) || "无法读取考试信息");
+    var p = (r.data.papers || []).filter(function (x) { return x.kind === kind; })[0];
+    if (!p) throw new Error("没有找到这份试卷");
+    var left = p.attempts_left, lines = [
+      ["试卷", p.title],
+      ["考试时长", p.time_limit_minutes + " 分钟，点击“开始考试”即开始计时"],
+      ["考试次数", left <= 1 ? "本次是您" + (p.attempts_allowed === 1 ? "唯一的" : "最后") + "一次机会（共 " + p.attempts_allowed + " 次），开始即计入次数"
+                             : "开始即用去 1 次，之后还剩 " + (left - 1) + " 次（共 " + p.attempts_allowed + " 次）"],
+      ["截止时间", "开考后 " + p.time_limit_minutes + " 分钟，且不晚于开放截止时间 " + beijing(p.window_end)],
+      "时间到后系统自动交卷，已保存的答案照常计分。计时开始后，关闭页面、断网或退出登录都不会暂停计时；答案随时自动保存，可在时限内重新进入继续作答。",
+    ];
+    if (p.pass_mark) lines.splice(2, 0, ["及格分", p.pass_mark + " 分"]);
+    return confirmDialog({ title: "考试须知", lines: lines, ok: "我已阅读，开始考试", cancel: "暂不开始" });
+  }
+  window.dk.confirmExamStart = confirmExamStart;
 
   // Login tabs: physician (ID number) or staff (username).
   document.querySelectorAll(".tab[data-tab]").forEach(function (tab) {

@@ -22,7 +22,10 @@
   document.querySelectorAll("[data-start]").forEach(function (btn) {
     btn.addEventListener("click", async function () {
       var box = document.querySelector("[data-form-error]"), label = btn.textContent;
-      box.hidden = true; btn.disabled = true; btn.textContent = "正在开始…";
+      box.hidden = true;
+      try { if (!await dk.confirmExamStart(btn.dataset.start)) return; }
+      catch (e) { box.textContent = e instanceof TypeError ? "网络连接失败，请检查网络后重试" : e.message; box.hidden = false; return; }
+      btn.disabled = true; btn.textContent = "正在开始…";
       try {
         var r = await dk.api("POST", "/api/v1/exams/start", { kind: btn.dataset.start, device: deviceId() });
         if (r.ok) { location.href = "/exams/attempt/" + r.data.attempt_id; return; }
@@ -339,6 +342,22 @@
     note.hidden = !lost; note.textContent = lost ? "有 " + lost + " 题的作答在交卷前未能上传，未计入成绩。" : "";
     ui.result.hidden = false;
     if (!ui.banner.classList.contains("alert")) banner("");
+    if (a.score !== null && a.score !== undefined) nextStep(a);
+  }
+  // What the physician does next, from 我的考试's own account: the next paper, or the attempts left.
+  async function nextStep(a) {
+    var box = $("[data-next-step]"), r;
+    try { r = await dk.api("GET", "/api/v1/exams"); } catch (e) { return; }
+    if (!r.ok) return;
+    var papers = r.data.papers || [], i = papers.map(function (p) { return p.kind; }).indexOf(a.kind);
+    var mine = papers[i], next = papers.slice(i + 1).filter(function (p) { return p.outcome !== "passed" && p.outcome !== "waived"; })[0];
+    var until = function (p) { return p.window_end ? "，开放至 " + beijing(Date.parse(p.window_end), true) : ""; };
+    var text;
+    if (a.passed && next) text = a.title + "已通过。请继续参加" + next.title + until(next) + "（在“我的考试”中开始）。";
+    else if (a.passed) text = "全部测评已完成。考核结果待考核机构公布，公布后将通过站内消息和短信通知您。";
+    else if (mine && mine.attempts_left > 0) text = "本次未通过。" + a.title + "还可考 " + mine.attempts_left + " 次（共 " + mine.attempts_allowed + " 次）" + until(mine) + "，可在“我的考试”中再次开始。";
+    else text = "本次未通过，" + a.title + "的考试次数已用完（共 " + (mine ? mine.attempts_allowed : 1) + " 次）。考核结果待考核机构公布。";
+    box.textContent = text; box.hidden = false;
   }
 
   // ---- server pushes
@@ -365,6 +384,12 @@
       }
     };
   }
+  // The header's 退出 asks first while the clock runs here (app.js).
+  dk.logoutWarning = function () {
+    if (deadline === null || state === "done" || state === "taken") return null;
+    return ["退出登录不会暂停计时：截止时间 " + beijing(deadline) + "（北京时间）一到，系统即自动交卷，已保存的答案照常计分。",
+            "已作答的内容已保存，可在截止前重新登录继续作答。"];
+  };
   function stopLive() {
     if (events) { events.close(); events = null; } clearInterval(pollTimer); clearTimeout(retryTimer);
     // No longer answering here (submitted, ended, taken over): the camera goes off with the rest.

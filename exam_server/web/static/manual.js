@@ -58,9 +58,9 @@
     if (!yes) return;
     var r = await api("POST", "/api/v1/physicians/" + item.physician_id + "/manual-verification", values);
     if (!r.ok) { window.dk.showErrors(form, r.data.error); return; }
+    await load();
     okBox.textContent = "已记录：" + item.name + " 的“" + kindWords + "”" + r.data.words + "（" + methodWords + "）。";
     okBox.hidden = false;
-    await load();
   }
 
   async function load() {

@@ -40,7 +40,8 @@
     if (batch) batch.addEventListener("click", async function () {
       var ids = Array.prototype.map.call(table.querySelectorAll("tbody input:checked"), function (b) { return Number(b.value); });
       if (!ids.length) { say({ ok: false, data: { error: { message: "请先勾选要审核的记录" } } }); return; }
-      if (!confirm("确定审核通过选中的 " + ids.length + " 条记录，并将工作成绩、职业道德均评定为合格？")) return;
+      var names = Array.prototype.map.call(table.querySelectorAll("tbody input:checked"), function (b) { return b.closest("tr").children[1].firstChild.textContent; });
+      if (!await dk.confirmDialog({ title: "确认批量审核通过", ok: "审核通过 " + ids.length + " 条", lines: ["确定审核通过选中的 " + ids.length + " 条记录，并将工作成绩、职业道德均评定为合格？", ["医师", names.join("、")]] })) return;
       var r = await dk.api("POST", "/api/v1/registrations/batch-approve", { registration_ids: ids });
       say(r, r.ok ? "已审核通过 " + r.data.approved + " 条记录" : ""); if (r.ok) load();
     });
@@ -51,7 +52,17 @@
   var record = document.getElementById("record");
   if (record) {
     var rid = record.dataset.id, current = null;
-    function dl(pairs) { var d = el("dl", null, "facts"); pairs.forEach(function (p) { d.appendChild(el("dt", p[0])); var dd = el("dd", p[1] === null || p[1] === undefined ? "" : String(p[1])); if (p[2]) dd.className = p[2]; d.appendChild(dd); }); return d; }
+    // An empty field says 未填写 (a blank would read as a page fault).
+    function dl(pairs) {
+      var d = el("dl", null, "facts");
+      pairs.forEach(function (p) {
+        d.appendChild(el("dt", p[0]));
+        var empty = p[1] === null || p[1] === undefined || String(p[1]).trim() === "";
+        var dd = el("dd", empty ? "未填写" : String(p[1])); if (p[2]) dd.className = p[2]; if (empty) dd.classList.add("empty");
+        d.appendChild(dd);
+      });
+      return d;
+    }
     function fileLinks(files, ids) { var span = el("span"); files.filter(function (f) { return !ids || ids.indexOf(f.id) >= 0; }).forEach(function (f) { var a = el("a", f.name); a.href = "/api/v1/files/" + f.id; a.target = "_blank"; span.appendChild(a); span.appendChild(el("br")); }); return span; }
     async function load() {
       var r = await dk.api("GET", "/api/v1/registrations/" + rid);
@@ -78,7 +89,7 @@
       box.appendChild(el("h2", "相关经历"));
       [["filings", "多机构备案"], ["education", "教育经历"], ["practice_history", "执业经历"]].forEach(function (k) {
         box.appendChild(el("h3", k[1])); var items = s.experience[k[0]] || [];
-        if (!items.length) box.appendChild(el("p", "无", "hint"));
+        if (!items.length) box.appendChild(el("p", "未填写", "hint empty"));
         items.forEach(function (it) { box.appendChild(el("p", Object.values(it).filter(Boolean).join(" · "), "line")); });
       });
       box.appendChild(el("h2", "工作成绩、职业道德自评"));
@@ -87,10 +98,11 @@
       var proc = [["考核程序", PROC[d.procedure] || ""]];
       if (d.procedure === "simple") proc.push(["简易程序条件", d.eligibility.message, d.eligibility.eligible === false ? "flag-bad" : "flag-check"]);
       box.appendChild(dl(proc));
-      if (d.procedure === "simple") { box.appendChild(el("h3", "证明材料")); box.appendChild(fileLinks(d.files, s.procedure.proof_file_ids)); box.appendChild(el("h3", "述职报告")); box.appendChild(el("p", s.procedure.report || "", "pre")); }
+      if (d.procedure === "simple") { box.appendChild(el("h3", "证明材料")); box.appendChild(fileLinks(d.files, s.procedure.proof_file_ids)); box.appendChild(el("h3", "述职报告")); box.appendChild(el("p", s.procedure.report || "未填写", s.procedure.report ? "pre" : "pre empty")); }
       if (d.work_rating) box.appendChild(dl([["机构评定", "工作成绩 " + d.work_rating + "，职业道德 " + d.ethics_rating], ["评定意见", d.rating_comment]]));
       var rated = d.work_rating === "不合格" || d.ethics_rating === "不合格" ? "fail" : "pass";
       document.querySelectorAll("[data-when]").forEach(function (p) { p.hidden = p.dataset.when !== d.state || (!!p.dataset.rating && p.dataset.rating !== rated); });
+      reviewBar();
       var ex = document.getElementById("exemption-panel");
       if (ex) {
         ex.hidden = !d.exemption;
@@ -103,10 +115,54 @@
         }
       }
     }
+    // The decision stays in reach on a long record: a bar fixed at the bottom of the screen repeats the
+    // open panel's actions; one that needs input first brings its form into view.
+    function reviewBar() {
+      var bar = document.querySelector("[data-review-bar]"); if (!bar) return;
+      var panel = Array.prototype.filter.call(document.querySelectorAll("[data-when]"), function (p) { return !p.hidden; })[0];
+      var actions = bar.querySelector("[data-review-bar-actions]"); actions.innerHTML = "";
+      bar.hidden = !panel;
+      if (!panel) return;
+      bar.querySelector("[data-review-bar-words]").textContent = panel.querySelector("h2").textContent + "：" + current.physician.name;
+      panel.querySelectorAll("form").forEach(function (form) {
+        var submit = form.querySelector("[type=submit]"), b = el("button", submit.textContent, submit.className);
+        b.type = "button";
+        b.addEventListener("click", function () {
+          var text = form.querySelector("textarea:not([name=comment])");
+          if (text && !text.value.trim()) { form.scrollIntoView({ block: "center" }); text.focus(); return; }
+          form.requestSubmit();
+        });
+        actions.appendChild(b);
+      });
+    }
+    function ratingsMissing(f) {
+      var missing = {};
+      [["work_rating", "请选择工作成绩评定"], ["ethics_rating", "请选择职业道德评定"]].forEach(function (k) { if (!f.querySelector("[name=" + k[0] + "]:checked")) missing[k[0]] = k[1]; });
+      return Object.keys(missing).length ? missing : null;
+    }
+    // What each action will do, and to whom, before it is done.
+    var CONFIRM = {
+      "approve-form": function (f) {
+        var missing = ratingsMissing(f);
+        if (missing) { dk.showErrors(f, { message: "请先选择评定结果", fields: missing }); f.scrollIntoView({ block: "center" }); return null; }
+        var v = dk.formValues(f), fail = v.work_rating === "不合格" || v.ethics_rating === "不合格";
+        return { title: "确认审核通过", ok: "审核通过", lines: ["确认审核通过 " + current.physician.name + " 的报名信息，并提交考核机构复核？",
+          ["工作成绩", v.work_rating], ["职业道德", v.ethics_rating]].concat(fail ? ["评定为不合格的，经考核机构确认后考核结果为不合格。"] : []) };
+      },
+      "return-form": function (f) { return { title: "确认退回", ok: "退回", lines: ["确认将 " + current.physician.name + " 的报名信息退回医师修改？", ["退回原因", f.elements.reason.value]] }; },
+      "body-approve-form": function () { return { title: "确认复核通过", ok: "复核通过", lines: ["确认复核通过 " + current.physician.name + "（" + current.physician.institution + "）？通过后医师即可参加测评。"] }; },
+      "body-return-form": function (f) { return { title: "确认退回", ok: "退回", lines: ["确认将 " + current.physician.name + " 的报名信息退回？", ["退回原因", f.elements.reason.value]] }; },
+      "body-confirm-fail-form": function () { return { title: "确认考核不合格", ok: "确认不合格", danger: true, lines: ["确认 " + current.physician.name + "（" + current.physician.institution + "）考核不合格？不合格将暂停其执业活动，结果公布后医师可申请复核。"] }; },
+      "body-return-institution-form": function (f) { return { title: "确认退回机构", ok: "退回机构", lines: ["确认将 " + current.physician.name + " 的评定退回 " + current.physician.institution + " 重新评定？", ["原因", f.elements.reason.value]] }; },
+    };
     function bind(id, url, build, text) {
       var f = document.getElementById(id); if (!f) return;
       f.addEventListener("submit", async function (ev) {
         ev.preventDefault(); dk.clearErrors(f);
+        var ask = CONFIRM[id] ? CONFIRM[id](f) : null;
+        if (CONFIRM[id] && !ask) return;
+        var needs = f.querySelector("textarea[name=reason]");
+        if (ask && !(needs && !needs.value.trim()) && !await dk.confirmDialog(ask)) return;
         var r = await dk.api("POST", url, build(f));
         if (!r.ok) { dk.showErrors(f, r.data.error); say(r); return; }
         say(r, text); f.reset(); load();

@@ -42,9 +42,9 @@ def test_signature_covers_every_key_fact():
     assert not signature_ok(facts, sig, derive_key("another secret" * 3))
 
 
-def _judge(stored, stored_sig, *, signature=None, revoked=False):
+def _judge(stored, stored_sig, *, signature=None, revoked=False, sealed=True):
     return judge(number="DK2026ABCDEFGH23", stored=stored, stored_signature=stored_sig, revoked=revoked,
-                 signature=signature, key=KEY)
+                 signature=signature, key=KEY, sealed=sealed)
 
 
 def test_genuine_forged_altered_and_revoked():
@@ -65,6 +65,11 @@ def test_genuine_forged_altered_and_revoked():
     verdict = judge(number="DK2026ABCDEFGH23", stored=facts, stored_signature=sig, revoked=True, signature=sig,
                     key=KEY, revoked_category="violation")
     assert verdict.text == "证书已撤销（考试违规经查实）"
+    # The body has no seal: the PDF says 本证书无效, and so does the verification.
+    verdict = _judge(facts, sig, signature=sig, sealed=False)
+    assert verdict.status is Status.UNSEALED and "本证书无效" in verdict.text
+    assert _judge(facts, sig, revoked=True, sealed=False).status is Status.REVOKED
+    assert _judge(None, None, sealed=False).status is Status.FORGED
 
 
 def test_scanned_urls_and_typed_numbers_are_both_understood():
