@@ -17,9 +17,9 @@ from typing import Callable, Iterable, Iterator
 from ..errors import ImportFormatError, Problem, UnsupportedFormatError
 from ..model import Question
 from ..result import Event, ImportResult, collect
-from ._safety import MAX_UPLOAD_BYTES
+from ._safety import MAX_RATIO, MAX_UPLOAD_BYTES, SafeZip
 
-__all__ = ["FORMATS", "WRITABLE_FORMATS", "detect_format", "iter_file", "read_file", "read_file_strict", "write_questions",
+__all__ = ["SafeZip", "MAX_RATIO", "FORMATS", "WRITABLE_FORMATS", "detect_format", "iter_file", "read_file", "read_file_strict", "write_questions",
            "images_lost_on_export"]
 
 FORMATS = ("xlsx", "csv", "aiken", "gift", "moodle_xml", "qti21", "text")
