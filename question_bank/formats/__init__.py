@@ -67,7 +67,7 @@ def detect_format(data: bytes, *, filename: str | None = None) -> str:
     if any("题型" in l and "题干" in l for l in first_lines):
         return "csv"
     if any("题目类型" in l for l in first_lines):
-        return "csv"  # a foreign one-option-per-row template; the CSV reader refuses it clearly
+        return "csv"  # the one-row-per-option layout (题目类型 / 是否正确项), read by the CSV reader
     if _AIKEN_ANSWER.search(text):
         return "aiken"
     if _GIFT_HINT.search(text):
