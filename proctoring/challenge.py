@@ -1,10 +1,13 @@
 """A liveness challenge: head turns in an order the server picks, judged across frames.
 
-Plain data in, a verdict out. The server picks the steps (:func:`pick_challenge`); the page shows
-them one phase at a time and captures a few frames per phase, each tagged with its phase; every
-frame is analysed with liveness measures (``analyze_frame(..., liveness=True)``) and
-:func:`judge_challenge` decides. A photo, or a phone screen showing one, keeps the same head pose
-in every phase, so it cannot show the asked turns; a recorded video cannot know the order.
+Plain data in, a verdict out. The server picks the steps (:func:`pick_challenge`) and sends the
+page one phase's prompt at a time (exam_server.identity); the page captures a few frames per phase,
+each tagged with its phase, and sends them at once, within a time limit of the prompt; every frame
+is analysed with liveness measures and compared with the enrolment on itself
+(``analyze_frame(..., liveness=True, verify=True)``) and :func:`judge_challenge` decides. A photo,
+or a phone screen showing one, keeps the same head pose in every phase, so it cannot show the asked
+turns; a recorded video cannot know the order; another person in any phase is another person's face
+on those frames.
 
 Phases: a frontal baseline, then for each step the asked turn followed by a frontal phase. Yaw is
 compared with the candidate's own baseline (the generic face model gives frontal faces an offset).
@@ -38,7 +41,10 @@ TURN_DEGREES = 10.0
 FRONT_DEGREES = 6.0
 STEPS = 3
 MAX_FRAMES = 40
-MIN_FRAMES_PER_PHASE = 1
+MIN_FRAMES_PER_PHASE = 2
+# Frames of a phase that must show one measurable face (the page sends 3 a phase; the others may
+# be blurred by the movement or dark for a moment without failing the check).
+SEEN_PER_PHASE = 2
 # A frame further than tolerance + REJECT_MARGIN from the enrolment is judged another person and
 # fails the check on its own; below that, each phase's median must be within the tolerance.
 REJECT_MARGIN = 0.0
@@ -52,16 +58,20 @@ class Failure(enum.StrEnum):
     NO_BASELINE = "no_baseline"
     POSE_MISSING = "pose_missing"
     WRONG_TURN = "wrong_turn"
+    TOO_SLOW = "too_slow"  # a phase's frames reached the server after its time limit
 
 
 FAILURE_WORDS = {
     Failure.TOO_FEW_FRAMES: "采集的画面不足，请保持摄像头开启并重试",
     Failure.NO_FACE: "部分画面中未检测到人脸，请正对摄像头、保持光线充足",
     Failure.SEVERAL_FACES: "画面中出现多张人脸，请确保只有本人在镜头前",
-    Failure.ANOTHER_PERSON: "人脸与报名照片不一致",
+    # What a genuine person can do about it follows the first clause (the body's list shows only that).
+    Failure.ANOTHER_PERSON: "人脸与报名照片不一致，如确为本人：请在光线充足处正对摄像头、距离约一臂，摘下眼镜、帽子和口罩后重试；"
+                            "多次未通过可联系考核机构人工核验",
     Failure.NO_BASELINE: "未检测到正对摄像头的画面",
     Failure.POSE_MISSING: "未检测到按提示完成的转头动作",
     Failure.WRONG_TURN: "转头方向与提示不符",
+    Failure.TOO_SLOW: "动作超时，请在提示出现后立即按提示动作，并确认网络通畅后重试",
 }
 
 
@@ -153,18 +163,19 @@ def judge_challenge(challenge: Challenge, frames: Sequence[TaggedFrame], *, tole
         return ChallengeVerdict(False, f, best)
 
     usable = [f for f in frames if 0 <= f.phase < len(phases)]
-    if len(usable) < len(phases) * MIN_FRAMES_PER_PHASE or any(
-        not any(f.phase == p for f in usable) for p in range(len(phases))
-    ):
+    if any(sum(f.phase == p for f in usable) < MIN_FRAMES_PER_PHASE for p in range(len(phases))):
         return fail(Failure.TOO_FEW_FRAMES)
     distances = [f.analysis.distance for f in usable if f.analysis.distance is not None]
     best = min(distances) if distances else None
-    for f in usable:
-        v = f.analysis.verdict
-        if v == Verdict.SEVERAL_FACES:
-            return fail(Failure.SEVERAL_FACES, best)
-        if v not in (Verdict.OK, Verdict.ANOTHER_PERSON) or f.analysis.liveness is None:
-            return fail(Failure.NO_FACE, best)
+    if any(f.analysis.verdict == Verdict.SEVERAL_FACES for f in usable):
+        return fail(Failure.SEVERAL_FACES, best)
+    # A frame without a measurable face (blurred by the turn, a dark moment) tells nothing either
+    # way; each phase needs SEEN_PER_PHASE frames that show the face.
+    seen_frames = [f for f in usable
+                   if f.analysis.verdict in (Verdict.OK, Verdict.ANOTHER_PERSON) and f.analysis.liveness is not None]
+    if any(sum(f.phase == p for f in seen_frames) < SEEN_PER_PHASE for p in range(len(phases))):
+        return fail(Failure.NO_FACE, best)
+    usable = seen_frames
     if not same_person_throughout(phases, usable, tolerance=tolerance, reject=reject):
         return fail(Failure.ANOTHER_PERSON, best)
     baseline_yaws = [f.analysis.liveness.yaw for f in usable if f.phase == 0]  # type: ignore[union-attr]

@@ -4,6 +4,7 @@ looks to a camera), JPEG frames, and Y4M videos for Chromium's fake camera."""
 
 from __future__ import annotations
 
+import functools
 import io
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -92,3 +93,21 @@ def write_y4m(path: Path, frames: Iterable[np.ndarray], *, fps: int = 10) -> Pat
             f.write(b"FRAME\n")
             f.write(cv2.cvtColor(rgb, cv2.COLOR_RGB2YUV_I420).tobytes())
     return path
+
+
+def pose_frame(rel: str, pose: str) -> str:
+    """One frame of ``rel`` showing ``pose``, as the page sends it (a JPEG data URL); cached."""
+    return _pose_frame(rel, pose)
+
+
+@functools.lru_cache(maxsize=64)
+def _pose_frame(rel: str, pose: str) -> str:
+    import base64
+
+    base = canvas(rel)
+    return "data:image/jpeg;base64," + base64.b64encode(jpeg(turned(base, face_box(base), pose))).decode()
+
+
+def phase_frames(rel: str, pose: str, phase: int, *, per_phase: int = 2) -> list[dict[str, object]]:
+    """One phase's request frames: ``per_phase`` frames of ``rel`` showing ``pose``."""
+    return [{"phase": phase, "image": pose_frame(rel, pose)} for _ in range(per_phase)]

@@ -470,6 +470,13 @@ def overdue(deadline: dt.datetime, now: dt.datetime, grace_seconds: float) -> bo
     return now > deadline + dt.timedelta(seconds=grace_seconds)
 
 
+async def end_by_rule(session: AsyncSession, attempt: Attempt, note: str, *, now: dt.datetime,
+                      cache: papers.PaperCache) -> bool:
+    """A schedule's proctoring rule ends the attempt (rule 9): the frame service and the browser
+    events call this, as staff call :func:`end_by_staff`; both end in :func:`submit`."""
+    return await submit(session, attempt, SubmitReason.PROCTORING, now=now, cache=cache, note=note)
+
+
 async def overdue_attempt_ids(session: AsyncSession, *, now: dt.datetime, grace_seconds: float = 0,
                               limit: int = 200) -> list[int]:
     cutoff = now - dt.timedelta(seconds=grace_seconds)

@@ -3,12 +3,13 @@ enrolled face, and the body's manual verification."""
 
 from __future__ import annotations
 
+import time
 from typing import Any, Literal
 
 from aiohttp import web
 from pydantic import Field
 
-from proctoring.challenge import FAILURE_WORDS, POSE_WORDS, Challenge, Failure
+from proctoring.challenge import FAILURE_WORDS, POSE_WORDS, Challenge, ChallengeVerdict, Failure
 from registry.db import utcnow
 from registry.roles import Role
 
@@ -107,45 +108,76 @@ async def identity_status(request: web.Request) -> web.StreamResponse:
                     "refused": None if view.refused_note is None else {"note": view.refused_note, "at": view.refused_at}})
 
 
+def prompt_json(challenge: Challenge, phase: int) -> dict[str, Any]:
+    """One phase's prompt: the page learns the order one phase at a time, as the server sends it."""
+    pose = challenge.phases[phase]
+    return {"phase": phase, "pose": str(pose), "words": POSE_WORDS[pose]}
+
+
 def challenge_json(check_id: int, challenge: Challenge) -> dict[str, Any]:
-    return {"check_id": check_id, "steps": challenge.to_list(),
-            "phases": [{"pose": str(p), "words": POSE_WORDS[p]} for p in challenge.phases],
-            "expires_in": identity.CHECK_SECONDS}
+    return {"check_id": check_id, "phase_count": len(challenge.phases), "prompt": prompt_json(challenge, 0),
+            "phase_seconds": identity.PHASE_SECONDS, "expires_in": identity.CHECK_SECONDS}
 
 
-@routes.post("/api/v1/identity-checks", summary="开始身份核验：服务器随机给出转头顺序", roles=PHYSICIAN, body=KindBody,
-             tags=("proctoring",))
+@routes.post("/api/v1/identity-checks", summary="开始身份核验：服务器随机选定转头顺序，并给出第一个阶段的提示",
+             roles=PHYSICIAN, body=KindBody, tags=("proctoring",))
 async def start_identity_check(request: web.Request) -> web.StreamResponse:
     actor = current_actor(request)
     body: KindBody = await parse_body(request, KindBody)
     async with request.app[sessionmaker_key]() as session, session.begin():
         check, challenge = await identity.start_check(session, actor, body.kind, now=utcnow(),
                                                       request_id=request_id(request))
+    await identity.show_prompt(request.app[live_key], check.id, 0, at=time.time())
     return json_ok(challenge_json(check.id, challenge), status=201)
 
 
-@routes.post("/api/v1/identity-checks/{check_id}/frames", summary="提交核验画面（按阶段标注），服务器判定活体与本人",
+@routes.post("/api/v1/identity-checks/{check_id}/frames",
+             summary="提交当前阶段的核验画面（须在该阶段提示发出后限定秒数内送达）；最后一个阶段后服务器判定活体与本人",
              roles=PHYSICIAN, body=CheckFramesBody, tags=("proctoring",))
 async def submit_identity_frames(request: web.Request) -> web.StreamResponse:
+    arrived = time.time()  # before the body is read: the upload's own time does not count against the page
     actor = current_actor(request)
     check_id = path_id(request, "check_id")
     body: CheckFramesBody = await parse_body(request, CheckFramesBody)
+    live = request.app[live_key]
     now = utcnow()
     async with request.app[sessionmaker_key]() as session:
         check = await identity.open_check(session, actor, check_id, now=now)
         challenge = Challenge.from_list(check.steps)
         frames = identity.decode_frames(body.frames, len(challenge.phases))
+        phase = identity.one_phase(frames)
         enrolment = await identity.enrolment_of(session, check.physician_id)
     if enrolment is None:
         raise ApiError("您的报名照片尚未登记人脸信息，请联系考核机构人工核验身份", code="not_enrolled", status=409)
-    # Only one judgement per check, even if the page sends twice.
-    if not await request.app[live_key].set(f"proctor:judging:{check_id}", "1", ttl=120, only_if_absent=True):
+    progress = await identity.progress_of(live, check_id)
+    identity.expected_phase(progress, phase)
+    assert progress is not None  # expected_phase refused a missing one
+    # One request per phase, even if the page sends twice.
+    if not await live.set(f"proctor:judging:{check_id}:{phase}", "1", ttl=120, only_if_absent=True):
         raise ApiError("本次核验正在判定中", code="busy", status=409)
-    verdict, images = await identity.judge(request.app[face_analyzer_key](), enrolment, check_id, challenge,
-                                           frames)
+    phases = len(challenge.phases)
+    if identity.phase_late(progress.shown_at, arrived):
+        verdict, held = ChallengeVerdict(False, Failure.TOO_SLOW, None), await identity.held_frames(live, check_id, phases)
+        return await _decide(request, actor, check_id, now, verdict, held + frames, enrolment=None, images={})
+    await identity.hold_frames(live, check_id, frames)
+    if phase + 1 < phases:
+        await identity.show_prompt(live, check_id, phase + 1, at=time.time())
+        return json_ok({"passed": None, "prompt": prompt_json(challenge, phase + 1),
+                        "phase_seconds": identity.PHASE_SECONDS})
+    held = await identity.held_frames(live, check_id, phases)
+    verdict, images = await identity.judge(request.app[face_analyzer_key](), enrolment, check_id, challenge, held)
+    return await _decide(request, actor, check_id, now, verdict, held, enrolment=enrolment, images=images)
+
+
+async def _decide(request: web.Request, actor: Any, check_id: int, now: Any, verdict: ChallengeVerdict,
+                  frames: list[identity.SubmittedFrame], *, enrolment: Any, images: dict[str, bytes]) -> web.StreamResponse:
+    """Record the verdict (the passing capture joins the enrolment; a failure keeps one frame a phase
+    for the body) and answer the page."""
+    live = request.app[live_key]
+    await identity.forget_phases(live, check_id, 1 + max((f.phase for f in frames), default=0))
     updated = None
     captures: list[str] = []
-    if verdict.passed and verdict.frontal_frame_ids:
+    if verdict.passed and verdict.frontal_frame_ids and enrolment is not None:
         updated = await identity.add_capture(enrolment, images[verdict.frontal_frame_ids[0]])
     elif not verdict.passed:  # the body compares these with the registration photo if it comes to a manual check
         captures = await identity.keep_captures(request.app[storage_key], frames)

@@ -4,14 +4,18 @@ against the enrolment, up to MAX_FAILURES tries, or a manual verification by the
 from __future__ import annotations
 
 import asyncio
+import base64
 import datetime as dt
+import json
 from typing import Any, Sequence
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 import proctoring
-from proctoring.challenge import Challenge, ChallengeVerdict, Failure, TaggedFrame, judge_challenge, pick_challenge
+from proctoring.challenge import (
+    REJECT_MARGIN, Challenge, ChallengeVerdict, Failure, TaggedFrame, judge_challenge, pick_challenge,
+)
 from registry import audit
 from registry.errors import IllegalTransition, NotFound, PermissionDenied
 from registry.models import Physician, Registration, StoredFile
@@ -21,9 +25,11 @@ from registry.scope import Actor, can_see_physician
 from ..infra.storage import FileStorage
 from . import consent
 from .models import IdentityCheck, LiveEnrolment
+from ..infra.livestate import LiveState
 from .rules import (  # the decisions; re-exported for the pages, the start and the frame worker
-    CHECK_SECONDS, KINDS, MAX_FAILURES, VALID_SECONDS, SubmittedFrame, decode_frames, failures_left, first_valid,
-    is_locked, paper_kind as _kind, timed_out,
+    CHECK_SECONDS, KINDS, MAX_FAILURES, MAX_FRAMES_PER_PHASE, PHASE_SECONDS, VALID_SECONDS, Progress, SubmittedFrame,
+    decode_frames, expected_phase, failures_left, first_valid, is_locked, one_phase, paper_kind as _kind, phase_late,
+    timed_out,
 )
 
 
@@ -108,21 +114,74 @@ async def open_check(session: AsyncSession, actor: Actor, check_id: int, *, now:
     return check
 
 
+# ---------------------------------------------------------------- the phases of an open check
+# Between requests an open check keeps, in live state (Redis when configured), which phase is due and
+# when its prompt was sent, and the frames of the phases already sent; all expire with the check.
+_HELD_SECONDS = CHECK_SECONDS + 60
+
+
+def _progress_key(check_id: int) -> str:
+    return f"proctor:check:{check_id}:progress"
+
+
+def _frames_key(check_id: int, phase: int) -> str:
+    return f"proctor:check:{check_id}:frames:{phase}"
+
+
+async def show_prompt(live: LiveState, check_id: int, phase: int, *, at: float) -> None:
+    """Record that the prompt of ``phase`` is being sent now (``at``, the server's clock)."""
+    await live.set(_progress_key(check_id), Progress(phase, at).to_json(), ttl=_HELD_SECONDS)
+
+
+async def progress_of(live: LiveState, check_id: int) -> Progress | None:
+    return Progress.from_json(await live.get(_progress_key(check_id)))
+
+
+async def hold_frames(live: LiveState, check_id: int, frames: Sequence[SubmittedFrame]) -> None:
+    images = [base64.b64encode(f.image).decode() for f in frames]
+    await live.set(_frames_key(check_id, frames[0].phase), json.dumps(images), ttl=_HELD_SECONDS)
+
+
+async def held_frames(live: LiveState, check_id: int, phases: int) -> list[SubmittedFrame]:
+    """Every phase's frames, in order (a phase whose frames expired contributes none)."""
+    out: list[SubmittedFrame] = []
+    for phase in range(phases):
+        text = await live.get(_frames_key(check_id, phase))
+        out += [SubmittedFrame(phase, base64.b64decode(i)) for i in json.loads(text or "[]")]
+    return out
+
+
+async def forget_phases(live: LiveState, check_id: int, phases: int) -> None:
+    await live.delete(_progress_key(check_id), *(_frames_key(check_id, p) for p in range(phases)))
+
+
 async def judge(analyzer: proctoring.FrameAnalyzer, enrolment: proctoring.Enrolment, check_id: int,
                 challenge: Challenge, frames: Sequence[SubmittedFrame]) -> tuple[ChallengeVerdict, dict[str, bytes]]:
-    """Analyse the frames in order (one subject, so tracking carries over) through the analyser port."""
+    """Analyse the frames in order (one subject, so detection follows the face; identity is compared on
+    every frame) through the analyser port. A frame that decides the check on its own (several faces,
+    another person) ends it there: the rest would not change the verdict."""
+    tolerance = proctoring.AnalysisSettings().tolerance
+    reject = tolerance + REJECT_MARGIN
     tagged: list[TaggedFrame] = []
     images: dict[str, bytes] = {}
+    best: float | None = None
     for i, frame in enumerate(frames):
         frame_id = f"check{check_id}-{i}"
         images[frame_id] = frame.image
         result = await analyzer.analyze(proctoring.FrameJob(subject_id=f"check-{check_id}", frame_id=frame_id,
                                                             image=frame.image, enrolment=enrolment, liveness=True,
                                                             verify_identity=True, captured_at=float(i)))
-        if result.analysis is None:
-            return ChallengeVerdict(False, Failure.NO_FACE, None), images
-        tagged.append(TaggedFrame(frame.phase, result.analysis))
-    return judge_challenge(challenge, tagged, tolerance=proctoring.AnalysisSettings().tolerance), images
+        a = result.analysis
+        if a is None:
+            return ChallengeVerdict(False, Failure.NO_FACE, best), images
+        if a.distance is not None:
+            best = a.distance if best is None else min(best, a.distance)
+        if a.verdict == proctoring.Verdict.SEVERAL_FACES:
+            return ChallengeVerdict(False, Failure.SEVERAL_FACES, best), images
+        if a.distance is not None and a.distance > reject:
+            return ChallengeVerdict(False, Failure.ANOTHER_PERSON, best), images
+        tagged.append(TaggedFrame(frame.phase, a))
+    return judge_challenge(challenge, tagged, tolerance=tolerance, reject=reject), images
 
 
 async def add_capture(enrolment: proctoring.Enrolment, image: bytes) -> proctoring.Enrolment | None:

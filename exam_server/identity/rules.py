@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import json
 from dataclasses import dataclass
 from typing import Any, Iterable, Protocol, Sequence, TypeVar
 
@@ -16,6 +17,12 @@ from registry.errors import IllegalTransition, InvalidInput
 
 MAX_FAILURES = 3  # failed live checks in a row before only a manual verification opens the paper
 CHECK_SECONDS = 180  # an open challenge must be answered within this
+# Each phase's frames must reach the server within this many seconds of the server sending that
+# phase's prompt (the page shows it at once and captures for PHASE_MS = 2.5 s, then sends): a
+# recording made before the prompt cannot follow it, and frames held back to be sent as one batch
+# at the end are too late. The slack over 2.5 s covers a slow upload on a phone network.
+PHASE_SECONDS = 10.0
+MAX_FRAMES_PER_PHASE = 6  # the page sends 3; every frame costs an identity encoding
 VALID_SECONDS = 15 * 60  # a passed live check allows starting the paper within this
 MAX_FRAME_BYTES = 400_000
 KINDS = (PaperKind.HUMANITIES.value, PaperKind.PROFESSIONAL.value)
@@ -52,6 +59,50 @@ def failures_left(failures: int) -> int:
 def timed_out(created_at: dt.datetime, now: dt.datetime) -> bool:
     """An open challenge answered after CHECK_SECONDS (at exactly CHECK_SECONDS it still counts)."""
     return (now - created_at).total_seconds() > CHECK_SECONDS
+
+
+def phase_late(shown_at: float, arrived: float) -> bool:
+    """Frames that arrived more than PHASE_SECONDS after their prompt was sent (at exactly
+    PHASE_SECONDS they still count). Both times are the server's own clock (epoch seconds)."""
+    return arrived - shown_at > PHASE_SECONDS
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    """Where an open check stands between its requests: the phase whose frames are due next and
+    when the server sent its prompt. Kept in live state, never sent to the page."""
+
+    phase: int
+    shown_at: float
+
+    def to_json(self) -> str:
+        return json.dumps({"phase": self.phase, "shown_at": self.shown_at})
+
+    @classmethod
+    def from_json(cls, text: str | None) -> Progress | None:
+        try:
+            data = json.loads(text or "")
+            return cls(int(data["phase"]), float(data["shown_at"]))
+        except (ValueError, KeyError, TypeError):
+            return None
+
+
+def expected_phase(progress: Progress | None, phase: int) -> None:
+    """The frames sent must be those of the phase the server asked for last; else the field's error."""
+    if progress is None:
+        raise IllegalTransition("本次核验已结束，请重新开始")
+    if phase != progress.phase:
+        raise InvalidInput("画面的阶段与当前提示不符", fields={"phase": "画面的阶段与当前提示不符"})
+
+
+def one_phase(frames: Sequence[SubmittedFrame]) -> int:
+    """The phase that all ``frames`` (one request's) belong to; else the field's error."""
+    if len({f.phase for f in frames}) != 1:
+        raise InvalidInput("一次只能提交当前阶段的画面", fields={"frames": "一次只能提交当前阶段的画面"})
+    if len(frames) > MAX_FRAMES_PER_PHASE:
+        words = f"每个阶段的画面最多 {MAX_FRAMES_PER_PHASE} 张"
+        raise InvalidInput(words, fields={"frames": words})
+    return frames[0].phase
 
 
 def first_valid(checks: Iterable[C], *, now: dt.datetime) -> C | None:

@@ -278,9 +278,8 @@ async def report_browser_event(request: web.Request) -> web.StreamResponse:
                                                evidence=[e.id])
                 published.append(ev)
                 if consequence == "end_attempt":
-                    await exam_attempts.submit(session, locked, exam_attempts.SubmitReason.PROCTORING, now=now,
-                                               cache=request.app[paper_cache_key],
-                                               note=f"监考规则：{KIND_WORDS[finding]}")
+                    await exam_attempts.end_by_rule(session, locked, f"监考规则：{KIND_WORDS[finding]}", now=now,
+                                                    cache=request.app[paper_cache_key])
     hidden = await live.get(f"proctor:hidden:{attempt.id}") == "1"
     candidate = {"attempt_id": attempt.id, "connection": live_view.connection(now.isoformat(), hidden, now=now)}
     for p in published or [None]:

@@ -27,7 +27,7 @@ import proctoring
 from registry.db import utcnow
 
 from ..exam import attempts as exam_attempts
-from ..exam.lifecycle import AttemptState, SubmitReason
+from ..exam.lifecycle import AttemptState
 from ..exam.models import Attempt, ExamSchedule
 from ..exam.papers import PaperCache
 from ..identity import checks as identity
@@ -252,8 +252,7 @@ class FrameService:
                 elif consequence == "end_attempt":
                     end_reason = f"监考规则：{KIND_WORDS.get(kind, kind)}"
             if end_reason:
-                await exam_attempts.submit(session, attempt, SubmitReason.PROCTORING, now=now, cache=self.cache,
-                                           note=end_reason)
+                await exam_attempts.end_by_rule(session, attempt, end_reason, now=now, cache=self.cache)
         await self.live.set(f"proctor:seen:{frame.attempt_id}", now.isoformat(), ttl=LIVE_TTL)
         candidate = {"attempt_id": frame.attempt_id, "thumb": thumb_url, "verdict": str(analysis.verdict),
                      "analysis_delayed": False}

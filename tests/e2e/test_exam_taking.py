@@ -7,6 +7,7 @@ the keys from the server's SQLite file, never over HTTP.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from pathlib import Path
 
@@ -358,8 +359,12 @@ def test_schedules_page_creates_with_errors_by_field_and_guards_roles(make_conte
     humanities = form.locator("[name=paper_id] option", has_text="医学人文测评").first.get_attribute("value")
     form.locator("[name=paper_id]").select_option(value=humanities)
     expect(form.locator("[name=time_limit_minutes]")).to_have_value("60")
-    form.locator("[name=window_start]").fill("2026-12-20T09:00")
-    form.locator("[name=window_end]").fill("2026-12-10T09:00")
+    # Dates from today: the demo's shared (admin's) windows run from yesterday for 30 days.
+    today = dt.date.today()
+    overlap_start, overlap_end = today + dt.timedelta(days=13), today + dt.timedelta(days=24)
+    start, end = today + dt.timedelta(days=60), today + dt.timedelta(days=71)
+    form.locator("[name=window_start]").fill(f"{overlap_start}T09:00")
+    form.locator("[name=window_end]").fill(f"{overlap_start - dt.timedelta(days=10)}T09:00")
     form.locator("[name=pass_mark]").fill("300")
     form.locator("[name=time_limit_minutes]").fill("0")
     form.locator("[type=submit]").click()
@@ -370,13 +375,19 @@ def test_schedules_page_creates_with_errors_by_field_and_guards_roles(make_conte
     expect(form.locator('.err[data-for="pass_mark"]')).to_have_text("及格分应大于 0 且不超过试卷总分 100")
     expect(form.locator("[name=pass_mark]")).to_have_attribute("aria-invalid", "true")
     shot(page, screenshots, "13-schedule-errors-desktop")
-    form.locator("[name=window_end]").fill("2026-12-31T18:00")
+    # A window inside the admin's would give the body's physicians two open windows: refused, in words.
+    form.locator("[name=window_end]").fill(f"{overlap_end}T18:00")
     form.locator("[name=pass_mark]").fill("60")
     form.locator("[type=submit]").click()
-    expect(form.locator("[data-form-ok]")).to_contain_text("已安排：医学人文测评，2026/12/20 09:00 至 2026/12/31 18:00")
+    expect(form.locator('.err[data-for="window_start"]')).to_contain_text("同一时间只能有一个开放时间段")
+    form.locator("[name=window_start]").fill(f"{start}T09:00")
+    form.locator("[name=window_end]").fill(f"{end}T18:00")
+    form.locator("[type=submit]").click()
+    shown = f"{start:%Y/%m/%d} 09:00 至 {end:%Y/%m/%d} 18:00"
+    expect(form.locator("[data-form-ok]")).to_contain_text(f"已安排：医学人文测评，{shown}")
     new_row = page.locator("#schedules tbody tr", has_text="临江县")
     expect(new_row).to_contain_text("45 分钟")
-    expect(new_row).to_contain_text("2026/12/20 09:00 至 2026/12/31 18:00")
+    expect(new_row).to_contain_text(shown)
     # Another body's candidates stay out of sight on the shared (admin's) schedules.
     page.locator("#schedules tbody tr", has_text="全部考核机构").first.locator("text=查看考生").click()
     expect(page.locator("#attempts tbody")).to_have_text("暂无考生作答记录")

@@ -15,6 +15,7 @@ and confirms it. A still photo fails the challenge in the browser too.
 from __future__ import annotations
 
 import asyncio
+import functools
 import re
 import subprocess
 import time
@@ -34,8 +35,8 @@ from ..server_env import clean_env, listening_port
 
 PERSON, OTHER = "identities/df01/1.jpg", "identities/df03/1.jpg"
 PASSWORD = "Doctor2026x"
-FPS = 10
-PHASE_S = 1.8  # proctor_pages.js PHASE_MS
+FPS = 5  # the page takes 3 frames 0.5 s apart in each 2.5 s phase
+PHASE_S = 2.5  # proctor_pages.js PHASE_MS
 LEAD_S = 0.3   # the camera starts a moment before the page's phase clock
 
 
@@ -44,13 +45,19 @@ def still(rel: str, seconds: float, *, shift: int = 0) -> list[np.ndarray]:
     return [frame] * int(seconds * FPS)
 
 
-def challenge_video(rel: str, poses: list[str]) -> list[np.ndarray]:
+@functools.lru_cache(maxsize=16)
+def posed(rel: str, pose: str) -> np.ndarray:
+    """The photo's webcam frame showing ``pose`` (cached: the video for a check's order is written
+    while the page waits for the check to start, and the phase's clock is already running)."""
     base = canvas(rel)
-    box = face_box(base)
-    frames = [base] * int(LEAD_S * FPS)
+    return turned(base, face_box(base), pose)
+
+
+def challenge_video(rel: str, poses: list[str]) -> list[np.ndarray]:
+    frames = [posed(rel, "front")] * int(LEAD_S * FPS)
     for pose in poses:
-        frames += [turned(base, box, pose)] * int(PHASE_S * FPS)
-    return frames + [base] * (5 * FPS)
+        frames += [posed(rel, pose)] * int(PHASE_S * FPS)
+    return frames + [posed(rel, "front")] * (5 * FPS)
 
 
 async def _prepare(url: str, storage: Path) -> dict[str, Any]:
@@ -80,7 +87,7 @@ async def _prepare(url: str, storage: Path) -> dict[str, Any]:
     try:
         async with make_sessionmaker(engine)() as session, session.begin():
             names = {}
-            for index in (0, 1):
+            for index in (0, 1, 5):
                 physician = await session.scalar(select(Physician).where(Physician.id_number == exam_login(index)))
                 reg = await session.scalar(select(Registration).where(Registration.physician_id == physician.id))
                 await session.execute(update(Account).where(Account.physician_id == physician.id).values(
@@ -96,7 +103,7 @@ async def _prepare(url: str, storage: Path) -> dict[str, Any]:
                 names[index] = physician.name
             schedule = await session.scalar(select(ExamSchedule).where(ExamSchedule.kind == "humanities"))
             schedule.violation_policy = {"frame_seconds": 5, "actions": {"another_person": "warn"}}
-            return {"schedule_id": schedule.id, "logins": {i: exam_login(i) for i in (0, 1)}, "names": names}
+            return {"schedule_id": schedule.id, "logins": {i: exam_login(i) for i in (0, 1, 5)}, "names": names}
     finally:
         await engine.dispose()
 
@@ -120,13 +127,13 @@ def cluster(tmp_path_factory: pytest.TempPathFactory, faces_dir: Path) -> Iterat
             log = (tmp / f"serve{i}.log").open("wb")
             procs.append(subprocess.Popen([str(DINGKAO), "serve"], env=env, stdout=log, stderr=subprocess.STDOUT))
         # Each server binds a port of the system's choosing and prints it (no port picked here and released).
-        bases = [f"http://127.0.0.1:{listening_port(tmp / f'serve{i}.log', proc)}" for i, proc in enumerate(procs)]
-        deadline = time.monotonic() + 90
+        bases = [f"http://127.0.0.1:{listening_port(tmp / f'serve{i}.log', proc, timeout=300)}" for i, proc in enumerate(procs)]
+        deadline = time.monotonic() + 300  # a safety net: the shared machine can be slow to start two servers
         for base, proc in zip(bases, procs):
             while not _healthy(base):
                 assert proc.poll() is None and time.monotonic() < deadline, (tmp / "serve0.log").read_text(errors="replace")
                 time.sleep(0.3)
-        yield {**info, "bases": bases, "tmp": tmp}
+        yield {**info, "bases": bases, "tmp": tmp, "url": url}
     finally:
         for proc in procs:
             proc.terminate()
@@ -193,7 +200,7 @@ def check_page_state(page) -> str:  # type: ignore[no-untyped-def]
 
 def run_check(page, expected: str) -> None:  # type: ignore[no-untyped-def]
     """Click "start" and wait until the check is decided; fail at once with the page's words if it ends
-    otherwise than ``expected`` (passed / failed). Capturing takes 7 phases of 1.8 s, judging a few seconds
+    otherwise than ``expected`` (passed / failed). Capturing takes 7 phases of 2.5 s, judging a few seconds
     more (longer on a loaded machine: the page waits for the server as long as it takes)."""
     page.click("[data-go]")
     try:
@@ -211,22 +218,58 @@ def open_check_from_my_exams(page) -> None:  # type: ignore[no-untyped-def]
     page.wait_for_url(re.compile(r"/exams/check\?kind=humanities$"))
 
 
-def new_challenge(page) -> list[str]:  # type: ignore[no-untyped-def]
-    """Test the camera, ask for a challenge and read its order (only once the page shows the new one)."""
+def new_challenge(page) -> None:  # type: ignore[no-untyped-def]
+    """Test the camera and get ready; the server gives the order one prompt at a time once it starts."""
     page.click("[data-camera]")
     until(page, "text=摄像头正常", 20_000, lambda: check_page_state(page))
     page.click("[data-begin]")
     until(page, "[data-go]", 30_000, lambda: check_page_state(page))
-    poses = [li.get_attribute("data-pose") for li in page.query_selector_all("[data-steps] li")]
-    assert poses[0] == "front" and {"left", "right"} <= set(poses), poses
-    return poses
 
 
-def pass_identity_check(page, camera: Path, rel: str, shots: Path, name: str) -> None:  # type: ignore[no-untyped-def]
-    poses = new_challenge(page)
-    write_y4m(camera, challenge_video(rel, poses), fps=FPS)
-    page.screenshot(path=str(shots / f"{name}-steps.png"))
+def _asked_order(url: str, check_id: int) -> list[str]:
+    """The order the server picked for a check (what a live person learns prompt by prompt), read
+    from the database in a thread of its own: Playwright's loop runs in this one."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from sqlalchemy import text
+
+    from proctoring.challenge import Challenge
+    from registry.db import make_engine
+
+    async def read() -> list[str]:
+        engine = make_engine(url)
+        try:
+            async with engine.connect() as conn:
+                steps = (await conn.execute(text("SELECT steps FROM proctor_identity_checks WHERE id = :i"),
+                                            {"i": check_id})).scalar_one()
+        finally:
+            await engine.dispose()
+        return [str(p) for p in Challenge.from_list(steps).phases]
+
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, read()).result()
+
+
+def follow_prompts(page, camera: Path, url: str, video: Callable[[list[str]], list[np.ndarray]]) -> None:  # type: ignore[no-untyped-def]
+    """Before the page opens the camera for the check it asks the server to start; as that answer
+    passes, write the camera's video for the order the server picked (the page then meets each
+    prompt in its 2.5 s slot, as a live person would)."""
+    def on_start(route) -> None:  # type: ignore[no-untyped-def]
+        response = route.fetch()
+        if response.status == 201:
+            write_y4m(camera, video(_asked_order(url, response.json()["check_id"])), fps=FPS)
+        route.fulfill(response=response)
+
+    page.route(re.compile(r"/api/v1/identity-checks$"), on_start)
+
+
+def pass_identity_check(page, camera: Path, rel: str, shots: Path, name: str, url: str) -> None:  # type: ignore[no-untyped-def]
+    challenge_video(rel, ["left", "right"])  # the frames, made before any check starts
+    new_challenge(page)
+    follow_prompts(page, camera, url, lambda poses: challenge_video(rel, poses))
+    page.screenshot(path=str(shots / f"{name}-ready.png"))
     run_check(page, "passed")
+    page.unroute(re.compile(r"/api/v1/identity-checks$"))
     assert "核验通过" in page.text_content("[data-status]")
 
 
@@ -273,7 +316,7 @@ def test_proctored_attempt_live_invigilation_and_review(camera_browser, camera, 
     page.screenshot(path=str(shots / "still-photo-fails.png"), full_page=True)
 
     # Run 1: the registered person follows the server's (new) order and takes the attempt.
-    pass_identity_check(page, camera, PERSON, shots, "run1")
+    pass_identity_check(page, camera, PERSON, shots, "run1", cluster["url"])
     write_y4m(camera, still(PERSON, 60), fps=FPS)
     attempt_one = start_proctored_exam(page, shots, "run1-phone")
 
@@ -309,7 +352,7 @@ def test_proctored_attempt_live_invigilation_and_review(camera_browser, camera, 
     page2.click("[data-accept]")
     page2.wait_for_url(re.compile(r"/exams/check\?kind=humanities$"))
     until(page2, "#check[data-state=ready]", 20_000, lambda: check_page_state(page2))
-    pass_identity_check(page2, camera, PERSON, shots, "run2")
+    pass_identity_check(page2, camera, PERSON, shots, "run2", cluster["url"])
     write_y4m(camera, still(PERSON, 2) + still(OTHER, 120, shift=150), fps=FPS)
     attempt_two = start_proctored_exam(page2, shots, "run2-desktop")
     card2 = f".cand[data-attempt='{attempt_two}']"
@@ -344,3 +387,52 @@ def test_proctored_attempt_live_invigilation_and_review(camera_browser, camera, 
         ctx.close()
     for ctx in (cand, cand2, inv, body):
         assert_no_csp_violations(ctx)
+
+
+def test_another_person_after_the_first_phase_is_refused_in_the_browser(camera_browser, camera, cluster,
+                                                                        screenshots) -> None:  # type: ignore[no-untyped-def]
+    """Issue 19: the enrolled face for the first prompt, then another person doing the asked turns, through
+    Chromium's fake camera: the page ends in the Chinese refusal and no attempt was started."""
+    from sqlalchemy import text
+
+    cand = context(camera_browser, cluster["bases"][0], DESKTOP)
+    page = cand.new_page()
+    login_physician(page, cluster["logins"][5])
+    open_check_from_my_exams(page)
+    page.click("[data-consent]")
+    page.wait_for_selector("[data-version]:has-text('授权书版本')")
+    page.click("[data-accept]")
+    page.wait_for_url(re.compile(r"/exams/check\?kind=humanities$"))
+    until(page, "#check[data-state=ready]", 20_000, lambda: check_page_state(page))
+    new_challenge(page)
+
+    def swap(poses: list[str]) -> list[np.ndarray]:
+        own, other = challenge_video(PERSON, poses[:1]), challenge_video(OTHER, poses)
+        lead = int(LEAD_S * FPS) + int(PHASE_S * FPS)  # the lead and the first phase: the enrolled person
+        return own[:lead] + other[lead:]
+
+    swap(["front", "left", "front", "right", "front", "left", "front"])  # the frames, made before the check starts
+    follow_prompts(page, camera, cluster["url"], swap)
+    run_check(page, "failed")
+    words = page.text_content("[data-status]") or ""
+    assert words.startswith("人脸与报名照片不一致，如确为本人：请在光线充足处"), words
+    assert page.is_hidden("[data-start-exam]")
+    page.screenshot(path=str(screenshots / "swap-refused-desktop.png"), full_page=True)
+    cand.close()
+
+    async def attempts() -> int:
+        from registry.db import make_engine
+
+        engine = make_engine(cluster["url"])
+        try:
+            async with engine.connect() as conn:
+                return (await conn.execute(text(
+                    "SELECT count(*) FROM exam_attempts a JOIN physicians p ON p.id = a.physician_id "
+                    "WHERE p.id_number = :login"), {"login": cluster["logins"][5]})).scalar_one()
+        finally:
+            await engine.dispose()
+
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1) as pool:
+        assert pool.submit(asyncio.run, attempts()).result() == 0

@@ -176,3 +176,45 @@ def test_damaged_base64_is_named(image: str):
                                   b"\x89PNG\r\n\x1a" + bytes(8), b"x\xff\xd8\xff"])
 def test_only_jpeg_and_png_are_taken(data: bytes):
     assert refused([frame(0, data)]) == ("第 1 张画面不是 JPEG 或 PNG 图片", {"frames": "第 1 张画面不是 JPEG 或 PNG 图片"})
+
+
+# ---------------------------------------------------------------- issue 19: the phases of a check
+
+from exam_server.identity.rules import (  # noqa: E402
+    MAX_FRAMES_PER_PHASE, PHASE_SECONDS, Progress, expected_phase, one_phase, phase_late,
+)
+
+
+def test_a_phase_is_late_only_past_its_time_limit():
+    assert PHASE_SECONDS == 10.0
+    assert not phase_late(100.0, 100.0 + PHASE_SECONDS)
+    assert phase_late(100.0, 100.0 + PHASE_SECONDS + 1e-6)
+    assert not phase_late(100.0, 100.0)
+
+
+def test_progress_survives_live_state_and_a_broken_value_means_no_open_phase():
+    p = Progress(3, 1234.5)
+    assert Progress.from_json(p.to_json()) == p
+    for broken in (None, "", "[]", "{}", '{"phase": "x", "shown_at": 1}', "not json"):
+        assert Progress.from_json(broken) is None
+
+
+def test_frames_must_be_those_of_the_phase_asked_last():
+    expected_phase(Progress(2, 0.0), 2)
+    for asked, sent in ((2, 1), (2, 3)):
+        with pytest.raises(InvalidInput) as e:
+            expected_phase(Progress(asked, 0.0), sent)
+        assert e.value.fields == {"phase": "画面的阶段与当前提示不符"}
+    with pytest.raises(IllegalTransition):
+        expected_phase(None, 0)
+
+
+def test_one_request_carries_one_phase_and_at_most_six_frames():
+    assert MAX_FRAMES_PER_PHASE == 6
+    assert one_phase([SubmittedFrame(4, JPEG)] * MAX_FRAMES_PER_PHASE) == 4
+    with pytest.raises(InvalidInput) as e:
+        one_phase([SubmittedFrame(4, JPEG)] * (MAX_FRAMES_PER_PHASE + 1))
+    assert e.value.fields == {"frames": "每个阶段的画面最多 6 张"}
+    with pytest.raises(InvalidInput) as e:
+        one_phase([SubmittedFrame(4, JPEG), SubmittedFrame(5, JPEG)])
+    assert e.value.fields == {"frames": "一次只能提交当前阶段的画面"}

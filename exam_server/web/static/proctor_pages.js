@@ -50,7 +50,7 @@
     var kind = check.dataset.kind, status = $(check, "[data-status]"), video = $(check, "[data-preview]");
     var challenge = null;
     $(check, "[data-consent]").href = "/proctoring/consent?next=" + encodeURIComponent(location.pathname + location.search);
-    var PHASE_MS = 1800, SHOTS = [0.45, 0.85];
+    var PHASE_MS = 2500, SHOTS = [0.3, 0.5, 0.7];
     function say(text) { status.textContent = text; }
     // Where the check stands, for people (the status line) and for tests (#check[data-state]):
     // consent | unenrolled | ready | asking | opening | capturing | judging | passed | failed | locked |
@@ -110,50 +110,49 @@
       try { await openCamera(); closeCamera(); say("摄像头正常。点击“开始核验”获取转头顺序。"); show("[data-begin]", true); show("[data-camera]", false); }
       catch (e) { stage("camera_error"); say(cameraWords(e)); }
     };
-    $(check, "[data-begin]").onclick = async function () {
-      // The previous try's order must not stay on screen while the server picks a new one.
-      var list = $(check, "[data-steps]");
-      list.innerHTML = ""; list.hidden = true; challenge = null;
-      show("[data-begin]", false); stage("asking");
-      var r = await api("POST", "/api/v1/identity-checks", { kind: kind });
-      if (!r.ok) { stage("error"); show("[data-begin]", true); return fail(check, r.data.error); }
-      challenge = r.data;
-      list.dataset.check = challenge.check_id;
-      challenge.phases.forEach(function (p) { list.appendChild(el("li", { "data-pose": p.pose }, p.words)); });
-      list.hidden = false;
-      say("请按以下顺序动作，每个动作保持约 2 秒。准备好后点击“我已准备好，开始”。");
+    $(check, "[data-begin]").onclick = function () {
+      // The server gives the prompts one at a time once the capture starts: a recording made before
+      // cannot follow them, and each phase's frames must reach it within its time limit.
+      show("[data-begin]", false);
+      say("点击“我已准备好，开始”后，屏幕将逐个显示动作提示（正对摄像头、向左或向右转头），请在每个提示出现后立即完成，每个动作保持约 2 秒。");
       stage("ready"); show("[data-go]", true);
     };
+    async function sendPhase(checkId, frames) {
+      try { return await api("POST", "/api/v1/identity-checks/" + checkId + "/frames", { frames: frames }); }
+      catch (e) { return null; }
+    }
+    function judged(r) {
+      if (r.data.passed) { stage("passed"); say("核验通过。"); show("[data-start-exam]", true); return; }
+      stage(r.data.locked ? "locked" : "failed");
+      say(r.data.message + (r.data.locked ? "" : "。请重试，剩余次数：" + r.data.failures_left));
+      if (!r.data.locked) show("[data-camera]", true);
+    }
     $(check, "[data-go]").onclick = async function () {
       show("[data-go]", false); stage("opening");
-      var frames = [];
+      var r = await api("POST", "/api/v1/identity-checks", { kind: kind });
+      if (!r.ok) { stage("error"); show("[data-camera]", true); return fail(check, r.data.error); }
+      challenge = r.data;
       try { await openCamera(); } catch (e) { stage("camera_error"); say(cameraWords(e)); show("[data-camera]", true); return; }
       stage("capturing");
-      var pose = $(check, "[data-pose]");
-      for (var i = 0; i < challenge.phases.length; i++) {
-        pose.textContent = challenge.phases[i].words;
-        var startedAt = performance.now();
+      say("请按提示动作。");
+      var pose = $(check, "[data-pose]"), prompt = challenge.prompt, slot = performance.now();
+      while (prompt) {
+        // Phases keep a steady beat (a slot of PHASE_MS each) unless the server's next prompt comes later.
+        slot = Math.max(slot, performance.now());
+        pose.textContent = prompt.words; pose.dataset.phase = prompt.phase;
+        var frames = [];
         for (var k = 0; k < SHOTS.length; k++) {
-          var wait = startedAt + PHASE_MS * SHOTS[k] - performance.now();
+          var wait = slot + PHASE_MS * SHOTS[k] - performance.now();
           if (wait > 0) await sleep(wait);
-          frames.push({ phase: i, image: grab() });
+          frames.push({ phase: prompt.phase, image: grab() });
         }
-        var rest = startedAt + PHASE_MS - performance.now();
-        if (rest > 0) await sleep(rest);
-      }
-      pose.textContent = "";
-      closeCamera();
-      say("正在核验，请稍候…");
-      stage("judging");
-      var r;
-      try { r = await api("POST", "/api/v1/identity-checks/" + challenge.check_id + "/frames", { frames: frames }); }
-      catch (e) { stage("error"); say("网络连接失败，未能提交核验画面，请检查网络后重试。"); show("[data-camera]", true); return; }
-      if (!r.ok) { fail(check, r.data.error); await refresh(); stage("error"); return; }
-      if (r.data.passed) { stage("passed"); say("核验通过。"); show("[data-start-exam]", true); }
-      else {
-        stage(r.data.locked ? "locked" : "failed"); say(r.data.message + (r.data.locked ? "" : "。请重试，剩余次数：" + r.data.failures_left));
-        if (!r.data.locked) { show("[data-camera]", true); }
-        else { var st = await api("GET", "/api/v1/identity-checks/status?kind=" + encodeURIComponent(kind)); if (st.ok) manualPanel(st.data, true); }
+        if (prompt.phase === challenge.phase_count - 1) { pose.textContent = ""; closeCamera(); say("正在核验，请稍候…"); stage("judging"); }
+        r = await sendPhase(challenge.check_id, frames);
+        if (!r) { closeCamera(); pose.textContent = ""; stage("error"); say("网络连接失败，未能提交核验画面，请检查网络后重试。"); show("[data-camera]", true); return; }
+        if (!r.ok) { closeCamera(); pose.textContent = ""; fail(check, r.data.error); await refresh(); stage("error"); return; }
+        if (r.data.passed !== null) { closeCamera(); pose.textContent = ""; return judged(r); }
+        prompt = r.data.prompt;
+        slot += PHASE_MS;
       }
     };
     $(check, "[data-start-exam]").onclick = async function () {

@@ -4,7 +4,7 @@ three failures send the physician to the body, whose manual verification opens t
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 import pytest
 from sqlalchemy import func, select
@@ -14,7 +14,7 @@ from exam_server.identity.models import FaceConsent, IdentityCheck, LiveEnrolmen
 from registry.models import AuditLog, Physician
 
 from ...exam_flows import DEVICE, GENERAL, SIMPLE, exam_doctor, seed_exams
-from ...face_video import challenge_frames
+from ...face_video import phase_frames
 from ...proctor_flows import OTHER, PERSON, consenting_doctor, enrol_photo, staff
 
 
@@ -27,7 +27,29 @@ async def exams(client):  # type: ignore[no-untyped-def]
 async def start_check(doctor: Any, kind: str = "humanities") -> dict[str, Any]:
     status, body = await doctor.post("/api/v1/identity-checks", {"kind": kind})
     assert status == 201, body
+    assert set(body) == {"check_id", "phase_count", "prompt", "phase_seconds", "expires_in"}, body  # no order ahead
     return body
+
+
+Frames = Callable[[int, str], list[dict[str, Any]]]
+
+
+def person(rel: str, per_phase: int = 2) -> Frames:
+    """Someone in front of the camera doing as each prompt asks."""
+    return lambda phase, pose: phase_frames(rel, pose, phase, per_phase=per_phase)
+
+
+async def answer(doctor: Any, check: dict[str, Any], frames: Frames) -> tuple[int, dict[str, Any], list[str]]:
+    """Send each phase's frames as its prompt arrives, until the server decides (or refuses)."""
+    prompt, asked = check["prompt"], []
+    while True:
+        asked.append(prompt["pose"])
+        status, body = await doctor.post(f"/api/v1/identity-checks/{check['check_id']}/frames",
+                                         {"frames": frames(prompt["phase"], prompt["pose"])})
+        if status != 200 or body["passed"] is not None:
+            return status, body, asked
+        assert body["phase_seconds"] == check["phase_seconds"] and body["prompt"]["phase"] == prompt["phase"] + 1
+        prompt = body["prompt"]
 
 
 async def test_consent_is_needed_recorded_and_can_be_withdrawn(exams, make_client) -> None:  # type: ignore[no-untyped-def]
@@ -64,21 +86,19 @@ async def test_a_still_photo_fails_and_the_asked_turns_pass(exams, make_client) 
     doctor = await consenting_doctor(make_client, exams, GENERAL)
     # A photo held to the camera: the same frame in every phase.
     check = await start_check(doctor)
-    still = challenge_frames(PERSON, ["front"] * len(check["phases"]))
-    status, body = await doctor.post(f"/api/v1/identity-checks/{check['check_id']}/frames", {"frames": still})
+    status, body, _ = await answer(doctor, check, lambda phase, pose: phase_frames(PERSON, "front", phase))
     assert status == 200, body
     assert body["passed"] is False and body["failure"] == "pose_missing" and body["failures_left"] == 2, body
     status, body = await doctor.post("/api/v1/exams/start", {"kind": "humanities", "device": DEVICE})
     assert status == 409 and body["error"]["message"] == "开考前须通过人脸身份核验", body
     # The live person following the server's order.
     check = await start_check(doctor)
-    poses = [p["pose"] for p in check["phases"]]
-    status, body = await doctor.post(f"/api/v1/identity-checks/{check['check_id']}/frames",
-                                     {"frames": challenge_frames(PERSON, poses)})
+    status, body, asked = await answer(doctor, check, person(PERSON))
     assert status == 200 and body["passed"] is True, body
+    assert len(asked) == check["phase_count"] == 7 and asked[0] == "front" and {"left", "right"} <= set(asked)
     # The same check cannot be judged twice.
     status, body = await doctor.post(f"/api/v1/identity-checks/{check['check_id']}/frames",
-                                     {"frames": challenge_frames(PERSON, poses)})
+                                     {"frames": phase_frames(PERSON, "front", 6)})
     assert status == 409, body
     status, body = await doctor.post("/api/v1/exams/start", {"kind": "humanities", "device": DEVICE})
     assert status == 201, body
@@ -97,10 +117,8 @@ async def test_three_failures_then_manual_verification_by_the_body(exams, make_c
     assert status == 200 and physician_id not in [e["physician_id"] for e in queue["items"]]
     for left in (2, 1, 0):
         check = await start_check(doctor)
-        poses = [p["pose"] for p in check["phases"]]
         # Another person doing the turns perfectly.
-        status, body = await doctor.post(f"/api/v1/identity-checks/{check['check_id']}/frames",
-                                         {"frames": challenge_frames(OTHER, poses, per_phase=1)})
+        status, body, _ = await answer(doctor, check, person(OTHER, per_phase=1))
         assert status == 200 and body["passed"] is False and body["failure"] == "another_person", body
         assert body["failures_left"] == left
     assert body["locked"] is True and "联系考核机构人工核验" in body["message"]
@@ -125,7 +143,7 @@ async def test_three_failures_then_manual_verification_by_the_body(exams, make_c
     assert entry["kind"] == "humanities" and "连续 3 次未通过" in entry["reason"] and entry["photo_url"]
     assert [f["failure_words"] for f in entry["failed"]] == ["人脸与报名照片不一致"] * 3
     captures = [url for f in entry["failed"] for url in f["captures"]]
-    assert len(captures) == 3 * len(check["phases"])
+    assert len(captures) == 3 * check["phase_count"]
     status, image = await body01.get(captures[0])
     assert status == 200 and image[:3] == b"\xff\xd8\xff"
     status, photo = await body01.get(entry["photo_url"])
@@ -203,12 +221,12 @@ async def test_identity_check_refuses_bad_frames(exams, make_client) -> None:  #
     assert state == "open"
     # Another physician's check, a staff member, an unknown id.
     other = await consenting_doctor(make_client, exams, SIMPLE)
-    status, body = await other.post(url, {"frames": challenge_frames(PERSON, ["front"])})
+    status, body = await other.post(url, {"frames": phase_frames(PERSON, "front", 0)})
     assert status == 404, body
     body01 = await staff(make_client, "body01")
     status, body = await body01.post(url, {"frames": []})
     assert status == 403
-    status, body = await doctor.post("/api/v1/identity-checks/99999/frames", {"frames": challenge_frames(PERSON, ["front"])})
+    status, body = await doctor.post("/api/v1/identity-checks/99999/frames", {"frames": phase_frames(PERSON, "front", 0)})
     assert status == 404
     status, body = await doctor.post("/api/v1/identity-checks", {"kind": "maths"})
     assert status == 400 and body["error"]["fields"]["kind"], body
@@ -219,17 +237,48 @@ async def test_another_person_cannot_finish_the_check(exams, make_client) -> Non
     (or for one turn phase only): every frame is compared with the enrolment, so it fails."""
     await enrol_photo(exams.app, GENERAL)
     doctor = await consenting_doctor(make_client, exams, GENERAL)
-    for swapped in ("after_front", "one_phase"):
-        check = await start_check(doctor)
-        poses = [p["pose"] for p in check["phases"]]
-        own, other = challenge_frames(PERSON, poses), challenge_frames(OTHER, poses)
-        if swapped == "after_front":
-            frames = [f for f in own if f["phase"] == 0] + [f for f in other if f["phase"] != 0]
-        else:
-            frames = [other[i] if f["phase"] == 1 else f for i, f in enumerate(own)]
-        status, body = await doctor.post(f"/api/v1/identity-checks/{check['check_id']}/frames", {"frames": frames})
+    swaps: dict[str, Frames] = {
+        "after_front": lambda phase, pose: phase_frames(PERSON if phase == 0 else OTHER, pose, phase),
+        "one_phase": lambda phase, pose: phase_frames(OTHER if phase == 1 else PERSON, pose, phase),
+    }
+    for name, frames in swaps.items():
+        status, body, _ = await answer(doctor, await start_check(doctor), frames)
         assert status == 200, body
-        assert (body["passed"], body["failure"]) == (False, "another_person"), (swapped, body)
-        assert body["message"].startswith("人脸与报名照片不一致"), body
+        assert (body["passed"], body["failure"]) == (False, "another_person"), (name, body)
+        assert body["message"].startswith("人脸与报名照片不一致，如确为本人：请在光线充足处"), body
     status, body = await doctor.post("/api/v1/exams/start", {"kind": "humanities", "device": DEVICE})
     assert status == 409 and body["error"]["message"] == "开考前须通过人脸身份核验", body
+
+
+async def test_each_phase_must_arrive_in_time_and_in_turn(exams, make_client) -> None:  # type: ignore[no-untyped-def]
+    """Frames held back (a batch at the end, a clip prepared after seeing the prompt) are too late;
+    frames for a phase not asked yet, or several phases at once, are refused without judging."""
+    from exam_server.identity import checks
+    from exam_server.web.keys import live_key
+
+    await enrol_photo(exams.app, GENERAL)
+    doctor = await consenting_doctor(make_client, exams, GENERAL)
+    check = await start_check(doctor)
+    url = f"/api/v1/identity-checks/{check['check_id']}/frames"
+    assert check["prompt"] == {"phase": 0, "pose": "front", "words": "请正对摄像头"}
+    assert check["phase_seconds"] == checks.PHASE_SECONDS
+    status, body = await doctor.post(url, {"frames": phase_frames(PERSON, "front", 1)})
+    assert status == 400 and body["error"]["fields"]["phase"] == "画面的阶段与当前提示不符", body
+    status, body = await doctor.post(url, {"frames": phase_frames(PERSON, "front", 0) + phase_frames(PERSON, "left", 1)})
+    assert status == 400 and body["error"]["fields"]["frames"] == "一次只能提交当前阶段的画面", body
+    status, body = await doctor.post(url, {"frames": phase_frames(PERSON, "front", 0, per_phase=7)})
+    assert status == 400 and body["error"]["fields"]["frames"] == "每个阶段的画面最多 6 张", body
+    status, body = await doctor.post(url, {"frames": phase_frames(PERSON, "front", 0)})
+    assert status == 200 and body["passed"] is None and body["prompt"]["phase"] == 1, body
+    # The second phase's prompt was sent PHASE_SECONDS and a little more ago (the clock moved back).
+    live = exams.app[live_key]
+    progress = await checks.progress_of(live, check["check_id"])
+    assert progress is not None and progress.phase == 1
+    await checks.show_prompt(live, check["check_id"], 1, at=progress.shown_at - checks.PHASE_SECONDS - 1)
+    status, body = await doctor.post(url, {"frames": phase_frames(PERSON, body["prompt"]["pose"], 1)})
+    assert status == 200, body
+    assert (body["passed"], body["failure"], body["failures_left"]) == (False, "too_slow", 2), body
+    assert body["message"].startswith("动作超时"), body
+    assert await checks.progress_of(live, check["check_id"]) is None
+    status, body = await doctor.post(url, {"frames": phase_frames(PERSON, "front", 2)})
+    assert status == 409, body

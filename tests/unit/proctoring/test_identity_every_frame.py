@@ -13,7 +13,7 @@ import numpy as np
 from proctoring import (
     AnalysisSettings, FaceBox, FrameAnalysis, LivenessMeasures, TrackingState, Verdict, VerifyReason, analyze_frame,
 )
-from proctoring.challenge import REJECT_MARGIN, Challenge, Failure, Pose, TaggedFrame, judge_challenge
+from proctoring.challenge import MIN_FRAMES_PER_PHASE, REJECT_MARGIN, SEEN_PER_PHASE, Challenge, Failure, Pose, TaggedFrame, judge_challenge
 from proctoring.faces import detect_faces_thoroughly
 from proctoring.imaging import decode_image, encode_jpeg
 from proctoring.scene import scene_change, scene_signature
@@ -23,12 +23,12 @@ TOL = 0.54
 YAW = {"front": -6.0, "left": -26.0, "right": 20.0}
 
 
-def video(challenge: Challenge, distance: float = 0.3) -> list[TaggedFrame]:
-    """Two frames a phase, each showing the asked pose, each checked on itself."""
-    return [TaggedFrame(i, FrameAnalysis(frame_id=f"f{2 * i + k}", captured_at=float(2 * i + k), verdict=Verdict.OK,
-                                         distance=distance, identity_checked=True,
+def video(challenge: Challenge, distance: float = 0.3, per_phase: int = 2) -> list[TaggedFrame]:
+    """``per_phase`` frames a phase, each showing the asked pose, each checked on itself."""
+    return [TaggedFrame(i, FrameAnalysis(frame_id=f"f{per_phase * i + k}", captured_at=float(per_phase * i + k),
+                                         verdict=Verdict.OK, distance=distance, identity_checked=True,
                                          liveness=LivenessMeasures(0.3, 0.3, YAW[str(pose)], 8.0, 0.0)))
-            for i, pose in enumerate(challenge.phases) for k in range(2)]
+            for i, pose in enumerate(challenge.phases) for k in range(per_phase)]
 
 
 def _at(frames: list[TaggedFrame], i: int, **changes: object) -> list[TaggedFrame]:
@@ -157,3 +157,24 @@ def test_a_frame_asked_to_be_verified_is_compared_whatever_the_track(identity_ph
                                         tracking=state, verify=True)
         reasons.append((analysis.identity_checked, analysis.verify_reason))
     assert reasons == [(True, VerifyReason.ASKED)] * 3
+
+
+def test_a_phase_passes_with_two_frames_showing_the_face_not_with_one() -> None:
+    assert SEEN_PER_PHASE == 2
+    frames = video(C, per_phase=3)
+    blurred = _at(frames, 9, verdict=Verdict.POOR_IMAGE, distance=None, liveness=None)  # phase 3, first frame
+    assert judge_challenge(C, blurred, tolerance=TOL).passed
+    for bad in ({"verdict": Verdict.NO_FACE, "distance": None, "liveness": None}, {"liveness": None}):
+        verdict = judge_challenge(C, _at(blurred, 10, **bad), tolerance=TOL)
+        assert verdict.failure is Failure.NO_FACE, bad
+    # Several faces in any frame fails, however many frames show one face.
+    assert judge_challenge(C, _at(frames, 9, verdict=Verdict.SEVERAL_FACES), tolerance=TOL).failure \
+        is Failure.SEVERAL_FACES
+
+
+def test_a_phase_needs_two_frames() -> None:
+    assert MIN_FRAMES_PER_PHASE == 2
+    frames = video(C)  # two a phase
+    assert judge_challenge(C, frames, tolerance=TOL).passed
+    one_less = [f for i, f in enumerate(frames) if i != 5]  # phase 2 keeps one frame
+    assert judge_challenge(C, one_less, tolerance=TOL).failure is Failure.TOO_FEW_FRAMES
