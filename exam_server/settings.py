@@ -61,6 +61,9 @@ class Settings:
     log_json: bool = True
     # Behind the reverse proxy, take the client address from X-Forwarded-For (rate limits per client).
     trust_proxy: bool = False
+    # Wrong passwords one client address may send in a sliding 10 minutes (logins and old passwords)
+    # before it gets 429 without the hash being computed; docs/security.md.
+    login_client_failures: int = 30
     # Answers arriving this long after an attempt's deadline (requests in flight) are still taken.
     exam_grace_seconds: int = 10
     # Consent and the pre-exam identity check (exam_server.identity) must pass before an attempt
@@ -209,6 +212,7 @@ def load_settings(env: Mapping[str, str] | None = None, *, demo: bool = False) -
         initial_password=initial_password,
         log_json=_bool(env, "DINGKAO_LOG_JSON", True),
         trust_proxy=_bool(env, "DINGKAO_TRUST_PROXY", False),
+        login_client_failures=_int(env, "DINGKAO_LOGIN_CLIENT_FAILURES", 30, lo=5, hi=100_000),
         exam_grace_seconds=_int(env, "DINGKAO_EXAM_GRACE_SECONDS", 10, lo=0, hi=300),
         exam_face_check=_bool(env, "DINGKAO_EXAM_FACE_CHECK", True),
         proctor_retention_days=_int(env, "DINGKAO_PROCTOR_RETENTION_DAYS", 30, lo=1, hi=3650),

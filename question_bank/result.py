@@ -158,7 +158,8 @@ class PreviewBuilder:
         else:
             self.first_ref[fp] = ref
         if len(self.first) < self.limit:
-            self.first.append(question_to_dict(q, embed_images=False))
+            # With the type's name beside its code: the preview shows names, never codes.
+            self.first.append({**question_to_dict(q, embed_images=False), "type_label": q.type.label_zh})
 
     @property
     def can_skip(self) -> bool:

@@ -6,16 +6,33 @@
 
 from __future__ import annotations
 
+import re
+
 from .model import IMAGE_MIME_TYPES, OPTION_LABELS, TF_OPTIONS, Question, QuestionType
 
 __all__ = ["question_problems", "MAX_STEM_CHARS", "MAX_OPTION_CHARS"]
 
 MAX_STEM_CHARS = 5000
 MAX_OPTION_CHARS = 1000
+# NUL and the other control characters no one types (a stem may run over lines and hold a tab): PostgreSQL
+# cannot store NUL, and none of them belongs in an exam. The service refuses the same at its edge.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+_CONTROL_OR_BREAK = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+
+
+def _text_problems(q: Question) -> list[tuple[str, str]]:
+    texts: list[tuple[str, str, bool]] = [("题干", q.stem, True), ("解析", q.explanation, True),
+                                          ("分类", q.category, False), ("编号", q.code, False)]
+    texts += [(f"选项{o.label}", o.text, True) for o in q.options]
+    if q.group is not None:
+        texts += [("共用题干", q.group.stem, True), ("共用题干组号", q.group.key, False)]
+        texts += [(f"共用选项{o.label}", o.text, True) for o in q.group.options]
+    return [(name, f"{name}含有不允许的控制字符（如空字符）")
+            for name, text, multiline in texts if (_CONTROL if multiline else _CONTROL_OR_BREAK).search(text)]
 
 
 def question_problems(q: Question) -> list[tuple[str, str]]:
-    out: list[tuple[str, str]] = []
+    out: list[tuple[str, str]] = _text_problems(q)
     t = q.type
     if not q.stem.strip():
         out.append(("题干", "题干为空"))

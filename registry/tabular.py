@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import InvalidInput
 
 MAX_ROWS = 200_000
+# NUL and the other control characters no one types (a cell may hold a line break): PostgreSQL cannot
+# store NUL, SQLite would keep it silently. The service refuses the same in every request at its edge.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+MAX_TEXT_PROBLEMS = 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,10 +61,15 @@ def read_table(name: str, data: bytes, *, required: tuple[str, ...]) -> list[Row
     if missing:
         raise InvalidInput("缺少列：" + "、".join(missing))
     rows = []
+    bad: list[str] = [f"第 1 行第 {i + 1} 列（表头）" for i, h in enumerate(header) if _CONTROL.search(h)]
     for offset, raw in enumerate(raw_rows[1:], start=2):
         values = {h: _cell(raw[i]) if i < len(raw) else "" for i, h in enumerate(header) if h}
+        bad += [f"第 {offset} 行“{h}”" for h, v in values.items() if _CONTROL.search(v)]
         if any(values.values()):
             rows.append(Row(offset, values))
+    if bad:
+        more = f"等 {len(bad)} 处" if len(bad) > MAX_TEXT_PROBLEMS else ""
+        raise InvalidInput("、".join(bad[:MAX_TEXT_PROBLEMS]) + more + "含有不允许的控制字符（如空字符），请删除后重新上传")
     if len(rows) > MAX_ROWS:
         raise InvalidInput(f"文件行数超过上限 {MAX_ROWS}")
     return rows

@@ -11,6 +11,7 @@ from registry import accounts
 from registry.idcard import mask_id_number, normalise_id_number, resident_id_problem
 from registry.passwords import hash_password, needs_rehash, verify_or_decoy
 from registry.models import Account
+from registry.errors import InvalidInput
 from registry.roles import ROLE_NAMES_ZH
 
 from ..web.api import ALL_ROLES, ANYONE, json_ok, parse_body
@@ -19,7 +20,7 @@ from ..web.keys import live_key, sessionmaker_key, settings_key, sms_key
 from ..web.pages import NEXT_URL
 from ..web.routes import routes
 from ..web.sessions import client_address, create_session, current_account, destroy_session
-from .login_guard import LoginGuard, login_subject
+from .login_guard import LoginGuard, login_subject, password_subject
 from .phone_codes import PhoneCodes
 from .schemas import LoginBody, PasswordBody, PhoneBindBody, PhoneCodeBody
 
@@ -37,30 +38,41 @@ async def login(request: web.Request) -> web.StreamResponse:
             problem = resident_id_problem(login_name)
             if problem:
                 raise ApiError(problem, fields={"login": problem})
-    guard = LoginGuard(request.app[live_key])
-    subject = login_subject(body.kind, login_name)
-    await guard.ensure_not_locked(subject)
-    async with request.app[sessionmaker_key]() as session, session.begin():
-        account = await accounts.find_for_login(session, kind=body.kind, login=login_name)
-        usable = account if account is not None and account.is_active else None
-        # Argon2 takes ~0.13 s of CPU and releases the GIL: off the event loop, a crowd logging in
-        # before a sitting does not hold up the answers being saved meanwhile.
-        matches = await asyncio.to_thread(verify_or_decoy, usable.password_hash if usable else None, body.password)
-        if usable is None or not matches:
-            count = await guard.failed(subject)
-            left = LoginGuard.MAX_FAILURES - count
-            what = "证件号码" if body.kind == "physician" else "用户名"
-            message = f"{what}或密码错误" + (f"，还可尝试 {left} 次" if 0 < left < 3 else "")
-            if left <= 0:
-                message = "密码错误次数过多，账户已锁定 15 分钟"
-            raise ApiError(message, fields={"password": message}, code="bad_credentials", status=401)
-        await guard.succeeded(subject)
-        if needs_rehash(usable.password_hash):
-            usable.password_hash = await asyncio.to_thread(hash_password, body.password)
-        step = accounts.next_step_after_login(usable)
+    guard = _guard(request)
+    # One guess claimed before the hash (429 with Retry-After when the account or this client has had
+    # its share), so parallel guesses cannot outrun the lock.
+    reservation = await guard.reserve(login_subject(body.kind, login_name), client_address(request))
+    decided = False
+    try:
+        async with request.app[sessionmaker_key]() as session, session.begin():
+            account = await accounts.find_for_login(session, kind=body.kind, login=login_name)
+            usable = account if account is not None and account.is_active else None
+            # Argon2 takes ~0.13 s of CPU and releases the GIL: off the event loop, a crowd logging in
+            # before a sitting does not hold up the answers being saved meanwhile.
+            matches = await asyncio.to_thread(verify_or_decoy, usable.password_hash if usable else None, body.password)
+            decided = True
+            if usable is None or not matches:
+                left = await guard.failed(reservation)
+                what = "证件号码" if body.kind == "physician" else "用户名"
+                message = f"{what}或密码错误" + (f"，还可尝试 {left} 次" if 0 < left < 3 else "")
+                if left <= 0:
+                    message = "密码错误次数过多，账户已锁定 15 分钟"
+                raise ApiError(message, fields={"password": message}, code="bad_credentials", status=401)
+            await guard.succeeded(reservation)
+            if needs_rehash(usable.password_hash):
+                usable.password_hash = await asyncio.to_thread(hash_password, body.password)
+            step = accounts.next_step_after_login(usable)
+    except BaseException:
+        if not decided:  # the database failed before a verdict: the guess is given back
+            await guard.release(reservation)
+        raise
     response = json_ok({"next": NEXT_URL[step], "role": usable.role})
     await create_session(request, response, usable)
     return response
+
+
+def _guard(request: web.Request) -> LoginGuard:
+    return LoginGuard(request.app[live_key], client_failures=request.app[settings_key].login_client_failures)
 
 
 @routes.post("/api/v1/auth/logout", summary="退出登录", roles=ANYONE, before_setup=True, tags=("auth",))
@@ -95,8 +107,19 @@ async def change_password(request: web.Request) -> web.StreamResponse:
         account = await session.get(Account, current_account(request).id)
         if account is None:
             raise ApiError("请先登录", code="not_logged_in", status=401)
-        await accounts.change_password(session, account, old=body.old_password, new=body.new_password,
-                                       confirm=body.confirm_password, initial_password=settings.initial_password)
+        # The old password is a guess like a login's: claimed before it is hashed, locked after five.
+        guard = _guard(request)
+        reservation = await guard.reserve(password_subject(account.id), client_address(request), what="修改密码")
+        try:
+            await accounts.change_password(session, account, old=body.old_password, new=body.new_password,
+                                           confirm=body.confirm_password, initial_password=settings.initial_password)
+        except InvalidInput as exc:
+            if "old_password" in exc.fields:
+                await guard.failed(reservation)
+            else:
+                await guard.succeeded(reservation)
+            raise
+        await guard.succeeded(reservation)
         step = accounts.next_step_after_login(account)
     response = json_ok({"next": NEXT_URL[step]})
     await create_session(request, response, account)  # the old session ended with the old password

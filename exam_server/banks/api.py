@@ -28,6 +28,9 @@ from . import question_cueing, question_enemies, question_store
 ADMIN = (Role.ADMIN,)
 TAGS = ("question_bank",)
 UPLOAD_MAX_BYTES = 50 * 1024 * 1024
+# What a question file may unpack to at the upload guard: the XLSX reader's own bound (a large bank's
+# sheet XML is big; the compression-ratio rule still stops bombs).
+UNPACKED_MAX_BYTES = 1024 * 1024 * 1024
 PREVIEW_ROWS = 20
 TEMPLATE_NAME = "试题导入模板.xlsx"
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -151,7 +154,8 @@ async def bank_import(request: web.Request) -> web.StreamResponse:
     bank_name = question_store.check_bank_name(request.query.get("bank", ""))
     dry_run = request.query.get("dry_run", "") in ("1", "true", "yes")
     skip = request.query.get("skip_unsupported", "") in ("1", "true", "yes")
-    data, filename = await read_upload(request, "file", UPLOAD_MAX_BYTES, "试题文件")
+    data, filename = await read_upload(request, "file", UPLOAD_MAX_BYTES, "试题文件",
+                                         unpacked_limit=UNPACKED_MAX_BYTES)
     # Parsing a large spreadsheet takes seconds: keep the event loop serving meanwhile.
     result = await asyncio.to_thread(read_file, data, filename=filename or None)
     if dry_run:

@@ -15,7 +15,7 @@ from ..web.params import path_id, read_upload
 from ..web.routes import routes
 from ..web.sessions import current_actor
 from . import import_jobs
-from .api import UPLOAD_MAX_BYTES, _attachment
+from .api import UNPACKED_MAX_BYTES, UPLOAD_MAX_BYTES, _attachment
 from .keys import import_jobs_key
 
 ADMIN = (Role.ADMIN,)
@@ -45,7 +45,8 @@ async def job_upload(request: web.Request) -> web.StreamResponse:
     from . import question_store
 
     bank_name = question_store.check_bank_name(request.query.get("bank", ""))
-    data, filename = await read_upload(request, "file", UPLOAD_MAX_BYTES, "试题文件")
+    data, filename = await read_upload(request, "file", UPLOAD_MAX_BYTES, "试题文件",
+                                         unpacked_limit=UNPACKED_MAX_BYTES)
     job_id = await request.app[import_jobs_key].upload(data=data, filename=filename, bank_name=bank_name,
                                                        actor_id=current_actor(request).account_id)
     del data

@@ -30,7 +30,7 @@ class LiveState(Protocol):
     async def get_touch(self, key: str, ttl: float) -> str | None: ...
     async def set(self, key: str, value: str, *, ttl: float | None = None, only_if_absent: bool = False) -> bool: ...
     async def delete(self, *keys: str) -> None: ...
-    async def incr(self, key: str, *, ttl: float | None = None) -> int: ...
+    async def incr(self, key: str, *, ttl: float | None = None, by: int = 1) -> int: ...
     async def ttl(self, key: str) -> float | None: ...
     async def expire(self, key: str, ttl: float) -> None: ...
     def lock(self, name: str, *, ttl: float = 10.0, wait: float = 0.0) -> contextlib.AbstractAsyncContextManager[None]: ...
@@ -104,12 +104,12 @@ class MemoryLiveState:
         for key in keys:
             self._values.pop(key, None)
 
-    async def incr(self, key: str, *, ttl: float | None = None) -> int:
+    async def incr(self, key: str, *, ttl: float | None = None, by: int = 1) -> int:
         item = self._alive(key)
         if item is None:
-            value, expires = 1, (None if ttl is None else time.monotonic() + ttl)
+            value, expires = by, (None if ttl is None else time.monotonic() + ttl)
         else:
-            value, expires = int(item[0]) + 1, item[1]
+            value, expires = int(item[0]) + by, item[1]
         self._values[key] = (str(value), expires)
         return value
 
@@ -169,10 +169,10 @@ _UNLOCK = """
 if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end
 return 0
 """
-# INCR and set the TTL only when the counter is new, atomically.
+# INCRBY and set the TTL only when the counter is new (has none yet), atomically.
 _INCR = """
-local v = redis.call('incr', KEYS[1])
-if v == 1 and tonumber(ARGV[1]) > 0 then redis.call('pexpire', KEYS[1], ARGV[1]) end
+local v = redis.call('incrby', KEYS[1], ARGV[2])
+if tonumber(ARGV[1]) > 0 and redis.call('pttl', KEYS[1]) < 0 then redis.call('pexpire', KEYS[1], ARGV[1]) end
 return v
 """
 
@@ -218,8 +218,8 @@ class RedisLiveState:
         if keys:
             await self._redis.delete(*(self._k(k) for k in keys))
 
-    async def incr(self, key: str, *, ttl: float | None = None) -> int:
-        return int(await self._incr(keys=[self._k(key)], args=[0 if ttl is None else int(ttl * 1000)]))
+    async def incr(self, key: str, *, ttl: float | None = None, by: int = 1) -> int:
+        return int(await self._incr(keys=[self._k(key)], args=[0 if ttl is None else int(ttl * 1000), by]))
 
     async def ttl(self, key: str) -> float | None:
         ms = await self._redis.pttl(self._k(key))

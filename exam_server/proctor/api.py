@@ -222,7 +222,7 @@ async def _rate_limit(request: web.Request, key: str, *, per: float, limit: int)
 
 
 @routes.post("/api/v1/attempts/{attempt_id}/frames", summary="考试中上传一帧摄像头画面（JPEG/PNG，立即返回，后台分析）",
-             roles=PHYSICIAN, tags=("proctoring",), attempt_token=True)
+             roles=PHYSICIAN, tags=("proctoring",), attempt_token=True, raw_body=True)
 async def upload_frame(request: web.Request) -> web.StreamResponse:
     if request.content_type not in ("image/jpeg", "image/png"):
         raise ApiError("画面应为 JPEG 或 PNG 图片", code="unsupported_media_type", status=415)
@@ -413,7 +413,10 @@ async def _evidence(request: web.Request, which: str) -> web.StreamResponse:
         e = await session.get(ProctorEvent, path_id(request, "event_id"))
         if e is None:
             raise NotFound("画面不存在")
-        await exam_attempts.attempt_in_scope(session, actor, e.attempt_id)
+        try:
+            await exam_attempts.attempt_in_scope(session, actor, e.attempt_id)
+        except NotFound:  # another body's candidate: answered exactly as a missing event (issue 21)
+            raise NotFound("画面不存在") from None
     key = e.frame_key if which == "frame" else e.thumb_key
     if key is None:
         raise ApiError("画面已按保存期限删除或未保存", code="not_found", status=404)

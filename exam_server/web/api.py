@@ -13,6 +13,7 @@ from pydantic import BaseModel, ValidationError
 from registry.roles import Role
 
 from .edge import out_of_range
+from .text import SUSPECT_JSON, check_json_text
 from .errors import ApiError
 
 Handler = Callable[..., Awaitable[web.StreamResponse]]
@@ -38,6 +39,13 @@ class Endpoint:
     # ...which may come as the ``token`` query parameter: only for an event stream, which the
     # browser's EventSource opens without custom headers.
     token_in_query: bool = False
+    # The handler reads the raw body itself (a webcam frame); otherwise an endpoint with neither a
+    # body model nor `multipart` takes no body, and one sent is refused before it is read.
+    raw_body: bool = False
+
+    @property
+    def takes_body(self) -> bool:
+        return self.body is not None or self.multipart or self.raw_body
 
 
 class ApiRoutes:
@@ -47,11 +55,12 @@ class ApiRoutes:
     def route(self, method: str, path: str, *, summary: str, roles: frozenset[Role] | set[Role] | tuple[Role, ...],
               body: type[BaseModel] | None = None, before_setup: bool = False, multipart: bool = False,
               tags: tuple[str, ...] = (), query: dict[str, str] | None = None,
-              attempt_token: bool = False, token_in_query: bool = False) -> Callable[[Handler], Handler]:
+              attempt_token: bool = False, token_in_query: bool = False,
+              raw_body: bool = False) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:
             self.endpoints.append(Endpoint(method, path, handler, summary, frozenset(roles), body, before_setup,
                                            multipart, tags, query or {}, attempt_token or token_in_query,
-                                           token_in_query))
+                                           token_in_query, raw_body))
             return handler
 
         return register
@@ -138,6 +147,8 @@ async def parse_body(request: web.Request, model: type[BaseModel]) -> Any:
         raise ApiError("请求内容不是有效的 JSON") from None
     if not isinstance(data, dict):
         raise ApiError("请求内容应为 JSON 对象")
+    if SUSPECT_JSON.search(raw):
+        check_json_text(data, {name: info.title or name for name, info in model.model_fields.items()})
     try:
         body = model.model_validate(data)
     except ValidationError as exc:
@@ -186,6 +197,9 @@ def openapi_document(routes: ApiRoutes, *, version: str) -> dict[str, Any]:
                 "application/json": {"schema": {"$ref": f"#/components/schemas/{ep.body.__name__}"}}}}
         elif ep.multipart:
             op["requestBody"] = {"required": True, "content": {"multipart/form-data": {"schema": {"type": "object"}}}}
+        elif ep.raw_body:
+            op["requestBody"] = {"required": True, "content": {t: {"schema": {"type": "string", "format": "binary"}}
+                                                               for t in ("image/jpeg", "image/png")}}
         paths.setdefault(_openapi_path(ep.path), {})[ep.method.lower()] = op
     return {
         "openapi": "3.1.0",

@@ -16,6 +16,7 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
 from .errors import ApiError
+from .text import check_query_text, has_control
 
 # Ids and integers are stored as PostgreSQL INTEGER; SQLite's 64-bit integers are wider, so this one bound
 # keeps both databases from overflowing (and answers the same on both).
@@ -112,6 +113,20 @@ def check_query_ids(request: web.Request, titles: dict[str, str]) -> None:
         raise ApiError("；".join(fields.values()), fields=fields, code="invalid_input")
 
 
+# What an endpoint that takes no body still accepts: nothing, or a token like `{}` or `null` that pages
+# and clients send by habit.
+EMPTY_BODY_MAX = 16
+
+
+def refuse_unwanted_body(request: web.Request) -> None:
+    """An endpoint that takes no body refuses one by its headers, before a byte of it is read."""
+    if request.method in ("GET", "HEAD", "OPTIONS") or not request.body_exists:
+        return
+    length = request.content_length
+    if length is None or length > EMPTY_BODY_MAX:  # chunked (no length) or more than an empty object
+        raise ApiError("此操作不需要提交内容，请求内容过大", code="too_large", status=413)
+
+
 def missing_message(request: web.Request) -> str:
     return "记录不存在" if request.path.startswith("/api/") else "页面不存在"
 
@@ -119,8 +134,13 @@ def missing_message(request: web.Request) -> str:
 @web.middleware
 async def edge_middleware(request: web.Request, handler):  # type: ignore[no-untyped-def]
     for name, raw in request.match_info.items():
-        if is_id_param(name) and parse_id(raw) is None:
+        if (is_id_param(name) and parse_id(raw) is None) or has_control(raw):
             raise RecordMissing(missing_message(request))
+    routed = getattr(request.match_info, "handler", None)  # (an empty match info is falsy)
+    if request.query_string:
+        check_query_text(request.query, getattr(routed, "query_titles", None) or {})
+    if getattr(routed, "takes_body", True) is False:
+        refuse_unwanted_body(request)
     if request.body_exists and (request.content_type in _JSON_TYPES or request.content_type.endswith("+json")):
         check_json_size(request.content_length)
         check_json_shape(await request.read())  # read() keeps the bytes for the handler

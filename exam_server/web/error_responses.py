@@ -44,7 +44,10 @@ async def error_middleware(request: web.Request, handler):  # type: ignore[no-un
     try:
         return await handler(request)
     except ApiError as exc:
-        return await _respond(request, exc.status, exc.code, exc.message, exc.fields)
+        response = await _respond(request, exc.status, exc.code, exc.message, exc.fields)
+        if getattr(exc, "retry_after", None):
+            response.headers["Retry-After"] = str(exc.retry_after)
+        return response
     except RegistryError as exc:
         for cls, status, code in REGISTRY_STATUS:
             if isinstance(exc, cls):

@@ -37,6 +37,11 @@ class TooManyRequests(ApiError):
     status = 429
     code = "too_many_requests"
 
+    def __init__(self, message: str, *, retry_after: float | None = None, **kw) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(message, **kw)
+        # Whole seconds until a retry can succeed, sent as Retry-After (RFC 9110).
+        self.retry_after = None if retry_after is None else max(1, int(-(-retry_after // 1)))
+
 
 REGISTRY_STATUS: list[tuple[type[RegistryError], int, str]] = [
     (InvalidInput, 400, "invalid_input"),

@@ -47,6 +47,8 @@ def _guard(ep: Endpoint) -> web.Handler:
         return await ep.handler(request)
 
     guarded.takes_attempt_token = ep.attempt_token  # type: ignore[attr-defined]  # read by csrf_middleware
+    guarded.query_titles = ep.query  # type: ignore[attr-defined]  # read by edge_middleware
+    guarded.takes_body = ep.takes_body  # type: ignore[attr-defined]  # read by edge_middleware
     return guarded
 
 

@@ -17,9 +17,9 @@ from typing import Callable, Iterable, Iterator
 from ..errors import ImportFormatError, Problem, UnsupportedFormatError
 from ..model import Question
 from ..result import Event, ImportResult, collect
-from ._safety import MAX_UPLOAD_BYTES
+from ._safety import MAX_RATIO, MAX_UPLOAD_BYTES, SafeZip
 
-__all__ = ["FORMATS", "WRITABLE_FORMATS", "detect_format", "iter_file", "read_file", "read_file_strict", "write_questions",
+__all__ = ["SafeZip", "MAX_RATIO", "FORMATS", "WRITABLE_FORMATS", "detect_format", "iter_file", "read_file", "read_file_strict", "write_questions",
            "images_lost_on_export"]
 
 FORMATS = ("xlsx", "csv", "aiken", "gift", "moodle_xml", "qti21", "text")
@@ -67,7 +67,7 @@ def detect_format(data: bytes, *, filename: str | None = None) -> str:
     if any("题型" in l and "题干" in l for l in first_lines):
         return "csv"
     if any("题目类型" in l for l in first_lines):
-        return "csv"  # a foreign one-option-per-row template; the CSV reader refuses it clearly
+        return "csv"  # the one-row-per-option layout (题目类型 / 是否正确项), read by the CSV reader
     if _AIKEN_ANSWER.search(text):
         return "aiken"
     if _GIFT_HINT.search(text):

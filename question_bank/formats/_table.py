@@ -36,6 +36,7 @@ from ..normalise import (
 )
 from ..result import Event, ImportResult, collect, drain
 from ..validate import question_problems
+from ._option_rows import is_option_rows_header, iter_option_rows
 
 __all__ = ["COLUMNS", "read_rows", "iter_rows", "questions_to_rows", "GROUP_STEM", "GROUP_OPTIONS", "INSTRUCTIONS"]
 
@@ -120,7 +121,7 @@ def iter_rows(rows: Iterable[tuple[int, Sequence[object]]], *, format_name: str)
     header: dict[str, int] | None = None
     for row_no, cells in it:
         names = [clean_text(c).strip("*＊ ") for c in cells]
-        if "题型" in names and "题干" in names:
+        if "题型" in names and "题干" in names and not is_option_rows_header(names):
             header = {}
             for i, n in enumerate(names):
                 if n in COLUMNS:
@@ -133,10 +134,9 @@ def iter_rows(rows: Iterable[tuple[int, Sequence[object]]], *, format_name: str)
                 yield from drain(result)
                 return
             break
-        if "题目类型" in names or "是否正确项" in names:
-            problems.append(Problem(row_no, "表头", f"{_loc(row_no)}：这是“每个选项一行”的其他系统模板（题目类型/是否正确项），"
-                                                    "本系统不支持，请下载本系统的导入模板重新填写", whole_file=True))
-            yield from drain(result)
+        if is_option_rows_header(names):
+            # The other common Chinese layout, one row per option: its own reader takes the rest.
+            yield from iter_option_rows(row_no, names, it, format_name=format_name)
             return
         if row_no >= 10:
             break

@@ -28,6 +28,9 @@ def test_partial_import_through_the_page_survives_a_reload(make_context, screens
     expect(job.locator("[data-skip]")).to_be_checked()  # a file from another system: skipping is offered ticked
     expect(job.locator("[data-report]")).to_have_attribute("href", "/api/v1/admin/import-jobs/" + page.evaluate(
         "document.querySelector('[data-report]').href.split('/').slice(-2)[0]") + "/problems.csv")
+    # Types by name (A1型题（单选）, 判断题 ...), never the codes A1 / X / TF.
+    types = page.locator("#preview-table tbody tr td:nth-child(2)").all_inner_texts()
+    assert types and all(t.endswith(("）", "判断题")) and ("型题" in t or t == "判断题") for t in types if t), types
     shot(page, screenshots, f"import-preview-{kind}")
 
     page.reload()  # the job is found again after a reload

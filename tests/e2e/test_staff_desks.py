@@ -80,7 +80,13 @@ def test_the_body_sets_proctoring_for_a_schedule_made_for_every_body(make_contex
     page, audit = staff_page(make_context, kind, "body01")
     page.goto("/schedules")
     row = page.locator("#schedules tbody tr", has_text="全部考核机构").first
+    expect(row.locator("[data-review]")).to_be_visible()
     audit.check("考试安排")
+    if kind == "desktop":  # the whole table fits: 违规复核 is not scrolled out of sight
+        wrap = page.locator("#schedules").locator("xpath=..")
+        assert wrap.evaluate("w => w.scrollWidth <= w.clientWidth"), "the 考试安排 table is clipped"
+        link, box = row.locator("[data-review]").bounding_box(), wrap.bounding_box()
+        assert link and box and link["x"] + link["width"] <= box["x"] + box["width"]
     row.locator("[data-proctoring]").click()
     page.wait_for_url("**/proctoring")
     facts = page.locator("[data-schedule-facts]")
@@ -295,3 +301,21 @@ def test_the_statistics_charts_are_readable(make_context, screenshots: Path, kin
         assert dots >= 7 and ticks[-1] > 0, (dots, ticks)
         shot(page, screenshots, f"statistics-{username}-{kind}")
         page.context.close()
+
+
+@pytest.mark.parametrize("kind", ["phone", "desktop"])
+def test_registration_step_one_has_no_broken_image_before_a_photo(make_context, screenshots: Path, kind: str) -> None:  # type: ignore[no-untyped-def]
+    from .steps import first_login_physician, open_registration
+
+    officer_name, name, index = {"phone": ("inst03", "孙海燕", 6), "desktop": ("inst01", "张晓明", 0)}[kind]
+    officer, _ = staff_page(make_context, "desktop", officer_name)
+    open_registration(officer, name)
+    officer.context.close()
+    page = make_context(kind).new_page()
+    audit = PageAudit(page)
+    first_login_physician(page, index, phone=f"139000000{index}7")
+    page.goto("/register/basic")
+    expect(page.locator("[data-photo-empty]")).to_have_text("尚未上传照片")
+    expect(page.locator("#photo-preview")).to_be_hidden()
+    audit.check("我要报名 第 1 步（未上传照片）")
+    shot(page, screenshots, f"register-basic-no-photo-{kind}")

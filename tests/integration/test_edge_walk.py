@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import typing
+from urllib.parse import quote
 from typing import Any
 
 from pydantic import BaseModel
@@ -17,6 +18,7 @@ import exam_server.app  # noqa: F401  (imports every handler module, which regis
 from exam_server.web.api import Endpoint
 from exam_server.web.edge import JSON_MAX_BYTES, JSON_MAX_DEPTH
 from exam_server.web.routes import routes
+from registry.application import STEPS
 
 from ..helpers import Api
 from .test_scope import PHYSICIAN_ACTOR, World, build_world, fill, sample_body
@@ -127,8 +129,10 @@ async def test_a_deeply_nested_or_oversized_body_is_refused_before_parsing_on_ev
         path = fill(ep.path, world.path_values)
         for name in ("anonymous", actor_for(world, ep)[0]):
             api = world.actors[name]
+            # An endpoint that takes no body refuses any by its headers, before reading it (issue 21).
             for raw, expected, code in ((deep, 400, "too_deep"), (deep_object, 400, "too_deep"),
-                                        (huge, 413, "too_large")):
+                                        (huge, 413, "too_large")) if ep.takes_body else \
+                    ((deep, 413, "too_large"), (deep_object, 413, "too_large"), (huge, 413, "too_large")):
                 status, body = await api.request(ep.method, path, data=raw,
                                                  headers={"Content-Type": "application/json"})
                 error = body.get("error", {}) if isinstance(body, dict) else {}
@@ -195,3 +199,113 @@ async def test_every_page_with_an_id_in_its_path_answers_404_for_an_impossible_i
     assert problems == []
     status, text, _ = await world.actors["admin"].page("/admin/banks?bank=99999999999")
     assert status == 200
+
+
+# Issue 21: text is checked once, at the edge. NUL (a 500 on PostgreSQL, stored silently on SQLite), other
+# C0 controls, DEL, a C1 control, a lone surrogate and, in a field that is not free text, a line break.
+CONTROL_TEXTS = ["\x00", "名字\x00", "a\x01b", "a\x1bb", "x\x7f", "a\x85b", "\ud800"]
+QUERY_TEXTS = ["%00", "a%00b", "a%01b", "%1B", "%7F", "%C2%85", "a%0Ab"]
+UPLOAD_FIELDS = ("file", "photo", "proof", "seal")
+
+
+def refused_as_text(status: int, body: Any, field: str) -> bool:
+    error = body.get("error", {}) if isinstance(body, dict) else {}
+    return (status == 400 and error.get("code") == "invalid_text" and field in error.get("fields", {})
+            and bool(re.search(r"[\u4e00-\u9fff]", error["fields"][field])))
+
+
+async def test_nul_and_control_characters_in_every_declared_field_are_refused_naming_it(client, make_client) -> None:  # type: ignore[no-untyped-def]
+    world = await build_world(client, make_client)
+    world.path_values["step"] = STEPS[0]
+    problems: list[str] = []
+    names_refused: set[str] = set()
+    walked = 0
+    for ep in routes.endpoints:
+        name, api = actor_for(world, ep)
+        path = fill(ep.path, world.path_values)
+        for query in ep.query:
+            for text in QUERY_TEXTS:
+                status, body = await call(api, ep.method, f"{path}?{query}={text}", sample_body(ep.body))
+                walked += 1
+                if not refused_as_text(status, body, query):
+                    problems.append(f"{name} {ep.method} {path}?{query}={text}: {status} {body}")
+        for param in re.findall(r"\{([^}:]+)", ep.path):  # text path segments (a step, a certificate number)
+            status, body = await call(api, ep.method, fill(ep.path, {**world.path_values, param: "a%00b"}),
+                                      sample_body(ep.body))
+            walked += 1
+            if status != 404:
+                problems.append(f"{name} {ep.method} {ep.path} {param}=NUL: {status} {body}")
+        if ep.body is not None:
+            base = sample_body(ep.body)
+            for field in ep.body.model_fields:
+                for text in CONTROL_TEXTS:
+                    for value in (text, [text], {"key": text}):
+                        status, body = await call(api, ep.method, path, {**base, field: value})
+                        walked += 1
+                        if not refused_as_text(status, body, field):
+                            problems.append(f"{name} {ep.method} {path} {field}={value!r}: {status} {body}")
+        if ep.multipart:
+            # Written out by hand: aiohttp's client will not put a control character in a part header.
+            # Both spellings of a file name: plain, and RFC 5987's percent-encoded filename*.
+            for text in CONTROL_TEXTS[:-1]:
+                for disposition in (f'filename="名单{text}.xlsx"', f"filename*=UTF-8''{quote('名单' + text + '.xlsx')}"):
+                    parts = b"".join(b"--BOUNDARY\r\nContent-Disposition: form-data; name=\"" + field.encode()
+                                     + b"\"; " + disposition.encode() + b"\r\nContent-Type: application/octet-stream"
+                                     b"\r\n\r\n%PDF-1.4 x\r\n" for field in UPLOAD_FIELDS) + b"--BOUNDARY--\r\n"
+                    status, body = await api.request(ep.method, path + ("?bank=题库" if "bank" in ep.query else ""),
+                                                     data=parts, headers={"Content-Type": "multipart/form-data; boundary=BOUNDARY"})
+                    walked += 1
+                    if status == 400 and body["error"]["code"] == "invalid_text" and "文件名" in body["error"]["message"]:
+                        names_refused.add(ep.path)
+                    elif not 400 <= status < 500:  # refused earlier (a physician whose registration is not open)
+                        problems.append(f"{name} {ep.method} {path} file name {disposition!r}: {status} {body}")
+    assert walked > 1000
+    assert problems == [], "\n".join(problems[:40])
+    assert {"/api/v1/admin/staff-accounts/import", "/api/v1/admin/import-jobs", "/api/v1/body/seal"} <= names_refused
+
+
+async def test_line_breaks_stay_in_free_text_and_the_reported_requests_are_refused(client, make_client) -> None:  # type: ignore[no-untyped-def]
+    world = await build_world(client, make_client)
+    anonymous, admin, inst = world.actors["anonymous"], world.actors["admin"], world.actors["inst03"]
+    # The login, both kinds: refused at the edge, naming the field.
+    for kind in ("staff", "physician"):
+        for field in ("login", "password"):
+            payload = {"kind": kind, "login": "admin", "password": "x", field: "ad\x00min"}
+            status, body = await anonymous.post("/api/v1/auth/login", payload)
+            assert refused_as_text(status, body, field), body
+            assert ("账号" if field == "login" else "密码") in body["error"]["message"], body
+    # Lists searched with a NUL.
+    for api, path in ((inst, "/api/v1/physicians?q=%00"), (inst, "/api/v1/reviews?q=%00"),
+                      (admin, "/api/v1/staff-accounts?q=%00"), (inst, "/api/v1/physician-accounts?q=%00"),
+                      (admin, "/api/v1/admin/question-banks/1/questions?category=%00"),
+                      (admin, "/api/v1/admin/question-banks/1/questions?q=%00")):
+        status, body = await api.get(path)
+        assert status == 400 and body["error"]["code"] == "invalid_text", (path, body)
+    # A reason may run over lines; a department's name may not.
+    status, body = await inst.post("/api/v1/departments", {"name": "中医\n内科"})
+    assert refused_as_text(status, body, "name"), body
+    status, body = await inst.post("/api/v1/departments", {"name": "中医内科二"})
+    assert status == 200, body
+    status, body = await inst.post(f"/api/v1/physicians/{world.path_values['physician_id']}/transfer",
+                                   {"institution_id": 1, "reason": "第一行\n第二行\t说明"})
+    assert status != 400 or body["error"]["code"] != "invalid_text", body
+
+
+async def test_spreadsheet_cells_with_control_characters_are_refused_by_row_and_column(client) -> None:  # type: ignore[no-untyped-def]
+    from question_bank.formats._table import COLUMNS
+
+    from ..flows import upload
+
+    await client.login_staff("admin")
+    staff = "用户名,姓名,角色,所属单位编码\nnew01,张\x00三,考核机构,BODY001\nnew02,李四\x01,考核机构,BODY001\n"
+    status, body = await upload(client, "/api/v1/admin/staff-accounts/import", "file", staff.encode(), "staff.csv")
+    assert status == 400, body
+    assert "第 2 行“姓名”" in body["error"]["message"] and "第 3 行“姓名”" in body["error"]["message"], body
+    assert "控制字符" in body["error"]["message"]
+    questions = ",".join(COLUMNS) + "\nA1,正确的\x00一题,甲,乙,丙,,,,,,B,1,测试,,,\nA1,第二题,甲\x1b,乙,丙,,,,,,B,1,测试,,,\n"
+    status, body = await upload(client, "/api/v1/admin/question-banks/import?bank=控制字符", "file",
+                                questions.encode("utf-8-sig"), "q.csv")
+    text = str(body)
+    assert status in (200, 400) and "题干含有不允许的控制字符" in text and "选项A含有不允许的控制字符" in text, body
+    status, banks = await client.get("/api/v1/admin/question-banks")
+    assert all(b["name"] != "控制字符" or b.get("question_count", 0) == 0 for b in banks["items"]), banks

@@ -96,6 +96,7 @@ async def test_dry_run_previews_then_import_stores_and_reimport_adds_nothing(cli
     assert preview["ok"] and preview["format"] == "xlsx" and preview["total"] == 7
     assert preview["would_create"] == 7 and preview["problems"] == [] and not preview["bank_exists"]
     assert preview["first"][0]["stem"] == "测试：医师定期考核的周期是" and len(preview["first"]) == 7
+    assert all(q["type_label"].endswith(("型题（单选）", "型题（多选）", "判断题", "型题（病例单选）", "型题（共用题干）", "型题（共用备选答案）")) for q in preview["first"])
     assert await counts(api) == before  # a dry run stores nothing
 
     status, body = await import_file(api, data, "题目.xlsx", "测试题库")

@@ -218,3 +218,18 @@ def test_one_request_carries_one_phase_and_at_most_six_frames():
     with pytest.raises(InvalidInput) as e:
         one_phase([SubmittedFrame(4, JPEG), SubmittedFrame(5, JPEG)])
     assert e.value.fields == {"frames": "一次只能提交当前阶段的画面"}
+
+
+def test_phase_refusals_carry_their_words_as_the_message_too():
+    with pytest.raises(IllegalTransition) as ended:
+        expected_phase(None, 0)
+    assert ended.value.message == "本次核验已结束，请重新开始"
+    with pytest.raises(InvalidInput) as wrong:
+        expected_phase(Progress(1, 0.0), 0)
+    assert wrong.value.message == "画面的阶段与当前提示不符"
+    for frames, words in (([SubmittedFrame(4, JPEG), SubmittedFrame(5, JPEG)], "一次只能提交当前阶段的画面"),
+                          ([SubmittedFrame(4, JPEG)] * (MAX_FRAMES_PER_PHASE + 1), "每个阶段的画面最多 6 张")):
+        with pytest.raises(InvalidInput) as e:
+            one_phase(frames)
+        assert e.value.message == words
+    assert one_phase([SubmittedFrame(2, PNG)]) == 2  # a single frame is a phase too

@@ -77,7 +77,7 @@
         var tr = el("tr"), opts = (q.options && q.options.length ? q.options : (q.group && q.group.options) || []);
         var key = q.type === "TF" ? (q.key[0] === "T" ? "正确" : "错误") : q.key.join("");
         var stem = (q.group && q.group.stem ? "【" + q.group.stem + "】" : "") + q.stem;
-        [q.source_ref || "", q.type, stem, opts.map(function (o) { return o.label + ". " + o.text; }).join("  "), key, q.points, q.category].forEach(function (t, i) {
+        [q.source_ref || "", q.type_label || "", stem, opts.map(function (o) { return o.label + ". " + o.text; }).join("  "), key, q.points, q.category].forEach(function (t, i) {
           tr.appendChild(el("td", t, i === 2 || i === 3 ? "stem" : ""));
         });
         body.appendChild(tr);

@@ -86,7 +86,9 @@
     photoInput.value = "";
     if (!r.ok) { dk.showErrors(form, r.data.error); return; }
     form.elements.photo_file_id.value = r.data.id;
-    document.getElementById("photo-preview").src = r.data.url;
+    var preview = document.getElementById("photo-preview");
+    preview.src = r.data.url; preview.hidden = false;
+    var empty = document.querySelector("[data-photo-empty]"); if (empty) empty.hidden = true;
     var ok = form.querySelector("[data-form-ok]"); ok.textContent = "照片已上传，检测到一张人脸"; ok.hidden = false;
   });
   var proofInput = document.getElementById("proof-input");

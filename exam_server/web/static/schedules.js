@@ -30,9 +30,11 @@
       var tr = el("tr"); tr.dataset.scheduleId = s.id;
       function td(text) { var c = el("td", text); tr.appendChild(c); return c; }
       td(s.title); td(s.practice_category || "全部"); td(s.body_name);
-      td(when(s.window_start) + " 至 " + when(s.window_end) + (s.closed_at ? "（已结束）" : ""));
+      // The window on two lines and the actions wrapping: the whole row fits a desktop page, so
+      // 违规复核 is never scrolled out of sight.
+      var win = td(when(s.window_start) + " 至\n" + when(s.window_end) + (s.closed_at ? "（已结束）" : "")); win.className = "when";
       td(s.time_limit_minutes + " 分钟"); td(s.attempts_allowed + " 次"); td(pts(s.pass_mark)); td(String(s.in_progress || 0));
-      var act = el("td"), btn = el("button", "查看考生", "btn small"); btn.type = "button";
+      var act = el("td", null, "acts"), btn = el("button", "查看考生", "btn small"); btn.type = "button";
       btn.addEventListener("click", function () { selected = s; loadAttempts(); card.scrollIntoView({ block: "start" }); });
       act.appendChild(btn);
       // Proctoring: the body sets rules and invigilators and reviews violations; an invigilator watches.

@@ -152,8 +152,12 @@ def test_qti22_package_refused_whole(samples):
 
 
 def test_chinese_samples(samples):
+    # One row per option (云帆's template): title row, header, instruction row, then the question.
     r = read_file(samples / "cn_excel_csv/yf-exam-lite/试题导入模板_reconstructed.csv")
-    assert r.questions == [] and "其他系统模板" in r.problems[0].message_zh
+    assert r.problems == [] and _types(r) == ["X"]
+    q = r.questions[0]
+    assert [o.text for o in q.options] == ["数字：2", "数字：3", "数字：6"] and q.key == ("A", "C")
+    assert q.stem == "找出以下可以被2整除的数（多选）" and q.explanation == "最基本的数学题，不做过多解析"
     r = read_file(samples / "cn_excel_csv/xmky-exam/txtEg_text_import_example.txt")
     assert r.format == "text"
     assert _types(r) == ["A1", "X", "TF", "TF"]
