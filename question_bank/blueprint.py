@@ -12,7 +12,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from .errors import BlueprintError, PoolShortfallError, Shortfall
-from .fill import draw_order, find_fill, reachable as _subset_sum_reachable, within as _within
+from .fill import draw_order, find_fill, groups_nest, reachable as _subset_sum_reachable, within as _within
 from .model import QuestionType
 from .normalise import normalise_category
 
@@ -169,8 +169,9 @@ def check_pool(blueprint: Blueprint, pool: "Pool | PoolCounts") -> list[Shortfal
 
     Only counts are read, so a :class:`~question_bank.pool.CountedPool` built from database
     aggregates answers the same as a :class:`~question_bank.pool.Pool` of every question. When
-    the pool has enemies (互斥题), a paper that fits by counts must also be proved drawable with
-    no two enemies in it (:func:`~question_bank.fill.find_fill`); the reason it is not is given."""
+    the pool has enemies (互斥题), or two group sections of one type share groups (nested
+    categories), a paper that fits by counts must also be proved drawable with no two enemies and
+    no group twice in it (:func:`~question_bank.fill.find_fill`); the reason it is not is given."""
     out: list[Shortfall] = []
     secs = blueprint.sections
     taken: list[int] = []
@@ -197,6 +198,26 @@ def check_pool(blueprint: Blueprint, pool: "Pool | PoolCounts") -> list[Shortfal
     out.sort(key=lambda s: s.section_index)
     if not out and getattr(pool, "has_enemies", False):
         out = find_fill(secs, pool).shortfalls  # type: ignore[arg-type]
+    elif not out and groups_nest(secs):
+        out = _shared_groups(secs, pool)
+    return out
+
+
+def _shared_groups(secs: tuple[Section, ...], pool: "Pool | PoolCounts") -> list[Shortfall]:
+    """Group sections of one type with nested categories share groups: the counts above hold for
+    each alone, the search proves a paper holds both with no group twice (no enemies here, so the
+    reason is worded without them)."""
+    fill = find_fill(secs, pool)  # type: ignore[arg-type]
+    out: list[Shortfall] = []
+    for f in fill.shortfalls:
+        s = secs[f.section_index]
+        name = f"第 {f.section_index + 1} 部分（{s.title}）"
+        where = s.category_prefix or "全部分类"
+        why = (f"{name}：{s.type.label_zh}（{where}）与其他部分共用题组，未能在限定步数内确认各部分能同时抽足，请调整题量或分类"
+               if fill.exhausted else
+               f"{name}：题库中 {s.type.label_zh}（{where}）的题组已被其他部分占用后，各组小题数无法恰好凑成 {s.count} 道"
+               "（同一组不能同时用于两个部分），请调整题量或补充题组")
+        out.append(Shortfall(f.section_index, s.title, s.count, f.available, why))
     return out
 
 

@@ -14,7 +14,8 @@ Random choices come from :class:`random.Random` seeded with the given seed only.
   group) is skipped when the paper already holds one of its enemies. When that leaves a section
   short, the paper is drawn by :func:`~question_bank.fill.find_fill` instead (first in a seeded
   random order, then in the order :func:`~question_bank.blueprint.check_pool` proved works), so a
-  blueprint the check accepted is always drawn.
+  blueprint the check accepted is always drawn. The same holds when two group sections of one type
+  share groups (nested categories) and the random draw used up groups the other section needed.
 * Options are shuffled per question (not for true/false) and relabelled A, B, C...; the drawn
   item keeps the map back to the original labels, and the key in display labels.
 """
@@ -28,7 +29,7 @@ from typing import Any, Collection, Mapping
 from .blueprint import Blueprint, Section, draw_order
 from .enemies import clashes, enemy_pairs_among
 from .errors import DrawError, PoolShortfallError, Shortfall
-from .fill import find_fill
+from .fill import find_fill, groups_nest
 from .model import OPTION_LABELS, Image, Option, Question, QuestionType
 from .pool import Pool
 
@@ -226,7 +227,7 @@ def draw_paper(
     rng = random.Random(str(seed))
     seen_units = {u for u in (pool.unit_of(str(r)) for r in seen) if u is not None}
     picked, shortfalls = _random_picks(pool, blueprint, rng, seen_units)
-    if shortfalls and pool.has_enemies:
+    if shortfalls and (pool.has_enemies or groups_nest(blueprint.sections)):
         picked = _filled_picks(pool, blueprint, rng, seen_units)
     elif shortfalls:
         raise PoolShortfallError(sorted(shortfalls, key=lambda x: x.section_index))

@@ -35,7 +35,7 @@ from .model import QuestionType
 if TYPE_CHECKING:  # pragma: no cover
     from .pool import PoolCounts
 
-__all__ = ["Fill", "find_fill", "draw_order", "within", "reachable", "BUDGET"]
+__all__ = ["Fill", "find_fill", "draw_order", "within", "groups_nest", "reachable", "BUDGET"]
 
 
 class Section(Protocol):
@@ -62,6 +62,7 @@ class Fill:
     free: dict[int, int] = field(default_factory=dict)
     units: dict[int, list[int]] = field(default_factory=dict)
     shortfalls: list[Shortfall] = field(default_factory=list)
+    exhausted: bool = False  # the step budget ran out before an answer
 
 
 class _OutOfBudget(Exception):
@@ -76,6 +77,13 @@ def within(prefix: str, outer: str) -> bool:
 def draw_order(sections: Sequence[Section]) -> list[int]:
     """Sections ordered most specific first, so nested prefixes never starve each other."""
     return sorted(range(len(sections)), key=lambda i: (-sections[i].category_prefix.count("/") - (sections[i].category_prefix != ""), i))
+
+
+def groups_nest(sections: Sequence[Section]) -> bool:
+    """Whether two group sections of one type draw from nested categories: they then share
+    groups, and group sizes that add up for each alone may not for both (counts cannot tell)."""
+    return any(a.type is b.type and (within(a.category_prefix, b.category_prefix) or within(b.category_prefix, a.category_prefix))
+               for i, a in enumerate(sections) if a.type.is_group for b in sections[i + 1:])
 
 
 def _where(s: "Section") -> str:
@@ -288,7 +296,7 @@ def find_fill(sections: Sequence["Section"], pool: "PoolCounts", *, budget: int 
         pos, _ = deepest[0] if deepest else (0, None)
         si = order[min(pos, len(order) - 1)]
         s = sections[si]
-        return Fill(False, shortfalls=[Shortfall(si, s.title, s.count, 0,
+        return Fill(False, exhausted=True, shortfalls=[Shortfall(si, s.title, s.count, 0,
                                                  f"{_name(si, s)}：互斥关系过于复杂，未能在限定步数内找到不含互斥题的组卷方案，"
                                                  "请减少题量或解除部分互斥关系")])
     if found:

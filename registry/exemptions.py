@@ -139,7 +139,7 @@ async def save_condition(session: AsyncSession, actor: Actor, *, code: str, name
     code, name = code.strip().upper(), name.strip()
     errors = {}
     if not code or len(code) > 32 or not code.replace("_", "").isalnum() or not code.isascii():
-        errors["code"] = "编码应为 1-32 位字母、数字或下划线"
+        errors["code"] = "代码应为 1-32 位字母、数字或下划线"
     if not name or len(name) > 255:
         errors["name"] = "请填写条件名称（不超过 255 个字）"
     if errors:

@@ -38,7 +38,8 @@ async def add_file(session: AsyncSession, actor: Actor, registration: Registrati
 
 
 async def readable_file(session: AsyncSession, actor: Actor, file_id: int) -> StoredFile:
-    """The file if the actor may see it: its physician, or staff overseeing the physician's institution."""
+    """The file if the actor may see it: its physician, or staff overseeing the physician's institution;
+    anything else answers exactly as a missing id (404, the same message)."""
     record = await session.get(StoredFile, file_id)
     if record is None or record.registration_id is None:
         raise NotFound("文件不存在")
@@ -48,8 +49,8 @@ async def readable_file(session: AsyncSession, actor: Actor, file_id: int) -> St
         raise NotFound("文件不存在")
     if actor.role is not Role.PHYSICIAN and not staff_see_contents(State(reg.state)):
         raise NotFound("文件不存在")  # an unsubmitted draft's uploads are the physician's alone
-    if actor.role is Role.INVIGILATOR and record.kind == "photo":
-        return record  # invigilators compare the live face with the enrolled photo
+    # Invigilators see no file by id: they compare a candidate's face with the enrolled photo through
+    # /api/v1/attempts/{id}/registration-photo, which checks that they follow that attempt.
     if not can_see_physician(actor, physician):
         raise NotFound("文件不存在")  # as a missing one: ids reveal nothing
     return record

@@ -14,6 +14,11 @@ times out (by CPU time) counts as killed. Equivalent mutants - changes no caller
 are listed with their reason in [[tool.mutation_score.equivalent]] (file, the original line and
 the mutated line, stripped) and counted nowhere. --keep leaves the scratch directory for
 `mutmut browse` / `mutmut show NAME` run inside it.
+
+Guards against a false score: the module's tests run once on the unmutated code first, and the
+run stops with an error if they fail (every mutant would then count as killed); hypothesis's
+example database is switched off (DINGKAO_HYPOTHESIS_NO_DATABASE, read by tests/conftest.py), so
+an example that failed once is not replayed for every later mutant.
 """
 
 from __future__ import annotations
@@ -111,8 +116,25 @@ def mutmut_command() -> list[str]:
     return [str(venv_python if venv_python.exists() else sys.executable), "-m", "mutmut"]
 
 
+def test_env() -> dict[str, str]:
+    return {**os.environ, "DINGKAO_SHARED_DIR": os.environ.get("DINGKAO_SHARED_DIR", str(REPO.parent / "shared")),
+            "DINGKAO_HYPOTHESIS_NO_DATABASE": "1"}
+
+
+def check_unmutated(module: str, work: Path, tests: list[str], mutmut_cfg: dict, log: Path) -> None:
+    """Stop when the selected tests fail on the unmutated code: every mutant would count as killed."""
+    python = mutmut_command()[0]
+    with log.open("w") as out:
+        done = subprocess.run([python, "-m", "pytest", "-q", "-n", "0", *mutmut_cfg.get("pytest_add_cli_args", []), *tests],
+                              cwd=work, env=test_env(), stdout=out, stderr=subprocess.STDOUT)
+    if done.returncode != 0:
+        tail = log.read_text("utf-8", errors="replace")[-3000:]
+        raise SystemExit(f"{module}: its tests fail on the unmutated code (pytest exit {done.returncode}), so no score "
+                         f"is given; fix the code or the tests first. The end of pytest's output:\n{tail}")
+
+
 def run_mutmut(work: Path, jobs: int, log: Path) -> None:
-    env = {**os.environ, "DINGKAO_SHARED_DIR": os.environ.get("DINGKAO_SHARED_DIR", str(REPO.parent / "shared"))}
+    env = test_env()
     with log.open("w") as out:
         done = subprocess.run([*mutmut_command(), "run", "--max-children", str(jobs)], cwd=work, env=env,
                               stdout=out, stderr=subprocess.STDOUT)
@@ -235,6 +257,7 @@ def measure(module: str, tests: list[str], mutmut_cfg: dict, pytest_cfg: dict, e
     work = prepare_workdir(module, tests, mutmut_cfg, pytest_cfg)
     log = work / "mutmut.log"
     try:
+        check_unmutated(module, work, tests, mutmut_cfg, work / "unmutated.log")
         run_mutmut(work, jobs, log)
         result = ModuleResult(module)
         for name, status in sorted(statuses(work).items(), key=lambda kv: _natural(kv[0])):

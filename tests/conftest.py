@@ -18,6 +18,14 @@ from sqlalchemy import text
 # Before anything imports registry.passwords; subprocesses the tests start inherit it.
 os.environ.setdefault("DINGKAO_PASSWORD_HASHING", "cheapest")
 
+# Set by scripts/mutation_score.py: hypothesis's example database would replay an example that
+# failed once (on one mutant, or on the unmutated code) for every later mutant, killing them all.
+if os.environ.get("DINGKAO_HYPOTHESIS_NO_DATABASE"):
+    from hypothesis import settings as hypothesis_settings
+
+    hypothesis_settings.register_profile("mutation", database=None)
+    hypothesis_settings.load_profile("mutation")
+
 
 import exam_server.banks.models  # noqa: F401  (the service's tables, so each test empties them too)
 import exam_server.exam.models  # noqa: F401

@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Iterator
 
 import pytest
+from playwright.sync_api import expect
+
 from ..server_env import clean_env, listening_port
 
 REPO = Path(__file__).resolve().parents[2]
@@ -26,6 +28,11 @@ CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
     "--no-first-run", "--disable-sync", "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
 ]
+# expect() does not follow the context's default timeout: it waits 5 s unless told. On the busy shared
+# machine a form's answer after a server round trip has taken longer (the schedules page's 已安排 at
+# load ~25), so assertions get the same generous safety net as actions; only a failing step waits it.
+expect.set_options(timeout=30_000)
+
 PHONE = {"viewport": {"width": 375, "height": 667}, "is_mobile": True, "has_touch": True, "device_scale_factor": 2}
 DESKTOP = {"viewport": {"width": 1280, "height": 800}}
 

@@ -17,7 +17,8 @@ It fails on
 - the page scrolling sideways.
 
 Only what is rendered counts: hidden elements, <script>/<style> and input values are not read.
-Text inside an element marked translate="no" is data (a person's own entry, a proper name in Latin
+An element marked data-identifier holds an identifier an admin needs (shown under a 代码 heading) and
+is not read. Text inside an element marked translate="no" is data (a person's own entry, a proper name in Latin
 letters) and is not checked for English words; it is still checked for codes.
 """
 
@@ -63,6 +64,8 @@ _AUDIT_JS = r"""
     const el = n.parentElement;
     if (!el || el.closest('script,style,noscript,template,textarea') || !n.textContent.trim()) continue;
     if (!visible(el)) continue;
+    // An identifier an admin needs (a condition's 代码, the key its form saves under) is marked as such.
+    if (el.closest('[data-identifier]')) continue;
     texts.push({ text: n.textContent, el, data: !!el.closest('[translate=no]') });
   }
   for (const el of document.querySelectorAll('[placeholder],[title],[aria-label],img[alt],input[type=submit],input[type=button]')) {

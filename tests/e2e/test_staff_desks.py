@@ -319,3 +319,26 @@ def test_registration_step_one_has_no_broken_image_before_a_photo(make_context, 
     expect(page.locator("#photo-preview")).to_be_hidden()
     audit.check("我要报名 第 1 步（未上传照片）")
     shot(page, screenshots, f"register-basic-no-photo-{kind}")
+
+
+STAFF_LISTS = {
+    "inst01": {"/reviews": "报名审核", "/institution/physicians": "本机构医师", "/institution/departments": "科室",
+               "/institution/accounts": "本机构账号"},
+    "admin": {"/admin/accounts": "账号管理", "/admin/banks": "题库", "/admin/codes": "代码表",
+              "/admin/conditions": "考核条件"},
+    "health01": {"/health/physicians": "辖区医师"},
+}
+
+
+@pytest.mark.parametrize("kind", ["phone", "desktop"])
+def test_the_staff_lists_label_their_filters_and_show_no_codes(make_context, kind: str) -> None:  # type: ignore[no-untyped-def]
+    """The lists' filter boxes say what they filter (a screen reader names them too), and the code tables
+    show Chinese names, not the codes behind them."""
+    problems: list[str] = []
+    for username, pages in STAFF_LISTS.items():
+        page, audit = staff_page(make_context, kind, username)
+        for path, title in pages.items():
+            page.goto(path)
+            page.wait_for_load_state("networkidle")
+            problems += [f"{path}: {p}" for p in audit.problems()]
+    assert not problems, "\n".join(problems)

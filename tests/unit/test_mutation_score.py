@@ -1,10 +1,14 @@
-"""scripts/mutation_score.py: where a mutant sits and how its change is shown (mutmut itself is not run)."""
+"""scripts/mutation_score.py: where a mutant sits, how its change is shown, and the guards against a
+false score (mutmut itself is not run)."""
 
 from __future__ import annotations
 
 import importlib.util
+import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 _spec = importlib.util.spec_from_file_location("mutation_score", REPO / "scripts" / "mutation_score.py")
@@ -46,3 +50,35 @@ def test_the_score_leaves_equivalent_mutants_out_and_counts_unreached_ones_as_su
                                  ms.Mutant("d", "no tests"), ms.Mutant("e", "survived")])
     r.equivalent = [r.mutants[4]]
     assert (len(r.counted), r.killed, [m.name for m in r.survivors], r.score) == (4, 2, ["c", "d"], 0.5)
+
+
+def _project(tmp_path: Path, body: str) -> Path:
+    (tmp_path / "pyproject.toml").write_text("[tool.pytest.ini_options]\n", "utf-8")
+    (tmp_path / "t").mkdir()
+    (tmp_path / "t" / "test_it.py").write_text(body, "utf-8")
+    return tmp_path
+
+
+def test_tests_failing_on_the_unmutated_code_stop_the_run(tmp_path: Path) -> None:
+    work = _project(tmp_path, "def test_it():\n    assert 1 + 1 == 3\n")
+    with pytest.raises(SystemExit) as stop:
+        ms.check_unmutated("m.py", work, ["t/test_it.py"], {"pytest_add_cli_args": ["-p", "no:cacheprovider"]},
+                           work / "unmutated.log")
+    message = str(stop.value)
+    assert message.startswith("m.py: its tests fail on the unmutated code (pytest exit 1), so no score is given")
+    assert "1 failed" in message
+
+
+def test_tests_passing_on_the_unmutated_code_let_the_run_go_on(tmp_path: Path) -> None:
+    work = _project(tmp_path, "def test_it():\n    assert 1 + 1 == 2\n")
+    assert ms.check_unmutated("m.py", work, ["t/test_it.py"], {}, work / "unmutated.log") is None
+    assert "1 passed" in (work / "unmutated.log").read_text("utf-8")
+
+
+@pytest.mark.parametrize("off", [True, False])
+def test_the_mutation_runs_switch_hypothesis_example_database_off(off: bool) -> None:
+    env = {k: v for k, v in ms.test_env().items() if off or k != "DINGKAO_HYPOTHESIS_NO_DATABASE"}
+    assert ("DINGKAO_HYPOTHESIS_NO_DATABASE" in env) is off
+    code = "import sys; sys.path.insert(0, 'tests'); import conftest; from hypothesis import settings; print(settings.default.database)"
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True, check=True).stdout
+    assert (out.strip() == "None") is off

@@ -58,7 +58,7 @@
       if (!r.ok) { report(r); return; }
       r.data.items.forEach(function (a) {
         var tr = el("tr"); tr.dataset.username = a.username;
-        tr.appendChild(el("td", a.username)); tr.appendChild(el("td", a.display_name)); tr.appendChild(el("td", a.role_name));
+        var who = el("td", a.username); who.setAttribute("translate", "no"); tr.appendChild(who); tr.appendChild(el("td", a.display_name)); tr.appendChild(el("td", a.role_name));
         tr.appendChild(el("td", a.organisation_name || "—"));
         var words = a.is_active ? (a.must_change_password ? "待首次登录改密" : "启用") : "已停用";
         tr.appendChild(el("td", words + (a.locked ? "（已锁定）" : ""), "st"));

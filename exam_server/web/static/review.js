@@ -209,9 +209,9 @@
       var body = hp.querySelector("tbody"); body.innerHTML = "";
       r.data.items.forEach(function (p) {
         var tr = el("tr"); [p.name, p.id_number_masked, p.institution_name, p.state_words].forEach(function (t) { tr.appendChild(el("td", t)); });
-        var sel = el("select"); options.forEach(function (o) { var op = el("option", o.name); op.value = o.id; sel.appendChild(op); });
+        var sel = el("select"); sel.setAttribute("aria-label", p.name + " 调整到的机构"); options.forEach(function (o) { var op = el("option", o.name); op.value = o.id; sel.appendChild(op); });
         var c1 = el("td"); c1.appendChild(sel); tr.appendChild(c1);
-        var reason = el("input"); reason.maxLength = Number(hp.dataset.reasonMax); reason.placeholder = "调整原因"; var c2 = el("td"); c2.appendChild(reason); tr.appendChild(c2);
+        var reason = el("input"); reason.maxLength = Number(hp.dataset.reasonMax); reason.placeholder = "调整原因"; reason.setAttribute("aria-label", p.name + " 的调整原因"); var c2 = el("td"); c2.appendChild(reason); tr.appendChild(c2);
         var b = el("button", "调整", "btn small"); b.type = "button"; var c3 = el("td"); c3.appendChild(b); tr.appendChild(c3);
         b.addEventListener("click", async function () {
           var rr = await dk.api("POST", "/api/v1/physicians/" + p.physician_id + "/transfer", { institution_id: Number(sel.value), reason: reason.value });

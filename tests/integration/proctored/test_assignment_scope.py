@@ -7,17 +7,17 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from exam_server.exam import invigilators
 from exam_server.exam.models import ExamSchedule
 from exam_server.proctor.assignments import attempt_rules
 from exam_server.web.keys import sessionmaker_key, settings_key
-from registry.models import Account, AssessmentBody, Institution, Physician
+from registry.models import Account, AssessmentBody, Institution, Physician, Registration, StoredFile
 from registry.scope import Actor
 
-from ...exam_flows import seed_exams
-from ...proctor_flows import staff
+from ...exam_flows import DEVICE, GENERAL, seed_exams
+from ...proctor_flows import consenting_doctor, enrol_photo, staff
 
 
 @pytest.fixture
@@ -136,3 +136,41 @@ async def test_each_body_assigns_only_its_own_institutions_and_invigilators(exam
 
     status, body = await body01.post(f"/api/v1/assignments/{assignment}/delete", {"confirm": True})
     assert status == 200, body
+
+
+async def test_an_invigilator_opens_no_registration_file_by_its_id(exams, make_client) -> None:  # type: ignore[no-untyped-def]
+    """A file id is no key: an invigilator reads a followed candidate's photo only through that attempt,
+    and /api/v1/files answers it (and another body) exactly as a missing id."""
+    body01 = await staff(make_client, "body01")
+    status, schedules = await body01.get("/api/v1/schedules")
+    sid = next(s["id"] for s in schedules["items"] if s["kind"] == "humanities")
+    status, invs = await body01.get("/api/v1/invigilators")
+    proctor_id = next(i["id"] for i in invs["items"] if i["username"] == "proctor01")
+    status, body = await body01.post(f"/api/v1/schedules/{sid}/assignments",
+                                     {"invigilator_id": proctor_id, "block_no": 0, "block_size": 50})
+    assert status == 201, body
+    physician_id = await enrol_photo(exams.app, GENERAL)
+    doctor = await consenting_doctor(make_client, exams, GENERAL)
+    status, body = await body01.post(f"/api/v1/physicians/{physician_id}/manual-verification",
+                                     {"kind": "humanities", "decision": "verified", "method": "in_person", "note": "现场核对"})
+    assert status == 201, body
+    status, body = await doctor.post("/api/v1/exams/start", {"kind": "humanities", "device": DEVICE})
+    assert status == 201, body
+    attempt_id = int(body["attempt_id"])
+    async with exams.app[sessionmaker_key]() as session:
+        photo_id = await session.scalar(select(StoredFile.id).join(Registration, StoredFile.registration_id == Registration.id)
+                                        .where(Registration.physician_id == physician_id, StoredFile.kind == "photo"))
+        missing_id = (await session.scalar(select(func.max(StoredFile.id)))) + 1000
+
+    proctor = await staff(make_client, "proctor01")
+    status, raw = await proctor.get(f"/api/v1/attempts/{attempt_id}/registration-photo")
+    assert status == 200 and raw[:2] == b"\xff\xd8"  # the followed attempt's photo, for the face comparison
+    status, missing = await proctor.get(f"/api/v1/files/{missing_id}")
+    assert status == 404 and missing["error"]["message"] == "文件不存在", missing
+    for api in (proctor, await staff(make_client, "body02")):
+        status, body = await api.get(f"/api/v1/files/{photo_id}")
+        assert status == 404 and body["error"] == missing["error"], body
+    status, raw = await body01.get(f"/api/v1/files/{photo_id}")  # the body over the candidate's institution
+    assert status == 200 and raw[:2] == b"\xff\xd8"
+    status, raw = await doctor.get(f"/api/v1/files/{photo_id}")  # and the physician
+    assert status == 200 and raw[:2] == b"\xff\xd8"
