@@ -45,11 +45,12 @@ from .proctor.keys import frame_service_key, invigilation_hub_key
 from .proctor.live import InvigilationHub
 from .proctor.retention import run_retention
 from .registration import api as registration_api, institution_api, pages as registration_pages, review_api  # noqa: F401
+from .registration.keys import published_registrations_key
 from .results import api as results_api, pages as results_pages, statistics_api  # noqa: F401
 from .results.certificate_zips import CertificateZipJobs
 from .results.export_jobs import ExportJobs
 from .results.keys import certificate_zips_key, export_jobs_key
-from .results.services import is_published
+from .results.services import is_published, published_registrations
 from .results.statistics import question_statistic_rows
 from .settings import Settings
 from .web import ops, routes, security_headers, templating  # noqa: F401
@@ -89,6 +90,7 @@ def create_app(settings: Settings, *, live_prefix: str | None = None) -> web.App
     # Ports: a lower feature asks a higher one through these (see each key's comment).
     app[result_published_key] = is_published
     app[item_statistics_key] = question_statistic_rows
+    app[published_registrations_key] = published_registrations
 
     async def loop_watch(app: web.Application) -> AsyncIterator[None]:
         # First to start, last to stop: start-up and shutdown are watched too.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Select, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from . import audit
@@ -13,6 +13,7 @@ from .errors import ConcurrentUpdate, InvalidInput, NotFound
 from .idcard import mask_id_number
 from .messages import notify_physicians
 from .models import Cycle, Institution, Physician, Registration
+from .publication import published_column, shown_state, state_filter
 from .roles import Role
 from .scope import Actor, ensure_role, institution_clause
 from .states import STATE_WORDS, Action, State, check_rating, next_state
@@ -47,12 +48,14 @@ class PhysicianRow:
 
 
 async def list_physicians(
-    session: AsyncSession, actor: Actor, *, query: str = "", state: str | None = None, limit: int = 200, offset: int = 0
+    session: AsyncSession, actor: Actor, *, query: str = "", state: str | None = None, limit: int = 200, offset: int = 0,
+    published: Select | None = None,
 ) -> tuple[int, list[PhysicianRow]]:
+    """`published`: the published registrations' ids, so unpublished outcomes show as 待公布 (publication.py)."""
     ensure_role(actor, Role.INSTITUTION, Role.BODY, Role.HEALTH_ADMIN, Role.ADMIN)
     cycle = await current_cycle(session)
     stmt = (
-        select(Physician, Registration)
+        select(Physician, Registration, published_column(published))
         .join(Institution, Physician.institution_id == Institution.id)
         .outerjoin(Registration, (Registration.physician_id == Physician.id) & (Registration.cycle_id == cycle.id))
         .where(institution_clause(actor))
@@ -63,14 +66,14 @@ async def list_physicians(
     if state == State.NOT_OPENED:
         stmt = stmt.where(Registration.id.is_(None))
     elif state:
-        stmt = stmt.where(Registration.state == state)
+        stmt = stmt.where(state_filter(actor.role, state, published))
     total = await session.scalar(select(func.count()).select_from(stmt.subquery()))
     result = await session.execute(stmt.order_by(Physician.id).limit(limit).offset(offset))
     rows = []
-    for physician, reg in result.all():
-        st = state_of(reg)
+    for physician, reg, is_published in result.all():
+        st, words = shown_state(actor.role, state_of(reg), bool(is_published))
         rows.append(PhysicianRow(physician.id, physician.name, mask_id_number(physician.id_number),
-                                 physician.institution.name, physician.practice_category, st, STATE_WORDS[st]))
+                                 physician.institution.name, physician.practice_category, st, words))
     return int(total or 0), rows
 
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from .models import Institution, Physician, Registration
+from .publication import published_column, shown_state
 from .scope import Actor, institution_clause
 from .states import State
 
@@ -21,7 +22,10 @@ class InstitutionCounts:
     by_state: dict[str, int] = field(default_factory=dict)
 
 
-async def counts_by_institution(session: AsyncSession, actor: Actor, cycle_id: int) -> list[InstitutionCounts]:
+async def counts_by_institution(session: AsyncSession, actor: Actor, cycle_id: int,
+                                published: Select | None = None) -> list[InstitutionCounts]:
+    """`published`: the published registrations' ids; for the roles that see unpublished outcomes as
+    待公布, those are counted under UNPUBLISHED instead of 考核合格/考核不合格 (publication.py)."""
     insts = (await session.execute(
         select(Institution.id, Institution.code, Institution.name).where(institution_clause(actor)).order_by(Institution.code)
     )).all()
@@ -33,13 +37,17 @@ async def counts_by_institution(session: AsyncSession, actor: Actor, cycle_id: i
         .group_by(Physician.institution_id)
     )).all():
         result[inst_id].physicians = count
-    for inst_id, state, count in (await session.execute(
-        select(Physician.institution_id, Registration.state, func.count())
+    flag = published_column(published)
+    grouped = (Physician.institution_id, Registration.state) + (() if published is None else (flag,))
+    for inst_id, state, is_published, count in (await session.execute(
+        select(Physician.institution_id, Registration.state, flag, func.count())
         .join(Registration, Registration.physician_id == Physician.id)
         .where(Registration.cycle_id == cycle_id, Physician.institution_id.in_(result))
-        .group_by(Physician.institution_id, Registration.state)
+        .group_by(*grouped)
     )).all():
-        result[inst_id].by_state[state] = count
+        shown, _ = shown_state(actor.role, state, bool(is_published))
+        by_state = result[inst_id].by_state
+        by_state[shown] = by_state.get(shown, 0) + count
     for item in result.values():
         item.by_state[State.NOT_OPENED] = item.physicians - sum(item.by_state.values())
     return list(result.values())

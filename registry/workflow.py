@@ -11,7 +11,7 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import Select, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from . import audit, code_tables
@@ -24,6 +24,7 @@ from .errors import ConcurrentUpdate, IllegalTransition, InvalidInput, NotFound
 from .idcard import mask_id_number
 from .messages import notify_physicians
 from .models import AuditLog, Department, Institution, Physician, Registration, StoredFile
+from .publication import published_column, shown_state, state_filter
 from .registrations import apply_move, current_cycle
 from .roles import Role
 from .scope import Actor, ensure_role, ensure_sees_physician, institution_clause
@@ -292,15 +293,16 @@ class ReviewRow:
 
 async def review_queue(session: AsyncSession, actor: Actor, *, state: str | None, department_id: int | None,
                        procedure: str | None, query: str, institution_id: int | None = None, limit: int = 100,
-                       offset: int = 0) -> tuple[int, list[ReviewRow]]:
+                       offset: int = 0, published: Select | None = None) -> tuple[int, list[ReviewRow]]:
+    """`published`: the published registrations' ids, so unpublished outcomes show as 待公布 (publication.py)."""
     ensure_role(actor, Role.INSTITUTION, Role.BODY, Role.HEALTH_ADMIN, Role.ADMIN)
     cycle = await current_cycle(session)
-    stmt = (select(Registration, Physician, Institution)
+    stmt = (select(Registration, Physician, Institution, published_column(published))
             .join(Physician, Physician.id == Registration.physician_id)
             .join(Institution, Institution.id == Physician.institution_id)
             .where(Registration.cycle_id == cycle.id, institution_clause(actor)))
     if state:
-        stmt = stmt.where(Registration.state == state)
+        stmt = stmt.where(state_filter(actor.role, state, published))
     if institution_id:
         stmt = stmt.where(Institution.id == institution_id)
     if procedure:
@@ -313,22 +315,22 @@ async def review_queue(session: AsyncSession, actor: Actor, *, state: str | None
     total = await session.scalar(select(func.count()).select_from(stmt.subquery()))
     result = (await session.execute(stmt.order_by(Registration.submitted_at, Registration.id).limit(limit)
                                     .offset(offset))).all()
-    dept_ids = {(r.data or {}).get("practice", {}).get("department_id") for r, _, _ in result} - {None}
+    dept_ids = {(r.data or {}).get("practice", {}).get("department_id") for r, _, _, _ in result} - {None}
     names = dict((await session.execute(select(Department.id, Department.name).where(Department.id.in_(dept_ids)))).all()) if dept_ids else {}
     today = dt.date.today()
     rows = []
-    for reg, physician, inst in result:
+    for reg, physician, inst, is_published in result:
+        shown, words = shown_state(actor.role, reg.state, bool(is_published))
         if not staff_see_contents(State(reg.state)):  # an unsubmitted draft shows its state only
             rows.append(ReviewRow(reg.id, reg.version, physician.id, physician.name,
-                                  mask_id_number(physician.id_number), inst.name, None, None, reg.state,
-                                  STATE_WORDS[State(reg.state)], None, None, None))
+                                  mask_id_number(physician.id_number), inst.name, None, None, shown, words,
+                                  None, None, None))
             continue
         flag = simple_procedure_flag(physician.practice_start_date, on=today) if reg.procedure == "simple" else None
         dept = (reg.data or {}).get("practice", {}).get("department_id")
         typed = ((reg.data or {}).get("basic") or {}).get("name")
         rows.append(ReviewRow(reg.id, reg.version, physician.id, physician.name, mask_id_number(physician.id_number),
-                              inst.name, names.get(dept), reg.procedure, reg.state, STATE_WORDS[State(reg.state)],
-                              reg.submitted_at, flag.message if flag else None, flag.eligible if flag else None,
+                              inst.name, names.get(dept), reg.procedure, shown, words, reg.submitted_at, flag.message if flag else None, flag.eligible if flag else None,
                               typed, names_differ(physician.name, typed)))
     return int(total or 0), rows
 

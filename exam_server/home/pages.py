@@ -9,6 +9,7 @@ from registry import exemptions, messages, registrations
 from registry.db import utcnow
 from registry.idcard import mask_id_number
 from registry.models import Institution
+from registry.publication import shown_states
 from registry.roles import Role
 from registry.scope import Actor
 from registry.states import STATE_WORDS, State
@@ -52,10 +53,10 @@ async def home(request: web.Request) -> web.StreamResponse:
         if actor.role is Role.INVIGILATOR:
             return render(request, "home_invigilator.html", {})
         cycle = await registrations.current_cycle(session)
-        counts = await counts_by_institution(session, actor, cycle.id)
+        counts = await counts_by_institution(session, actor, cycle.id, published=results.published_registrations())
         institution = await session.get(Institution, actor.institution_id) if actor.institution_id else None
+    words = shown_states(actor.role)
     return render(request, "home_staff.html", {
-        "cycle": cycle, "counts": counts, "institution": institution, "states": list(State),
-        "state_words": STATE_WORDS})
+        "cycle": cycle, "counts": counts, "institution": institution, "states": list(words), "state_words": words})
 
 

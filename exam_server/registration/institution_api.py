@@ -7,6 +7,7 @@ from dataclasses import asdict
 from aiohttp import web
 
 from registry import accounts, registrations
+from registry.publication import UNPUBLISHED
 from registry.roles import Role
 from registry.states import State
 
@@ -17,6 +18,7 @@ from ..web.params import int_param, path_id
 from ..web.request_context import request_id
 from ..web.routes import routes
 from ..web.sessions import current_actor
+from .keys import published_registrations_key
 from .schemas import OpenRegistrationBody
 
 OVERSEERS = (Role.INSTITUTION, Role.BODY, Role.HEALTH_ADMIN, Role.ADMIN)
@@ -26,7 +28,7 @@ OVERSEERS = (Role.INSTITUTION, Role.BODY, Role.HEALTH_ADMIN, Role.ADMIN)
             query={"q": "姓名或证件号码", "state": "状态", "page": "页码", "size": "每页条数"})
 async def list_physicians(request: web.Request) -> web.StreamResponse:
     state = request.query.get("state") or None
-    if state is not None and state not in State.__members__:
+    if state is not None and state not in State.__members__ and state != UNPUBLISHED:
         raise ApiError("状态的取值无效", fields={"state": "状态的取值无效"})
     query = request.query.get("q", "")
     if len(query) > 64:
@@ -35,7 +37,8 @@ async def list_physicians(request: web.Request) -> web.StreamResponse:
     page = int_param(request, "page", 1, lo=1, hi=100_000, title="页码")
     async with request.app[sessionmaker_key]() as session:
         total, rows = await registrations.list_physicians(
-            session, current_actor(request), query=query, state=state, limit=size, offset=(page - 1) * size)
+            session, current_actor(request), query=query, state=state, limit=size, offset=(page - 1) * size,
+            published=request.app[published_registrations_key]())
     return json_ok({"total": total, "page": page, "items": [asdict(r) for r in rows]})
 
 

@@ -8,6 +8,7 @@ from registry import codes, exemptions, files, organisation, workflow
 from registry.application import STEP_TITLES, STEPS, incomplete_steps
 from registry.idcard import mask_id_number
 from registry.roles import Role
+from registry.publication import shown_states
 from registry.states import STATE_WORDS, State, physician_may_edit
 
 from ..web.edge import parse_id
@@ -89,7 +90,8 @@ async def reviews_page(request: web.Request) -> web.StreamResponse:
     default_state = {Role.INSTITUTION: State.SUBMITTED, Role.BODY: State.INSTITUTION_APPROVED}.get(Role(account.role), "")
     async with request.app[sessionmaker_key]() as session:
         departments = await organisation.departments(session, account.institution_id) if account.institution_id else []
-    return render(request, "reviews.html", {"states": list(State), "state_words": STATE_WORDS,
+    words = shown_states(Role(account.role))
+    return render(request, "reviews.html", {"states": list(words), "state_words": words,
                                             "default_state": default_state, "departments": departments})
 
 
@@ -111,7 +113,8 @@ async def departments_page(request: web.Request) -> web.StreamResponse:
 @page_routes.get("/health/physicians", name="health_physicians")
 async def health_physicians(request: web.Request) -> web.StreamResponse:
     require_role(request, Role.HEALTH_ADMIN)
-    return render(request, "health_physicians.html", {"states": list(State), "state_words": STATE_WORDS})
+    words = shown_states(Role.HEALTH_ADMIN)
+    return render(request, "health_physicians.html", {"states": list(words), "state_words": words})
 
 
 @page_routes.get("/institution/physicians", name="institution_physicians")
@@ -120,4 +123,5 @@ async def institution_physicians(request: web.Request) -> web.StreamResponse:
     setup_redirect(request, "/institution/physicians")
     if account.role != Role.INSTITUTION:
         raise Forbidden("仅医疗卫生机构的定考负责人可访问此页面")
-    return render(request, "institution_physicians.html", {"states": list(State), "state_words": STATE_WORDS})
+    words = shown_states(Role.INSTITUTION)
+    return render(request, "institution_physicians.html", {"states": list(words), "state_words": words})

@@ -6,13 +6,15 @@ import datetime as dt
 from dataclasses import asdict
 
 from aiohttp import web
+from sqlalchemy import select
 
 from registry import exemptions, files, organisation, workflow
-from registry.models import Institution
+from registry.models import Institution, Registration
 from registry.registrations import current_cycle
 from registry.roles import Role
 from registry.scope import institution_clause
 from registry.states import STATE_WORDS, State, staff_see_contents
+from registry.publication import DECIDING_ACTIONS, UNPUBLISHED, published_column, shown_state
 from registry.stats import counts_by_institution
 from registry.eligibility import simple_procedure_flag
 from registry.idcard import mask_id_number
@@ -25,6 +27,7 @@ from ..web.request_context import request_id
 from ..web.routes import routes
 from ..web.sessions import current_actor
 from .api import registration_json, store_proof
+from .keys import published_registrations_key
 from .schemas import (
     ApproveBody, BatchApproveBody, BodyApproveBody, ConditionBody, DecisionBody, DepartmentBody, ExemptionBody,
     ReturnBody, TransferBody,
@@ -40,7 +43,7 @@ ALL = frozenset(Role)
 async def review_queue(request: web.Request) -> web.StreamResponse:
     actor = current_actor(request)
     state = request.query.get("state", "")
-    if state and state not in State.__members__:
+    if state and state not in State.__members__ and state != UNPUBLISHED:
         raise ApiError("状态的取值无效", fields={"state": "状态的取值无效"})
     procedure = request.query.get("procedure") or None
     if procedure not in (None, "simple", "general"):
@@ -55,7 +58,8 @@ async def review_queue(request: web.Request) -> web.StreamResponse:
     async with request.app[sessionmaker_key]() as session:
         total, rows = await workflow.review_queue(session, actor, state=state or None, department_id=department_id,
                                                   procedure=procedure, query=query, institution_id=institution_id,
-                                                  limit=size, offset=(page - 1) * size)
+                                                  limit=size, offset=(page - 1) * size,
+                                                  published=request.app[published_registrations_key]())
     return json_ok({"total": total, "page": page, "items": [asdict(r) for r in rows]})
 
 
@@ -64,6 +68,9 @@ async def get_record(request: web.Request) -> web.StreamResponse:
     actor = current_actor(request)
     async with request.app[sessionmaker_key]() as session:
         reg = await workflow.registration_in_scope(session, actor, path_id(request, "registration_id"))
+        published = bool(await session.scalar(select(published_column(request.app[published_registrations_key]()))
+                                              .where(Registration.id == reg.id)))
+        shown, words = shown_state(actor.role, reg.state, published)
         if not staff_see_contents(State(reg.state)):
             return json_ok(draft_json(reg))
         body = registration_json(reg, files_list=await files.files_of(session, reg.id),
@@ -77,6 +84,9 @@ async def get_record(request: web.Request) -> web.StreamResponse:
                              for t in await organisation.transfers_of(session, reg.physician_id)]
         depts = {d.id: d.name for d in await organisation.departments(session, reg.physician.institution_id)}
         body["department_name"] = depts.get((reg.data or {}).get("practice", {}).get("department_id"))
+    if shown != reg.state:  # before publication: the outcome and the moves that decided it stay hidden
+        body.update(state=shown, state_words=words)
+        body["history"] = [h for h in body["history"] if h["action"] not in DECIDING_ACTIONS]
     return json_ok(body)
 
 
@@ -173,7 +183,8 @@ async def institutions(request: web.Request) -> web.StreamResponse:
     actor = current_actor(request)
     async with request.app[sessionmaker_key]() as session:
         cycle = await current_cycle(session)
-        counts = await counts_by_institution(session, actor, cycle.id)
+        counts = await counts_by_institution(session, actor, cycle.id,
+                                             published=request.app[published_registrations_key]())
     return json_ok({"cycle": cycle.name, "items": [asdict(c) for c in counts]})
 
 

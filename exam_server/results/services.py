@@ -11,7 +11,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Iterator
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 import reports
@@ -408,6 +408,11 @@ async def is_published(session: AsyncSession, registration_id: int) -> bool:
     """Whether the body has published this registration's result (the exam's my_exams asks, through a port)."""
     return await session.scalar(select(PublishedResult.id).where(
         PublishedResult.registration_id == registration_id)) is not None
+
+
+def published_registrations() -> Select:
+    """The ids of the published registrations (the registration lists join it, through a port)."""
+    return select(PublishedResult.registration_id)
 
 
 async def published_result(session: AsyncSession, reg: Registration | None) -> PublishedResult | None:
