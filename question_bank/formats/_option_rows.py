@@ -21,6 +21,7 @@ from ..model import OPTION_LABELS, TF_OPTIONS, Option, Question, QuestionType
 from ..normalise import clean_text, normalise_label, parse_true_false, strip_option_prefix
 from ..result import Event, ImportResult, drain
 from ..validate import question_problems
+from ._type_words import parse_type
 
 HEADER_MARKS = ("题目类型", "是否正确项")
 REQUIRED = ("题目序号", "题目类型", "题目内容", "是否正确项", "选项内容")
@@ -52,8 +53,6 @@ def _loc(row: int) -> str:
 
 
 def _question_type(text: str) -> QuestionType | str | None:
-    from ._table import parse_type  # the one-question-per-row template's words for types
-
     s = normalise_label(text).replace(" ", "")
     if s in SUBJECTIVE:
         return "subjective"

@@ -37,6 +37,7 @@ from ..normalise import (
 from ..result import Event, ImportResult, collect, drain
 from ..validate import question_problems
 from ._option_rows import is_option_rows_header, iter_option_rows
+from ._type_words import GROUP_OPTIONS, GROUP_STEM, parse_type
 
 __all__ = ["COLUMNS", "read_rows", "iter_rows", "questions_to_rows", "GROUP_STEM", "GROUP_OPTIONS", "INSTRUCTIONS"]
 
@@ -44,24 +45,6 @@ OPTION_COLUMNS = tuple(f"选项{c}" for c in OPTION_LABELS)
 COLUMNS: tuple[str, ...] = ("题型", "题干", *OPTION_COLUMNS, "答案", "分值", "分类", "难度", "解析", "共用题干组号",
                              "试题编号", "互斥题")
 REQUIRED = ("题型", "题干", "答案")
-GROUP_STEM = "共用题干"
-GROUP_OPTIONS = "共用选项"
-
-_TYPE_WORDS: dict[str, QuestionType | str] = {}
-for _words, _t in (
-    (("A1", "单选", "单选题", "单项选择题", "最佳选择题", "A1型", "A1型题"), QuestionType.A1),
-    (("A2", "A2型", "A2型题", "病例摘要型最佳选择题"), QuestionType.A2),
-    (("X", "X型", "X型题", "多选", "多选题", "多项选择题"), QuestionType.X),
-    (("判断", "判断题", "是非题", "TF"), QuestionType.TF),
-    (("A3", "A3型", "A3型题"), QuestionType.A3),
-    (("A4", "A4型", "A4型题"), QuestionType.A4),
-    (("B1", "B1型", "B1型题", "B型题", "配伍题"), QuestionType.B1),
-    (("共用题干", "共用题干行"), GROUP_STEM),
-    (("共用选项", "共用备选答案", "共用选项行"), GROUP_OPTIONS),
-):
-    for _w in _words:
-        _TYPE_WORDS[_w] = _t
-
 INSTRUCTIONS: tuple[tuple[str, str], ...] = (
     ("题型", "必填。A1、A2（单选）、X（多选）、判断、A3、A4（共用题干的病例组）、B1（共用备选答案）；"
      "组的共用部分单独占一行，题型填“共用题干”或“共用选项”。"),
@@ -85,11 +68,6 @@ INSTRUCTIONS: tuple[tuple[str, str], ...] = (
     ("其他", "第一个工作表“试题”为导入内容；表头行之前可以有标题行。文件中任何一行有误都不会导入，"
      "系统会列出全部错误的行号和原因。"),
 )
-
-
-def parse_type(value: object) -> QuestionType | str | None:
-    s = normalise_label(clean_text(value)).replace(" ", "")
-    return _TYPE_WORDS.get(s)
 
 
 @dataclass
