@@ -55,17 +55,21 @@ def test_the_countdown_follows_a_shortened_window_and_extra_time(make_context, d
     login_staff(admin.new_page(), "admin")
     login_staff(body.new_page(), "body01")
     admins = next(s for s in call(admin, "GET", "/api/v1/schedules")["items"] if s["kind"] == "humanities")
-    switch = utc_now()
+    # The hand-over lies a little ahead: were the admin's window to end before the body's exists, the
+    # sweeper would close it with nothing else open and decide this physician 考核不合格 (rule 8).
+    switch = utc_now() + dt.timedelta(seconds=20)
     call(admin, "POST", f"/api/v1/schedules/{admins['id']}/window",
          {"window_start": admins["window_start"], "window_end": switch.isoformat()})
     own = call(body, "POST", "/api/v1/schedules", {
         "paper_id": admins["paper_id"], "window_start": switch.isoformat(),
         "window_end": (switch + dt.timedelta(days=1)).isoformat(), "time_limit_minutes": 60,
         "attempts_allowed": 3, "pass_mark": 60})
+    assert utc_now() < switch, "both schedules must be saved before the hand-over for this test to mean anything"
 
     context = make_context("phone")
     page = context.new_page()
     first_login(page, SIMPLE, phone="13800000031")
+    wait_for(lambda: utc_now() > switch, timeout=30, what="the body's window to open")
     page.goto("/exams")
     attempt_id = start_paper(page, "humanities")
     assert attempt_row(demo_var, attempt_id)["schedule_id"] == own["id"]

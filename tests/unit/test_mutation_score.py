@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis._settings import _CI_VARS  # the variables by which hypothesis knows it runs on CI
 
 REPO = Path(__file__).resolve().parents[2]
 _spec = importlib.util.spec_from_file_location("mutation_score", REPO / "scripts" / "mutation_score.py")
@@ -78,7 +79,16 @@ def test_tests_passing_on_the_unmutated_code_let_the_run_go_on(tmp_path: Path) -
 @pytest.mark.parametrize("off", [True, False])
 def test_the_mutation_runs_switch_hypothesis_example_database_off(off: bool) -> None:
     env = {k: v for k, v in ms.test_env().items() if off or k != "DINGKAO_HYPOTHESIS_NO_DATABASE"}
+    # A directory the run can write, so hypothesis's own default is a real database here, also on a CI
+    # machine (where hypothesis loads its built-in "ci" profile, whose database is None).
+    env = {k: v for k, v in env.items() if k not in _CI_VARS}
     assert ("DINGKAO_HYPOTHESIS_NO_DATABASE" in env) is off
-    code = "import sys; sys.path.insert(0, 'tests'); import conftest; from hypothesis import settings; print(settings.default.database)"
-    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True, check=True).stdout
-    assert (out.strip() == "None") is off
+
+    def database(imports: str) -> str:
+        code = f"import sys; sys.path.insert(0, 'tests'); {imports}from hypothesis import settings; print(settings.default.database)"
+        return subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True,
+                              check=True).stdout.strip()
+
+    untouched = database("")
+    assert untouched != "None"
+    assert (database("import conftest; ") == "None") is off
