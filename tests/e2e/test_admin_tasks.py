@@ -4,8 +4,12 @@ on the way is audited (no raw codes or English shown, labelled inputs, styled bu
 no sideways scroll), and every irreversible or costly step goes through the project's confirmation dialog,
 which says what will happen and to whom, and is reported afterwards.
 
-The module runs its own demo server: it switches the current cycle, retires a question and disables an
-account, which other tests rely on.
+On the same server, the other dangerous steps this issue puts behind a dialog: the body ending a
+candidate's exam on 考试安排 (it is submitted and scored at once, and counts as an attempt), and the
+physician withdrawing the face-data consent.
+
+The module runs its own demo server: it switches the current cycle, retires a question, disables an
+account and ends an exam, which other tests rely on.
 """
 
 from __future__ import annotations
@@ -17,7 +21,10 @@ from typing import Any, Iterator
 import pytest
 from playwright.sync_api import expect
 
+from exam_server.demo.exams import EXAM_PHYSICIANS
+
 from .conftest import PHONE, run_demo
+from .exam_steps import csrf_headers, first_login
 from .page_audit import PageAudit
 from .steps import confirm_dialog, login_staff, shot
 
@@ -179,3 +186,72 @@ def test_the_admin_runs_the_cycle_accounts_banks_and_papers(make_context, screen
                         ("考试安排", "/schedules"), ("全部报名记录", "/reviews"), ("统计与导出", "/statistics")):
         _tool(page, audit, words, path, words)
         shot(page, screenshots, f"admin-{path.strip('/').replace('/', '-')}-{kind}")
+
+
+def _api(page, method: str, path: str, body: Any = None) -> Any:  # type: ignore[no-untyped-def]
+    response = page.request.fetch(path, method=method, data=None if body is None else body,
+                                  headers={**csrf_headers(page.context), "Content-Type": "application/json"})
+    assert response.ok, (path, response.status, response.text())
+    return response.json()
+
+
+@pytest.mark.parametrize("kind", ["phone", "desktop"])
+def test_ending_an_exam_says_to_whom_and_what_then_reports(make_context, screenshots: Path, kind: str) -> None:  # type: ignore[no-untyped-def]
+    index = 0 if kind == "phone" else 5
+    name = EXAM_PHYSICIANS[index][0]
+    doctor = make_context("desktop").new_page()
+    first_login(doctor, index, phone=f"1380077{index:04d}")
+    attempt = _api(doctor, "POST", "/api/v1/exams/start", {"kind": "humanities", "device": "device-admin-0001"})["attempt_id"]
+
+    page = make_context(kind).new_page()
+    audit = PageAudit(page)
+    login_staff(page, "body01")
+    page.goto("/schedules")
+    page.locator("#schedules tbody tr", has_text="医学人文测评").first.locator("button", has_text="查看考生").click()
+    row = page.locator(f"tr[data-attempt-id='{attempt}']")
+    row.locator("[data-end]").click()
+    modal = page.locator("#action-modal")
+    expect(modal).to_be_visible()
+    expect(modal.locator("#action-title")).to_have_text(f"结束 {name} 的考试？")
+    expect(modal.locator("[data-end-consequence]")).to_contain_text("不能撤销")
+    audit.check("结束考试（确认）")
+    shot(page, screenshots, f"end-attempt-confirm-{kind}")
+    modal.locator("[data-action-cancel]").click()  # stepping back ends nothing
+    expect(row).to_contain_text("进行中")
+    row.locator("[data-end]").click()
+    modal.locator("[data-action-ok]").click()
+    expect(modal.locator(".err[data-for=reason]")).to_have_text("请填写原因")
+    modal.locator("textarea[name=reason]").fill(f"考生在{PLACE[kind]}上报告设备故障，经核实结束考试")
+    modal.locator("[data-action-ok]").click()
+    expect(modal).to_be_hidden()
+    report = page.locator("[data-attempts-ok]")
+    expect(report).to_contain_text(f"已结束 {name}")
+    expect(report).to_contain_text("交卷")
+    expect(page.locator(f"tr[data-attempt-id='{attempt}']")).not_to_contain_text("进行中")
+    audit.check("结束考试（已结束）")
+
+
+def test_withdrawing_the_face_consent_asks_first_then_reports(make_context, screenshots: Path) -> None:  # type: ignore[no-untyped-def]
+    for kind, index in (("phone", 2), ("desktop", 3)):
+        page = make_context(kind).new_page()
+        audit = PageAudit(page)
+        first_login(page, index, phone=f"1380066{index:04d}")
+        page.goto("/proctoring/consent?next=/exams")
+        page.click("[data-accept]")
+        page.wait_for_url(re.compile(r"^[^?]*/exams$"))  # 我的考试 itself, not the consent page naming it
+        page.goto("/proctoring/consent?next=/exams")
+        withdraw = page.locator("[data-withdraw]")
+        expect(withdraw).to_be_visible()
+        audit.check("人脸信息采集授权（已同意）")
+        withdraw.click()
+        text = confirm_dialog(page, expect="人工核验身份", ok=False)  # kept: nothing changes
+        assert "不能开始新的考试" in text, text
+        expect(page.locator("[data-state]")).to_contain_text("已于")
+        withdraw.click()
+        confirm_dialog(page, expect="撤回人脸信息采集授权")
+        done = page.locator("[data-done-box]")
+        expect(done).to_contain_text("已撤回人脸信息采集授权")
+        expect(page.locator("[data-state]")).to_contain_text("尚未同意")
+        expect(page.locator("[data-accept]")).to_be_visible()
+        audit.check("人脸信息采集授权（已撤回）")
+        shot(page, screenshots, f"consent-withdrawn-{kind}")
