@@ -540,21 +540,23 @@ async def prepare(scratch: Scratch, args: argparse.Namespace, count: int) -> tup
     await log_in(scratch, candidates)
     log(f"seeded and logged in {count} candidates in {time.perf_counter() - t:.1f} s")
     bases = await start_servers(scratch, args.servers, args.profile)
-    await wait_predrawn(scratch, count)
+    await wait_predrawn(scratch, [c["physician_id"] for c in candidates])
     for i, c in enumerate(candidates):
         c["base"] = bases[i % len(bases)]  # sticky, as a proxy with session affinity would be
     return candidates, bases
 
 
-async def wait_predrawn(scratch: Scratch, count: int, patience: float = 60.0) -> None:
+async def wait_predrawn(scratch: Scratch, physician_ids: list[int], patience: float = 60.0) -> None:
     """As before a window opens: the servers draw every candidate's paper ahead (exam.predraw), so
     the starts measured claim them. Waits until all are drawn, or none was added for ``patience`` s."""
-    t = time.perf_counter()
+    t, count = time.perf_counter(), len(physician_ids)
     conn = await asyncpg.connect(scratch.url)
     try:
         last, since = -1, time.perf_counter()
         while True:
-            drawn = await conn.fetchval("SELECT count(*) FROM exam_predrawn_papers WHERE claimed_at IS NULL")
+            drawn = await conn.fetchval(
+                "SELECT count(*) FROM exam_predrawn_papers p JOIN registrations r ON r.id = p.registration_id "
+                "WHERE r.physician_id = ANY($1::int[])", physician_ids)
             if drawn >= count:
                 break
             if drawn != last:
