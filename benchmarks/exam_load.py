@@ -4,7 +4,8 @@
     .venv/bin/python benchmarks/exam_load.py --start-burst N               # N starts requested within 5 s
     .venv/bin/python benchmarks/exam_load.py --me                          # GET /api/v1/me vs bare aiohttp
 
-Everything is made here and removed afterwards (also on Ctrl-C or an error): a scratch database
+Before anything is measured the servers draw every candidate's paper ahead (exam_server.exam.predraw,
+as they do before a window opens); the wait is logged. Everything is made here and removed afterwards (also on Ctrl-C or an error): a scratch database
 on the PostgreSQL server (--pg), keys under a key prefix of its own in Redis (--redis, passed to
 the servers as DINGKAO_LIVE_PREFIX), `dingkao serve` processes (--servers, default 2: one per core
 of this machine; the client, PostgreSQL and Redis share the same cores) and a bare aiohttp server
@@ -539,9 +540,33 @@ async def prepare(scratch: Scratch, args: argparse.Namespace, count: int) -> tup
     await log_in(scratch, candidates)
     log(f"seeded and logged in {count} candidates in {time.perf_counter() - t:.1f} s")
     bases = await start_servers(scratch, args.servers, args.profile)
+    await wait_predrawn(scratch, count)
     for i, c in enumerate(candidates):
         c["base"] = bases[i % len(bases)]  # sticky, as a proxy with session affinity would be
     return candidates, bases
+
+
+async def wait_predrawn(scratch: Scratch, count: int, patience: float = 60.0) -> None:
+    """As before a window opens: the servers draw every candidate's paper ahead (exam.predraw), so
+    the starts measured claim them. Waits until all are drawn, or none was added for ``patience`` s."""
+    t = time.perf_counter()
+    conn = await asyncpg.connect(scratch.url)
+    try:
+        last, since = -1, time.perf_counter()
+        while True:
+            drawn = await conn.fetchval("SELECT count(*) FROM exam_predrawn_papers WHERE claimed_at IS NULL")
+            if drawn >= count:
+                break
+            if drawn != last:
+                last, since = drawn, time.perf_counter()
+            elif time.perf_counter() - since > patience:
+                log(f"drawing ahead stalled at {drawn} of {count} papers; the rest are drawn at their start")
+                break
+            await asyncio.sleep(0.5)
+    finally:
+        await conn.close()
+    took = time.perf_counter() - t
+    log(f"{drawn} papers drawn ahead by the servers in {took:.1f} s ({drawn / max(took, 1e-9):.0f}/s)")
 
 
 async def run_load(args: argparse.Namespace, scratch: Scratch) -> dict[str, Any]:

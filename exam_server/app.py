@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 from pathlib import Path
 from typing import AsyncIterator
 
@@ -28,9 +29,10 @@ from .banks.keys import import_jobs_key, item_statistics_key
 from .demo import pages as demo_pages  # noqa: F401
 from .exam import api as exam_api, pages as exam_pages  # noqa: F401
 from .exam.hot_path import HotPath
-from .exam.keys import attempt_hub_key, hot_path_key, paper_cache_key, result_published_key
+from .exam.keys import attempt_hub_key, hot_path_key, paper_cache_key, predraw_wake_key, result_published_key
 from .exam.papers import PaperCache
 from .exam.push import AttemptHub
+from .exam.predraw import run_predraw
 from .exam.sweeper import run_sweeper
 from .home import pages as home_pages  # noqa: F401
 from .identity import api as identity_api, pages as identity_pages  # noqa: F401
@@ -131,10 +133,17 @@ def create_app(settings: Settings, *, live_prefix: str | None = None) -> web.App
         sweeper = asyncio.create_task(run_sweeper(app[sessionmaker_key], app[paper_cache_key], hub.publish,
                                                   interval=settings.sweep_interval,
                                                   grace_seconds=settings.exam_grace_seconds), name="deadline-sweeper")
+        wake = app[predraw_wake_key] = asyncio.Event()
+        tasks = [sweeper]
+        if settings.predraw_ahead_minutes > 0:  # papers for the starts of windows about to open
+            tasks.append(asyncio.create_task(
+                run_predraw(app[sessionmaker_key], app[paper_cache_key], wake=wake,
+                            ahead=dt.timedelta(minutes=settings.predraw_ahead_minutes)), name="predraw"))
         yield
-        sweeper.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await sweeper
+        for task in tasks:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         await hub.stop()
 
     async def sms_client(app: web.Application) -> AsyncIterator[None]:

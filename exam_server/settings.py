@@ -80,6 +80,9 @@ class Settings:
     proctor_pool_warm: bool = False
     # How often each process looks for overdue attempts (seconds).
     sweep_interval: float = 1.0
+    # Papers are drawn ahead for a schedule's physicians from this many minutes before its window
+    # opens (exam_server.exam.predraw); 0 turns drawing ahead off (every start draws).
+    predraw_ahead_minutes: int = 120
     # Redis connections per process, and how long a request waits for one before it answers 503.
     redis_pool_size: int = 512
     redis_pool_timeout: float = 30.0
@@ -219,6 +222,7 @@ def load_settings(env: Mapping[str, str] | None = None, *, demo: bool = False) -
         proctor_analyzer=_analyzer(env),
         proctor_pool_processes=_int(env, "DINGKAO_PROCTOR_POOL_PROCESSES", 1, lo=1, hi=64),
         proctor_pool_warm=_bool(env, "DINGKAO_PROCTOR_POOL_WARM", False),
+        predraw_ahead_minutes=_int(env, "DINGKAO_PREDRAW_AHEAD_MINUTES", 120, lo=0, hi=7 * 24 * 60),
         redis_pool_size=_int(env, "DINGKAO_REDIS_POOL_SIZE", 512, lo=1, hi=10000),
         redis_pool_timeout=float(_int(env, "DINGKAO_REDIS_POOL_TIMEOUT", 30, lo=1, hi=600)),
         live_prefix=_live_prefix(env),

@@ -124,6 +124,8 @@ async def settings(database_url: str, backend: str, tmp_path: Path, live_prefix:
         log_json=False,
         # The engine's tests start attempts directly; tests/integration/proctored switch it on.
         exam_face_check=False,
+        # Papers are drawn ahead only where a test calls exam.predraw (tests/integration/test_predraw.py).
+        predraw_ahead_minutes=0,
     )
     yield s
     if s.redis_url:

@@ -28,7 +28,7 @@ from ..web.routes import routes
 from ..web.schemas import Body
 from ..web.sessions import caller_physician, current_actor
 from . import answers, attempts, schedules, start_sql
-from .keys import attempt_hub_key, hot_path_key, paper_cache_key, result_published_key
+from .keys import attempt_hub_key, hot_path_key, paper_cache_key, predraw_wake_key, result_published_key
 from .push import KEEPALIVE
 
 PHYSICIAN = (Role.PHYSICIAN,)
@@ -147,13 +147,8 @@ async def start_exam(request: web.Request) -> web.StreamResponse:
 async def get_attempt(request: web.Request) -> web.StreamResponse:
     actor = current_actor(request)
     device = request.query.get("device") or None
-    async with request.app[sessionmaker_key]() as session:
-        attempt = await attempts.attempt_in_scope(session, actor, path_id(request, "attempt_id"))
-        if actor.role is not Role.PHYSICIAN:
-            schedule = await session.get(attempts.ExamSchedule, attempt.schedule_id)
-            return json_ok({"attempt": attempts.attempt_json(attempt, schedule, now=utcnow())})  # type: ignore[arg-type]
-        body = await attempts.attempt_view(session, attempt, request.app[paper_cache_key], now=utcnow(),
-                                           device_id=device)
+    body = await attempts.attempt_view(request.app[sessionmaker_key], actor, path_id(request, "attempt_id"),
+                                       request.app[paper_cache_key], now=utcnow(), device_id=device)
     return json_ok(body)
 
 
@@ -294,6 +289,8 @@ async def create_schedule(request: web.Request) -> web.StreamResponse:
             time_limit_minutes=body.time_limit_minutes, attempts_allowed=body.attempts_allowed,
             pass_mark=body.pass_mark, body_id=body.body_id, request_id=request_id(request))
         out = schedules.schedule_json(s, bodies=await schedules.body_names(session))
+    if predraw_wake_key in request.app:  # draw its papers ahead if its window is near
+        request.app[predraw_wake_key].set()
     return json_ok(out, status=201)
 
 

@@ -13,9 +13,10 @@ from typing import Any, Awaitable, Callable, Iterable, Protocol, Sequence, TypeV
 from sqlalchemy import event, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.engine import Row
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
 from question_bank import score_paper
+from question_bank.drawing import DrawnPaper
 from registry import audit
 from registry.errors import ConcurrentUpdate, IllegalTransition, InvalidInput, NotFound, PermissionDenied
 from registry.exemptions import ExemptionState, exemption_of
@@ -27,7 +28,7 @@ from registry.scope import Actor, can_see_physician, institution_clause
 from registry.states import STATE_WORDS, Action, State
 
 from ..banks.models import Paper
-from . import invigilators, papers, rules
+from . import invigilators, papers, predraw, rules
 from .answers import TakenOver
 from .lifecycle import SUBMIT_WORDS, AttemptAction, AttemptState, SubmitReason, next_attempt_state
 from .models import Answer, Attempt, ExamSchedule
@@ -213,21 +214,35 @@ async def start_attempt(session: AsyncSession, actor: Actor, kind: str, *, devic
     if paper is None:  # pragma: no cover - schedules reference existing papers
         raise NotFound("试卷不存在")
     earlier = [a.paper for k in sit.attempts for a in sit.attempts[k]]
-    blueprint = papers.blueprint_for(paper, time_limit_minutes=schedule.time_limit_minutes, pass_mark=schedule.pass_mark)
-    seed = secrets.token_hex(16)
-    record, drawn = await papers.draw(session, cache, paper, blueprint, seed=seed,
-                                      seen=papers.seen_fingerprints(earlier))
+    claimed: predraw.Claimed | None = None
+    drawn: DrawnPaper | None = None
+    if not earlier:  # a first sitting: the paper drawn ahead, when its basis is still the schedule's
+        basis = papers.draw_basis(cache, await cache.pool(session, paper), paper.blueprint,
+                                  time_limit_minutes=schedule.time_limit_minutes, pass_mark=schedule.pass_mark)
+        claimed = await predraw.claim(session, schedule_id=schedule.id, registration_id=reg.id, basis=basis, now=now)
+    if claimed is not None:
+        record, count = claimed.paper, claimed.question_count
+    else:
+        blueprint = papers.blueprint_for(paper, time_limit_minutes=schedule.time_limit_minutes,
+                                         pass_mark=schedule.pass_mark)
+        record, drawn = await papers.draw(session, cache, paper, blueprint, seed=secrets.token_hex(16),
+                                          seen=papers.seen_fingerprints(earlier))
+        count = len(drawn.items)
     attempt = Attempt(schedule_id=schedule.id, registration_id=reg.id, physician_id=reg.physician_id,
                       attempt_no=len(sit.attempts.get(kind, [])) + 1, state=AttemptState.IN_PROGRESS,
                       started_at=now, deadline=_deadline(schedule, now, 0), extra_minutes=0, device_id=device_id,
-                      paper=record, question_count=len(drawn.items), version=1)
+                      paper=record, question_count=count, version=1)
     session.add(attempt)
     try:
         await session.flush()
     except IntegrityError:  # a concurrent start won the unique index; this transaction rolls back whole
         raise StartRefused(rules.Lock.OTHER_IN_PROGRESS) from None
-    # Cached only once committed: a rolled-back id can be handed out again (SQLite reuses rowids).
-    event.listen(session.sync_session, "after_commit", lambda _s: cache.remember(attempt.id, drawn), once=True)
+    if claimed is not None:
+        await predraw.claimed_by(session, claimed.id, attempt.id)
+    elif drawn is not None:
+        kept = drawn
+        # Cached only once committed: a rolled-back id can be handed out again (SQLite reuses rowids).
+        event.listen(session.sync_session, "after_commit", lambda _s: cache.remember(attempt.id, kept), once=True)
     audit.record(session, actor_id=actor.account_id, action="attempt.start", entity="attempt", entity_id=attempt.id,
                  detail={"schedule_id": schedule.id, "attempt_no": attempt.attempt_no, "deadline": attempt.deadline.isoformat()},
                  request_id=request_id)
@@ -268,17 +283,31 @@ async def answers_of(session: AsyncSession, attempt_id: int) -> dict[int, Answer
     return {a.item_number: a for a in rows}
 
 
-async def attempt_view(session: AsyncSession, attempt: Attempt, cache: papers.PaperCache, *, now: dt.datetime,
-                       device_id: str | None) -> dict[str, Any]:
-    """The candidate's page data: the paper without keys, saved answers, the server's clock."""
-    schedule = await session.get(ExamSchedule, attempt.schedule_id)
-    assert schedule is not None
-    body: dict[str, Any] = {"attempt": attempt_json(attempt, schedule, now=now, device_id=device_id)}
-    if attempt.state == AttemptState.IN_PROGRESS:
-        paper = await papers.rebuild(session, cache, attempt.id, attempt.paper)
-        body["paper"] = papers.candidate_view(paper)
+async def attempt_view(sessionmaker: async_sessionmaker[AsyncSession], actor: Actor, attempt_id: int,
+                       cache: papers.PaperCache, *, now: dt.datetime, device_id: str | None) -> dict[str, Any]:
+    """The attempt page's data: for its physician the paper without keys, saved answers and the
+    server's clock; for staff the attempt alone. The connection goes back to the pool before the
+    paper is rebuilt and shaped (CPU): a crowd opening its papers at once held every connection
+    through that work, and the requests behind them waited for one until they got 503."""
+    async with sessionmaker() as session:
+        attempt = await attempt_in_scope(session, actor, attempt_id)
+        schedule = await session.get(ExamSchedule, attempt.schedule_id)
+        assert schedule is not None
+        if actor.role is not Role.PHYSICIAN:
+            return {"attempt": attempt_json(attempt, schedule, now=now)}
+        body: dict[str, Any] = {"attempt": attempt_json(attempt, schedule, now=now, device_id=device_id)}
+        if attempt.state != AttemptState.IN_PROGRESS:
+            return body
+        record = attempt.paper
         body["answers"] = {str(n): {"choice": a.choice, "flagged": a.flagged, "seq": a.seq}
                            for n, a in (await answers_of(session, attempt.id)).items()}
+
+    async def fetch(keys: set[str]) -> Sequence[tuple[str, dict[str, Any]]]:
+        async with sessionmaker() as session:
+            return await papers.fetch_snapshots(session, keys)
+
+    paper = await papers.rebuild_with(fetch, cache, attempt_id, record)
+    body["paper"] = papers.candidate_view(paper)
     return body
 
 

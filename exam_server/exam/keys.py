@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from aiohttp import web
 
 from .attempts import ResultPublished
@@ -15,3 +17,5 @@ hot_path_key = web.AppKey("hot_path", HotPath | None)  # type: ignore[arg-type]
 attempt_hub_key = web.AppKey("attempt_hub", AttemptHub)
 # A port the composition root wires to results (see attempts.ResultPublished).
 result_published_key = web.AppKey("result_published", ResultPublished)
+# Set to wake the job that draws papers ahead (a schedule was created).
+predraw_wake_key = web.AppKey("predraw_wake", asyncio.Event)

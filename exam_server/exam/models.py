@@ -112,3 +112,29 @@ class InvigilatorAssignment(Base):
     block_size: Mapped[int | None] = mapped_column(Integer)
     created_by: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class PredrawnPaper(Base):
+    """A paper drawn ahead for a physician's first attempt at a schedule (:mod:`.predraw`), so the
+    start at a synchronised opening is one short transaction that claims it. ``basis`` names what the
+    draw depended on (the pool's questions and enemies, the blueprint, time limit and pass mark): a
+    paper whose basis is no longer the schedule's is never claimed. Claimed rows keep which attempt
+    took them."""
+
+    __tablename__ = "exam_predrawn_papers"
+    __table_args__ = (
+        # Leading registration_id: the start looks its physician's papers up by registration.
+        UniqueConstraint("registration_id", "schedule_id", "attempt_no", name="uq_exam_predrawn_registration"),
+        Index("ix_exam_predrawn_schedule_basis", "schedule_id", "basis"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    schedule_id: Mapped[int] = mapped_column(ForeignKey("exam_schedules.id", ondelete="CASCADE"))
+    registration_id: Mapped[int] = mapped_column(ForeignKey("registrations.id", ondelete="CASCADE"))
+    attempt_no: Mapped[int] = mapped_column(Integer)
+    basis: Mapped[str] = mapped_column(String(64))
+    paper: Mapped[dict[str, Any]]
+    question_count: Mapped[int] = mapped_column(Integer)
+    drawn_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    claimed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    # A claim is written in the attempt's own transaction; the key makes a claim without its attempt fail.
+    claimed_by_attempt_id: Mapped[int | None] = mapped_column(ForeignKey("exam_attempts.id", ondelete="SET NULL"))

@@ -21,7 +21,7 @@ import json
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any, Awaitable, Callable, Sequence
 
 from sqlalchemy import event, select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -58,6 +58,26 @@ class PaperCache:
     drawn_snapshots: dict[int, tuple[Question, str, dict[str, Any]]] = field(default_factory=dict)
     # Attempt -> item_options of its paper (LRU): every save checks its answers against them.
     options: OrderedDict[int, tuple[tuple[str, bool], ...]] = field(default_factory=OrderedDict)
+    # Pool (kept alive here, so its id() is not reused) -> its signature (see pool_signature).
+    signatures: dict[int, tuple[Pool, str]] = field(default_factory=dict)
+
+    def pool_signature(self, pool: Pool) -> str:
+        """What a draw from ``pool`` depends on: each unit's questions (content fingerprint, category,
+        difficulty, points) and the enemy pairs. Computed once per loaded pool."""
+        hit = self.signatures.get(id(pool))
+        if hit is not None and hit[0] is pool:
+            return hit[1]
+        h = hashlib.sha256()
+        for unit in pool.units:
+            for q in unit:
+                h.update(f"{q.fingerprint}\x1f{q.category}\x1f{q.difficulty}\x1f{q.points}\x1e".encode())
+            h.update(b"\x1d")
+        for u in sorted(pool.enemies):
+            h.update(f"{u}:{','.join(map(str, sorted(pool.enemies[u])))};".encode())
+        if len(self.signatures) > 64:  # pools are reloaded every POOL_TTL s; old ones are garbage
+            self.signatures.clear()
+        self.signatures[id(pool)] = (pool, h.hexdigest())
+        return self.signatures[id(pool)][1]
 
     def snapshot_of(self, question: Question) -> tuple[str, dict[str, Any]]:
         hit = self.drawn_snapshots.get(id(question))
@@ -137,7 +157,23 @@ async def draw(session: AsyncSession, cache: PaperCache, paper: Paper, blueprint
     return record, drawn
 
 
+# Reads the snapshots of the given fingerprints: (fingerprint, payload) rows.
+FetchSnapshots = Callable[[set[str]], Awaitable[Sequence[tuple[str, dict[str, Any]]]]]
+
+
+async def fetch_snapshots(session: AsyncSession, keys: set[str]) -> Sequence[tuple[str, dict[str, Any]]]:
+    rows = (await session.execute(select(QuestionSnapshot.fingerprint, QuestionSnapshot.payload)
+                                  .where(QuestionSnapshot.fingerprint.in_(keys)))).all()
+    return [(k, p) for k, p in rows]
+
+
 async def rebuild(session: AsyncSession, cache: PaperCache, attempt_id: int, record: dict[str, Any]) -> DrawnPaper:
+    return await rebuild_with(lambda keys: fetch_snapshots(session, keys), cache, attempt_id, record)
+
+
+async def rebuild_with(fetch: FetchSnapshots, cache: PaperCache, attempt_id: int, record: dict[str, Any]) -> DrawnPaper:
+    """The attempt's paper from its record; ``fetch`` reads the snapshots this process has not seen,
+    so a caller holding no connection opens one only for that read."""
     hit = cache.papers.get(attempt_id)
     if hit is not None:
         return hit
@@ -146,9 +182,7 @@ async def rebuild(session: AsyncSession, cache: PaperCache, attempt_id: int, rec
     by_key = {k: known[k] for k in keys if k in known}  # taken before any await: another request may clear it
     missing = set(keys) - by_key.keys()
     if missing:
-        rows = (await session.execute(select(QuestionSnapshot.fingerprint, QuestionSnapshot.payload)
-                                      .where(QuestionSnapshot.fingerprint.in_(missing)))).all()
-        fetched = {k: question_from_dict(p) for k, p in rows}
+        fetched = {k: question_from_dict(p) for k, p in await fetch(missing)}
         if len(known) + len(fetched) > SNAPSHOT_MEMO_SIZE:
             known.clear()
         known.update(fetched)
@@ -159,6 +193,14 @@ async def rebuild(session: AsyncSession, cache: PaperCache, attempt_id: int, rec
     paper = paper_from_record(record, questions)
     cache.remember(attempt_id, paper)
     return paper
+
+
+def draw_basis(cache: PaperCache, pool: Pool, stored_blueprint: dict[str, Any], *, time_limit_minutes: int,
+               pass_mark: float) -> str:
+    """What a paper drawn for a schedule depends on: its pool, blueprint, time limit and pass mark. A
+    paper drawn ahead is claimed only while this is unchanged (see :mod:`.predraw`)."""
+    extra = json.dumps([stored_blueprint, int(time_limit_minutes), float(pass_mark)], sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(f"{cache.pool_signature(pool)}|{extra}".encode()).hexdigest()
 
 
 def seen_fingerprints(records: Sequence[dict[str, Any]]) -> list[str]:

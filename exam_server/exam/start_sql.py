@@ -52,7 +52,10 @@ SELECT r.id AS registration_id, r.state, r.procedure, r.work_rating, r.ethics_ra
   (SELECT json_agg(json_build_object('id', k.id, 'manual_by', k.manual_by, 'decided_at', k.decided_at)
           ORDER BY k.id DESC)
      FROM proctor_identity_checks k WHERE k.physician_id = r.physician_id AND k.kind = $2 AND k.state = 'passed'
-      AND k.used_by_attempt_id IS NULL AND k.decided_at >= $4) AS checks
+      AND k.used_by_attempt_id IS NULL AND k.decided_at >= $4) AS checks,
+  (SELECT json_agg(json_build_object('id', p.id, 'schedule_id', p.schedule_id, 'basis', p.basis))
+     FROM exam_predrawn_papers p WHERE p.registration_id = r.id AND p.attempt_no = 1
+      AND p.claimed_at IS NULL) AS predrawn
 FROM registrations r
 JOIN cycles cy ON cy.id = r.cycle_id AND cy.is_current
 JOIN physicians ph ON ph.id = r.physician_id
@@ -83,6 +86,33 @@ att AS (
 aud AS (
   INSERT INTO audit_log (at, actor_account_id, action, entity, entity_id, detail, request_id)
   SELECT $8, $13, 'attempt.start', 'attempt', att.id::text, $14::json, $15 FROM att)
+SELECT id FROM att
+"""
+
+
+# A first sitting's paper drawn ahead (:mod:`.predraw`): claimed, and copied into the attempt, in the
+# database. The claim names the attempt, whose key makes a claim without its attempt (the identity
+# check used meanwhile) fail the whole statement; a concurrent start waits on the claimed row, then
+# finds it claimed and inserts nothing.
+_CLAIM = """
+WITH sch AS (SELECT window_end FROM exam_schedules WHERE id = $2 FOR SHARE),
+nid AS (SELECT nextval(pg_get_serial_sequence('exam_attempts', 'id')) AS id),
+clm AS (
+  UPDATE exam_predrawn_papers SET claimed_at = $6, claimed_by_attempt_id = (SELECT id FROM nid)
+   WHERE id = $13 AND claimed_at IS NULL AND basis = $14 AND (SELECT window_end FROM sch) = $12
+  RETURNING paper, question_count),
+chk AS (
+  UPDATE proctor_identity_checks SET used_by_attempt_id = (SELECT id FROM nid)
+   WHERE id = $1 AND used_by_attempt_id IS NULL AND EXISTS (SELECT 1 FROM clm) RETURNING id),
+att AS (
+  INSERT INTO exam_attempts (id, schedule_id, registration_id, physician_id, attempt_no, state, started_at, deadline,
+                             extra_minutes, device_id, paper, question_count, version)
+  SELECT nid.id, $2, $3, $4, $5, 'in_progress', $6, $7, 0, $8, clm.paper, clm.question_count, 1 FROM nid, clm
+   WHERE ($1::int IS NULL OR EXISTS (SELECT 1 FROM chk))
+  RETURNING id),
+aud AS (
+  INSERT INTO audit_log (at, actor_account_id, action, entity, entity_id, detail, request_id)
+  SELECT $6, $9, 'attempt.start', 'attempt', att.id::text, $10::json, $11 FROM att)
 SELECT id FROM att
 """
 
@@ -157,6 +187,21 @@ async def start(pool: asyncpg.Pool, cache: papers.PaperCache, load_pool: LoadPoo
             return None
     schedule = schedules[kind]
     questions = await load_pool(schedule.paper_id, schedule.bank_ids)
+    deadline = rules.deadline(now, schedule.window.time_limit_minutes, 0, schedule.window.end)
+    ahead = next((p for p in json.loads(row["predrawn"] or "[]") if p["schedule_id"] == schedule.id), None)
+    if ahead is not None and not seen and not facts:  # a first sitting: claim the paper drawn ahead
+        basis = papers.draw_basis(cache, questions, schedule.blueprint,
+                                  time_limit_minutes=schedule.window.time_limit_minutes,
+                                  pass_mark=schedule.window.pass_mark)
+        if ahead["basis"] == basis:
+            detail = {"schedule_id": schedule.id, "attempt_no": 1, "deadline": deadline.isoformat(), "predrawn": True}
+            try:
+                attempt_id = await pool.fetchval(
+                    _CLAIM, check_id, schedule.id, row["registration_id"], physician_id, 1, now, deadline, device_id,
+                    account_id, json.dumps(detail), request_id, schedule.window.end, ahead["id"], basis)
+            except (asyncpg.UniqueViolationError, asyncpg.ForeignKeyViolationError):
+                return None  # a concurrent start won, or the identity check was used meanwhile
+            return Started(attempt_id, deadline) if attempt_id is not None else None
     blueprint = papers.blueprint_from(schedule.blueprint, time_limit_minutes=schedule.window.time_limit_minutes,
                                       pass_mark=schedule.window.pass_mark)
     drawn: DrawnPaper = draw_paper(questions, blueprint, seed=secrets.token_hex(16), seen=seen)
@@ -164,7 +209,6 @@ async def start(pool: asyncpg.Pool, cache: papers.PaperCache, load_pool: LoadPoo
     new = {k: p for k, p in snaps if k not in cache.snapshots_known}
     record = drawn.to_record()
     record["snaps"] = [k for k, _ in snaps]
-    deadline = rules.deadline(now, schedule.window.time_limit_minutes, 0, schedule.window.end)
     attempt_no = len(facts.get(kind, ())) + 1
     keys = sorted(new)  # one order, so concurrent starts writing the same snapshots cannot deadlock
     detail = {"schedule_id": schedule.id, "attempt_no": attempt_no, "deadline": deadline.isoformat()}
@@ -174,8 +218,10 @@ async def start(pool: asyncpg.Pool, cache: papers.PaperCache, load_pool: LoadPoo
             row["registration_id"], physician_id, attempt_no, now, deadline, device_id,
             json.dumps(record, ensure_ascii=False), len(drawn.items), account_id, json.dumps(detail), request_id,
             schedule.window.end)
-    except asyncpg.UniqueViolationError:
-        return None  # a concurrent start won; the ORM path names what is in progress
+    except (asyncpg.UniqueViolationError, asyncpg.ForeignKeyViolationError):
+        # A concurrent start won (the ORM path names what is in progress), or the window moved after the
+        # identity check was claimed for an attempt that was then not inserted.
+        return None
     if attempt_id is None:
         return None  # the identity check was used meanwhile
     cache.snapshots_known.update(new)

@@ -56,6 +56,7 @@ async def write_export(sessionmaker: async_sessionmaker[AsyncSession], kind: Exp
     ensure_role(actor, *STAFF)
     writer = reports.XlsxWriter()
     await asyncio.to_thread(writer.sheet, kind.title, kind.columns)
+    convert = kind.converter(actor)
     writing: asyncio.Future[None] | None = None  # the previous batch, written while the next one is fetched
     try:
         async with sessionmaker() as session:
@@ -67,7 +68,7 @@ async def write_export(sessionmaker: async_sessionmaker[AsyncSession], kind: Exp
                     await writing
                     if progress is not None:
                         progress(writer.count)
-                writing = asyncio.ensure_future(asyncio.to_thread(_append, writer, kind.row, part))
+                writing = asyncio.ensure_future(asyncio.to_thread(_append, writer, convert, part))
         if writing is not None:
             await writing
     finally:

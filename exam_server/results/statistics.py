@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import functools
 import itertools
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 import reports
@@ -17,6 +18,7 @@ from question_bank import Question, QuestionType, question_from_dict
 from question_bank.model import OPTION_LABELS
 from registry.idcard import mask_id_number
 from registry.models import Institution, Physician, Registration
+from registry.publication import DECIDED, UNPUBLISHED, UNPUBLISHED_WORDS, hides_unpublished
 from registry.registrations import current_cycle
 from registry.roles import Role
 from registry.scope import Actor, ensure_role, institution_clause
@@ -24,7 +26,7 @@ from registry.states import STATE_WORDS, State
 
 from ..banks.models import BankQuestion
 from ..exam.models import Answer, Attempt, ExamSchedule, QuestionSnapshot
-from .models import Certificate, PublishedResult
+from .models import Certificate, PublishedResult, PublishedSchedule
 from .services import PROCEDURE_WORDS, RESULT_OF_STATE
 
 STAFF = (Role.INSTITUTION, Role.BODY, Role.HEALTH_ADMIN, Role.ADMIN)
@@ -46,15 +48,19 @@ def registration_statement(cycle_id: int, actor: Actor) -> Select[Any]:
             .where(institution_clause(actor)).order_by(Physician.id))
 
 
-def registration_row(row: Sequence[Any]) -> dict[str, Any]:
+def registration_row(row: Sequence[Any], hide: bool = False) -> dict[str, Any]:
+    """The export's columns of one row; with ``hide`` (the actor's role sees results only once published,
+    registry/publication.py) a decided, unpublished outcome reads 待公布 in both its state and result."""
     (name, id_number, institution, category, scope, procedure, state_code, work, ethics, published_id, certificate,
      submitted_at, body_reviewed_at, published_at) = row
     state = State.NOT_OPENED if state_code is None else State(state_code)
+    shown = {"state": STATE_WORDS[state], "state_code": str(state), "result": RESULT_OF_STATE.get(state)}
+    if hide and state in DECIDED and published_id is None:
+        shown = {"state": UNPUBLISHED_WORDS, "state_code": UNPUBLISHED, "result": UNPUBLISHED_WORDS}
     return {
         "name": name, "id_number": mask_id_number(id_number), "institution": institution, "category": category,
-        "scope": scope or "", "procedure": PROCEDURE_WORDS.get(procedure or "", "未选择"),
-        "state": STATE_WORDS[state], "state_code": str(state), "work_rating": work, "ethics_rating": ethics,
-        "result": RESULT_OF_STATE.get(state), "published": published_id is not None, "certificate": certificate,
+        "scope": scope or "", "procedure": PROCEDURE_WORDS.get(procedure or "", "未选择"), **shown,
+        "work_rating": work, "ethics_rating": ethics, "published": published_id is not None, "certificate": certificate,
         "submitted_at": submitted_at, "body_reviewed_at": body_reviewed_at, "published_at": published_at,
     }
 
@@ -67,24 +73,43 @@ def review_statement(cycle_id: int, actor: Actor) -> Select[Any]:
     return registration_statement(cycle_id, actor).where(Registration.state.in_(REVIEW_STATES))
 
 
+def _score_released() -> ColumnElement[bool]:
+    """Whether the physician may see the attempt's score (as the physician's result page decides it): the
+    whole result is published, or the physician's body published the scores of the attempt's schedule.
+    Needs the outer joins `_with_releases` adds."""
+    return PublishedResult.id.is_not(None) | PublishedSchedule.id.is_not(None)
+
+
+def _with_releases(stmt: Select[Any]) -> Select[Any]:
+    # Both joins match at most one row (unique registration; unique schedule and body), so no attempt repeats.
+    return (stmt.outerjoin(PublishedResult, PublishedResult.registration_id == Attempt.registration_id)
+            .outerjoin(PublishedSchedule, (PublishedSchedule.schedule_id == Attempt.schedule_id)
+                       & (PublishedSchedule.body_id == Institution.body_id)))
+
+
 def attempt_statement(cycle_id: int, actor: Actor) -> Select[Any]:
     """Every attempt of the cycle by a physician in the actor's scope."""
-    return (select(Physician.name, Physician.id_number, Institution.name, ExamSchedule.title, Attempt.attempt_no,
-                   Attempt.started_at, Attempt.submitted_at, Attempt.score, ExamSchedule.pass_mark, Attempt.passed,
-                   Attempt.state)
-            .join(ExamSchedule, Attempt.schedule_id == ExamSchedule.id)
-            .join(Physician, Attempt.physician_id == Physician.id)
-            .join(Institution, Physician.institution_id == Institution.id)
-            .where(ExamSchedule.cycle_id == cycle_id, institution_clause(actor))
-            .order_by(Institution.name, Physician.id, ExamSchedule.title, Attempt.attempt_no))
+    return _with_releases(
+        select(Physician.name, Physician.id_number, Institution.name, ExamSchedule.title, Attempt.attempt_no,
+               Attempt.started_at, Attempt.submitted_at, Attempt.score, ExamSchedule.pass_mark, Attempt.passed,
+               Attempt.state, _score_released())
+        .join(ExamSchedule, Attempt.schedule_id == ExamSchedule.id)
+        .join(Physician, Attempt.physician_id == Physician.id)
+        .join(Institution, Physician.institution_id == Institution.id)
+    ).where(ExamSchedule.cycle_id == cycle_id, institution_clause(actor)).order_by(
+        Institution.name, Physician.id, ExamSchedule.title, Attempt.attempt_no)
 
 
-def attempt_row(row: Sequence[Any]) -> dict[str, Any]:
-    name, id_number, inst, title, no, started, submitted, score, pass_mark, passed, state = row
+def attempt_row(row: Sequence[Any], hide: bool = False) -> dict[str, Any]:
+    """With ``hide``, a submitted attempt's score and outcome read 待公布 until the physician may see them."""
+    name, id_number, inst, title, no, started, submitted, score, pass_mark, passed, state, released = row
+    outcome = "作答中" if state == "in_progress" else ("合格" if passed else ("不合格" if passed is not None else "—"))
+    if hide and not released and state != "in_progress":
+        score, outcome = UNPUBLISHED_WORDS, UNPUBLISHED_WORDS
     return {
         "name": name, "id_number": mask_id_number(id_number), "institution": inst, "paper": title,
         "attempt_no": no, "started_at": started, "submitted_at": submitted, "score": score, "pass_mark": pass_mark,
-        "outcome": "作答中" if state == "in_progress" else ("合格" if passed else ("不合格" if passed is not None else "—")),
+        "outcome": outcome,
     }
 
 
@@ -97,7 +122,11 @@ class ExportKind:
     title: str
     columns: Sequence[reports.Column]
     statement: Callable[[int, Actor], Select[Any]]
-    row: Callable[[Sequence[Any]], dict[str, Any]]
+    row: Callable[[Sequence[Any], bool], dict[str, Any]]
+
+    def converter(self, actor: Actor) -> Callable[[Sequence[Any]], dict[str, Any]]:
+        """The row converter for this actor: hiding what the role may not see before publication."""
+        return functools.partial(self.row, hide=hides_unpublished(actor.role))
 
 
 EXPORTS = {e.name: e for e in (
@@ -111,14 +140,16 @@ async def registration_rows(session: AsyncSession, actor: Actor) -> list[dict[st
     """Every row of the results export as a list (small scopes and tests; exports stream instead)."""
     ensure_role(actor, *STAFF)
     cycle = await current_cycle(session)
-    return [registration_row(r) for r in (await session.execute(registration_statement(cycle.id, actor))).all()]
+    convert = EXPORTS["results"].converter(actor)
+    return [convert(r) for r in (await session.execute(registration_statement(cycle.id, actor))).all()]
 
 
 async def attempt_rows(session: AsyncSession, actor: Actor) -> list[dict[str, Any]]:
     """Every row of the attempts export as a list (small scopes and tests; exports stream instead)."""
     ensure_role(actor, *STAFF)
     cycle = await current_cycle(session)
-    return [attempt_row(r) for r in (await session.execute(attempt_statement(cycle.id, actor))).all()]
+    convert = EXPORTS["attempts"].converter(actor)
+    return [convert(r) for r in (await session.execute(attempt_statement(cycle.id, actor))).all()]
 
 
 # -- statistics: counted by the database, so a province's rows never come into the process ---------
@@ -141,20 +172,27 @@ def _day(value: Any) -> dt.date:
 async def statistic_figures(session: AsyncSession, actor: Actor, cycle_id: int) -> Figures:
     """Grouped counts of the cycle's registrations in scope, their milestone days and scored attempts."""
     ensure_role(actor, *STAFF)
+    hide = hides_unpublished(actor.role)
     in_scope = institution_clause(actor)
     reg_join = (Registration.physician_id == Physician.id) & (Registration.cycle_id == cycle_id)
     n = func.count()
+    published = PublishedResult.id.is_not(None)
     grouped = (await session.execute(
-        select(Institution.name, Physician.practice_category, Registration.procedure, Registration.state, n)
+        select(Institution.name, Physician.practice_category, Registration.procedure, Registration.state, published, n)
         .join(Institution, Physician.institution_id == Institution.id).outerjoin(Registration, reg_join)
+        .outerjoin(PublishedResult, PublishedResult.registration_id == Registration.id)
         .where(in_scope)
-        .group_by(Institution.name, Physician.practice_category, Registration.procedure, Registration.state))).all()
+        .group_by(Institution.name, Physician.practice_category, Registration.procedure, Registration.state,
+                  published))).all()
     groups = []
-    for institution, category, procedure, state_code, count in grouped:
+    for institution, category, procedure, state_code, is_published, count in grouped:
         state = State.NOT_OPENED if state_code is None else State(state_code)
+        words, result = STATE_WORDS[state], RESULT_OF_STATE.get(state)
+        if hide and state in DECIDED and not is_published:  # counted as 待公布, out of the pass rates
+            words, result = UNPUBLISHED_WORDS, None
         groups.append((reports.ResultRow(institution=institution, category=category,
                                          procedure=PROCEDURE_WORDS.get(procedure or "", "未选择"),
-                                         state=STATE_WORDS[state], result=RESULT_OF_STATE.get(state)), int(count)))
+                                         state=words, result=result), int(count)))
     events: list[tuple[dt.date, str, int]] = []
     for column, label, extra in ((Registration.submitted_at, "已提交", None),
                                  (Registration.body_reviewed_at, "已复核", None),
@@ -166,14 +204,16 @@ async def statistic_figures(session: AsyncSession, actor: Actor, cycle_id: int) 
             stmt = stmt.join(PublishedResult, PublishedResult.registration_id == Registration.id)
         for value, count in (await session.execute(stmt.where(in_scope, column.is_not(None)).group_by(day))).all():
             events.append((_day(value), label, int(count)))
+    scored = (select(ExamSchedule.title, Attempt.score, ExamSchedule.pass_mark, n)
+              .join(ExamSchedule, Attempt.schedule_id == ExamSchedule.id)
+              .join(Physician, Attempt.physician_id == Physician.id)
+              .join(Institution, Physician.institution_id == Institution.id)
+              .where(ExamSchedule.cycle_id == cycle_id, Attempt.score.is_not(None), in_scope))
+    if hide:  # only the scores the physicians themselves may see count in the rates and the distribution
+        scored = _with_releases(scored).where(_score_released())
     papers = [(reports.PaperScoreRow(paper=t, score=float(sc), pass_mark=float(pm)), int(count))
               for t, sc, pm, count in (await session.execute(
-                  select(ExamSchedule.title, Attempt.score, ExamSchedule.pass_mark, n)
-                  .join(ExamSchedule, Attempt.schedule_id == ExamSchedule.id)
-                  .join(Physician, Attempt.physician_id == Physician.id)
-                  .join(Institution, Physician.institution_id == Institution.id)
-                  .where(ExamSchedule.cycle_id == cycle_id, Attempt.score.is_not(None), in_scope)
-                  .group_by(ExamSchedule.title, Attempt.score, ExamSchedule.pass_mark))).all()]
+                  scored.group_by(ExamSchedule.title, Attempt.score, ExamSchedule.pass_mark))).all()]
     return Figures(groups, events, papers)
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from .steps import login_staff, shot
+from .steps import confirm_dialog, login_staff, shot
 
 pytestmark = pytest.mark.e2e
 
@@ -91,8 +91,8 @@ def test_the_admin_creates_an_officer_who_logs_in_changes_the_password_and_opens
     shot(officer, screenshots, "officer-physician-accounts-phone")
 
     # The admin disables the account: the officer's next page is the login page.
-    admin.once("dialog", lambda d: d.accept())
     admin.locator("#staff-accounts tbody tr", has_text="inst02b").get_by_role("button", name="停用").click()
+    confirm_dialog(admin, expect="inst02b")
     expect(admin.locator("#staff-accounts tbody tr", has_text="inst02b")).to_contain_text("已停用")
     officer.goto("/")
     officer.wait_for_url(re.compile(r"/login"))

@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 
 from question_bank import Option, Question, QuestionType, TF_OPTIONS, write_questions
 
-from .steps import login_staff, shot
+from .steps import confirm_dialog, login_staff, shot
 
 pytestmark = pytest.mark.e2e
 
@@ -73,8 +73,8 @@ def test_enemies_from_the_import_preview_the_cueing_check_and_the_question_page(
     pairs.first.locator("button").click()
     expect(page.locator("[data-cueing-ok]")).to_contain_text("新增 1 对互斥题")
     expect(pairs).to_have_count(7)
-    page.once("dialog", lambda d: d.accept())
     page.click("[data-cueing-all]")
+    confirm_dialog(page, expect="7 对试题全部设为互斥")
     expect(page.locator("[data-cueing-ok]")).to_contain_text("新增 7 对互斥题")
     expect(pairs).to_have_count(0)
     page.click("#cueing-form [type=submit]")

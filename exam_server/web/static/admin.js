@@ -5,16 +5,24 @@
   function el(tag, text, cls) { var e = document.createElement(tag); if (text !== undefined) e.textContent = text; if (cls) e.className = cls; return e; }
   function button(text, onClick, cls) { var b = el("button", text, "btn small" + (cls ? " " + cls : "")); b.type = "button"; b.addEventListener("click", onClick); return b; }
   var okBox = document.querySelector("[data-form-ok]"), listErr = document.querySelector("[data-list-error]");
+  // A username is the admin's own identifier (it may hold _ or Latin letters): shown as data, not page words.
+  function ident(text) { var s = el("span", text); s.setAttribute("data-identifier", ""); s.setAttribute("translate", "no"); return s; }
+  // text: words, or a list of words and {id: username} parts.
   function report(r, text) {
     if (okBox) okBox.hidden = true; if (listErr) listErr.hidden = true;
-    if (r.ok) { if (okBox) { okBox.textContent = text; okBox.hidden = false; } }
+    if (r.ok) {
+      if (!okBox) return;
+      okBox.textContent = "";
+      [].concat(text).forEach(function (part) { okBox.appendChild(typeof part === "string" ? document.createTextNode(part) : ident(part.id)); });
+      okBox.hidden = false;
+    }
     else if (listErr) { listErr.textContent = r.data.error.message; listErr.hidden = false; }
   }
   function showPasswords(items) {
     var box = document.getElementById("otp-box"), list = document.getElementById("otp-list");
     list.innerHTML = "";
     items.forEach(function (i) {
-      var line = el("div"); line.appendChild(el("span", i.username + "：")); line.appendChild(el("code", i.one_time_password, "otp-value"));
+      var line = el("div"); line.appendChild(ident(i.username)); line.appendChild(el("span", "：")); line.appendChild(el("code", i.one_time_password, "otp-value"));
       list.appendChild(line);
     });
     box.hidden = false;
@@ -48,7 +56,7 @@
       form.elements.id.value = a.id; form.elements.role.value = a.role; form.elements.role.disabled = true;
       form.elements.username.value = a.username; form.elements.username.disabled = true;
       form.elements.display_name.value = a.display_name; fillOrganisations(a.organisation_code || "");
-      document.getElementById("account-form-title").textContent = "修改账户 " + a.username;
+      var title = document.getElementById("account-form-title"); title.textContent = "修改账户 "; title.appendChild(ident(a.username));
       document.getElementById("account-form-cancel").hidden = false; form.scrollIntoView();
     }
     async function load() {
@@ -58,27 +66,32 @@
       if (!r.ok) { report(r); return; }
       r.data.items.forEach(function (a) {
         var tr = el("tr"); tr.dataset.username = a.username;
-        var who = el("td", a.username); who.setAttribute("translate", "no"); tr.appendChild(who); tr.appendChild(el("td", a.display_name)); tr.appendChild(el("td", a.role_name));
+        var who = el("td"); who.appendChild(ident(a.username)); tr.appendChild(who); tr.appendChild(el("td", a.display_name)); tr.appendChild(el("td", a.role_name));
         tr.appendChild(el("td", a.organisation_name || "—"));
         var words = a.is_active ? (a.must_change_password ? "待首次登录改密" : "启用") : "已停用";
         tr.appendChild(el("td", words + (a.locked ? "（已锁定）" : ""), "st"));
         var act = el("td");
         act.appendChild(button("修改", function () { edit(a); }));
         act.appendChild(button("重置密码", async function () {
-          if (!confirm("确定重置 " + a.username + " 的密码？将生成新的一次性密码。")) return;
+          if (!await window.dk.confirmDialog({ title: "重置 " + a.display_name + " 的密码？", ok: "重置密码",
+            lines: [["账户", a.username + "（" + a.role_name + (a.organisation_name ? "，" + a.organisation_name : "") + "）"],
+                    "原密码立即失效，系统生成一次性密码（只显示一次），请当面或电话告知本人；其下次登录须修改密码。"] })) return;
           var rr = await api("POST", "/api/v1/staff-accounts/" + a.id + "/reset-password");
-          report(rr, "已重置 " + a.username + " 的密码"); if (rr.ok) { showPasswords([rr.data]); load(); }
+          report(rr, ["已重置 " + a.display_name + "（", { id: a.username }, "）的密码，一次性密码见下方"]); if (rr.ok) { showPasswords([rr.data]); load(); }
         }));
         if (a.locked) act.appendChild(button("解锁", async function () {
-          var rr = await api("POST", "/api/v1/staff-accounts/" + a.id + "/unlock"); report(rr, "已解除 " + a.username + " 的锁定"); if (rr.ok) load();
+          var rr = await api("POST", "/api/v1/staff-accounts/" + a.id + "/unlock"); report(rr, ["已解除 ", { id: a.username }, " 的锁定"]); if (rr.ok) load();
         }));
         act.appendChild(a.is_active
           ? button("停用", async function () {
-              if (!confirm("确定停用 " + a.username + "？其登录将立即失效。")) return;
-              var rr = await api("POST", "/api/v1/staff-accounts/" + a.id + "/disable"); report(rr, "已停用 " + a.username); if (rr.ok) load();
+              if (!await window.dk.confirmDialog({ title: "停用 " + a.display_name + " 的账户？", ok: "停用账户", danger: true,
+                lines: [["账户", a.username + "（" + a.role_name + (a.organisation_name ? "，" + a.organisation_name : "") + "）"],
+                        "其登录立即失效，停用期间不能登录；之后可在此重新启用。"] })) return;
+              var rr = await api("POST", "/api/v1/staff-accounts/" + a.id + "/disable");
+              report(rr, ["已停用 " + a.display_name + "（", { id: a.username }, "）的账户，其登录已失效"]); if (rr.ok) load();
             }, "danger")
           : button("启用", async function () {
-              var rr = await api("POST", "/api/v1/staff-accounts/" + a.id + "/enable"); report(rr, "已启用 " + a.username); if (rr.ok) load();
+              var rr = await api("POST", "/api/v1/staff-accounts/" + a.id + "/enable"); report(rr, ["已启用 ", { id: a.username }]); if (rr.ok) load();
             }));
         tr.appendChild(act); body.appendChild(tr);
       });
@@ -91,7 +104,7 @@
       if (id) r = await api("POST", "/api/v1/staff-accounts/" + id, { display_name: form.elements.display_name.value, organisation: form.elements.organisation.value });
       else r = await api("POST", "/api/v1/staff-accounts", { username: v.username, display_name: v.display_name, role: v.role, organisation: v.organisation || "" });
       if (!r.ok) { window.dk.showErrors(form, r.data.error); return; }
-      report(r, id ? "已保存" : "已创建账户 " + r.data.username);
+      report(r, id ? "已保存" : ["已创建账户 ", { id: r.data.username }]);
       if (!id) showPasswords([r.data]);
       resetForm(); load();
     });
@@ -132,8 +145,10 @@
           var rr = await api("POST", "/api/v1/physicians/" + p.physician_id + "/unlock"); report(rr, "已解除 " + p.name + " 的锁定"); if (rr.ok) loadPhysicians();
         }));
         act.appendChild(button("重置密码", async function () {
-          if (!confirm("确定将 " + p.name + " 的密码重置为初始密码？")) return;
-          var rr = await api("POST", "/api/v1/physicians/" + p.physician_id + "/reset-password"); report(rr, "已重置 " + p.name + " 的密码"); if (rr.ok) loadPhysicians();
+          if (!await window.dk.confirmDialog({ title: "重置 " + p.name + " 的密码？", ok: "重置密码",
+            lines: [["医师", p.name + "（" + p.id_number_masked + "）"], "密码重置为初始密码，原密码立即失效；其下次登录须修改密码。"] })) return;
+          var rr = await api("POST", "/api/v1/physicians/" + p.physician_id + "/reset-password");
+          report(rr, "已将 " + p.name + " 的密码重置为初始密码"); if (rr.ok) loadPhysicians();
         }));
         tr.appendChild(act); body.appendChild(tr);
       });
@@ -143,17 +158,24 @@
     loadPhysicians();
   }
 
-  // ---- cycles and code tables: one-click actions ----
+  // ---- cycles and code tables: one-click actions, confirmed; the page reloads and says what was done ----
+
   document.addEventListener("click", async function (ev) {
     var t = ev.target.closest && ev.target.closest("[data-make-current],[data-code-active]");
     if (!t) return;
-    var r;
+    var r, done;
     if (t.dataset.makeCurrent) {
-      if (!confirm("确定将“" + t.dataset.name + "”设为当前考核周期？")) return;
+      if (!await window.dk.confirmDialog({ title: "将“" + t.dataset.name + "”设为当前考核周期？", ok: "设为当前周期", danger: true,
+        lines: ["切换后，所有医师和工作人员看到并办理的都是这一周期的报名、审核、考试和统计；原周期的记录保留，但不再是当前周期。"] })) return;
       r = await api("POST", "/api/v1/admin/cycles/" + t.dataset.makeCurrent + "/current");
+      done = "已将“" + t.dataset.name + "”设为当前考核周期";
     } else {
-      r = await api("POST", "/api/v1/admin/code-tables/" + t.dataset.codeActive + "/active", { active: t.dataset.active === "true" });
+      var on = t.dataset.active === "true", what = t.dataset.name || "该代码";
+      if (!on && !await window.dk.confirmDialog({ title: "停用代码“" + what + "”？", ok: "停用", danger: true,
+        lines: ["停用后，报名和账户表单中不再提供这一选项；已填写的记录保持不变，之后可以恢复。"] })) return;
+      r = await api("POST", "/api/v1/admin/code-tables/" + t.dataset.codeActive + "/active", { active: on });
+      done = (on ? "已恢复代码“" : "已停用代码“") + what + "”";
     }
-    if (r.ok) location.reload(); else report(r);
+    if (r.ok) window.dk.reloadSaying(done); else report(r);
   });
 })();

@@ -93,6 +93,18 @@
   }
   window.dk.runJob = runJob;
 
+  // An action that reloads the page still reports what it did: the words wait in sessionStorage and
+  // show in the page's [data-form-ok] box (or [data-done-box]) once it has loaded again.
+  function reloadSaying(text) {
+    try { sessionStorage.setItem("dk.done", text); } catch (e) { /* private mode: the reload still shows the new state */ }
+    location.reload();
+  }
+  window.dk.reloadSaying = reloadSaying;
+  try {
+    var doneText = sessionStorage.getItem("dk.done"), doneBox = document.querySelector("[data-done-box]") || document.querySelector("[data-form-ok]");
+    if (doneText && doneBox) { sessionStorage.removeItem("dk.done"); doneBox.textContent = doneText; doneBox.hidden = false; }
+  } catch (e) { /* private mode */ }
+
   function formValues(form) {
     var out = {};
     Array.prototype.forEach.call(form.elements, function (el) {
@@ -129,6 +141,7 @@
       try {
         var r = await api("POST", form.dataset.api, formValues(form));
         if (r.ok) {
+          if (form.dataset.done) { try { sessionStorage.setItem("dk.done", form.dataset.done); } catch (e) { /* private mode */ } }
           var next = r.data.next || form.dataset.next || location.href;
           if (form.dataset.next && r.data.next === "/" ) next = form.dataset.next;
           location.href = next;

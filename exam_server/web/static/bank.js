@@ -20,7 +20,8 @@
           var data = {}; try { data = await res.json(); } catch (e) { /* not JSON */ }
           var err = data.error || {};
           // The format would drop pictures: say so, and export only when the admin accepts it.
-          if (err.fields && err.fields.drop_images && window.confirm(err.message + "\n\n仍要导出吗？")) {
+          if (err.fields && err.fields.drop_images && await dk.confirmDialog({ title: "导出后图片将丢失", ok: "仍然导出", cancel: "换一种格式",
+                lines: [err.message, "所选格式不能保存图片：导出的文件里这些试题没有图片，题库本身不受影响。"] })) {
             res = await fetch(url0 + "&drop_images=1", { credentials: "same-origin", headers: { "Accept": "application/json" } });
             if (!res.ok) { data = {}; try { data = await res.json(); } catch (e) { /* not JSON */ } show(box, (data.error && data.error.message) || "导出失败（" + res.status + "）"); return; }
           } else { show(box, err.message || "导出失败（" + res.status + "）"); return; }
@@ -173,6 +174,8 @@
     });
     cancelBtn.addEventListener("click", async function () {
       if (!job) return;
+      if (!await dk.confirmDialog({ title: "取消这次导入？", ok: "取消导入", cancel: "继续导入", danger: true,
+            lines: ["这次上传的试题都不会写入题库（导入在一个事务中完成，取消即全部撤销）；需要时可重新上传。"] })) return;
       var r = await dk.api("POST", "/api/v1/admin/import-jobs/" + job.id + "/cancel", {});
       if (!r.ok) { show(jobErr, errorOf(r).message); return; }
       render(r.data);
@@ -215,7 +218,9 @@
         var act = el("td"), edit = el("a", "修改", "btn small"); edit.href = "/admin/questions/" + it.id; act.appendChild(edit);
         var toggle = el("button", it.retired ? "恢复" : "停用", "btn small" + (it.retired ? "" : " danger")); toggle.type = "button";
         toggle.addEventListener("click", async function () {
-          if (!it.retired && !confirm("停用后该题不再被抽取" + (it.group_key ? "（同组小题一并停用）" : "") + "，确定停用？")) return;
+          if (!it.retired && !await dk.confirmDialog({ title: "停用试题 " + it.id + "？", ok: "停用", danger: true,
+                lines: [["题干", it.stem], "停用后，之后组卷和开考时不再抽到这道题" + (it.group_key ? "，同一共用题干的小题一并停用" : "")
+                        + "；已经抽到它的考试照常作答计分。可随时恢复。"] })) return;
           var rr = await dk.api("POST", "/api/v1/admin/questions/" + it.id + "/retire", { retired: !it.retired });
           if (!rr.ok) { show(bErr, errorOf(rr).message); return; }
           show(bOk, (it.retired ? "已恢复 " : "已停用 ") + rr.data.count + " 道试题"); load();
@@ -258,10 +263,12 @@
     var retire = qForm.querySelector("[data-retire]");
     retire.addEventListener("click", async function () {
       var on = retire.dataset.retire === "true";
-      if (on && !confirm("停用后该题不再被抽取，确定停用？")) return;
+      if (on && !await dk.confirmDialog({ title: "停用试题 " + qid + "？", ok: "停用", danger: true,
+            lines: ["停用后，之后组卷和开考时不再抽到这道题" + (qForm.elements.group_stem ? "，同一共用题干的小题一并停用" : "")
+                    + "；已经抽到它的考试照常作答计分。可随时恢复。"] })) return;
       var r = await dk.api("POST", "/api/v1/admin/questions/" + qid + "/retire", { retired: on });
       if (!r.ok) { dk.showErrors(qForm, errorOf(r)); return; }
-      location.reload();
+      dk.reloadSaying((on ? "已停用 " : "已恢复 ") + r.data.count + " 道试题");
     });
   }
 
@@ -362,7 +369,8 @@
       finally { btn.disabled = false; }
     });
     cueAll.addEventListener("click", async function () {
-      if (!cuePairs.length || !confirm("把列出的 " + cuePairs.length + " 对试题全部设为互斥？")) return;
+      if (!cuePairs.length || !await dk.confirmDialog({ title: "把列出的 " + cuePairs.length + " 对试题全部设为互斥？", ok: "全部设为互斥",
+            lines: ["设为互斥后，同一份试卷不会同时抽到其中的两道题。可在各题的互斥题中逐一解除。"] })) return;
       cueAll.disabled = true;
       if (await confirmPairs(cuePairs, "已全部设为互斥")) { cueList.innerHTML = ""; cuePairs = []; cueAll.hidden = true; }
       cueAll.disabled = false;

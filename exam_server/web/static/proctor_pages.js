@@ -37,9 +37,12 @@
         if (a.ok) location.href = consent.dataset.next; else fail(consent, a.data.error);
       };
       $(consent, "[data-withdraw]").onclick = async function () {
-        if (!confirm("撤回后，未经人工核验不能开始新的考试。确定撤回？")) return;
+        if (!await window.dk.confirmDialog({ title: "撤回人脸信息采集授权？", ok: "撤回授权", cancel: "保留授权", danger: true,
+              lines: ["撤回后，开考前不再采集和比对您的人脸；未经考核机构人工核验身份，您不能开始新的考试。",
+                      "之后可随时回到本页重新同意授权。"] })) return;
         var w = await api("POST", "/api/v1/proctoring/consent/withdraw", { confirm: true });
-        if (w.ok) location.reload(); else fail(consent, w.data.error);
+        if (w.ok) window.dk.reloadSaying("已撤回人脸信息采集授权。开始新的考试前，请重新同意授权或联系考核机构人工核验身份。");
+        else fail(consent, w.data.error);
       };
     })();
   }

@@ -92,9 +92,10 @@
   function openAction(kind, a) {
     action = kind; target = a;
     dk.clearErrors(form);
-    form.querySelector("#action-title").textContent = kind === "extra" ? "延长考试时间" : "结束考试";
+    form.querySelector("#action-title").textContent = kind === "extra" ? "延长考试时间" : "结束 " + a.physician_name + " 的考试？";
     form.querySelector("[data-action-who]").textContent = a.physician_name + "（" + a.institution_name + "），当前截止时间 " + when(a.deadline);
     form.querySelector("[data-minutes-field]").hidden = kind !== "extra";
+    form.querySelector("[data-end-consequence]").hidden = kind !== "end";
     form.elements.minutes.disabled = kind !== "extra";
     form.elements.reason.value = "";
     form.querySelector("[data-action-ok]").textContent = kind === "extra" ? "确定延长" : "确定结束";
@@ -122,7 +123,7 @@
       modal.hidden = true;
       say(attemptsOk, action === "extra"
         ? "已为 " + target.physician_name + " 延长 " + body.minutes + " 分钟，新的截止时间 " + when(r.data.deadline)
-        : "已结束 " + target.physician_name + " 的考试");
+        : "已结束 " + target.physician_name + "（" + target.institution_name + "）的考试并交卷" + (r.data.score !== null && r.data.score !== undefined ? "，得分 " + r.data.score + " 分" : ""));
       loadAttempts(); loadSchedules();
     } catch (e) { dk.showErrors(form, { message: "网络连接失败，请检查网络后重试" }); }
     finally { btn.disabled = false; }

@@ -1,0 +1,181 @@
+"""Papers drawn ahead: a synchronised opening's starts claim papers instead of drawing them.
+
+A province's sitting opens with thousands of starts within seconds, and drawing a paper is most of
+a start's CPU. So while a schedule's window is near (``DINGKAO_PREDRAW_AHEAD_MINUTES`` before it
+opens, and while it is open) every process's background job draws, in small batches, the first
+attempt's paper of each physician the schedule covers who has not sat any paper of the cycle yet
+(so nothing seen before needs avoiding), writes its question snapshots, and stores the paper in
+``exam_predrawn_papers``. The job runs when a schedule is created (woken by the handler) and every
+``PREDRAW_INTERVAL`` seconds, which picks up physicians approved since (the roster grows).
+
+A start whose rules pass claims its paper in its own transaction (``claimed_at IS NULL`` in the
+UPDATE's condition: of concurrent starts one claims it) when the paper's ``basis``
+(:func:`papers.draw_basis`: the pool's questions and enemies, the blueprint, time limit, pass mark)
+is the schedule's current one; any other start draws then, as before. Papers whose basis changed
+(a bank edited, an enemy pair added) are never claimed and are deleted on the job's next pass.
+Processes may draw the same physician at once; the unique key keeps one paper and drops the other.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+import secrets
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from sqlalchemy import delete, exists, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from question_bank.drawing import draw_paper
+from registry.db import utcnow
+from registry.models import Institution, Physician, Registration
+from registry.states import State
+
+from ..banks.models import Paper
+from . import papers, rules
+from .models import Attempt, ExamSchedule, PredrawnPaper, QuestionSnapshot
+
+log = logging.getLogger("dingkao.exam.predraw")
+PREDRAW_INTERVAL = 30.0
+BATCH = 100  # papers per transaction; the loop yields between papers
+FIRST_ATTEMPT = 1
+Clock = Callable[[], dt.datetime]
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    id: int
+    paper: dict[str, Any]
+    question_count: int
+
+
+def _insert(session: AsyncSession) -> Any:
+    dialect = session.bind.dialect.name if session.bind else "sqlite"
+    return postgresql.insert if dialect == "postgresql" else sqlite.insert
+
+
+async def schedules_due(session: AsyncSession, *, now: dt.datetime, ahead: dt.timedelta) -> list[int]:
+    """Schedules open now or opening within ``ahead``, not yet closed."""
+    return list((await session.scalars(select(ExamSchedule.id).where(
+        ExamSchedule.closed_at.is_(None), ExamSchedule.window_end > now, ExamSchedule.window_start <= now + ahead)
+        .order_by(ExamSchedule.window_start, ExamSchedule.id))).all())
+
+
+def _undrawn(schedule: ExamSchedule, limit: int) -> Any:
+    """Approved registrations the schedule covers, with no attempt in the cycle and no paper drawn
+    ahead yet; in random order, so processes filling at once rarely draw the same physician."""
+    stmt = select(Registration.id).join(Physician, Registration.physician_id == Physician.id)
+    where = [Registration.cycle_id == schedule.cycle_id, Registration.state == State.APPROVED,
+             ~exists().where(Attempt.registration_id == Registration.id),
+             ~exists().where(PredrawnPaper.registration_id == Registration.id,
+                             PredrawnPaper.schedule_id == schedule.id, PredrawnPaper.attempt_no == FIRST_ATTEMPT)]
+    if schedule.body_id is not None:
+        stmt = stmt.join(Institution, Physician.institution_id == Institution.id)
+        where.append(Institution.body_id == schedule.body_id)
+    if schedule.kind == rules.PROFESSIONAL:
+        where.append(Physician.practice_category == schedule.practice_category)
+    return stmt.where(*where).order_by(func.random()).limit(limit)
+
+
+async def fill_schedule(sessionmaker: async_sessionmaker[AsyncSession], cache: papers.PaperCache, schedule_id: int,
+                        *, clock: Clock = utcnow, batch: int = BATCH) -> int:
+    """Draw ahead every missing paper of the schedule; returns how many this call stored. No
+    connection is held while drawing."""
+    stored = 0
+    first = True
+    while True:
+        async with sessionmaker() as session:
+            schedule = await session.get(ExamSchedule, schedule_id)
+            if schedule is None or schedule.closed_at is not None or schedule.window_end <= clock():
+                return stored
+            paper = await session.get(Paper, schedule.paper_id)
+            if paper is None:  # pragma: no cover - schedules reference existing papers
+                return stored
+            pool = await cache.pool(session, paper)
+            blueprint = papers.blueprint_for(paper, time_limit_minutes=schedule.time_limit_minutes,
+                                             pass_mark=schedule.pass_mark)
+            basis = papers.draw_basis(cache, pool, paper.blueprint, time_limit_minutes=schedule.time_limit_minutes,
+                                      pass_mark=schedule.pass_mark)
+            if first:  # papers drawn on another basis go first, so their physicians are drawn again below
+                first = False
+                await session.execute(_stale(schedule_id, keep_basis=basis))
+                await session.commit()
+            registrations = list((await session.scalars(_undrawn(schedule, batch))).all())
+        if not registrations:
+            return stored
+        rows, snapshots = [], {}
+        for registration_id in registrations:
+            drawn = draw_paper(pool, blueprint, seed=secrets.token_hex(16), seen=())
+            snaps = [cache.snapshot_of(it.question) for it in drawn.items]
+            snapshots.update((k, p) for k, p in snaps if k not in cache.snapshots_known)
+            record = drawn.to_record()
+            record["snaps"] = [k for k, _ in snaps]
+            rows.append({"schedule_id": schedule_id, "registration_id": registration_id, "attempt_no": FIRST_ATTEMPT,
+                         "basis": basis, "paper": record, "question_count": len(drawn.items), "drawn_at": clock()})
+            await asyncio.sleep(0)  # one paper at a time: the requests in between are served
+        async with sessionmaker() as session, session.begin():
+            insert = _insert(session)
+            if snapshots:
+                await session.execute(insert(QuestionSnapshot).values(
+                    [{"fingerprint": k, "payload": snapshots[k]} for k in sorted(snapshots)]).on_conflict_do_nothing())
+            result = await session.execute(insert(PredrawnPaper).values(rows).on_conflict_do_nothing())
+        cache.snapshots_known.update(snapshots)
+        stored += max(result.rowcount, 0)
+
+
+async def invalidate(sessionmaker: async_sessionmaker[AsyncSession], schedule_id: int, *,
+                     keep_basis: str | None = None) -> int:
+    """Delete the schedule's unclaimed papers (all, or those not drawn on ``keep_basis``)."""
+    async with sessionmaker() as session, session.begin():
+        result = await session.execute(_stale(schedule_id, keep_basis=keep_basis))
+    return max(result.rowcount, 0)
+
+
+def _stale(schedule_id: int, *, keep_basis: str | None) -> Any:
+    where = [PredrawnPaper.schedule_id == schedule_id, PredrawnPaper.claimed_at.is_(None)]
+    if keep_basis is not None:
+        where.append(PredrawnPaper.basis != keep_basis)
+    return delete(PredrawnPaper).where(*where).execution_options(synchronize_session=False)
+
+
+async def claim(session: AsyncSession, *, schedule_id: int, registration_id: int, basis: str,
+                now: dt.datetime) -> Claimed | None:
+    """Claim the registration's first-attempt paper drawn ahead on ``basis``, in the caller's
+    transaction (which then inserts the attempt and calls :func:`claimed_by`)."""
+    row = (await session.execute(
+        update(PredrawnPaper).where(PredrawnPaper.schedule_id == schedule_id,
+                                    PredrawnPaper.registration_id == registration_id,
+                                    PredrawnPaper.attempt_no == FIRST_ATTEMPT, PredrawnPaper.basis == basis,
+                                    PredrawnPaper.claimed_at.is_(None))
+        .values(claimed_at=now).returning(PredrawnPaper.id, PredrawnPaper.paper, PredrawnPaper.question_count)
+        .execution_options(synchronize_session=False))).first()
+    return Claimed(row.id, row.paper, row.question_count) if row is not None else None
+
+
+async def claimed_by(session: AsyncSession, predrawn_id: int, attempt_id: int) -> None:
+    await session.execute(update(PredrawnPaper).where(PredrawnPaper.id == predrawn_id)
+                          .values(claimed_by_attempt_id=attempt_id).execution_options(synchronize_session=False))
+
+
+async def run_predraw(sessionmaker: async_sessionmaker[AsyncSession], cache: papers.PaperCache, *,
+                      ahead: dt.timedelta, wake: asyncio.Event, interval: float = PREDRAW_INTERVAL) -> None:
+    """Every ``interval`` s, or when woken (a schedule was created), fill the schedules due."""
+    while True:
+        wake.clear()
+        try:
+            async with sessionmaker() as session:
+                due = await schedules_due(session, now=utcnow(), ahead=ahead)
+            for schedule_id in due:
+                n = await fill_schedule(sessionmaker, cache, schedule_id)
+                if n:
+                    log.info("drew %d papers ahead for schedule %d", n, schedule_id)
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # the database is briefly down, or a bank cannot fill the paper: the start draws
+            log.warning("drawing papers ahead failed; retrying", exc_info=True)
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(wake.wait(), interval)

@@ -1,0 +1,169 @@
+"""Papers drawn ahead (exam_server.exam.predraw) on both backends: a first start claims its
+physician's paper, a start without one draws, a changed basis is never claimed, and of a hundred
+parallel starts one claims; the attempt page returns its connection before rebuilding the paper."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select, update
+
+from exam_server.banks.models import BankQuestion, Paper
+from exam_server.demo.exams import exam_login
+from exam_server.exam import papers, predraw
+from exam_server.exam.keys import paper_cache_key
+from exam_server.exam.models import Attempt, ExamSchedule, PredrawnPaper
+from exam_server.web.keys import engine_key, sessionmaker_key, settings_key
+from registry.models import Physician, Registration
+
+from ..exam_flows import DEVICE, GENERAL, SIMPLE, exam_doctor, paper_of, seed_exams, start
+
+
+@pytest.fixture
+async def exams(client):  # type: ignore[no-untyped-def]
+    await seed_exams(client.app[settings_key])
+    return client
+
+
+async def humanities_schedule(app: Any) -> int:
+    async with app[sessionmaker_key]() as session:
+        return await session.scalar(select(ExamSchedule.id).where(ExamSchedule.kind == "humanities")
+                                    .order_by(ExamSchedule.id))
+
+
+async def fill(app: Any, schedule_id: int) -> int:
+    return await predraw.fill_schedule(app[sessionmaker_key], app[paper_cache_key], schedule_id)
+
+
+async def registration_of(app: Any, index: int) -> int:
+    async with app[sessionmaker_key]() as session:
+        return await session.scalar(select(Registration.id).join(Physician, Registration.physician_id == Physician.id)
+                                    .where(Physician.id_number == exam_login(index)))
+
+
+async def predrawn_of(app: Any, registration_id: int) -> list[PredrawnPaper]:
+    async with app[sessionmaker_key]() as session:
+        return list((await session.scalars(select(PredrawnPaper).where(
+            PredrawnPaper.registration_id == registration_id).order_by(PredrawnPaper.id))).all())
+
+
+async def attempt_of(app: Any, attempt_id: int) -> Attempt:
+    async with app[sessionmaker_key]() as session:
+        attempt = await session.get(Attempt, attempt_id)
+        assert attempt is not None
+        return attempt
+
+
+async def test_a_first_start_claims_the_paper_drawn_ahead(exams, make_client) -> None:  # type: ignore[no-untyped-def]
+    app = exams.app
+    schedule_id = await humanities_schedule(app)
+    stored = await fill(app, schedule_id)
+    async with app[sessionmaker_key]() as session:
+        roster = await session.scalar(select(func.count()).select_from(PredrawnPaper)
+                                      .where(PredrawnPaper.schedule_id == schedule_id))
+    assert stored == roster and stored >= 2
+    assert await fill(app, schedule_id) == 0  # nothing missing: a second pass draws nothing
+    reg = await registration_of(app, SIMPLE)
+    [ahead] = await predrawn_of(app, reg)
+    assert ahead.claimed_at is None and ahead.question_count == len(ahead.paper["items"])
+    doctor = await exam_doctor(make_client, exams, SIMPLE)
+    attempt_id = await start(doctor, "humanities")
+    attempt = await attempt_of(app, attempt_id)
+    assert attempt.paper == ahead.paper and attempt.question_count == ahead.question_count
+    [after] = await predrawn_of(app, reg)
+    assert after.claimed_at is not None and after.claimed_by_attempt_id == attempt_id
+    # The page shows the claimed paper: its snapshots were written when it was drawn.
+    app[paper_cache_key].papers.clear()
+    app[paper_cache_key].snapshot_questions.clear()
+    page = await paper_of(doctor, attempt_id)
+    assert len(page["paper"]["items"]) == ahead.question_count
+
+
+async def test_a_start_without_a_paper_drawn_ahead_draws_one(exams, make_client) -> None:  # type: ignore[no-untyped-def]
+    app = exams.app
+    doctor = await exam_doctor(make_client, exams, SIMPLE)
+    attempt_id = await start(doctor, "humanities")
+    attempt = await attempt_of(app, attempt_id)
+    assert attempt.question_count == len(attempt.paper["items"]) > 0
+    assert await predrawn_of(app, await registration_of(app, SIMPLE)) == []
+    # Having sat, the physician gets no paper drawn ahead (it would not avoid what they saw).
+    await fill(app, await humanities_schedule(app))
+    assert await predrawn_of(app, await registration_of(app, SIMPLE)) == []
+
+
+@pytest.mark.parametrize("change", ["pass_mark", "bank"])
+async def test_a_paper_drawn_on_another_basis_is_not_claimed_and_is_redrawn(exams, make_client,  # type: ignore[no-untyped-def]
+                                                                          change: str) -> None:
+    app = exams.app
+    schedule_id = await humanities_schedule(app)
+    await fill(app, schedule_id)
+    reg = await registration_of(app, SIMPLE)
+    [stale] = await predrawn_of(app, reg)
+    async with app[sessionmaker_key]() as session, session.begin():
+        schedule = await session.get(ExamSchedule, schedule_id)
+        if change == "pass_mark":  # the schedule's terms changed
+            schedule.pass_mark = schedule.pass_mark - 1
+        else:  # a question of the paper's banks retired
+            paper = await session.get(Paper, schedule.paper_id)
+            fp = stale.paper["items"][0]["fp"]
+            await session.execute(update(BankQuestion).where(BankQuestion.bank_id.in_(paper.bank_ids),
+                                                             BankQuestion.fingerprint == fp).values(retired=True))
+    app[paper_cache_key].pools.clear()  # as when the process's cached pool expires (POOL_TTL)
+    doctor = await exam_doctor(make_client, exams, SIMPLE)
+    attempt_id = await start(doctor, "humanities")
+    attempt = await attempt_of(app, attempt_id)
+    assert attempt.paper["seed"] != stale.paper["seed"]
+    [still] = await predrawn_of(app, reg)
+    assert still.claimed_at is None  # never claimed
+    # The next pass deletes the stale papers and draws the others' again on the new basis.
+    other = await registration_of(app, GENERAL)
+    [before] = await predrawn_of(app, other)
+    await fill(app, schedule_id)
+    [redrawn] = await predrawn_of(app, other)
+    assert redrawn.basis != before.basis and redrawn.paper["seed"] != before.paper["seed"]
+    assert await predrawn_of(app, reg) == []  # it has an attempt now: nothing drawn ahead
+    if change == "bank":
+        assert all(it["fp"] != stale.paper["items"][0]["fp"] for it in redrawn.paper["items"])
+
+
+async def test_hundred_parallel_starts_claim_one_paper_and_make_one_attempt(exams, make_client) -> None:  # type: ignore[no-untyped-def]
+    app = exams.app
+    await fill(app, await humanities_schedule(app))
+    reg = await registration_of(app, SIMPLE)
+    doctor = await exam_doctor(make_client, exams, SIMPLE)
+    results = await asyncio.gather(*(doctor.post("/api/v1/exams/start", {"kind": "humanities", "device": DEVICE})
+                                     for _ in range(100)))
+    statuses = sorted(s for s, _ in results)
+    assert statuses.count(201) == 1 and set(statuses) <= {201, 409}, statuses
+    async with app[sessionmaker_key]() as session:
+        attempts = (await session.scalars(select(Attempt).where(Attempt.registration_id == reg))).all()
+    [ahead] = await predrawn_of(app, reg)
+    assert len(attempts) == 1 and ahead.claimed_by_attempt_id == attempts[0].id
+    assert attempts[0].paper == ahead.paper
+
+
+async def test_the_attempt_page_rebuilds_its_paper_holding_no_connection(exams, make_client,  # type: ignore[no-untyped-def]
+                                                                         monkeypatch) -> None:
+    app = exams.app
+    doctor = await exam_doctor(make_client, exams, SIMPLE)
+    attempt_id = await start(doctor, "humanities")
+    pool = app[engine_key].sync_engine.pool
+    held: list[int] = []
+    shape = papers.candidate_view
+
+    def watched(paper: Any) -> dict[str, Any]:
+        held.append(pool.checkedout())
+        return shape(paper)
+
+    monkeypatch.setattr(papers, "candidate_view", watched)
+    cache = app[paper_cache_key]
+    cache.papers.clear()
+    cache.snapshot_questions.clear()
+    await paper_of(doctor, attempt_id)
+    assert held == [0]
+    # A burst of page loads, each rebuilding (the cache emptied): every one answered, none 503.
+    cache.papers.clear()
+    results = await asyncio.gather(*(doctor.get(f"/api/v1/attempts/{attempt_id}?device={DEVICE}") for _ in range(100)))
+    assert [s for s, _ in results] == [200] * 100
