@@ -232,6 +232,14 @@ def _number(request: web.Request) -> str:
         raise ApiError(exc.message_zh, code="not_found", status=404) from None
 
 
+@routes.get("/api/v1/certificates", summary="本考核机构辖区的合格证书（按医师姓名或证书编号查找，最新的在前，至多 50 张）",
+            roles=BODY, tags=("results",), query={"q": "医师姓名或证书编号"})
+async def list_certificates(request: web.Request) -> web.StreamResponse:
+    async with request.app[sessionmaker_key]() as session:
+        items = await results.certificates_of_body(session, current_actor(request), q=request.query.get("q", "")[:64])
+    return json_ok({"items": items})
+
+
 @routes.post("/api/v1/certificates/{number}/revoke", summary="撤销合格证书（须填原因）", roles=BODY, body=RevokeBody,
              tags=("results",))
 async def revoke(request: web.Request) -> web.StreamResponse:

@@ -6,6 +6,8 @@ from __future__ import annotations
 from aiohttp import web
 from sqlalchemy import select
 
+import reports
+
 from registry.models import Institution
 from registry.roles import Role
 from registry.scope import institution_clause
@@ -52,4 +54,4 @@ async def manage_page(request: web.Request) -> web.StreamResponse:
         seal = await session.get(BodySeal, actor.body_id or 0)
     return render(request, "results_manage.html", {
         "institutions": institutions, "reviews": reviews, "review_words": results.REVIEW_WORDS, "seal": seal,
-        "schedules": schedules})
+        "schedules": schedules, "revocation_categories": reports.REVOCATION_CATEGORIES})

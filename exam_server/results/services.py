@@ -24,7 +24,7 @@ from registry.messages import notify_physicians
 from registry.models import Account, AssessmentBody, Cycle, ExemptionCondition, Institution, Physician, Registration
 from registry.registrations import apply_move, current_cycle
 from registry.roles import Role
-from registry.scope import Actor, ensure_role
+from registry.scope import Actor, ensure_role, institution_clause
 from registry.states import Action, State
 
 from ..exam import attempts
@@ -101,6 +101,33 @@ async def certificate_in_scope(session: AsyncSession, actor: Actor, number: str)
     if institution is None or not can_oversee_institution(actor, institution):
         raise PermissionDenied("无权查看其他机构的证书")
     return cert
+
+
+CERTIFICATE_LIST_MAX = 50
+
+
+async def certificates_of_body(session: AsyncSession, actor: Actor, *, q: str = "") -> list[dict[str, object]]:
+    """The certificates of physicians in the body's scope, newest first, found by the physician's name
+    (part of it) or the certificate number; what 撤销证书 on the results page lists."""
+    ensure_role(actor, Role.BODY)
+    stmt = (select(Certificate, Physician.name, Institution.name)
+            .join(Physician, Certificate.physician_id == Physician.id)
+            .join(Institution, Certificate.institution_id == Institution.id)
+            .where(institution_clause(actor)))
+    q = q.strip()
+    if q:
+        try:
+            number = reports.normalise_number(q)
+        except reports.TokenError:
+            number = None
+        found_by = Physician.name.contains(q, autoescape=True)
+        stmt = stmt.where(found_by | (Certificate.number == number) if number else found_by)
+    rows = (await session.execute(stmt.order_by(Certificate.issued_at.desc(), Certificate.id.desc())
+                                  .limit(CERTIFICATE_LIST_MAX))).all()
+    return [{"number": c.number, "name": name, "institution": inst, "issued_at": c.issued_at,
+             "revoked_at": c.revoked_at, "revoked_reason": c.revoked_reason,
+             "revoked_words": reports.REVOCATION_CATEGORIES.get(c.revoked_category or "") if c.revoked_at else None}
+            for c, name, inst in rows]
 
 
 async def revoke_certificate(session: AsyncSession, actor: Actor, number: str, *, reason: str, category: str,

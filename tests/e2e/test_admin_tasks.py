@@ -255,3 +255,58 @@ def test_withdrawing_the_face_consent_asks_first_then_reports(make_context, scre
         expect(page.locator("[data-accept]")).to_be_visible()
         audit.check("人脸信息采集授权（已撤回）")
         shot(page, screenshots, f"consent-withdrawn-{kind}")
+
+
+def test_the_body_revokes_a_certificate_with_a_category_after_confirming(make_context, admin_var: Path, screenshots: Path) -> None:  # type: ignore[no-untyped-def]
+    from exam_server.demo.seed import PHYSICIANS
+
+    from .test_staff_tasks import _decide
+
+    for index in (3, 4):  # 赵丽, 陈晨: body01's
+        _decide(admin_var / "dingkao.sqlite3", index, "PASSED")
+    publisher = make_context("desktop").new_page()
+    login_staff(publisher, "body01")
+    published = _api(publisher, "POST", "/api/v1/results/publish", {})
+    assert published["certificates"] >= 2, published
+
+    for kind, index, category in (("phone", 3, "考试违规经查实"), ("desktop", 4, "证书信息有误")):
+        name = PHYSICIANS[index][0]
+        page = make_context(kind).new_page()
+        audit = PageAudit(page)
+        login_staff(page, "body01")
+        page.click("a.tool:has-text('结果公布')")
+        page.wait_for_url(re.compile(r"/results/manage$"))
+        page.fill("#certificate-search input[name=q]", name)
+        page.click("#certificate-search button[type=submit]")
+        row = page.locator("#certificate-list tbody tr[data-certificate]", has_text=name)
+        expect(row).to_have_count(1)
+        expect(row.locator("td.st")).to_have_text("有效")
+        number = row.get_attribute("data-certificate")
+        audit.check("合格证书查询")
+        row.locator("[data-revoke]").click()
+        form = page.locator(".revoke-form")
+        form.locator("button[type=submit]").click()  # the category is required, and the note
+        expect(form.locator(".err[data-for=category]")).to_have_text("请选择撤销原因类别")
+        expect(form.locator(".err[data-for=reason]")).to_have_text("请填写撤销说明")
+        form.locator("select[name=category]").select_option(label=category)
+        form.locator("input[name=reason]").fill(f"经核查，{PLACE[kind]}端撤销")
+        audit.check("撤销证书（填写原因）")
+        shot(page, screenshots, f"revoke-form-{kind}")
+        form.locator("button[type=submit]").click()
+        if kind == "phone":  # first step back: nothing revoked
+            text = confirm_dialog(page, expect=name, ok=False)
+            assert number in text and category in text and "不能撤回" in text, text
+            expect(row.locator("td.st")).to_have_text("有效")
+            form.locator("button[type=submit]").click()
+        confirm_dialog(page, expect=number)
+        report = page.locator("[data-revoke-report]")
+        expect(report).to_contain_text(f"已撤销 {name}")
+        expect(report).to_contain_text(category)
+        row = page.locator(f"#certificate-list tbody tr[data-certificate='{number}']")
+        expect(row.locator("td.st")).to_contain_text(f"已撤销（{category}")
+        expect(row.locator("[data-revoke]")).to_have_count(0)
+        audit.check("撤销证书（已撤销）")
+        shot(page, screenshots, f"revoke-report-{kind}")
+        # The public check says so, with the category.
+        page.goto(f"/verify?q={number}")
+        expect(page.locator("[data-verify-status]")).to_contain_text(f"证书已撤销（{category}）")

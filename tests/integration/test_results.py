@@ -247,8 +247,18 @@ async def test_verification_genuine_forged_altered_revoked_and_rate_limited(clie
         c = await s.get(Certificate, cert.id)
         c.facts = {**c.facts, "name": "张晓明"}
 
-    # Revoked by the body (in scope only).
+    # The body finds it on its results page by name or number (typed loosely); another body does not.
     body02 = await staff(make_client, "body02")
+    for q in ("晓明", number.lower(), f"{number[:6]} {number[6:]}"):
+        status, found = await body01.get(f"/api/v1/certificates?q={quote(q)}")
+        assert status == 200 and [c["number"] for c in found["items"]] == [number], (q, found)
+    assert found["items"][0]["name"] == "张晓明" and found["items"][0]["revoked_at"] is None
+    assert (await body01.get(f"/api/v1/certificates?q={quote('李欣欣')}"))[1]["items"] == []
+    assert (await body02.get(f"/api/v1/certificates?q={number}"))[1]["items"] == []
+    assert (await body02.get("/api/v1/certificates"))[1]["items"] == []
+    assert (await public.get("/api/v1/certificates"))[0] == 401
+
+    # Revoked by the body (in scope only).
     assert (await body02.post(f"/api/v1/certificates/{number}/revoke",
                               {"category": "other", "reason": "越权"}))[0] == 403
     assert (await body01.post(f"/api/v1/certificates/{number}/revoke", {"category": "other", "reason": ""}))[0] == 400
@@ -257,6 +267,8 @@ async def test_verification_genuine_forged_altered_revoked_and_rate_limited(clie
     assert (await body01.post(f"/api/v1/certificates/{number}/revoke",
                               {"category": "wrong_facts", "reason": "姓名有误"}))[0] == 200
     assert (await body01.post(f"/api/v1/certificates/{number}/revoke", {"category": "other", "reason": "再撤"}))[0] == 409
+    (listed,) = (await body01.get("/api/v1/certificates"))[1]["items"]
+    assert listed["revoked_at"] and listed["revoked_words"] == "证书信息有误" and listed["revoked_reason"] == "姓名有误"
     # The public text states the body's own reason category, not a cause it did not give (issue 18).
     status, body = await public.get(f"/api/v1/verify?q={number}")
     assert body["status"] == "revoked" and body["revoked_reason"] == "姓名有误", body

@@ -56,6 +56,71 @@
       scheduleReport.hidden = false;
     });
   });
+  // Certificates: find one, revoke it with a required category and note, after a dialog saying to whom and
+  // what follows; then report what was done.
+  var certBox = document.getElementById("certificates");
+  if (certBox) {
+    var TZ = { timeZone: "Asia/Shanghai", hour12: false, year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit" };
+    var search = document.getElementById("certificate-search"), list = document.querySelector("#certificate-list tbody");
+    var certErr = certBox.querySelector("[data-certificate-error]"), revokeReport = certBox.querySelector("[data-revoke-report]");
+    var tpl = document.getElementById("revoke-form-template");
+    function el(tag, text, cls) { var e = document.createElement(tag); if (text !== undefined && text !== null) e.textContent = text; if (cls) e.className = cls; return e; }
+    function when(iso) { return iso ? new Date(iso).toLocaleString("zh-CN", TZ) : ""; }
+    function number(text) { var c = el("td", text); c.setAttribute("translate", "no"); return c; }
+    async function loadCertificates() {
+      certErr.hidden = true;
+      var r = await window.dk.api("GET", "/api/v1/certificates?" + new URLSearchParams({ q: search.elements.q.value.trim() }).toString());
+      list.innerHTML = "";
+      if (!r.ok) { certErr.textContent = r.data.error.message; certErr.hidden = false; return; }
+      if (!r.data.items.length) { var tr0 = el("tr"), c0 = el("td", "没有找到合格证书"); c0.colSpan = 6; tr0.appendChild(c0); list.appendChild(tr0); }
+      r.data.items.forEach(function (c) {
+        var tr = el("tr"); tr.dataset.certificate = c.number;
+        tr.appendChild(el("td", c.name)); tr.appendChild(el("td", c.institution)); tr.appendChild(number(c.number));
+        tr.appendChild(el("td", when(c.issued_at)));
+        tr.appendChild(el("td", c.revoked_at ? "已撤销（" + (c.revoked_words || "未注明类别") + "，" + when(c.revoked_at) + "）" : "有效", "st"));
+        var act = el("td");
+        if (!c.revoked_at) {
+          var b = el("button", "撤销", "btn small danger"); b.type = "button"; b.dataset.revoke = c.number;
+          b.addEventListener("click", function () { openRevoke(tr, c); });
+          act.appendChild(b);
+        }
+        tr.appendChild(act); list.appendChild(tr);
+      });
+    }
+    // The form goes below the table, full width (inside a phone's scrolling table it was cut off).
+    var slot = certBox.querySelector("[data-revoke-slot]");
+    function openRevoke(tr, c) {
+      slot.innerHTML = "";
+      var title = el("h3", "撤销 " + c.name + "（" + c.institution + "）的合格证书 ");
+      var num = el("span", c.number); num.setAttribute("translate", "no"); title.appendChild(num);
+      var form = tpl.content.firstElementChild.cloneNode(true);
+      slot.appendChild(title); slot.appendChild(form); slot.hidden = false;
+      form.querySelector("[data-revoke-cancel]").addEventListener("click", function () { slot.innerHTML = ""; slot.hidden = true; });
+      slot.scrollIntoView({ block: "nearest" });
+      form.elements.category.focus();
+      form.addEventListener("submit", async function (ev) {
+        ev.preventDefault(); window.dk.clearErrors(form);
+        var category = form.elements.category.value, reason = form.elements.reason.value.trim(), fields = {};
+        if (!category) fields.category = "请选择撤销原因类别";
+        if (!reason) fields.reason = "请填写撤销说明";
+        if (Object.keys(fields).length) { window.dk.showErrors(form, { message: Object.values(fields).join("；"), fields: fields }); return; }
+        var words = form.elements.category.selectedOptions[0].textContent;
+        if (!await window.dk.confirmDialog({ title: "撤销 " + c.name + " 的合格证书？", ok: "撤销证书", danger: true, lines: [
+            ["医师", c.name + "（" + c.institution + "）"], ["证书编号", c.number], ["原因", words + "：" + reason],
+            "撤销后证书立即失效：公开查验显示“证书已撤销（" + words + "）”，医师收到站内消息。撤销不能撤回。"] })) return;
+        var btn = form.querySelector("[type=submit]"); btn.disabled = true;
+        var r = await window.dk.api("POST", "/api/v1/certificates/" + encodeURIComponent(c.number) + "/revoke", { category: category, reason: reason });
+        btn.disabled = false;
+        if (!r.ok) { window.dk.showErrors(form, r.data.error); return; }
+        revokeReport.textContent = "已撤销 " + c.name + "（" + c.institution + "）的合格证书 " + c.number + "，原因：" + words + "。公开查验已显示为已撤销，并已通知医师。";
+        revokeReport.hidden = false;
+        slot.innerHTML = ""; slot.hidden = true;
+        await loadCertificates();
+      });
+    }
+    search.addEventListener("submit", function (ev) { ev.preventDefault(); revokeReport.hidden = true; loadCertificates(); });
+    loadCertificates();
+  }
   // Certificate ZIPs: a background job with progress, then the download.
   var box = document.querySelector("[data-zip-progress]");
   document.querySelectorAll("[data-zip]").forEach(function (a) {
