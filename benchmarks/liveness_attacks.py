@@ -9,18 +9,25 @@ on (../shared/faces/lfw_subset). The last line is one JSON object:
 {attack: [tried, passed]}, "ms_per_check"}``.
 
 For each sampled person with at least three photos that one of them enrols (the registration
-photo: the first that ``proctoring.enrol`` accepts), the other photos and their mirror images (a
-head turned one way, mirrored, is turned the other) are measured for head yaw and chosen per
-phase: the most frontal for the frontal phases, the most turned each way for the turns. Where no
-photo is turned at least 14 degrees off the frontal one in the asked direction, the frontal photo
-is turned by the warp the tests use (the nose and mouth moved sideways inside the face outline). Each phase sends FRAMES_PER_PHASE frames: the photo in a 640x480 webcam
-frame, moved a few pixels and rescaled a little from frame to frame.
+photo: the first that ``proctoring.enrol`` accepts), the other photos (at most MAX_MEASURED) and
+their mirror images (a head turned one way, mirrored, is turned the other) are measured for head
+yaw as the check measures it: in MEASURE_FRAMES webcam frames each, by the frame analysis the judge
+runs. A photo counts only when every one of those frames shows exactly one face (a news photo's
+bystander is not what a webcam shows) and its yaws agree within STEADY_DEGREES. Per phase: the most
+frontal photo for the frontal phases, the most turned each way for the turns. Selection rule for
+genuine sequences: only people whose own photos show both turns, at least TURN_WANTED degrees off
+the frontal one (LFW holds many people photographed only facing the camera; a webcam user turns).
+Everyone sampled is enrolled and attacked; for a person whose photos show no such turn, the frontal
+photo is turned by the warp the tests use (the nose and mouth moved sideways inside the face
+outline), so the attacks that need turns have them. Each phase sends FRAMES_PER_PHASE frames: the
+photo in a 640x480 webcam frame, moved a few pixels and rescaled a little from frame to frame.
 
 Each sequence goes through what the check endpoint runs (exam_server.identity.api): a
 server-picked challenge (``pick_challenge``), the phase bookkeeping of ``rules`` (the frames of
 the phase asked, within ``PHASE_SECONDS`` of its prompt; a simulated clock here), then
 ``checks.judge``: every frame analysed through the analyser port (a ``LocalPoolAnalyzer``, as
-``dingkao serve`` without Redis), identity on every frame, judged by ``judge_challenge``.
+``dingkao serve`` without Redis), identity on every frame (the first phase against the enrolment,
+the later ones against it plus the first phase's closest frame), judged by ``judge_challenge``.
 
 Attacks (the enrolled person is P, someone else sampled is Q):
 - still: P's frontal photo, the same frame in every phase;
@@ -58,13 +65,16 @@ import proctoring  # noqa: E402
 from proctoring.challenge import Challenge, ChallengeVerdict, Failure, Pose, pick_challenge  # noqa: E402
 from proctoring.faces import detect_faces_thoroughly  # noqa: E402
 from proctoring.imaging import decode_image, encode_jpeg  # noqa: E402
-from proctoring.liveness import measure_face  # noqa: E402
+from proctoring.analysis import analyze_frame  # noqa: E402
 
 from exam_server.identity import checks, rules  # noqa: E402
 
 FRAMES_PER_PHASE = 3  # what the check page sends
 MIN_PHOTOS = 3
 TURN_WANTED = 14.0  # a turn photo less turned than this (degrees off the frontal one) is warped further
+MEASURE_FRAMES = 3  # webcam frames a photo's yaw is measured on
+STEADY_DEGREES = 6.0  # the largest spread of those yaws for a photo to be used (challenge.FRONT_DEGREES)
+MAX_MEASURED = 12  # photos measured per person (LFW's full size has people with hundreds)
 WARP = 0.45  # the tests' head-turn warp strength (tests/face_video.py TURN)
 ATTACKS = ("still", "shaken_still", "swap_after_front", "swap_one_phase", "other_person", "replay_wrong_order",
            "late")
@@ -104,15 +114,28 @@ class Person:
     poses: dict[Pose, np.ndarray]  # the photo shown for each pose
     warped: int  # how many of the two turns needed the warp
 
-
-def yaw_of(rgb: np.ndarray) -> tuple[float, proctoring.FaceBox] | None:
-    boxes = detect_faces_thoroughly(rgb)
-    if not boxes:
-        return None
-    return measure_face(rgb, boxes[0]).yaw, boxes[0]
+    @property
+    def shows_turns(self) -> bool:
+        """Whether the person's own photos show both turns (no warp): only they get genuine sequences."""
+        return self.warped == 0
 
 
-def prepare(name: str, photos: list[Path]) -> Person | None:
+def measured_yaw(rgb: np.ndarray, enrolment: proctoring.Enrolment, rng: random.Random) -> float | None:
+    """The photo's head yaw as the check measures it: in MEASURE_FRAMES webcam frames, by the frame
+    analysis the judge runs. None when a frame shows no face or a second face (a news photo's
+    bystander: a webcam shows the candidate alone), or the yaw is not steady across the frames (the
+    pose solver flips between two solutions on some faces)."""
+    yaws = []
+    for _ in range(MEASURE_FRAMES):
+        a, _ = analyze_frame(webcam(rgb, rng), enrolment=enrolment, frame_id="measure", captured_at=0.0,
+                             liveness=True)
+        if len(a.faces) != 1 or a.liveness is None:
+            return None
+        yaws.append(a.liveness.yaw)
+    return float(np.mean(yaws)) if max(yaws) - min(yaws) <= STEADY_DEGREES else None
+
+
+def prepare(name: str, photos: list[Path], rng: random.Random) -> Person | None:
     enrolment, rest = None, []
     for p in photos:
         if enrolment is None:
@@ -124,22 +147,23 @@ def prepare(name: str, photos: list[Path]) -> Person | None:
         rest.append(p)
     if enrolment is None or len(rest) < 2:
         return None
-    measured = []  # (yaw, image, face box): each photo and its mirror image (a head turned the other way)
-    for p in rest:
+    measured = []  # (yaw, image): each photo and its mirror image (a head turned the other way)
+    for p in rest[:MAX_MEASURED]:
         rgb = decode_image(p.read_bytes())
         for image in (rgb, np.ascontiguousarray(rgb[:, ::-1])):
-            found = yaw_of(image)
-            if found is not None:
-                measured.append((found[0], image, found[1]))
-    if len(measured) < 2:
+            yaw = measured_yaw(image, enrolment, rng)
+            if yaw is not None:
+                measured.append((yaw, image))
+    if not measured:
         return None
     front = min(measured, key=lambda m: abs(m[0]))
+    box = detect_faces_thoroughly(front[1])[0]
     poses = {Pose.FRONT: front[1]}
     warped = 0
     for pose, sign in ((Pose.LEFT, -1), (Pose.RIGHT, 1)):
         best = max(measured, key=lambda m: sign * (m[0] - front[0]))
         if sign * (best[0] - front[0]) < TURN_WANTED:
-            poses[pose] = turn_warp(front[1], front[2], pose)  # the warp is made for frontal faces
+            poses[pose] = turn_warp(front[1], box, pose)  # the warp is made for frontal faces
             warped += 1
         else:
             poses[pose] = best[1]
@@ -177,21 +201,25 @@ async def run_check(analyzer: proctoring.FrameAnalyzer, check_id: int, enrolment
 
 
 async def main_async(args: argparse.Namespace) -> dict[str, object]:
+    began = time.perf_counter()
     rng = random.Random(args.seed)
     folders = sorted(p for p in Path(args.images).iterdir() if p.is_dir())
     candidates = [(f.name, sorted(f.glob("*.jpg"))) for f in folders]
     candidates = [c for c in candidates if len(c[1]) >= MIN_PHOTOS]
     rng.shuffle(candidates)
     people: list[Person] = []
+    measuring = random.Random(args.seed)  # the measuring frames' own draws
     for name, photos in candidates:
         if len(people) >= args.people:
             break
-        person = prepare(name, photos)
+        person = prepare(name, photos, measuring)
         if person is not None:
             people.append(person)
     print(f"{len(people)} people prepared (of {len(candidates)} with >= {MIN_PHOTOS} photos, "
-          f"{len(folders)} folders); turn photos warped: {sum(p.warped for p in people)} of {2 * len(people)}",
+          f"{len(folders)} folders); {sum(p.shows_turns for p in people)} of them show both turns in their own photos "
+          f"(genuine sequences); turn photos warped for the others' attacks: {sum(p.warped for p in people)}",
           flush=True)
+    prepared = time.perf_counter()
     if len(people) < 2:
         raise SystemExit("need at least two people with enough photos")
     tried = {a: 0 for a in ATTACKS}
@@ -207,8 +235,9 @@ async def main_async(args: argparse.Namespace) -> dict[str, object]:
         for i, p in enumerate(people):
             q = people[(i + 1 + rng.randrange(len(people) - 1)) % len(people)]
             runs: list[tuple[str, Challenge, list[list[rules.SubmittedFrame]], float]] = []
-            c = pick_challenge(rng)
-            runs.append(("genuine", c, sequence(c, {k: (p, ph) for k, ph in enumerate(c.phases)}, rng), ok_delay))
+            c = pick_challenge(rng)  # drawn for everyone, so the attacks' draws do not depend on who shows turns
+            if p.shows_turns:
+                runs.append(("genuine", c, sequence(c, {k: (p, ph) for k, ph in enumerate(c.phases)}, rng), ok_delay))
             c = pick_challenge(rng)
             runs.append(("still", c, sequence(c, {k: (p, Pose.FRONT) for k in range(len(c.phases))}, rng), ok_delay))
             c = pick_challenge(rng)
@@ -230,6 +259,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, object]:
                                                            rng), ok_delay))
             c = pick_challenge(rng)
             runs.append(("late", c, sequence(c, {k: (p, ph) for k, ph in enumerate(c.phases)}, rng), late_delay))
+            outcome = "attacks only"
             for kind, challenge, phases, delay in runs:
                 check_id += 1
                 start = time.perf_counter()
@@ -239,17 +269,21 @@ async def main_async(args: argparse.Namespace) -> dict[str, object]:
                 if kind == "genuine":
                     genuine += 1
                     genuine_passed += verdict.passed
+                    outcome = "passed" if verdict.passed else f"failed ({verdict.failure})"
                     if not verdict.passed:
                         failures[str(verdict.failure)] = failures.get(str(verdict.failure), 0) + 1
                 else:
                     tried[kind] += 1
                     passed[kind] += verdict.passed
-            print(f"  {i + 1}/{len(people)} {p.name}: genuine {genuine_passed}/{genuine}, "
+            print(f"  {i + 1}/{len(people)} {p.name}: {outcome}; genuine {genuine_passed}/{genuine}, "
                   f"attacks passed {sum(passed.values())}/{sum(tried.values())}", flush=True)
     finally:
         await analyzer.aclose()
     attacks = sum(tried.values())
     print(f"genuine failures by reason: {failures}")
+    took = time.perf_counter() - began
+    print(f"wall time {took:.0f} s: choosing and measuring photos {prepared - began:.0f} s, checks {spent:.0f} s; "
+          f"{took / len(people):.1f} s a person")
     return {"genuine": genuine, "genuine_pass_rate": round(genuine_passed / genuine, 4) if genuine else 0.0,
             "attacks": attacks, "attacks_passed": sum(passed.values()),
             "attack_pass_rate": round(sum(passed.values()) / attacks, 4) if attacks else 0.0,

@@ -68,9 +68,10 @@ FAILURE_WORDS = {
     # What a genuine person can do about it follows the first clause (the body's list shows only that).
     Failure.ANOTHER_PERSON: "人脸与报名照片不一致，如确为本人：请在光线充足处正对摄像头、距离约一臂，摘下眼镜、帽子和口罩后重试；"
                             "多次未通过可联系考核机构人工核验",
-    Failure.NO_BASELINE: "未检测到正对摄像头的画面",
-    Failure.POSE_MISSING: "未检测到按提示完成的转头动作",
-    Failure.WRONG_TURN: "转头方向与提示不符",
+    Failure.NO_BASELINE: "未检测到正对摄像头的画面，请正对摄像头、头部保持不动，整张脸留在画面中后重试",
+    Failure.POSE_MISSING: "未检测到按提示完成的转头动作，请看到提示后把头明显转向提示的一侧（约 20 度）并停留片刻，"
+                          "整张脸留在画面中；戴眼镜反光时可摘下后重试",
+    Failure.WRONG_TURN: "转头方向与提示不符，左右以您本人为准（不是屏幕画面中的左右），请按提示重试",
     Failure.TOO_SLOW: "动作超时，请在提示出现后立即按提示动作，并确认网络通畅后重试",
 }
 

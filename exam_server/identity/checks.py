@@ -14,7 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 import proctoring
 from proctoring.challenge import (
-    REJECT_MARGIN, Challenge, ChallengeVerdict, Failure, TaggedFrame, judge_challenge, pick_challenge,
+    REJECT_MARGIN, Challenge, ChallengeVerdict, Failure, Pose, TaggedFrame, judge_challenge, pick_challenge,
+    same_person_throughout,
 )
 from registry import audit
 from registry.errors import IllegalTransition, NotFound, PermissionDenied
@@ -159,17 +160,26 @@ async def judge(analyzer: proctoring.FrameAnalyzer, enrolment: proctoring.Enrolm
                 challenge: Challenge, frames: Sequence[SubmittedFrame]) -> tuple[ChallengeVerdict, dict[str, bytes]]:
     """Analyse the frames in order (one subject, so detection follows the face; identity is compared on
     every frame) through the analyser port. A frame that decides the check on its own (several faces,
-    another person) ends it there: the rest would not change the verdict."""
+    another person) ends it there: the rest would not change the verdict.
+
+    The first (frontal) phase is judged against the enrolment as stored. Once it has passed, its best
+    frame joins the references for the later phases (``proctoring.add_capture``, which itself refuses a
+    capture beyond the tolerance): the turns are then compared with the registration photo and the face
+    seen a few seconds earlier in the same light, by the enrolment's calibrated mean-of-references rule
+    (``enrolment.identity_distance``), as an accepted capture is at the next check."""
     tolerance = proctoring.AnalysisSettings().tolerance
     reject = tolerance + REJECT_MARGIN
     tagged: list[TaggedFrame] = []
     images: dict[str, bytes] = {}
     best: float | None = None
+    references = enrolment
     for i, frame in enumerate(frames):
+        if frame.phase > 0 and references is enrolment:
+            references = await _with_session_capture(enrolment, tagged, images, tolerance=tolerance, reject=reject)
         frame_id = f"check{check_id}-{i}"
         images[frame_id] = frame.image
         result = await analyzer.analyze(proctoring.FrameJob(subject_id=f"check-{check_id}", frame_id=frame_id,
-                                                            image=frame.image, enrolment=enrolment, liveness=True,
+                                                            image=frame.image, enrolment=references, liveness=True,
                                                             verify_identity=True, captured_at=float(i)))
         a = result.analysis
         if a is None:
@@ -184,10 +194,22 @@ async def judge(analyzer: proctoring.FrameAnalyzer, enrolment: proctoring.Enrolm
     return judge_challenge(challenge, tagged, tolerance=tolerance, reject=reject), images
 
 
-async def add_capture(enrolment: proctoring.Enrolment, image: bytes) -> proctoring.Enrolment | None:
+async def _with_session_capture(enrolment: proctoring.Enrolment, tagged: Sequence[TaggedFrame],
+                                images: dict[str, bytes], *, tolerance: float, reject: float) -> proctoring.Enrolment:
+    """The enrolment plus the first phase's closest frame, when that phase is the enrolled person
+    (``same_person_throughout`` on it alone); otherwise the enrolment unchanged."""
+    first = [t for t in tagged if t.phase == 0 and t.analysis.distance is not None]
+    if not first or not same_person_throughout((Pose.FRONT,), first, tolerance=tolerance, reject=reject):
+        return enrolment
+    closest = min(first, key=lambda t: t.analysis.distance or 0.0)
+    return await add_capture(enrolment, images[closest.analysis.frame_id], source="this-check") or enrolment
+
+
+async def add_capture(enrolment: proctoring.Enrolment, image: bytes, *,
+                      source: str = "pre-exam") -> proctoring.Enrolment | None:
     """The passing capture joins the enrolment (in a thread: detection plus a multi-view encoding take a few hundred ms)."""
     try:
-        return await asyncio.to_thread(proctoring.add_capture, enrolment, image, source="pre-exam")
+        return await asyncio.to_thread(proctoring.add_capture, enrolment, image, source=source)
     except proctoring.EnrolmentRefused:
         return None
 

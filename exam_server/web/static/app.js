@@ -68,6 +68,31 @@
   }
   window.dk.confirmDialog = confirmDialog;
 
+  // A background job (certificate ZIP, large export): start it, show its progress in ``box`` (its
+  // [data-job-words], [data-job-count], [data-job-bar], [data-job-error]), download the file when done.
+  async function runJob(box, startUrl, opts) {
+    function show(job) {
+      box.hidden = false;
+      box.querySelector("[data-job-words]").textContent = (opts.label(job) || "") + "：" + (job.words || "");
+      box.querySelector("[data-job-count]").textContent = job.total ? job.done + " / " + job.total + " " + opts.unit : "";
+      box.querySelector("[data-job-bar]").value = job.total ? Math.round(100 * job.done / job.total) : 0;
+      var err = box.querySelector("[data-job-error]");
+      err.hidden = !job.message; err.textContent = job.message || "";
+    }
+    async function follow(url) {
+      var r = await api("GET", url);
+      if (!r.ok) { show({ words: "", done: 0, total: 0, message: r.data.error.message }); return; }
+      show(r.data);
+      if (r.data.download) { location.href = r.data.download; return; }
+      if (!r.data.finished) { setTimeout(function () { follow(url); }, 1000); }
+    }
+    var r = await api("POST", startUrl, {});
+    if (!r.ok) { show({ words: "", done: 0, total: 0, message: r.data.error.message }); return; }
+    show(r.data);
+    follow(opts.progress(r.data));
+  }
+  window.dk.runJob = runJob;
+
   // An action that reloads the page still reports what it did: the words wait in sessionStorage and
   // show in the page's [data-form-ok] box (or [data-done-box]) once it has loaded again.
   // ``where``: a selector for the box when the page has several.
