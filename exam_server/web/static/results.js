@@ -5,8 +5,12 @@
     form.addEventListener("submit", async function (ev) {
       ev.preventDefault();
       window.dk.clearErrors(form);
+      var replacing = !!document.querySelector(".seal-preview");
+      if (replacing && !await window.dk.confirmDialog({ title: "替换考核机构印章？", ok: "替换印章",
+            lines: ["此后生成的合格证书 PDF（医师下载、批量下载）都加盖新印章。"] })) return;
       var r = await window.dk.api("POST", "/api/v1/body/seal", new FormData(form));
-      if (r.ok) { location.reload(); } else { window.dk.showErrors(form, r.data.error); }
+      if (r.ok) { window.dk.reloadSaying(replacing ? "已替换考核机构印章，此后生成的合格证书加盖新印章" : "已上传考核机构印章，合格证书加盖此印章后有效", "[data-seal-done]"); }
+      else { window.dk.showErrors(form, r.data.error); }
     });
   }
   // Publication: preview what will be published, confirm in words, then report what was done.
