@@ -785,6 +785,8 @@ async def run_burst(args: argparse.Namespace, scratch: Scratch) -> dict[str, Any
         conn = await asyncpg.connect(scratch.url)
         try:
             started = await conn.fetchval("SELECT count(*) FROM exam_attempts WHERE state = 'in_progress'")
+            claimed = await conn.fetchval("SELECT count(*) FROM exam_predrawn_papers WHERE claimed_by_attempt_id IS NOT NULL")
+            log(f"{claimed} of the starts claimed a paper drawn ahead")
         finally:
             await conn.close()
         if started != n - stats.error_count:
