@@ -189,6 +189,8 @@ def test_the_admin_runs_the_cycle_accounts_banks_and_papers(make_context, screen
 
     # 试卷管理: check a paper can be drawn from a bank (nothing saved).
     _tool(page, audit, "试卷管理", "/admin/papers", "试卷管理")
+    cells = page.locator("#papers td").all_inner_texts()
+    assert "不限" in cells and not [c for c in cells if re.fullmatch(r"\d+\.0", c.strip())], cells  # marks as written
     shot(page, screenshots, f"admin-papers-{kind}")
 
     # The rest of the admin's desk: opened and audited.
