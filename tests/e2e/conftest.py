@@ -81,6 +81,22 @@ def run_demo(var_dir: Path) -> Iterator[str]:
             proc.wait(timeout=5)
 
 
+def own_demo(name: str):  # type: ignore[no-untyped-def]
+    """A module's own demo server, for tests that change what other tests rely on: in the module,
+    ``demo_var, demo_server = own_demo("name")`` (the shared fixtures below, at module scope)."""
+
+    @pytest.fixture(scope="module")
+    def demo_var(tmp_path_factory: pytest.TempPathFactory) -> Path:
+        return tmp_path_factory.mktemp(name)
+
+    @pytest.fixture(scope="module")
+    def demo_server(demo_var: Path) -> Iterator[str]:
+        with run_demo(demo_var) as url:
+            yield url
+
+    return demo_var, demo_server
+
+
 @pytest.fixture(scope="session")
 def demo_var(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The shared demo server's directory; its database is ``demo_var / "dingkao.sqlite3"``."""

@@ -16,7 +16,7 @@ from playwright.sync_api import expect
 
 from tests.exam_flows import GENERAL, SIMPLE
 
-from .conftest import run_demo
+from .conftest import own_demo
 from .exam_steps import (publish_results, LOCAL, SAVED, answer, attempt_row, csrf_headers, first_login, keys_of, login_again, login_staff,
                          remaining_seconds, saved_answers, shot, start_paper, wait_for)
 
@@ -25,15 +25,7 @@ WINDOW_LEFT = 35  # seconds from the window change to the window's end
 GRACE_SECONDS = 10  # DINGKAO_EXAM_GRACE_SECONDS, the demo's default
 
 
-@pytest.fixture(scope="module")
-def demo_var(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("exam-deadline-demo")
-
-
-@pytest.fixture(scope="module")
-def demo_server(demo_var: Path):  # type: ignore[no-untyped-def]
-    with run_demo(demo_var) as url:
-        yield url
+demo_var, demo_server = own_demo("exam-deadline-demo")
 
 
 def end_humanities_window_soon(context) -> dt.datetime:  # type: ignore[no-untyped-def]

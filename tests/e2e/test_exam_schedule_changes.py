@@ -19,22 +19,14 @@ from playwright.sync_api import expect
 
 from tests.exam_flows import SIMPLE
 
-from .conftest import run_demo
+from .conftest import own_demo
 from .exam_steps import (SAVED, answer, attempt_row, csrf_headers, first_login, keys_of, login_staff,
                          remaining_seconds, shot, start_paper, wait_for)
 
 pytestmark = pytest.mark.e2e
 
 
-@pytest.fixture(scope="module")
-def demo_var(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("exam-schedule-changes-demo")
-
-
-@pytest.fixture(scope="module")
-def demo_server(demo_var: Path):  # type: ignore[no-untyped-def]
-    with run_demo(demo_var) as url:
-        yield url
+demo_var, demo_server = own_demo("exam-schedule-changes-demo")
 
 
 def call(context, method: str, path: str, body: Any = None) -> Any:  # type: ignore[no-untyped-def]

@@ -16,7 +16,7 @@ from playwright.sync_api import expect
 
 from tests.exam_flows import GENERAL, SIMPLE_STOMA, SUBMITTED, WAIVED_PRO
 
-from .conftest import run_demo
+from .conftest import own_demo
 from .exam_steps import (publish_results, LOCAL, SAVED, answer, answered_count, assert_fits_the_screen, attempt_row,
                          expect_countdown_on_server_time, first_login, keys_of, login_again, login_staff, paper_of,
                          remaining_seconds, saved_answers, shot, start_paper, wait_for, wrong_choice)
@@ -27,15 +27,7 @@ pytestmark = pytest.mark.e2e
 SKEWED_CLOCK = "(() => { const real = Date.now.bind(Date); window.__skew = 2 * 3600 * 1000; Date.now = () => real() + window.__skew; })()"
 
 
-@pytest.fixture(scope="module")
-def demo_var(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("exam-taking-demo")
-
-
-@pytest.fixture(scope="module")
-def demo_server(demo_var: Path):  # type: ignore[no-untyped-def]
-    with run_demo(demo_var) as url:
-        yield url
+demo_var, demo_server = own_demo("exam-taking-demo")
 
 
 def confirm_submit(page) -> None:  # type: ignore[no-untyped-def]
