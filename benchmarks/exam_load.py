@@ -112,6 +112,12 @@ def raise_fd_limit(wanted: int) -> int:
     return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -540,21 +546,23 @@ async def prepare(scratch: Scratch, args: argparse.Namespace, count: int) -> tup
     await log_in(scratch, candidates)
     log(f"seeded and logged in {count} candidates in {time.perf_counter() - t:.1f} s")
     bases = await start_servers(scratch, args.servers, args.profile)
-    await wait_predrawn(scratch, count)
+    await wait_predrawn(scratch, [c["physician_id"] for c in candidates])
     for i, c in enumerate(candidates):
         c["base"] = bases[i % len(bases)]  # sticky, as a proxy with session affinity would be
     return candidates, bases
 
 
-async def wait_predrawn(scratch: Scratch, count: int, patience: float = 60.0) -> None:
+async def wait_predrawn(scratch: Scratch, physician_ids: list[int], patience: float = 60.0) -> None:
     """As before a window opens: the servers draw every candidate's paper ahead (exam.predraw), so
     the starts measured claim them. Waits until all are drawn, or none was added for ``patience`` s."""
-    t = time.perf_counter()
+    t, count = time.perf_counter(), len(physician_ids)
     conn = await asyncpg.connect(scratch.url)
     try:
         last, since = -1, time.perf_counter()
         while True:
-            drawn = await conn.fetchval("SELECT count(*) FROM exam_predrawn_papers WHERE claimed_at IS NULL")
+            drawn = await conn.fetchval(
+                "SELECT count(*) FROM exam_predrawn_papers p JOIN registrations r ON r.id = p.registration_id "
+                "WHERE r.physician_id = ANY($1::int[])", physician_ids)
             if drawn >= count:
                 break
             if drawn != last:
@@ -748,6 +756,8 @@ async def run_burst(args: argparse.Namespace, scratch: Scratch) -> dict[str, Any
     with contextlib.closing(Pool(args.pool)) as http:
         candidates, _bases = await prepare(scratch, args, n)
         log(f"load average before the burst {load_average()}")
+        servers = [proc.pid for label, proc in scratch.procs if label.startswith("serve")]
+        cpu0 = {pid: cpu_seconds(pid) for pid in servers}
         loop = asyncio.get_running_loop()
         t0 = loop.time()
         answered: list[float] = []
@@ -766,12 +776,17 @@ async def run_burst(args: argparse.Namespace, scratch: Scratch) -> dict[str, Any
         await asyncio.gather(*(one(i, c) for i, c in enumerate(candidates)))
         within = max(answered)
         answered.sort()
+        used = sum(cpu_seconds(pid) - cpu0[pid] for pid in servers)
+        log(f"server CPU during the burst: {used:.2f} s in all, {1000 * used / n:.2f} ms per start "
+            f"(the servers' share of the cores; PostgreSQL and this client are not counted)")
         log(f"{n} starts requested within {args.burst_window:.0f} s; all answered after {within:.2f} s "
             f"(half after {percentile(answered, 0.5):.2f} s); load average {load_average()}")
         scratch.stop_processes()
         conn = await asyncpg.connect(scratch.url)
         try:
             started = await conn.fetchval("SELECT count(*) FROM exam_attempts WHERE state = 'in_progress'")
+            claimed = await conn.fetchval("SELECT count(*) FROM exam_predrawn_papers WHERE claimed_by_attempt_id IS NOT NULL")
+            log(f"{claimed} of the starts claimed a paper drawn ahead")
         finally:
             await conn.close()
         if started != n - stats.error_count:

@@ -6,7 +6,6 @@ import asyncio
 import datetime as dt
 from dataclasses import asdict
 from typing import Annotated, Any, Literal
-from urllib.parse import quote
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -17,6 +16,7 @@ from question_bank.result import problem_to_dict
 from registry.roles import Role
 
 from ..web.api import json_ok, parse_body
+from ..web.downloads import attachment_headers
 from ..web.errors import ApiError, error_body
 from ..web.keys import sessionmaker_key
 from ..web.params import int_param, path_id, read_upload
@@ -120,10 +120,7 @@ class PaperBody(_Body):
 
 
 def _attachment(data: bytes, filename: str, mime: str, ascii_name: str) -> web.Response:
-    return web.Response(body=data, headers={
-        "Content-Type": mime,
-        "Content-Disposition": f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}",
-        "X-Content-Type-Options": "nosniff", "Cache-Control": "private, no-store"})
+    return web.Response(body=data, headers=attachment_headers(mime, ascii_name, filename))
 
 
 def _problems_json(problems: list[Any]) -> list[dict[str, Any]]:

@@ -216,10 +216,11 @@ async def start_attempt(session: AsyncSession, actor: Actor, kind: str, *, devic
     earlier = [a.paper for k in sit.attempts for a in sit.attempts[k]]
     claimed: predraw.Claimed | None = None
     drawn: DrawnPaper | None = None
-    if not earlier:  # a first sitting: the paper drawn ahead, when its basis is still the schedule's
+    if not sit.attempts.get(kind):  # a first sitting: the paper drawn ahead, when its basis is still the schedule's
         basis = papers.draw_basis(cache, await cache.pool(session, paper), paper.blueprint,
                                   time_limit_minutes=schedule.time_limit_minutes, pass_mark=schedule.pass_mark)
-        claimed = await predraw.claim(session, schedule_id=schedule.id, registration_id=reg.id, basis=basis, now=now)
+        claimed = await predraw.claim(session, schedule_id=schedule.id, registration_id=reg.id, basis=basis, now=now,
+                                      seen=papers.seen_fingerprints(earlier))
     if claimed is not None:
         record, count = claimed.paper, claimed.question_count
     else:

@@ -3,15 +3,16 @@
 A province's sitting opens with thousands of starts within seconds, and drawing a paper is most of
 a start's CPU. So while a schedule's window is near (``DINGKAO_PREDRAW_AHEAD_MINUTES`` before it
 opens, and while it is open) every process's background job draws, in small batches, the first
-attempt's paper of each physician the schedule covers who has not sat any paper of the cycle yet
-(so nothing seen before needs avoiding), writes its question snapshots, and stores the paper in
+attempt's paper of each physician the schedule covers who has not sat that paper yet and whose
+procedure requires it, writes its question snapshots, and stores the paper in
 ``exam_predrawn_papers``. The job runs when a schedule is created (woken by the handler) and every
 ``PREDRAW_INTERVAL`` seconds, which picks up physicians approved since (the roster grows).
 
 A start whose rules pass claims its paper in its own transaction (``claimed_at IS NULL`` in the
 UPDATE's condition: of concurrent starts one claims it) when the paper's ``basis``
 (:func:`papers.draw_basis`: the pool's questions and enemies, the blueprint, time limit, pass mark)
-is the schedule's current one; any other start draws then, as before. Papers whose basis changed
+is the schedule's current one and the paper holds none of the questions the physician saw in
+earlier attempts (drawing then avoids those); any other start draws then, as before. Papers whose basis changed
 (a bank edited, an enemy pair added) are never claimed and are deleted on the job's next pass.
 Processes may draw the same physician at once; the unique key keeps one paper and drops the other.
 """
@@ -24,9 +25,9 @@ import datetime as dt
 import logging
 import secrets
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
-from sqlalchemy import delete, exists, func, select, update
+from sqlalchemy import delete, exists, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -43,6 +44,7 @@ log = logging.getLogger("dingkao.exam.predraw")
 PREDRAW_INTERVAL = 30.0
 BATCH = 100  # papers per transaction; the loop yields between papers
 FIRST_ATTEMPT = 1
+SIMPLE = "simple"
 Clock = Callable[[], dt.datetime]
 
 
@@ -69,8 +71,9 @@ def _undrawn(schedule: ExamSchedule, limit: int) -> Any:
     """Approved registrations the schedule covers, with no attempt in the cycle and no paper drawn
     ahead yet; in random order, so processes filling at once rarely draw the same physician."""
     stmt = select(Registration.id).join(Physician, Registration.physician_id == Physician.id)
-    where = [Registration.cycle_id == schedule.cycle_id, Registration.state == State.APPROVED,
-             ~exists().where(Attempt.registration_id == Registration.id),
+    sat = (select(Attempt.id).join(ExamSchedule, Attempt.schedule_id == ExamSchedule.id)
+           .where(Attempt.registration_id == Registration.id, ExamSchedule.kind == schedule.kind))
+    where = [Registration.cycle_id == schedule.cycle_id, Registration.state == State.APPROVED, ~sat.exists(),
              ~exists().where(PredrawnPaper.registration_id == Registration.id,
                              PredrawnPaper.schedule_id == schedule.id, PredrawnPaper.attempt_no == FIRST_ATTEMPT)]
     if schedule.body_id is not None:
@@ -78,6 +81,8 @@ def _undrawn(schedule: ExamSchedule, limit: int) -> Any:
         where.append(Institution.body_id == schedule.body_id)
     if schedule.kind == rules.PROFESSIONAL:
         where.append(Physician.practice_category == schedule.practice_category)
+    if schedule.kind not in rules.required_papers(SIMPLE):  # the simple procedure never sits it
+        where.append(or_(Registration.procedure.is_(None), Registration.procedure != SIMPLE))
     return stmt.where(*where).order_by(func.random()).limit(limit)
 
 
@@ -142,10 +147,13 @@ def _stale(schedule_id: int, *, keep_basis: str | None) -> Any:
     return delete(PredrawnPaper).where(*where).execution_options(synchronize_session=False)
 
 
-async def claim(session: AsyncSession, *, schedule_id: int, registration_id: int, basis: str,
-                now: dt.datetime) -> Claimed | None:
+async def claim(session: AsyncSession, *, schedule_id: int, registration_id: int, basis: str, now: dt.datetime,
+                seen: Sequence[str] = ()) -> Claimed | None:
     """Claim the registration's first-attempt paper drawn ahead on ``basis``, in the caller's
-    transaction (which then inserts the attempt and calls :func:`claimed_by`)."""
+    transaction (which then inserts the attempt and calls :func:`claimed_by`). A paper holding a
+    question the physician saw (``seen``: fingerprints of their earlier attempts) is left."""
+    if seen and set(seen) & set(await _fingerprints(session, schedule_id, registration_id)):
+        return None
     row = (await session.execute(
         update(PredrawnPaper).where(PredrawnPaper.schedule_id == schedule_id,
                                     PredrawnPaper.registration_id == registration_id,
@@ -154,6 +162,19 @@ async def claim(session: AsyncSession, *, schedule_id: int, registration_id: int
         .values(claimed_at=now).returning(PredrawnPaper.id, PredrawnPaper.paper, PredrawnPaper.question_count)
         .execution_options(synchronize_session=False))).first()
     return Claimed(row.id, row.paper, row.question_count) if row is not None else None
+
+
+async def _fingerprints(session: AsyncSession, schedule_id: int, registration_id: int) -> list[str]:
+    paper = await session.scalar(select(PredrawnPaper.paper).where(
+        PredrawnPaper.schedule_id == schedule_id, PredrawnPaper.registration_id == registration_id,
+        PredrawnPaper.attempt_no == FIRST_ATTEMPT))
+    return [it["fp"] for it in paper["items"]] if paper else []
+
+
+def unseen(paper_fps: Sequence[str] | None, seen: Sequence[str]) -> bool:
+    """Whether a paper drawn ahead holds none of the questions the physician saw: then it is one
+    that drawing now (which avoids those) could have given."""
+    return not seen or not set(paper_fps or ()) & set(seen)
 
 
 async def claimed_by(session: AsyncSession, predrawn_id: int, attempt_id: int) -> None:

@@ -27,7 +27,7 @@ from question_bank.drawing import DrawnPaper, draw_paper
 from registry.exemptions import ExemptionState
 
 from ..identity import checks as identity, consent, gate
-from . import papers, rules
+from . import papers, predraw, rules
 from .attempts import pick_schedules
 
 # Earlier attempts are found by physician_id, which is indexed: by registration alone only the
@@ -53,7 +53,10 @@ SELECT r.id AS registration_id, r.state, r.procedure, r.work_rating, r.ethics_ra
           ORDER BY k.id DESC)
      FROM proctor_identity_checks k WHERE k.physician_id = r.physician_id AND k.kind = $2 AND k.state = 'passed'
       AND k.used_by_attempt_id IS NULL AND k.decided_at >= $4) AS checks,
-  (SELECT json_agg(json_build_object('id', p.id, 'schedule_id', p.schedule_id, 'basis', p.basis))
+  (SELECT json_agg(json_build_object('id', p.id, 'schedule_id', p.schedule_id, 'basis', p.basis,
+          'fps', CASE WHEN EXISTS (SELECT 1 FROM exam_attempts a WHERE a.physician_id = r.physician_id
+                                      AND a.registration_id = r.id)
+                      THEN (SELECT json_agg(it->>'fp') FROM json_array_elements(p.paper->'items') it) END))
      FROM exam_predrawn_papers p WHERE p.registration_id = r.id AND p.attempt_no = 1
       AND p.claimed_at IS NULL) AS predrawn
 FROM registrations r
@@ -189,7 +192,7 @@ async def start(pool: asyncpg.Pool, cache: papers.PaperCache, load_pool: LoadPoo
     questions = await load_pool(schedule.paper_id, schedule.bank_ids)
     deadline = rules.deadline(now, schedule.window.time_limit_minutes, 0, schedule.window.end)
     ahead = next((p for p in json.loads(row["predrawn"] or "[]") if p["schedule_id"] == schedule.id), None)
-    if ahead is not None and not seen and not facts:  # a first sitting: claim the paper drawn ahead
+    if ahead is not None and not facts.get(kind) and predraw.unseen(ahead["fps"], seen):  # claim the paper drawn ahead
         basis = papers.draw_basis(cache, questions, schedule.blueprint,
                                   time_limit_minutes=schedule.window.time_limit_minutes,
                                   pass_mark=schedule.window.pass_mark)

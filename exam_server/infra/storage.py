@@ -6,14 +6,19 @@ import asyncio
 import os
 import shutil
 import secrets
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Protocol
+
+CHUNK = 256 * 1024
 
 
 class FileStorage(Protocol):
     async def put(self, data: bytes, *, prefix: str) -> str: ...
     async def put_file(self, path: str, *, prefix: str) -> str: ...
     async def get(self, key: str) -> bytes: ...
+    async def size(self, key: str) -> int: ...
+    def chunks(self, key: str) -> AsyncIterator[bytes]: ...
     async def delete(self, key: str) -> None: ...
 
 
@@ -57,6 +62,18 @@ class LocalFileStorage:
 
     async def get(self, key: str) -> bytes:
         return await asyncio.to_thread(self._path(key).read_bytes)
+
+    async def size(self, key: str) -> int:
+        return (await asyncio.to_thread(self._path(key).stat)).st_size
+
+    async def chunks(self, key: str) -> AsyncIterator[bytes]:
+        """The stored file piece by piece (a 70 MB export is never held whole in memory)."""
+        fh = await asyncio.to_thread(self._path(key).open, "rb")
+        try:
+            while chunk := await asyncio.to_thread(fh.read, CHUNK):
+                yield chunk
+        finally:
+            fh.close()
 
     async def delete(self, key: str) -> None:
         await asyncio.to_thread(self._path(key).unlink, True)

@@ -4,7 +4,6 @@ the body's seal, and public certificate verification (API and page)."""
 from __future__ import annotations
 
 import os
-import urllib.parse
 
 from aiohttp import web
 from sqlalchemy import select
@@ -18,6 +17,7 @@ from registry.states import STATE_WORDS, State
 
 from ..registration.uploads import UploadRejected
 from ..web.api import ANYONE, json_ok, parse_body
+from ..web.downloads import attachment_headers, send_file, send_stored
 from ..web.errors import EXTRA_MAPPINGS, ApiError, TooManyRequests
 from ..web.keys import live_key, sessionmaker_key, settings_key, sms_key, storage_key
 from ..web.params import path_id, read_upload
@@ -26,7 +26,7 @@ from ..web.routes import page_routes, routes
 from ..web.sessions import client_address, current_actor
 from ..web.templating import render
 from . import services as results
-from .certificate_zips import job_of
+from .certificate_zips import ZipJob
 from .documents import certificate_pdf, certificates_zip, current_certificates, notice_pdf
 from .keys import certificate_zips_key
 from .models import Certificate
@@ -57,10 +57,7 @@ async def _send(request: web.Request, notices: list[results.Notice]) -> None:
 
 
 def _pdf(data: bytes, filename: str) -> web.Response:
-    quoted = urllib.parse.quote(filename)
-    return web.Response(body=data, content_type="application/pdf", headers={
-        "Content-Disposition": f"attachment; filename=\"document.pdf\"; filename*=UTF-8''{quoted}",
-        "Cache-Control": "no-store"})
+    return web.Response(body=data, headers=attachment_headers("application/pdf", "document.pdf", filename))
 
 
 # -- publication ---------------------------------------------------------------------------------
@@ -268,19 +265,14 @@ async def certificates_batch(request: web.Request) -> web.StreamResponse:
         institution = await _institution_in_scope(session, actor, request)
         path, count = await certificates_zip(session, request.app[storage_key], institution, base_url=_base_url(request))
     try:
-        response = web.StreamResponse(headers={
-            "Content-Type": "application/zip", "X-Certificate-Count": str(count), "Cache-Control": "no-store",
-            "Content-Disposition": f"attachment; filename=\"certificates.zip\"; filename*=UTF-8''"
-                                   f"{urllib.parse.quote(institution.name + '-合格证书.zip')}"})
-        response.content_length = os.path.getsize(path)
-        await response.prepare(request)
-        with open(path, "rb") as fh:
-            while chunk := fh.read(256 * 1024):
-                await response.write(chunk)
-        await response.write_eof()
-        return response
+        return await send_file(request, path, _zip_headers(institution.name, count))
     finally:
         os.unlink(path)
+
+
+def _zip_headers(institution: str, count: int) -> dict[str, str]:
+    return attachment_headers("application/zip", "certificates.zip", institution + "-合格证书.zip",
+                              **{"X-Certificate-Count": str(count)})
 
 
 @routes.post("/api/v1/institutions/{institution_id}/certificate-zips",
@@ -297,8 +289,8 @@ async def start_certificate_zip(request: web.Request) -> web.StreamResponse:
     return json_ok(job.public(), status=202)
 
 
-async def _zip_job(request: web.Request):  # type: ignore[no-untyped-def]
-    job = await job_of(request.app[live_key], request.match_info["token"], current_actor(request).account_id)
+async def _zip_job(request: web.Request) -> ZipJob:
+    job = await request.app[certificate_zips_key].get(request.match_info["token"], current_actor(request).account_id)
     if job is None:  # unknown, expired or someone else's
         raise ApiError("生成任务不存在或已过期", code="not_found", status=404)
     return job
@@ -314,14 +306,8 @@ async def certificate_zip_file(request: web.Request) -> web.StreamResponse:
     job = await _zip_job(request)
     if job.stage != "done" or not job.storage_key:
         raise ApiError("证书 ZIP 尚未生成完成", code="not_ready", status=409)
-    try:
-        data = await request.app[storage_key].get(job.storage_key)
-    except FileNotFoundError:
-        raise ApiError("生成任务不存在或已过期", code="not_found", status=404) from None
-    return web.Response(body=data, headers={
-        "Content-Type": "application/zip", "X-Certificate-Count": str(job.total), "Cache-Control": "no-store",
-        "Content-Disposition": f"attachment; filename=\"certificates.zip\"; filename*=UTF-8''"
-                               f"{urllib.parse.quote(job.institution + '-合格证书.zip')}"})
+    return await send_stored(request, request.app[storage_key], job.storage_key,
+                             _zip_headers(job.institution, job.total), missing="生成任务不存在或已过期")
 
 
 # -- the body's seal ------------------------------------------------------------------------------

@@ -6,19 +6,16 @@ from a server-side cursor in batches (`yield_per`), each batch is converted and 
 write-only workbook in a worker thread, and the loop only awaits: memory stays that of one batch
 plus openpyxl's shared strings, and no step holds the loop for longer than fetching one batch.
 
-An export over `INLINE_MAX_ROWS` rows runs as a job like the certificate ZIPs: progress in the live
-state (any process can answer the poll), the finished file in file storage for its owner.
+An export over `INLINE_MAX_ROWS` rows runs as a background job (`jobs.JobRunner`, as the certificate
+ZIPs do): progress any process can answer, the finished file in file storage for its owner.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
-import logging
 import os
 import secrets
 import tempfile
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -32,14 +29,11 @@ from registry.scope import Actor, ensure_role
 
 from ..infra.livestate import LiveState
 from ..infra.storage import FileStorage
+from .jobs import Job, JobRunner, Words
 from .statistics import EXPORTS, STAFF, ExportKind
-
-_log = logging.getLogger(__name__)
 
 BATCH = 1000  # rows fetched from the cursor and written per step
 INLINE_MAX_ROWS = 5000  # above this an export is a background job, not one long request
-JOB_TTL = 6 * 3600.0
-REPORT_EVERY = 0.5
 STAGE_WORDS = {"queued": "排队中", "writing": "正在导出", "done": "已生成", "failed": "导出失败"}
 
 
@@ -92,20 +86,9 @@ def temp_path() -> str:
     return path
 
 
-def _key(token: str) -> str:
-    return f"export:{token}"
-
-
-@dataclass(frozen=True)
-class ExportJob:
-    token: str
-    owner: int
+@dataclass(frozen=True, kw_only=True)
+class ExportJob(Job):
     kind: str
-    stage: str
-    done: int
-    total: int
-    storage_key: str | None = None
-    message: str | None = None
 
     @property
     def title(self) -> str:
@@ -114,101 +97,42 @@ class ExportJob:
     def public(self) -> dict[str, Any]:
         return {"job": self.token, "kind": self.kind, "title": self.title, "stage": self.stage,
                 "words": STAGE_WORDS.get(self.stage, self.stage), "done": self.done, "total": self.total,
-                "finished": self.stage in ("done", "failed"), "message": self.message,
+                "finished": self.finished, "message": self.message,
                 "progress": f"/api/v1/export-jobs/{self.token}",
                 "download": f"/api/v1/export-jobs/{self.token}/file" if self.stage == "done" else None}
 
 
-async def job_of(live: LiveState, token: str, owner: int) -> ExportJob | None:
-    """The job if it exists and belongs to ``owner`` (someone else's job answers as missing)."""
-    if not token.isalnum() or len(token) > 64:
-        return None
-    raw = await live.get(_key(token))
-    if raw is None:
-        return None
-    job = ExportJob(**json.loads(raw))
-    return job if job.owner == owner and job.kind in EXPORTS else None
-
-
-async def _save(live: LiveState, job: ExportJob) -> None:
-    await live.set(_key(job.token), json.dumps(job.__dict__), ttl=JOB_TTL)
-
-
-class ExportJobs:
-    """The export jobs running in this process, so shutdown can stop them."""
-
+class ExportJobs(JobRunner[ExportJob]):
     def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], storage: FileStorage, live: LiveState) -> None:
-        self.sessionmaker, self.storage, self.live = sessionmaker, storage, live
-        self.tasks: dict[str, asyncio.Task[None]] = {}
-        self.running: dict[tuple[int, str], str] = {}  # (account, kind) -> its latest job here
+        super().__init__(live, "export", ExportJob, Words(interrupted="服务重启，导出中断，请重新导出",
+                                                          failed="导出失败，请稍后重试"))
+        self.sessionmaker, self.storage = sessionmaker, storage
+        self.latest: dict[tuple[int, str], str] = {}  # (account, kind) -> its latest job here
+
+    async def get(self, token: str, owner: int) -> ExportJob | None:
+        job = await super().get(token, owner)
+        return job if job is not None and job.kind in EXPORTS else None
 
     async def start(self, *, actor: Actor, kind: ExportKind, total: int) -> ExportJob:
         # One running export per account and kind in a process: asking again (a second click, a reload)
         # follows the running one instead of starting another minute-long cursor.
-        running = self.running.get((actor.account_id, kind.name))
-        if running in self.tasks:
-            job = await job_of(self.live, running, actor.account_id)
-            if job is not None and job.stage not in ("done", "failed"):
+        running = self.latest.get((actor.account_id, kind.name))
+        if self.running(running):
+            assert running is not None
+            job = await self.get(running, actor.account_id)
+            if job is not None and not job.finished:
                 return job
-        job = ExportJob(secrets.token_hex(16), actor.account_id, kind.name, "queued", 0, total)
-        await _save(self.live, job)
-        task = asyncio.create_task(self._run(job, actor), name=f"export-{job.token}")
-        self.tasks[job.token] = task
-        self.running[(actor.account_id, kind.name)] = job.token
-        task.add_done_callback(lambda _t: self.tasks.pop(job.token, None))
-        return job
+        job = ExportJob(token=secrets.token_hex(16), owner=actor.account_id, kind=kind.name, stage="queued", done=0,
+                        total=total)
+        self.latest[(actor.account_id, kind.name)] = job.token
 
-    async def _run(self, job: ExportJob, actor: Actor) -> None:
-        latest: dict[str, Any] = {"stage": "writing", "done": 0}
-
-        async def reporter() -> None:
-            while True:
-                await asyncio.sleep(REPORT_EVERY)
-                await _save(self.live, ExportJob(**{**job.__dict__, **latest}))
-
-        ticker = asyncio.create_task(reporter())
-        path = temp_path()
-        try:
-            count = await write_export(self.sessionmaker, EXPORTS[job.kind], actor, path,
-                                       progress=lambda done: latest.update(done=done))
-            key = await self.storage.put_file(path, prefix="exports")
-            final = ExportJob(**{**job.__dict__, "stage": "done", "done": count, "total": count, "storage_key": key})
-        except asyncio.CancelledError:
-            final = ExportJob(**{**job.__dict__, **latest, "stage": "failed", "message": "服务重启，导出中断，请重新导出"})
-            raise
-        except Exception as exc:  # noqa: BLE001 - the page must hear that the job ended
-            _log.exception("export %s failed", job.token)
-            message = getattr(exc, "message_zh", None) or "导出失败，请稍后重试"
-            final = ExportJob(**{**job.__dict__, **latest, "stage": "failed", "message": message})
-        finally:
-            ticker.cancel()
-            try:  # wait for it, so a late progress write cannot land after the outcome
-                await ticker
-            except (asyncio.CancelledError, Exception):  # noqa: BLE001
-                pass
-            if os.path.exists(path):
+        async def work(latest: dict[str, Any]) -> tuple[int, str]:
+            path = temp_path()
+            try:
+                count = await write_export(self.sessionmaker, kind, actor, path,
+                                           progress=lambda done: latest.update(done=done))
+                return count, await self.storage.put_file(path, prefix="exports")
+            finally:
                 os.unlink(path)
-            try:
-                await _save(self.live, final)
-            except Exception:  # noqa: BLE001
-                _log.exception("export %s: could not record the outcome", job.token)
 
-    async def close(self) -> None:
-        for task in list(self.tasks.values()):
-            task.cancel()
-        for task in list(self.tasks.values()):
-            try:
-                await task
-            except (asyncio.CancelledError, Exception):  # noqa: BLE001
-                pass
-
-
-async def wait_finished(live: LiveState, token: str, owner: int, *, timeout: float = 120.0) -> ExportJob | None:
-    """For tests: poll until the job has finished."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        job = await job_of(live, token, owner)
-        if job is None or job.stage in ("done", "failed"):
-            return job
-        await asyncio.sleep(0.05)
-    return await job_of(live, token, owner)
+        return await self.launch(job, work, start={"stage": "writing", "done": 0})

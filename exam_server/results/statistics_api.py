@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import urllib.parse
 
 from aiohttp import web
 
@@ -13,14 +12,15 @@ from registry.registrations import current_cycle
 from registry.roles import Role
 
 from ..web.api import json_ok
+from ..web.downloads import attachment_headers, send_file, send_stored
 from ..web.edge import parse_id
 from ..web.errors import ApiError, Forbidden
-from ..web.keys import live_key, sessionmaker_key, storage_key
+from ..web.keys import sessionmaker_key, storage_key
 from ..web.pages import setup_redirect
 from ..web.routes import page_routes, routes
 from ..web.sessions import current_account, current_actor
 from ..web.templating import render
-from .export_jobs import INLINE_MAX_ROWS, ExportJob, export_size, job_of, temp_path, write_export
+from .export_jobs import INLINE_MAX_ROWS, ExportJob, export_size, temp_path, write_export
 from .keys import export_jobs_key
 from .statistics import EXPORTS, STAFF, ExportKind, question_statistic_rows, statistic_figures, statistics
 
@@ -53,21 +53,7 @@ async def statistics_page(request: web.Request) -> web.StreamResponse:
 
 
 def _xlsx_headers(title: str) -> dict[str, str]:
-    return {"Content-Type": XLSX_TYPE, "Cache-Control": "no-store",
-            "Content-Disposition": f"attachment; filename=\"export.xlsx\"; filename*=UTF-8''{urllib.parse.quote(title)}.xlsx"}
-
-
-async def _send_file(request: web.Request, path: str, headers: dict[str, str]) -> web.StreamResponse:
-    """Send a finished file and prepare the response once (a FileResponse prepared here and again by
-    aiohttp, after the file was deleted, logged a traceback on every export)."""
-    response = web.StreamResponse(headers=headers)
-    response.content_length = os.path.getsize(path)
-    await response.prepare(request)
-    with open(path, "rb") as fh:
-        while chunk := await asyncio.to_thread(fh.read, 256 * 1024):
-            await response.write(chunk)
-    await response.write_eof()
-    return response
+    return attachment_headers(XLSX_TYPE, "export.xlsx", f"{title}.xlsx")
 
 
 async def _export(request: web.Request, kind: ExportKind) -> web.StreamResponse:
@@ -81,7 +67,7 @@ async def _export(request: web.Request, kind: ExportKind) -> web.StreamResponse:
     path = temp_path()
     try:
         await write_export(request.app[sessionmaker_key], kind, actor, path)
-        return await _send_file(request, path, _xlsx_headers(kind.title))
+        return await send_file(request, path, _xlsx_headers(kind.title))
     finally:
         os.unlink(path)
 
@@ -129,7 +115,7 @@ async def start_attempts_export(request: web.Request) -> web.StreamResponse:
 
 
 async def _job(request: web.Request) -> ExportJob:
-    job = await job_of(request.app[live_key], request.match_info["token"], current_actor(request).account_id)
+    job = await request.app[export_jobs_key].get(request.match_info["token"], current_actor(request).account_id)
     if job is None:  # unknown, expired or someone else's
         raise ApiError("导出任务不存在或已过期", code="not_found", status=404)
     return job
@@ -145,11 +131,8 @@ async def export_job_file(request: web.Request) -> web.StreamResponse:
     job = await _job(request)
     if job.stage != "done" or not job.storage_key:
         raise ApiError("导出尚未完成", code="not_ready", status=409)
-    try:
-        data = await request.app[storage_key].get(job.storage_key)
-    except FileNotFoundError:
-        raise ApiError("导出任务不存在或已过期", code="not_found", status=404) from None
-    return web.Response(body=data, headers=_xlsx_headers(job.title))
+    return await send_stored(request, request.app[storage_key], job.storage_key, _xlsx_headers(job.title),
+                             missing="导出任务不存在或已过期")
 
 
 def _bank_id(request: web.Request) -> int | None:
@@ -173,6 +156,6 @@ async def export_question_statistics(request: web.Request) -> web.StreamResponse
     path = temp_path()
     try:
         await asyncio.to_thread(reports.write_xlsx, path, [("试题统计", reports.QUESTION_COLUMNS, rows)])
-        return await _send_file(request, path, _xlsx_headers("试题统计"))
+        return await send_file(request, path, _xlsx_headers("试题统计"))
     finally:
         os.unlink(path)

@@ -55,12 +55,20 @@ def template_dirs(features: Iterable[Path]) -> list[str]:
     return [str(d) for d in dirs]
 
 
+def points(value: float | int | None) -> str:
+    """A mark as people write it: 100 and 60, 2.5, never 100.0."""
+    if value is None:
+        return ""
+    return f"{float(value):.2f}".rstrip("0").rstrip(".")
+
+
 def setup(app: web.Application, features: Iterable[Path]) -> None:
     env = aiohttp_jinja2.setup(
         app, loader=jinja2.FileSystemLoader(template_dirs(features)), autoescape=jinja2.select_autoescape(default=True),
         undefined=jinja2.StrictUndefined,
     )
     env.filters["local"] = local_time
+    env.filters["points"] = points
     env.globals["reason_max"] = REASON_MAX
 
 

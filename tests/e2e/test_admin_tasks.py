@@ -26,7 +26,7 @@ from exam_server.demo.exams import EXAM_PHYSICIANS
 from .conftest import PHONE, run_demo
 from .exam_steps import csrf_headers, first_login
 from .page_audit import PageAudit
-from .steps import confirm_dialog, login_staff, shot
+from .steps import confirm_dialog, first_login_physician, login_staff, shot
 
 pytestmark = pytest.mark.e2e
 
@@ -120,6 +120,16 @@ def test_the_admin_runs_the_cycle_accounts_banks_and_papers(make_context, screen
     page.fill("input[name=ends_on]", f"{YEAR[kind] + 2}-12-31")
     page.click("form[data-api] button[type=submit]")
     _ok(page, "已新建考核周期")
+    # Creating one as the current cycle asks first; stepping back creates nothing.
+    page.fill("input[name=name]", f"{YEAR[kind] + 1}—{YEAR[kind] + 3} 年度")
+    page.fill("input[name=starts_on]", f"{YEAR[kind] + 1}-01-01")
+    page.fill("input[name=ends_on]", f"{YEAR[kind] + 3}-12-31")
+    page.check("input[name=current]")
+    page.click("form[data-api] button[type=submit]")
+    confirm_dialog(page, expect="新建并设为当前考核周期", ok=False)
+    expect(page.locator("#cycles tr", has_text=f"{YEAR[kind] + 1}—")).to_have_count(0)
+    page.uncheck("input[name=current]")
+    page.fill("input[name=name]", "")
     current = page.locator("#cycles tbody tr:not(:has([data-make-current]))").locator("td").first.inner_text()
     row = page.locator("#cycles tr", has_text=name)
     row.locator("[data-make-current]").click()
@@ -179,6 +189,8 @@ def test_the_admin_runs_the_cycle_accounts_banks_and_papers(make_context, screen
 
     # 试卷管理: check a paper can be drawn from a bank (nothing saved).
     _tool(page, audit, "试卷管理", "/admin/papers", "试卷管理")
+    cells = page.locator("#papers td").all_inner_texts()
+    assert "不限" in cells and not [c for c in cells if re.fullmatch(r"\d+\.0", c.strip())], cells  # marks as written
     shot(page, screenshots, f"admin-papers-{kind}")
 
     # The rest of the admin's desk: opened and audited.
@@ -264,6 +276,7 @@ def test_the_body_revokes_a_certificate_with_a_category_after_confirming(make_co
 
     for index in (3, 4):  # 赵丽, 陈晨: body01's
         _decide(admin_var / "dingkao.sqlite3", index, "PASSED")
+    _decide(admin_var / "dingkao.sqlite3", 0, "FAILED")  # 张晓明, who asks for a review below
     publisher = make_context("desktop").new_page()
     login_staff(publisher, "body01")
     published = _api(publisher, "POST", "/api/v1/results/publish", {})
@@ -310,3 +323,45 @@ def test_the_body_revokes_a_certificate_with_a_category_after_confirming(make_co
         # The public check says so, with the category.
         page.goto(f"/verify?q={number}")
         expect(page.locator("[data-verify-status]")).to_contain_text(f"证书已撤销（{category}）")
+
+    # 复核申请: 张晓明 asks for a review of his 不合格; the body's decision is confirmed, then reported.
+    doctor = make_context("phone").new_page()
+    first_login_physician(doctor, 0, phone="13900000080")
+    _api(doctor, "POST", "/api/v1/my/result/review", {"reason": "工作成绩评定有误，请复核"})
+    name = PHYSICIANS[0][0]
+    page = make_context("desktop").new_page()
+    audit = PageAudit(page)
+    login_staff(page, "body01")
+    page.goto("/results/manage")
+    review = page.locator("form[data-api*='/result-reviews/']")
+    audit.check("复核申请（待处理）")
+    review.locator("select[name=decision]").select_option(label="维持原结论")
+    review.locator("input[name=note]").fill("经复核，原评定依据充分")
+    review.locator("button[type=submit]").click()
+    text = confirm_dialog(page, expect=name, ok=False)
+    assert "不能撤回" in text, text
+    expect(review).to_be_visible()  # nothing submitted
+    review.locator("button[type=submit]").click()
+    confirm_dialog(page, expect=name)
+    expect(page.locator("[data-done-box]")).to_contain_text(f"已提交 {name} 的复核结论")
+    expect(page.locator("form[data-api*='/result-reviews/']")).to_have_count(0)
+    audit.check("复核申请（已处理）")
+
+    # Replacing the seal asks first, then says it was replaced, beside the seal.
+    page.set_input_files("#seal-form input[name=seal]", files=[{"name": "seal.png", "mimeType": "image/png", "buffer": _seal_png()}])
+    page.click("#seal-form button[type=submit]")
+    confirm_dialog(page, expect="新印章")
+    expect(page.locator("[data-seal-done]")).to_contain_text("已替换考核机构印章")
+    audit.check("考核机构印章（已替换）")
+
+
+def _seal_png() -> bytes:
+    import io
+
+    from PIL import Image, ImageDraw
+
+    im = Image.new("RGBA", (300, 300), (0, 0, 0, 0))
+    ImageDraw.Draw(im).ellipse((10, 10, 290, 290), outline=(200, 0, 0, 255), width=18)
+    out = io.BytesIO()
+    im.save(out, "PNG")
+    return out.getvalue()

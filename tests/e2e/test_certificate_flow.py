@@ -10,6 +10,7 @@ import datetime as dt
 import re
 import sqlite3
 import subprocess
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -58,6 +59,14 @@ def test_passed_physician_downloads_certificate_and_its_qr_verifies(make_context
     body.wait_for_selector("[data-publish-report]:not([hidden])")
     assert PHYSICIANS[INDEX][0] in body.inner_text("[data-publish-report]")
     body.screenshot(path=str(screenshots / "results-manage-desktop.png"), full_page=True)
+    # The institution's certificates as a ZIP: a background job whose progress the page shows.
+    with body.expect_download(timeout=60_000) as zipped:
+        body.get_by_role("link", name="滨海市口腔医院 合格证书（ZIP）").click()
+    names = zipfile.ZipFile(zipped.value.path()).namelist()  # other tests on this demo may have passed others there
+    assert names and all(n.endswith(".pdf") for n in names)
+    assert zipped.value.suggested_filename == "滨海市口腔医院-合格证书.zip"
+    assert body.locator("[data-zip-progress] [data-job-words]").inner_text() == "滨海市口腔医院：已生成"
+    assert body.locator("[data-zip-progress] [data-job-count]").inner_text() == f"{len(names)} / {len(names)} 份"
 
     doctor = make_context("phone").new_page()
     first_login_physician(doctor, INDEX, phone="13900000005")

@@ -275,6 +275,7 @@ def test_an_exam_through_nginx(proxied, proxy_browser, tmp_path: Path) -> None: 
     staff.goto("/results/manage")
     staff.set_input_files("#seal-form input[name=seal]", str(big))
     staff.click("#seal-form button[type=submit]")
+    confirm_dialog(staff, expect="替换考核机构印章")  # body01 has a seal already: replacing it asks first
     expect(staff.locator("#seal-form [data-form-error]")).to_have_text(re.compile("印章图片不能超过 2 MB"), timeout=60_000)
 
     for ctx in contexts:

@@ -26,4 +26,4 @@ def test_an_export_runs_as_a_job_and_downloads(kind, phone_context, desktop_cont
     rows = list(openpyxl.load_workbook(io.BytesIO(data)).active.values)
     assert rows[0][:3] == ("姓名", "证件号码", "工作单位") and len(rows) > 1
     assert download.value.suggested_filename.endswith(".xlsx")
-    assert page.locator("[data-export-words]").inner_text() == "考核结果：已生成"
+    assert page.locator("[data-job-words]").inner_text() == "考核结果：已生成"

@@ -10,9 +10,10 @@ import logging
 import openpyxl
 from sqlalchemy import insert, select
 
-from exam_server.results.export_jobs import INLINE_MAX_ROWS, wait_finished
+from exam_server.results.export_jobs import INLINE_MAX_ROWS
+from exam_server.results.keys import export_jobs_key
 from exam_server.results.models import Certificate, PublishedResult
-from exam_server.web.keys import live_key, sessionmaker_key
+from exam_server.web.keys import sessionmaker_key
 from registry.models import Account, AssessmentBody, Cycle, Institution, Physician, Registration
 
 from ..helpers import Api
@@ -66,7 +67,7 @@ async def test_a_large_export_is_a_streamed_job_and_no_loop_step_stalls(client, 
         assert status == 202
         if again["job"] != job["job"]:  # only once the first one had finished
             assert (await body01.get(job["progress"]))[1]["finished"], again
-        done = await wait_finished(client.app[live_key], job["job"], await _account(client, "body01"))
+        done = await client.app[export_jobs_key].wait_finished(job["job"], await _account(client, "body01"))
         assert done is not None and done.stage == "done", done
         status, shown = await body01.get(job["progress"])
         assert status == 200 and shown["finished"] and shown["done"] == shown["total"] == ROWS + 6, shown
@@ -103,7 +104,7 @@ async def test_small_exports_answer_at_once_and_log_no_traceback(client, make_cl
         # The same export as an explicit job.
         status, job = await inst01.post(f"/api/v1/exports/{kind}/jobs", {})
         assert status == 202, job
-        done = await wait_finished(client.app[live_key], job["job"], await _account(client, "inst01"))
+        done = await client.app[export_jobs_key].wait_finished(job["job"], await _account(client, "inst01"))
         assert done is not None and done.stage == "done"
         status, again = await inst01.get(f"/api/v1/export-jobs/{job['job']}/file")
         assert status == 200

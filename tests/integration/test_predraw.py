@@ -18,7 +18,7 @@ from exam_server.exam.models import Attempt, ExamSchedule, PredrawnPaper
 from exam_server.web.keys import engine_key, sessionmaker_key, settings_key
 from registry.models import Physician, Registration
 
-from ..exam_flows import DEVICE, GENERAL, SIMPLE, exam_doctor, paper_of, seed_exams, start
+from ..exam_flows import DEVICE, GENERAL, SIMPLE, correct_answers, exam_doctor, paper_of, seed_exams, start
 
 
 @pytest.fixture
@@ -31,6 +31,11 @@ async def humanities_schedule(app: Any) -> int:
     async with app[sessionmaker_key]() as session:
         return await session.scalar(select(ExamSchedule.id).where(ExamSchedule.kind == "humanities")
                                     .order_by(ExamSchedule.id))
+
+
+async def schedule_ids(app: Any) -> list[int]:
+    async with app[sessionmaker_key]() as session:
+        return list((await session.scalars(select(ExamSchedule.id).order_by(ExamSchedule.id))).all())
 
 
 async def fill(app: Any, schedule_id: int) -> int:
@@ -88,9 +93,43 @@ async def test_a_start_without_a_paper_drawn_ahead_draws_one(exams, make_client)
     attempt = await attempt_of(app, attempt_id)
     assert attempt.question_count == len(attempt.paper["items"]) > 0
     assert await predrawn_of(app, await registration_of(app, SIMPLE)) == []
-    # Having sat, the physician gets no paper drawn ahead (it would not avoid what they saw).
-    await fill(app, await humanities_schedule(app))
+    # Having sat it, the physician gets no paper drawn ahead for it; nor one for a paper their procedure
+    # never needs (simple: humanities only).
+    for schedule_id in await schedule_ids(app):
+        await fill(app, schedule_id)
     assert await predrawn_of(app, await registration_of(app, SIMPLE)) == []
+
+
+@pytest.mark.parametrize("overlap", [False, True])
+async def test_the_second_paper_claims_its_paper_unless_it_holds_a_question_seen(exams, make_client,  # type: ignore[no-untyped-def]
+                                                                                  overlap: bool) -> None:
+    app = exams.app
+    for schedule_id in await schedule_ids(app):
+        await fill(app, schedule_id)
+    reg = await registration_of(app, GENERAL)
+    kinds = {}
+    async with app[sessionmaker_key]() as session:
+        for p in await predrawn_of(app, reg):
+            kinds[(await session.get(ExamSchedule, p.schedule_id)).kind] = p
+    assert set(kinds) == {"humanities", "professional"}
+    doctor = await exam_doctor(make_client, exams, GENERAL)
+    hum = await start(doctor, "humanities")
+    if overlap:  # as if the humanities paper had held a question of the professional paper drawn ahead
+        async with app[sessionmaker_key]() as session, session.begin():
+            attempt = await session.get(Attempt, hum)
+            record = dict(attempt.paper)
+            record["items"] = [dict(record["items"][0], fp=kinds["professional"].paper["items"][0]["fp"])] + record["items"][1:]
+            attempt.paper = record
+        app[paper_cache_key].forget(hum)
+    answers = await correct_answers(app, hum)
+    assert (await doctor.post(f"/api/v1/attempts/{hum}/answers", {"device": DEVICE, "answers": answers}))[0] == 200
+    assert (await doctor.post(f"/api/v1/attempts/{hum}/submit", {"device": DEVICE, "confirm": True}))[0] == 200
+    pro = await attempt_of(app, await start(doctor, "professional"))
+    ahead = next(p for p in await predrawn_of(app, reg) if p.id == kinds["professional"].id)
+    if overlap:
+        assert ahead.claimed_at is None and pro.paper["seed"] != ahead.paper["seed"]
+    else:
+        assert ahead.claimed_by_attempt_id == pro.id and pro.paper == ahead.paper
 
 
 @pytest.mark.parametrize("change", ["pass_mark", "bank"])

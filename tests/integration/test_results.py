@@ -372,9 +372,9 @@ async def test_statistics_and_exports_stay_within_each_roles_scope(client, make_
 
 
 async def test_certificate_zip_job_reports_progress_and_serves_the_file_to_its_owner(client, make_client):  # type: ignore[no-untyped-def]
-    from exam_server.results.certificate_zips import wait_finished
     from exam_server.results.documents import certificates_zip
-    from exam_server.web.keys import live_key, storage_key
+    from exam_server.results.keys import certificate_zips_key
+    from exam_server.web.keys import storage_key
     from registry.models import Institution
 
     for index in (0, 1, 2):  # INST001
@@ -398,7 +398,7 @@ async def test_certificate_zip_job_reports_progress_and_serves_the_file_to_its_o
     status, job = await body01.post(f"/api/v1/institutions/{inst1}/certificate-zips", {})
     assert status == 202 and job["total"] == 3 and job["finished"] is False, job
     account = await _account_id(client, "body01")
-    done = await wait_finished(client.app[live_key], job["job"], account)
+    done = await client.app[certificate_zips_key].wait_finished(job["job"], account)
     assert done is not None and done.stage == "done", done
     status, shown = await body01.get(f"/api/v1/certificate-zips/{job['job']}")
     assert status == 200 and shown["done"] == shown["total"] == 3 and shown["words"] == "已生成"
@@ -416,7 +416,7 @@ async def test_certificate_zip_job_reports_progress_and_serves_the_file_to_its_o
     assert (await body02.get(f"/api/v1/certificate-zips/{job['job']}/file"))[0] == 404
     assert (await body01.get("/api/v1/certificate-zips/nonexistent"))[0] == 404
     status, page, _ = await body01.page("/results/manage")
-    assert status == 200 and f'data-zip="{inst1}"' in page and "data-zip-bar" in page
+    assert status == 200 and f'data-zip="{inst1}"' in page and "data-job-bar" in page
 
 
 async def _account_id(api: Api, username: str) -> int:

@@ -301,12 +301,16 @@ async def test_device_id_errors_say_what_is_wrong(exams, make_client) -> None:  
 
 async def test_reading_my_exams_never_writes(exams, make_client) -> None:  # type: ignore[no-untyped-def]
     """Issue 23: results are decided where the state changes, not lazily inside a GET."""
+    # Marked closed while the GET is read, so the app's own sweeper (every second) leaves it alone;
+    # then reopened for the close to decide it.
     async with exams.app[sessionmaker_key]() as session, session.begin():
         await session.execute(update(ExamSchedule).where(ExamSchedule.kind == "humanities")
-                              .values(window_end=utcnow() - dt.timedelta(seconds=1)))
+                              .values(window_end=utcnow() - dt.timedelta(seconds=1), closed_at=utcnow()))
     doctor = await exam_doctor(make_client, exams, SIMPLE)
     paper = await humanities(doctor)
     assert paper["outcome"] == "failed" and paper["locked_words"] == "考试已结束"
     assert await state_of(exams, SIMPLE) == "APPROVED"  # not yet: the window's close decides it
+    async with exams.app[sessionmaker_key]() as session, session.begin():
+        await session.execute(update(ExamSchedule).where(ExamSchedule.kind == "humanities").values(closed_at=None))
     await sweep(exams)
     assert await state_of(exams, SIMPLE) == "FAILED"

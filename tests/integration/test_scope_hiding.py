@@ -13,9 +13,9 @@ import openpyxl
 from sqlalchemy import select, update
 
 from exam_server.exam.models import Attempt
-from exam_server.results.export_jobs import wait_finished
+from exam_server.results.keys import export_jobs_key
 from exam_server.web.edge import DB_INT_MAX
-from exam_server.web.keys import live_key, sessionmaker_key, settings_key
+from exam_server.web.keys import sessionmaker_key, settings_key
 from exam_server.web.routes import routes
 from registry.models import Physician, Registration
 from registry.publication import hides_unpublished
@@ -157,7 +157,7 @@ async def _xlsx_rows(api: Any, app: Any, kind: str, inline: bool) -> list[dict[s
         status, job = await api.post(f"/api/v1/exports/{kind}/jobs", {})
         assert status == 202, job
         _, me = await api.get("/api/v1/me")
-        done = await wait_finished(app[live_key], job["job"], me["id"])
+        done = await app[export_jobs_key].wait_finished(job["job"], me["id"])
         assert done is not None and done.stage == "done", done
         status, data = await api.get(f"/api/v1/export-jobs/{job['job']}/file")
         assert status == 200, data

@@ -68,15 +68,44 @@
   }
   window.dk.confirmDialog = confirmDialog;
 
+  // A background job (certificate ZIP, large export): start it, show its progress in ``box`` (its
+  // [data-job-words], [data-job-count], [data-job-bar], [data-job-error]), download the file when done.
+  async function runJob(box, startUrl, opts) {
+    function show(job) {
+      box.hidden = false;
+      box.querySelector("[data-job-words]").textContent = (opts.label(job) || "") + "：" + (job.words || "");
+      box.querySelector("[data-job-count]").textContent = job.total ? job.done + " / " + job.total + " " + opts.unit : "";
+      box.querySelector("[data-job-bar]").value = job.total ? Math.round(100 * job.done / job.total) : 0;
+      var err = box.querySelector("[data-job-error]");
+      err.hidden = !job.message; err.textContent = job.message || "";
+    }
+    async function follow(url) {
+      var r = await api("GET", url);
+      if (!r.ok) { show({ words: "", done: 0, total: 0, message: r.data.error.message }); return; }
+      show(r.data);
+      if (r.data.download) { location.href = r.data.download; return; }
+      if (!r.data.finished) { setTimeout(function () { follow(url); }, 1000); }
+    }
+    var r = await api("POST", startUrl, {});
+    if (!r.ok) { show({ words: "", done: 0, total: 0, message: r.data.error.message }); return; }
+    show(r.data);
+    follow(opts.progress(r.data));
+  }
+  window.dk.runJob = runJob;
+
   // An action that reloads the page still reports what it did: the words wait in sessionStorage and
   // show in the page's [data-form-ok] box (or [data-done-box]) once it has loaded again.
-  function reloadSaying(text) {
-    try { sessionStorage.setItem("dk.done", text); } catch (e) { /* private mode: the reload still shows the new state */ }
+  // ``where``: a selector for the box when the page has several.
+  function reloadSaying(text, where) {
+    try { sessionStorage.setItem("dk.done", text); if (where) sessionStorage.setItem("dk.doneWhere", where); }
+    catch (e) { /* private mode: the reload still shows the new state */ }
     location.reload();
   }
   window.dk.reloadSaying = reloadSaying;
   try {
-    var doneText = sessionStorage.getItem("dk.done"), doneBox = document.querySelector("[data-done-box]") || document.querySelector("[data-form-ok]");
+    var doneText = sessionStorage.getItem("dk.done"), doneWhere = sessionStorage.getItem("dk.doneWhere");
+    var doneBox = (doneWhere && document.querySelector(doneWhere)) || document.querySelector("[data-done-box]") || document.querySelector("[data-form-ok]");
+    sessionStorage.removeItem("dk.doneWhere");
     if (doneText && doneBox) { sessionStorage.removeItem("dk.done"); doneBox.textContent = doneText; doneBox.hidden = false; }
   } catch (e) { /* private mode */ }
 
@@ -112,6 +141,11 @@
     form.addEventListener("submit", async function (ev) {
       ev.preventDefault();
       clearErrors(form);
+      // A costly form asks first: data-confirm (the dialog's title), data-confirm-text (what follows, and
+      // to whom), data-confirm-when (only when that checkbox is ticked).
+      var when = form.dataset.confirmWhen, ask = form.dataset.confirm && (!when || (form.elements[when] && form.elements[when].checked));
+      if (ask && !await confirmDialog({ title: form.dataset.confirm, lines: [form.dataset.confirmText || ""].filter(Boolean),
+                                        ok: form.dataset.confirmOk || "确定", danger: form.dataset.confirmDanger !== undefined })) return;
       var btn = form.querySelector("[type=submit]"); if (btn) btn.disabled = true;
       try {
         var r = await api("POST", form.dataset.api, formValues(form));

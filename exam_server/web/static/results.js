@@ -5,8 +5,12 @@
     form.addEventListener("submit", async function (ev) {
       ev.preventDefault();
       window.dk.clearErrors(form);
+      var replacing = !!document.querySelector(".seal-preview");
+      if (replacing && !await window.dk.confirmDialog({ title: "替换考核机构印章？", ok: "替换印章",
+            lines: ["此后生成的合格证书 PDF（医师下载、批量下载）都加盖新印章。"] })) return;
       var r = await window.dk.api("POST", "/api/v1/body/seal", new FormData(form));
-      if (r.ok) { location.reload(); } else { window.dk.showErrors(form, r.data.error); }
+      if (r.ok) { window.dk.reloadSaying(replacing ? "已替换考核机构印章，此后生成的合格证书加盖新印章" : "已上传考核机构印章，合格证书加盖此印章后有效", "[data-seal-done]"); }
+      else { window.dk.showErrors(form, r.data.error); }
     });
   }
   // Publication: preview what will be published, confirm in words, then report what was done.
@@ -121,31 +125,14 @@
     search.addEventListener("submit", function (ev) { ev.preventDefault(); revokeReport.hidden = true; loadCertificates(); });
     loadCertificates();
   }
-  // Certificate ZIPs: start a background job, poll its progress, then download the file.
+  // Certificate ZIPs: a background job with progress, then the download.
   var box = document.querySelector("[data-zip-progress]");
-  function show(job) {
-    box.hidden = false;
-    box.querySelector("[data-zip-words]").textContent = job.institution + "：" + job.words;
-    box.querySelector("[data-zip-count]").textContent = job.total ? job.done + " / " + job.total + " 份" : "";
-    var bar = box.querySelector("[data-zip-bar]");
-    bar.value = job.total ? Math.round(100 * job.done / job.total) : 0;
-    var err = box.querySelector("[data-zip-error]");
-    err.hidden = !job.message; err.textContent = job.message || "";
-  }
-  async function follow(url) {
-    var r = await window.dk.api("GET", url);
-    if (!r.ok) { show({ institution: "", words: "", done: 0, total: 0, message: r.data.error.message }); return; }
-    show(r.data);
-    if (r.data.download) { location.href = r.data.download; return; }
-    if (!r.data.finished) { setTimeout(function () { follow(url); }, 1000); }
-  }
   document.querySelectorAll("[data-zip]").forEach(function (a) {
-    a.addEventListener("click", async function (ev) {
+    a.addEventListener("click", function (ev) {
       ev.preventDefault();
-      var r = await window.dk.api("POST", "/api/v1/institutions/" + a.dataset.zip + "/certificate-zips", {});
-      if (!r.ok) { show({ institution: a.textContent, words: "", done: 0, total: 0, message: r.data.error.message }); return; }
-      show(r.data);
-      follow("/api/v1/certificate-zips/" + r.data.job);
+      window.dk.runJob(box, "/api/v1/institutions/" + a.dataset.zip + "/certificate-zips", {
+        unit: "份", label: function (job) { return job.institution || a.textContent; },
+        progress: function (job) { return "/api/v1/certificate-zips/" + job.job; } });
     });
   });
 })();
