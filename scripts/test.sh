@@ -26,6 +26,6 @@ fi
 
 # Spread over worker processes, a test module per worker at a time (its module fixtures stay whole),
 # in collection order so the long browser modules start first;
-# the browser tests mostly wait, so four workers keep two cores busy (9-10 min on a fresh clone).
+# the browser tests mostly wait, so four workers keep two cores busy (about 13-14 min on a fresh clone).
 # DINGKAO_TEST_WORKERS=0 runs in one process.
 exec .venv/bin/pytest -n "${DINGKAO_TEST_WORKERS:-4}" --dist loadscope --no-loadscope-reorder "$@"
