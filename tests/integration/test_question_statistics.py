@@ -108,9 +108,13 @@ async def test_attempt_export_stays_within_each_roles_scope(client, make_client,
         assert rows[0] == ("姓名", "证件号码", "工作单位", "试卷", "第几次", "开始时间", "交卷时间", "得分", "合格分", "结论")
         assert {r[0] for r in rows[1:]} == names, username
         assert all("*" in r[1] for r in rows[1:])  # ID numbers masked
-    _, data = await (await staff(make_client, "inst01")).get("/api/v1/exports/attempts.xlsx")
-    outcome = {r[0]: r[9] for r in _sheet(data)[1:]}
+    # The body sees each conclusion; the institution sees 待公布 until the scores are published
+    # (docs/assessment-rules.md, "Results before publication").
+    _, data = await (await staff(make_client, "body01")).get("/api/v1/exports/attempts.xlsx")
+    outcome = {r[0]: r[9] for r in _sheet(data)[1:] if r[0] in ("周文", "吴敏")}
     assert outcome == {"周文": "合格", "吴敏": "不合格"}
+    _, data = await (await staff(make_client, "inst01")).get("/api/v1/exports/attempts.xlsx")
+    assert {r[0]: (r[7], r[9]) for r in _sheet(data)[1:]} == {"周文": ("待公布", "待公布"), "吴敏": ("待公布", "待公布")}
     doctor = sat[GENERAL][2]
     assert (await doctor.get("/api/v1/exports/attempts.xlsx"))[0] == 403
     proctor = await staff(make_client, "proctor01")
