@@ -183,6 +183,10 @@ return v
 # default) and a 30 s wait; see docs/load.md.
 POOL_SIZE = 512
 POOL_TIMEOUT = 30.0
+# redis-py's default read timeout is 5 s. A process whose event loop is starved (a busy machine, a PDF
+# batch drawing in a thread) wakes to find its reply waiting yet past 5 s, and took that for a dead
+# Redis; a reply that is truly lost still fails, after this long.
+SOCKET_TIMEOUT = 30.0
 
 
 class RedisLiveState:
@@ -194,7 +198,8 @@ class RedisLiveState:
 
         # A bounded pool that makes a burst of requests wait for a connection instead of failing.
         pool = aioredis.BlockingConnectionPool.from_url(url, decode_responses=True, health_check_interval=30,
-                                                        max_connections=pool_size, timeout=pool_timeout)
+                                                        max_connections=pool_size, timeout=pool_timeout,
+                                                        socket_timeout=SOCKET_TIMEOUT)
         self._redis = aioredis.Redis(connection_pool=pool)
         self.prefix = prefix
         self._unlock = self._redis.register_script(_UNLOCK)
