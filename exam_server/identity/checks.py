@@ -14,8 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 import proctoring
 from proctoring.challenge import (
-    REJECT_MARGIN, Challenge, ChallengeVerdict, Failure, Pose, TaggedFrame, judge_challenge, phase_distance,
-    pick_challenge, same_person_throughout,
+    REJECT_MARGIN, Challenge, ChallengeVerdict, Failure, Pose, TaggedFrame, identity_aggregates, judge_challenge,
+    phase_distance, pick_challenge, same_person_throughout,
 )
 from registry import audit
 from registry.errors import IllegalTransition, NotFound, PermissionDenied
@@ -167,8 +167,9 @@ async def judge(analyzer: proctoring.FrameAnalyzer, enrolment: proctoring.Enrolm
     capture beyond the tolerance): the turns are then compared with the registration photo and the face
     seen a few seconds earlier in the same light, by the enrolment's calibrated mean-of-references rule
     (``enrolment.identity_distance``), as an accepted capture is at the next check. Each phase is judged
-    on its frames' mean encoding against the references of that phase (``phase_distance``); each frame
-    still on itself against ``reject``."""
+    on a mean encoding (``identity_aggregates``: a turn on its own frames' against its references, the
+    first phase on the whole check's against the registration photo); each frame still on itself
+    against ``reject``."""
     tolerance = proctoring.AnalysisSettings().tolerance
     reject = tolerance + REJECT_MARGIN
     tagged: list[TaggedFrame] = []
@@ -195,10 +196,9 @@ async def judge(analyzer: proctoring.FrameAnalyzer, enrolment: proctoring.Enrolm
         if a.distance is not None and a.distance > reject:
             return ChallengeVerdict(False, Failure.ANOTHER_PERSON, best), images
         tagged.append(TaggedFrame(frame.phase, a))
-    distances = {p: phase_distance(refs, [t.analysis for t in tagged if t.phase == p])
-                 for p, refs in phase_references.items()}
-    return judge_challenge(challenge, tagged, tolerance=tolerance, reject=reject,
-                           phase_distances={p: d for p, d in distances.items() if d is not None}), images
+    aggregates = identity_aggregates(challenge.phases, tagged, registration=enrolment,
+                                     phase_references=phase_references, session_capture=references is not enrolment)
+    return judge_challenge(challenge, tagged, tolerance=tolerance, reject=reject, phase_distances=aggregates), images
 
 
 async def _with_session_capture(enrolment: proctoring.Enrolment, tagged: Sequence[TaggedFrame],

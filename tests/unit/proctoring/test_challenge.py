@@ -11,7 +11,8 @@ import pytest
 
 from proctoring import Enrolment, FrameAnalysis, LivenessMeasures, Verdict
 from proctoring.challenge import (
-    Challenge, Failure, Pose, TaggedFrame, judge_challenge, phase_distance, pick_challenge,
+    Challenge, Failure, Pose, TaggedFrame, identity_aggregates, judge_challenge, phase_distance, pick_challenge,
+    same_person_throughout,
 )
 
 TOL = 0.564
@@ -221,3 +222,38 @@ def test_the_phase_aggregate_decides_and_every_frame_is_still_capped() -> None:
     # Without an aggregate for a phase, its frames' median decides.
     assert judge_challenge(c, video(c, distance=0.58), tolerance=0.54, reject=0.6,
                            phase_distances={0: 0.3}).failure is Failure.ANOTHER_PERSON
+
+
+def _at_distance(index: int, phase: int, d: float, axis: int) -> TaggedFrame:
+    encoding = np.zeros(128)
+    encoding[axis] = d
+    return TaggedFrame(phase, FrameAnalysis(frame_id=f"a{index}", captured_at=float(index), verdict=Verdict.OK,
+                                            distance=d, identity_checked=True, encoding=tuple(encoding)))
+
+
+def test_the_first_phase_is_judged_on_the_whole_check_and_a_turn_on_its_own_frames() -> None:
+    c = Challenge((Pose.LEFT, Pose.RIGHT, Pose.LEFT))
+    registration = Enrolment(person_id="p", encodings=(tuple(0.0 for _ in range(128)),), model_version="test")
+    # The frontal phases 0.56 off on one axis, the turns 0.4 off on others: the check's mean is within.
+    frames = [_at_distance(2 * p + k, p, 0.56 if pose is Pose.FRONT else 0.4, 0 if pose is Pose.FRONT else 1 + p)
+              for p, pose in enumerate(c.phases) for k in range(2)]
+    references = dict.fromkeys(range(len(c.phases)), registration)
+    alone = identity_aggregates(c.phases, frames, registration=registration, phase_references=references,
+                                session_capture=False)
+    check_wide = phase_distance(registration, [f.analysis for f in frames])
+    assert check_wide is not None and check_wide < 0.54
+    # Without a capture every frontal phase is the whole check's mean; each turn its own frames' (0.4).
+    assert alone == {p: pytest.approx(check_wide if pose is Pose.FRONT else 0.4) for p, pose in enumerate(c.phases)}
+    # Once the first phase's capture joined, the later frontal phases are their own frames' again.
+    joined = identity_aggregates(c.phases, frames, registration=registration, phase_references=references,
+                                 session_capture=True)
+    assert joined[0] == pytest.approx(check_wide) and joined[2] == pytest.approx(0.56)
+    # A turn phase of someone else stays that phase's face whatever the check's mean.
+    swapped = [_at_distance(i, f.phase, 0.58, 1) if f.phase == 3 else f for i, f in enumerate(frames)]
+    aggregates = identity_aggregates(c.phases, swapped, registration=registration, phase_references=references,
+                                     session_capture=False)
+    assert aggregates[3] == pytest.approx(0.58)
+    assert not same_person_throughout(c.phases, swapped, tolerance=0.54, reject=0.6, phase_distances=aggregates)
+    assert same_person_throughout(c.phases, frames, tolerance=0.54, reject=0.6, phase_distances=alone)
+    # Every frame is still capped on itself: the frontal frames at 0.56 fail a cap of 0.55.
+    assert not same_person_throughout(c.phases, frames, tolerance=0.54, reject=0.55, phase_distances=alone)
