@@ -68,6 +68,9 @@ class FrameAnalysis:
     quality: ImageQuality | None = None
     liveness: LivenessMeasures | None = None
     same_person: bool | None = None
+    # The main face's 128-d encoding, only on frames the caller asked to verify (the pre-exam check):
+    # its judge aggregates a phase's frames (challenge.phase_distance); routine frames omit it.
+    encoding: tuple[float, ...] | None = None
 
     @property
     def face_count(self) -> int:
@@ -85,12 +88,14 @@ class FrameAnalysis:
             "quality": None if self.quality is None else self.quality.to_dict(),
             "liveness": None if self.liveness is None else self.liveness.to_dict(),
             "same_person": self.same_person,
+            **({} if self.encoding is None else {"encoding": [round(x, 6) for x in self.encoding]}),
         }
 
     @classmethod
     def from_dict(cls, data: dict[str, object]) -> FrameAnalysis:
         q, lv, vr, d = data.get("quality"), data.get("liveness"), data.get("verify_reason"), data.get("distance")
         same = data.get("same_person")  # absent in results of workers older than the field
+        enc = data.get("encoding")
         return cls(
             frame_id=str(data["frame_id"]),
             captured_at=float(data["captured_at"]),  # type: ignore[arg-type]
@@ -102,6 +107,7 @@ class FrameAnalysis:
             quality=None if q is None else ImageQuality.from_dict(q),  # type: ignore[arg-type]
             liveness=None if lv is None else LivenessMeasures.from_dict(lv),  # type: ignore[arg-type]
             same_person=None if same is None else bool(same),
+            encoding=None if enc is None else tuple(float(x) for x in enc),  # type: ignore[union-attr]
         )
 
 
@@ -173,7 +179,7 @@ def analyze_frame(
     # (largest) face is still checked (one encoding, not one per face): a partial face at
     # the edge must not hide whether the candidate is the one in front of the camera.
     # The next single-face frame is a count change and is verified again.
-    distance = identity_distance_of(colour(), main, enrolment, settings)
+    distance, encoding = identity_distance_of(colour(), main, enrolment, settings)
     matched = distance <= settings.tolerance
     new_state = replace(
         state, verified_at=captured_at, verified_box=main, distance=distance if math.isfinite(distance) else None,
@@ -186,6 +192,7 @@ def analyze_frame(
     return result(
         verdict, faces=faces, quality=quality, liveness=measures, distance=distance, same_person=matched,
         identity_checked=True, verify_reason=reason or VerifyReason.FACE_COUNT_CHANGED,
+        encoding=tuple(float(x) for x in encoding) if verify else None,
     ), new_state
 
 
@@ -256,8 +263,10 @@ def _find_faces(
     return tuple(fast), state.scanned_at
 
 
-def identity_distance_of(rgb: np.ndarray, box: FaceBox, enrolment: Enrolment, settings: AnalysisSettings) -> float:
-    """Distance of the face in ``box`` to the enrolment (enrolment.identity_distance).
+def identity_distance_of(rgb: np.ndarray, box: FaceBox, enrolment: Enrolment,
+                         settings: AnalysisSettings) -> tuple[float, np.ndarray]:
+    """Distance of the face in ``box`` to the enrolment (enrolment.identity_distance), and the
+    encoding it was measured on.
 
     A face whose plain view lands within ``settings.mirror_band`` of the tolerance gets a
     second look: its mirror image is encoded too and the two encodings averaged, as the
@@ -271,8 +280,9 @@ def identity_distance_of(rgb: np.ndarray, box: FaceBox, enrolment: Enrolment, se
     distance = identity_distance(enrolment, encoding)
     if len(views) == 1 and abs(distance - settings.tolerance) <= settings.mirror_band:
         mirror = encode_chips(chip_variants(chip, 2)[1:])
-        distance = identity_distance(enrolment, (encoding + mirror) / 2)
-    return distance
+        encoding = (encoding + mirror) / 2
+        distance = identity_distance(enrolment, encoding)
+    return distance, encoding
 
 
 def frame_encodings(image: bytes, *, settings: AnalysisSettings = DEFAULT_SETTINGS) -> list[np.ndarray]:

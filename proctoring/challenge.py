@@ -21,9 +21,12 @@ import enum
 import random
 import statistics
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Mapping, Sequence
+
+import numpy as np
 
 from proctoring.analysis import FrameAnalysis, Verdict
+from proctoring.enrolment import Enrolment, identity_distance
 
 
 class Pose(enum.StrEnum):
@@ -137,23 +140,39 @@ def _pose(yaw: float, baseline: float) -> Pose | None:
     return None
 
 
+def phase_distance(references: Enrolment, analyses: Sequence[FrameAnalysis]) -> float | None:
+    """The distance of a phase's mean face encoding to the references it was judged against: one
+    face seen in a few frames, its frame-to-frame noise (blur, light, a moment's expression)
+    averaged out before the comparison. Frames without a face (no encoding) count for nothing;
+    None when no frame has one."""
+    encodings = [a.encoding for a in analyses if a.encoding is not None]
+    if not encodings:
+        return None
+    mean = np.mean(np.array(encodings, dtype=np.float64), axis=0)
+    return identity_distance(references, mean)
+
+
 def same_person_throughout(phases: Sequence[Pose], frames: Sequence[TaggedFrame], *, tolerance: float,
-                           reject: float) -> bool:
+                           reject: float, phase_distances: Mapping[int, float] | None = None) -> bool:
     """Whether every frame is the enrolled person, each judged on itself: every frame was
     compared with the enrolment on that very frame (a decision carried from another frame,
     another place or another phase proves nothing), no frame is further than ``reject`` (a
-    frame judged another person), and each phase's median distance is within ``tolerance``."""
+    frame judged another person), and each phase is within ``tolerance``: its
+    ``phase_distances`` entry (phase_distance) when given, else its frames' median distance."""
     for index in range(len(phases)):
         own = [f.analysis for f in frames if f.phase == index]
         if not own or any(not a.identity_checked or a.distance is None or a.distance > reject for a in own):
             return False
-        if statistics.median(a.distance for a in own if a.distance is not None) > tolerance:
+        aggregate = (phase_distances or {}).get(index)
+        if aggregate is None:
+            aggregate = statistics.median(a.distance for a in own if a.distance is not None)
+        if aggregate > tolerance:
             return False
     return True
 
 
 def judge_challenge(challenge: Challenge, frames: Sequence[TaggedFrame], *, tolerance: float,
-                    reject: float | None = None) -> ChallengeVerdict:
+                    reject: float | None = None, phase_distances: Mapping[int, float] | None = None) -> ChallengeVerdict:
     """Passed when every frame shows one face of the enrolled person (same_person_throughout;
     ``reject`` defaults to ``tolerance + REJECT_MARGIN``), and every phase shows its asked pose
     at least once and the opposite turn never."""
@@ -177,7 +196,7 @@ def judge_challenge(challenge: Challenge, frames: Sequence[TaggedFrame], *, tole
     if any(sum(f.phase == p for f in seen_frames) < SEEN_PER_PHASE for p in range(len(phases))):
         return fail(Failure.NO_FACE, best)
     usable = seen_frames
-    if not same_person_throughout(phases, usable, tolerance=tolerance, reject=reject):
+    if not same_person_throughout(phases, usable, tolerance=tolerance, reject=reject, phase_distances=phase_distances):
         return fail(Failure.ANOTHER_PERSON, best)
     baseline_yaws = [f.analysis.liveness.yaw for f in usable if f.phase == 0]  # type: ignore[union-attr]
     if not baseline_yaws:

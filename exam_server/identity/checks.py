@@ -14,8 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 import proctoring
 from proctoring.challenge import (
-    REJECT_MARGIN, Challenge, ChallengeVerdict, Failure, Pose, TaggedFrame, judge_challenge, pick_challenge,
-    same_person_throughout,
+    REJECT_MARGIN, Challenge, ChallengeVerdict, Failure, Pose, TaggedFrame, judge_challenge, phase_distance,
+    pick_challenge, same_person_throughout,
 )
 from registry import audit
 from registry.errors import IllegalTransition, NotFound, PermissionDenied
@@ -166,16 +166,20 @@ async def judge(analyzer: proctoring.FrameAnalyzer, enrolment: proctoring.Enrolm
     frame joins the references for the later phases (``proctoring.add_capture``, which itself refuses a
     capture beyond the tolerance): the turns are then compared with the registration photo and the face
     seen a few seconds earlier in the same light, by the enrolment's calibrated mean-of-references rule
-    (``enrolment.identity_distance``), as an accepted capture is at the next check."""
+    (``enrolment.identity_distance``), as an accepted capture is at the next check. Each phase is judged
+    on its frames' mean encoding against the references of that phase (``phase_distance``); each frame
+    still on itself against ``reject``."""
     tolerance = proctoring.AnalysisSettings().tolerance
     reject = tolerance + REJECT_MARGIN
     tagged: list[TaggedFrame] = []
     images: dict[str, bytes] = {}
     best: float | None = None
     references = enrolment
+    phase_references: dict[int, proctoring.Enrolment] = {}
     for i, frame in enumerate(frames):
         if frame.phase > 0 and references is enrolment:
             references = await _with_session_capture(enrolment, tagged, images, tolerance=tolerance, reject=reject)
+        phase_references[frame.phase] = references
         frame_id = f"check{check_id}-{i}"
         images[frame_id] = frame.image
         result = await analyzer.analyze(proctoring.FrameJob(subject_id=f"check-{check_id}", frame_id=frame_id,
@@ -191,7 +195,10 @@ async def judge(analyzer: proctoring.FrameAnalyzer, enrolment: proctoring.Enrolm
         if a.distance is not None and a.distance > reject:
             return ChallengeVerdict(False, Failure.ANOTHER_PERSON, best), images
         tagged.append(TaggedFrame(frame.phase, a))
-    return judge_challenge(challenge, tagged, tolerance=tolerance, reject=reject), images
+    distances = {p: phase_distance(refs, [t.analysis for t in tagged if t.phase == p])
+                 for p, refs in phase_references.items()}
+    return judge_challenge(challenge, tagged, tolerance=tolerance, reject=reject,
+                           phase_distances={p: d for p, d in distances.items() if d is not None}), images
 
 
 async def _with_session_capture(enrolment: proctoring.Enrolment, tagged: Sequence[TaggedFrame],
@@ -199,7 +206,9 @@ async def _with_session_capture(enrolment: proctoring.Enrolment, tagged: Sequenc
     """The enrolment plus the first phase's closest frame, when that phase is the enrolled person
     (``same_person_throughout`` on it alone); otherwise the enrolment unchanged."""
     first = [t for t in tagged if t.phase == 0 and t.analysis.distance is not None]
-    if not first or not same_person_throughout((Pose.FRONT,), first, tolerance=tolerance, reject=reject):
+    aggregate = phase_distance(enrolment, [t.analysis for t in first])
+    if not first or not same_person_throughout((Pose.FRONT,), first, tolerance=tolerance, reject=reject,
+                                               phase_distances=None if aggregate is None else {0: aggregate}):
         return enrolment
     closest = min(first, key=lambda t: t.analysis.distance or 0.0)
     return await add_capture(enrolment, images[closest.analysis.frame_id], source="this-check") or enrolment

@@ -67,6 +67,7 @@ def test_the_admin_runs_the_cycle_accounts_banks_and_papers(make_context, screen
     audit = PageAudit(page)
     login_staff(page, "admin")
     audit.check("系统管理员首页")
+    assert page.inner_text("header .who").strip() == "系统管理员"  # the name, not the name and then the same role
     shot(page, screenshots, f"admin-home-{kind}")
 
     # 账户管理: create an invigilator account, then disable it through the dialog.

@@ -104,6 +104,8 @@ def test_body_publishes_results_after_confirming_who(make_context, demo_database
         report.wait_for()
         words = report.inner_text()
         assert passed in words and failed in words and "已签发合格证书" in words, words
+        # The certificate list below shows the certificate just issued, without a reload.
+        page.locator("#certificate-list tbody tr[data-certificate]", has_text=passed).wait_for()
         audit.check("结果公布（已公布）")
         shot(page, screenshots, f"publish-report-{view}")
         # Nothing left: saying so instead of publishing nothing.

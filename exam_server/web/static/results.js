@@ -39,6 +39,8 @@
         names(r.data.passed) + "），已签发合格证书 " + r.data.certificates + " 份；不合格 " + r.data.failed.length + " 人（" + names(r.data.failed) +
         "）。已发送站内消息，短信 " + r.data.sms + " 条（未绑定手机号的医师只收到站内消息）。";
       report.hidden = false;
+      // The certificate list further down shows the ones just issued without a reload.
+      document.dispatchEvent(new CustomEvent("dk:certificates-issued"));
     });
   }
   var scheduleError = document.querySelector("[data-schedule-error]"), scheduleReport = document.querySelector("[data-schedule-report]");
@@ -123,6 +125,7 @@
       });
     }
     search.addEventListener("submit", function (ev) { ev.preventDefault(); revokeReport.hidden = true; loadCertificates(); });
+    document.addEventListener("dk:certificates-issued", loadCertificates);
     loadCertificates();
   }
   // Certificate ZIPs: a background job with progress, then the download.

@@ -3,10 +3,16 @@ face, the wrong order, a missing turn, another person or a second face fail."""
 
 from __future__ import annotations
 
+import math
 import random
 
-from proctoring import FrameAnalysis, LivenessMeasures, Verdict
-from proctoring.challenge import Challenge, Failure, Pose, TaggedFrame, judge_challenge, pick_challenge
+import numpy as np
+import pytest
+
+from proctoring import Enrolment, FrameAnalysis, LivenessMeasures, Verdict
+from proctoring.challenge import (
+    Challenge, Failure, Pose, TaggedFrame, judge_challenge, phase_distance, pick_challenge,
+)
 
 TOL = 0.564
 YAW = {"front": -6.0, "left": -26.0, "right": 20.0}
@@ -173,3 +179,45 @@ def test_a_frame_tagged_past_the_last_phase_is_ignored_whatever_it_shows() -> No
     c = Challenge((Pose.LEFT, Pose.RIGHT, Pose.LEFT))
     stray = TaggedFrame(len(c.phases), FrameAnalysis(frame_id="late", captured_at=99.0, verdict=Verdict.SEVERAL_FACES))
     assert judge_challenge(c, video(c) + [stray], tolerance=TOL).passed
+
+
+def _encoded(distance_to_origin: list[float]) -> list[FrameAnalysis]:
+    """Frames whose encodings lie on one axis at the given distances from a reference at the origin."""
+    out = []
+    for i, d in enumerate(distance_to_origin):
+        encoding = np.zeros(128)
+        encoding[i % 2] = d  # alternate axes: the mean lies nearer the reference than either frame
+        out.append(FrameAnalysis(frame_id=f"e{i}", captured_at=float(i), verdict=Verdict.OK, distance=d,
+                                 identity_checked=True, encoding=tuple(encoding)))
+    return out
+
+
+def test_a_phase_is_judged_on_its_frames_mean_encoding() -> None:
+    origin = Enrolment(person_id="p", encodings=(tuple(0.0 for _ in range(128)),), model_version="test")
+    # Two frames 0.6 off on different axes: their mean is 0.6 / sqrt(2) from the reference.
+    assert phase_distance(origin, _encoded([0.6, 0.6])) == pytest.approx(0.6 / math.sqrt(2))
+    # On one axis the mean is where the frames are.
+    assert phase_distance(origin, _encoded([0.5])) == pytest.approx(0.5)
+    # A frame without a face (no encoding) counts for nothing; none at all gives no aggregate.
+    faceless = FrameAnalysis(frame_id="n", captured_at=0.0, verdict=Verdict.NO_FACE)
+    assert phase_distance(origin, _encoded([0.5]) + [faceless]) == pytest.approx(0.5)
+    assert phase_distance(origin, [faceless]) is None and phase_distance(origin, []) is None
+
+
+def test_the_phase_aggregate_decides_and_every_frame_is_still_capped() -> None:
+    c = Challenge((Pose.LEFT, Pose.RIGHT, Pose.LEFT))
+    frames = video(c, distance=0.5)
+    everywhere = dict.fromkeys(range(len(c.phases)), 0.3)
+    assert judge_challenge(c, frames, tolerance=0.54, reject=0.6, phase_distances=everywhere).passed
+    # A phase whose aggregate is over the tolerance fails, whatever its frames' median.
+    assert judge_challenge(c, frames, tolerance=0.54, reject=0.6,
+                           phase_distances={**everywhere, 3: 0.55}).failure is Failure.ANOTHER_PERSON
+    # Frames over the tolerance but within the cap pass on a close aggregate ...
+    assert judge_challenge(c, video(c, distance=0.58), tolerance=0.54, reject=0.6, phase_distances=everywhere).passed
+    # ... and one frame beyond the cap (another face swapped in for a moment) fails, whatever the aggregate.
+    swapped = _at(frames, 6, distance=0.61)
+    assert judge_challenge(c, swapped, tolerance=0.54, reject=0.6,
+                           phase_distances=everywhere).failure is Failure.ANOTHER_PERSON
+    # Without an aggregate for a phase, its frames' median decides.
+    assert judge_challenge(c, video(c, distance=0.58), tolerance=0.54, reject=0.6,
+                           phase_distances={0: 0.3}).failure is Failure.ANOTHER_PERSON

@@ -5,15 +5,18 @@ in the same place is checked at once."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 
 import cv2
 import numpy as np
+import pytest
 
 from proctoring import (
     AnalysisSettings, FaceBox, FrameAnalysis, LivenessMeasures, TrackingState, Verdict, VerifyReason, analyze_frame,
 )
 from proctoring.challenge import MIN_FRAMES_PER_PHASE, REJECT_MARGIN, SEEN_PER_PHASE, Challenge, Failure, Pose, TaggedFrame, judge_challenge
+from proctoring.enrolment import identity_distance
 from proctoring.faces import detect_faces_thoroughly
 from proctoring.imaging import decode_image, encode_jpeg
 from proctoring.scene import scene_change, scene_signature
@@ -178,3 +181,16 @@ def test_a_phase_needs_two_frames() -> None:
     assert judge_challenge(C, frames, tolerance=TOL).passed
     one_less = [f for i, f in enumerate(frames) if i != 5]  # phase 2 keeps one frame
     assert judge_challenge(C, one_less, tolerance=TOL).failure is Failure.TOO_FEW_FRAMES
+
+
+def test_a_verified_frame_carries_its_encoding_to_the_judge_and_a_routine_one_does_not(identity_photos, enrolments):
+    own, _ = _swap_in_place(identity_photos["obama"][1].read(), identity_photos["biden"][1].read())
+    asked, _ = analyze_frame(own, enrolment=enrolments["obama"], frame_id="a", captured_at=0.0, verify=True)
+    routine, _ = analyze_frame(own, enrolment=enrolments["obama"], frame_id="b", captured_at=0.0)
+    assert routine.identity_checked and routine.encoding is None and "encoding" not in routine.to_dict()
+    assert asked.encoding is not None and len(asked.encoding) == 128
+    # The encoding is the one the frame's distance was measured on, and it survives the worker's wire format.
+    assert identity_distance(enrolments["obama"], np.array(asked.encoding)) == pytest.approx(asked.distance, abs=1e-9)
+    again = FrameAnalysis.from_dict(json.loads(json.dumps(asked.to_dict())))
+    assert again.encoding is not None
+    assert np.allclose(again.encoding, asked.encoding, atol=1e-6)
