@@ -26,6 +26,7 @@ from sqlalchemy import Select, bindparam, event, select
 from sqlalchemy.dialects.postgresql import asyncpg as pg_asyncpg
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction, make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
 
 from registry.models import Account, AssessmentBody, Institution, Physician, Region
 
@@ -210,10 +211,13 @@ def _account_of(values: Mapping[str, Any]) -> Account:
             continue  # the parent is absent (an account without a physician): so is this
         obj = None
         if values[pk] is not None:
-            obj = model(**{key: values[label] for key, label in fields})
+            # As the ORM's loader fills a row's object: straight into its dict, without the constructor's
+            # attribute events (which cost more than the read itself).
+            obj = model.__mapper__.class_manager.new_instance()
+            obj.__dict__.update({key: values[label] for key, label in fields})
             built[model] = obj
         if parent is not None:
-            setattr(built[parent], attr, obj)
+            set_committed_value(built[parent], attr, obj)
     for obj in built.values():
         make_transient_to_detached(obj)
     return built[Account]
