@@ -69,7 +69,8 @@ from .web.sessions import csrf_middleware, session_middleware
 # Each feature's templates directory joins web's on the one Jinja2 loader.
 FEATURES = (accounts, admin, banks, demo, exam, home, identity, proctor, registration, results)
 
-# Connections of the save/clock pool per process (each statement holds one for a few ms), beside the
+# Connections of the asyncpg pool per process (saves, clock syncs, starts, cold account reads; each
+# statement holds one for a few ms), beside the
 # ORM's 20 (+10 on demand): 38 per process, so two processes stay well inside PostgreSQL's default 100.
 HOT_PATH_POOL = 8
 
@@ -118,7 +119,9 @@ def create_app(settings: Settings, *, live_prefix: str | None = None) -> web.App
         # One subscription per process for every follower of live events (attempt pages, dashboards,
         # account changes); each adds its channel below, and the subscription opens in `following`.
         follower = app[live_follower_key] = LiveFollower(app[live_key])
-        accounts = AccountCache(app[sessionmaker_key], app[engine_key], app[live_key])
+        hot = app[hot_path_key]
+        accounts = AccountCache(app[sessionmaker_key], app[engine_key], app[live_key],
+                                pg=hot.pool if hot is not None else None)
         app[account_cache_key] = accounts
         accounts.start(follower)
         yield

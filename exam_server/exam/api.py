@@ -119,6 +119,9 @@ async def start_exam(request: web.Request) -> web.StreamResponse:
     settings, hot, cache = request.app[settings_key], request.app[hot_path_key], request.app[paper_cache_key]
     if hot is not None and actor.physician_id is not None:  # PostgreSQL: the plain success in two statements
         async def load_pool(paper_id: int, bank_ids: Sequence[int]) -> Pool:
+            cached = cache.cached_pool(paper_id)  # nearly always: a session costs ~0.1 ms to open and close
+            if cached is not None:
+                return cached
             async with request.app[sessionmaker_key]() as session:
                 return await cache.pool_of(session, paper_id, bank_ids)
 

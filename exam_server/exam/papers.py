@@ -93,6 +93,11 @@ class PaperCache:
     async def pool(self, session: AsyncSession, paper: Paper) -> Pool:
         return await self.pool_of(session, paper.id, paper.bank_ids)
 
+    def cached_pool(self, paper_id: int) -> Pool | None:
+        """The paper's question pool when loaded here within POOL_TTL (no session needed), else None."""
+        hit = self.pools.get(paper_id)
+        return hit[1] if hit and time.monotonic() - hit[0] < POOL_TTL else None
+
     async def pool_of(self, session: AsyncSession, paper_id: int, bank_ids: Sequence[int]) -> Pool:
         hit = self.pools.get(paper_id)
         if hit and time.monotonic() - hit[0] < POOL_TTL:

@@ -10,7 +10,8 @@ from typing import Any
 
 import aiohttp
 
-from sqlalchemy import update
+from sqlalchemy import inspect, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from exam_server.app import create_app
 from exam_server.web.account_cache import CHANNEL
@@ -171,3 +172,35 @@ async def test_a_rolled_back_change_keeps_the_cache(client, make_client):
     assert account_id in cache._entries
     status, me = await doctor.get("/api/v1/me")
     assert status == 200 and me["display_name"] != "改名"
+
+
+def _graph(obj: Any) -> Any:
+    """Every column and eagerly loaded relationship of ``obj`` and the objects it holds, and its identity."""
+    if obj is None:
+        return None
+    state = inspect(obj)
+    out = {key: getattr(obj, key) for key in state.mapper.column_attrs.keys()}
+    out.update({key: _graph(getattr(obj, key)) for key in state.mapper.relationships.keys()})
+    return out | {"identity": state.key, "detached": state.detached, "changed": state.modified}
+
+
+async def test_a_cached_account_is_what_the_orm_loads(client, make_client, seeded):
+    """The cache reads accounts with one plain select (asyncpg on PostgreSQL), not the ORM: what it
+    builds must be the detached graph a session's get() gives (physician, institution, region, body)."""
+    doctor = await make_client()
+    await doctor.ready_physician(0, client.app[sms_key].outbox)
+    cache = client.app[account_cache_key]
+    engine = make_engine(seeded.database_url)
+    try:
+        async with AsyncSession(engine) as session:
+            ids = (await session.scalars(select(Account.id).order_by(Account.id))).all()
+            loaded = {i: await session.get(Account, i) for i in ids}
+    finally:
+        await engine.dispose()
+    expected = {i: _graph(account) for i, account in loaded.items()}  # detached now, as the cache's are
+    cache.drop(None)
+    got = {i: _graph(await cache.get(i)) for i in ids}
+    assert any(g["physician"] is not None for g in got.values()) and any(g["physician"] is None for g in got.values())
+    for i in ids:
+        assert got[i] == expected[i]
+    assert await cache.get(max(ids) + 1000) is None
