@@ -8,7 +8,7 @@ import asyncio
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import event, func, select, update
 
 from exam_server.banks.models import BankQuestion, Paper
 from exam_server.demo.exams import exam_login
@@ -189,19 +189,39 @@ async def test_the_attempt_page_rebuilds_its_paper_holding_no_connection(exams, 
     doctor = await exam_doctor(make_client, exams, SIMPLE)
     attempt_id = await start(doctor, "humanities")
     pool = app[engine_key].sync_engine.pool
+    # Connections counted by the task that took them (the app's sweeper and pre-draw may hold their own
+    # meanwhile); a session may give its connection back from another task, so they are keyed by record.
+    owner: dict[Any, Any] = {}
+    took: set[Any] = set()
+
+    def checkout(_dbapi: Any, record: Any, _proxy: Any) -> None:
+        owner[record] = asyncio.current_task()
+        took.add(asyncio.current_task())
+
+    def checkin(_dbapi: Any, record: Any) -> None:
+        owner.pop(record, None)
+
     held: list[int] = []
+    readers: list[Any] = []
     shape = papers.candidate_view
 
     def watched(paper: Any) -> dict[str, Any]:
-        held.append(pool.checkedout())
+        readers.append(asyncio.current_task())
+        held.append(sum(task is readers[-1] for task in owner.values()))
         return shape(paper)
 
     monkeypatch.setattr(papers, "candidate_view", watched)
     cache = app[paper_cache_key]
     cache.papers.clear()
     cache.snapshot_questions.clear()
-    await paper_of(doctor, attempt_id)
-    assert held == [0]
+    event.listen(pool, "checkout", checkout)
+    event.listen(pool, "checkin", checkin)
+    try:
+        await paper_of(doctor, attempt_id)
+    finally:
+        event.remove(pool, "checkout", checkout)
+        event.remove(pool, "checkin", checkin)
+    assert held == [0] and readers[0] in took, held  # the page did read the database, and let go first
     # A burst of page loads, each rebuilding (the cache emptied): every one answered, none 503.
     cache.papers.clear()
     results = await asyncio.gather(*(doctor.get(f"/api/v1/attempts/{attempt_id}?device={DEVICE}") for _ in range(100)))
