@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 import proctoring
 from proctoring.challenge import (
     REJECT_MARGIN, Challenge, ChallengeVerdict, Failure, Pose, TaggedFrame, identity_aggregates, judge_challenge,
-    phase_distance, pick_challenge, same_person_throughout,
+    own_mean_phases, phase_distance, pick_challenge, same_person_throughout,
 )
 from registry import audit
 from registry.errors import IllegalTransition, NotFound, PermissionDenied
@@ -169,7 +169,7 @@ async def judge(analyzer: proctoring.FrameAnalyzer, enrolment: proctoring.Enrolm
     (``enrolment.identity_distance``), as an accepted capture is at the next check. Each phase is judged
     on a mean encoding (``identity_aggregates``: a turn on its own frames' against its references, the
     first phase on the whole check's against the registration photo); each frame still on itself
-    against ``reject``."""
+    against ``reject`` (the tolerance in a phase judged on its own mean)."""
     tolerance = proctoring.AnalysisSettings().tolerance
     reject = tolerance + REJECT_MARGIN
     tagged: list[TaggedFrame] = []
@@ -196,9 +196,11 @@ async def judge(analyzer: proctoring.FrameAnalyzer, enrolment: proctoring.Enrolm
         if a.distance is not None and a.distance > reject:
             return ChallengeVerdict(False, Failure.ANOTHER_PERSON, best), images
         tagged.append(TaggedFrame(frame.phase, a))
+    session_capture = references is not enrolment
     aggregates = identity_aggregates(challenge.phases, tagged, registration=enrolment,
-                                     phase_references=phase_references, session_capture=references is not enrolment)
-    return judge_challenge(challenge, tagged, tolerance=tolerance, reject=reject, phase_distances=aggregates), images
+                                     phase_references=phase_references, session_capture=session_capture)
+    return judge_challenge(challenge, tagged, tolerance=tolerance, reject=reject, phase_distances=aggregates,
+                           capped_at_tolerance=own_mean_phases(challenge.phases, session_capture=session_capture)), images
 
 
 async def _with_session_capture(enrolment: proctoring.Enrolment, tagged: Sequence[TaggedFrame],

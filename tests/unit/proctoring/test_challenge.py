@@ -11,7 +11,8 @@ import pytest
 
 from proctoring import Enrolment, FrameAnalysis, LivenessMeasures, Verdict
 from proctoring.challenge import (
-    Challenge, Failure, Pose, TaggedFrame, identity_aggregates, judge_challenge, phase_distance, pick_challenge,
+    Challenge, Failure, Pose, TaggedFrame, identity_aggregates, judge_challenge, own_mean_phases, phase_distance,
+    pick_challenge,
     same_person_throughout,
 )
 
@@ -257,3 +258,20 @@ def test_the_first_phase_is_judged_on_the_whole_check_and_a_turn_on_its_own_fram
     assert same_person_throughout(c.phases, frames, tolerance=0.54, reject=0.6, phase_distances=alone)
     # Every frame is still capped on itself: the frontal frames at 0.56 fail a cap of 0.55.
     assert not same_person_throughout(c.phases, frames, tolerance=0.54, reject=0.55, phase_distances=alone)
+
+
+def test_the_margin_is_only_for_frontal_phases_the_whole_check_vouches_for() -> None:
+    c = Challenge((Pose.LEFT, Pose.RIGHT, Pose.LEFT))
+    assert own_mean_phases(c.phases, session_capture=False) == {1, 3, 5}  # the turns
+    assert own_mean_phases(c.phases, session_capture=True) == {1, 2, 3, 4, 5, 6}
+    everywhere = dict.fromkeys(range(len(c.phases)), 0.3)
+    turns = own_mean_phases(c.phases, session_capture=False)
+    # A frontal frame at 0.58 is within the cap (0.60): its phase is judged on the whole check.
+    frontal = _at(video(c), 0, distance=0.58)
+    assert judge_challenge(c, frontal, tolerance=0.54, reject=0.6, phase_distances=everywhere,
+                           capped_at_tolerance=turns).passed
+    # A turn frame at 0.58 is not, whatever its phase's mean: a look-alike's turn stays refused.
+    turn = _at(video(c), 2, distance=0.58)
+    assert judge_challenge(c, turn, tolerance=0.54, reject=0.6, phase_distances=everywhere,
+                           capped_at_tolerance=turns).failure is Failure.ANOTHER_PERSON
+    assert judge_challenge(c, turn, tolerance=0.54, reject=0.6, phase_distances=everywhere).passed
