@@ -161,6 +161,7 @@ async def run(args: argparse.Namespace, scratch: Scratch) -> dict[str, Any]:
     await scratch.create()
     t = time.monotonic()
     await seed(scratch, args.rows)
+    await scratch.analyze()  # as autovacuum would (exam_load.Scratch.analyze)
     log(f"seeded {args.rows} physicians in {time.monotonic() - t:.1f} s")
     port = free_port()
     base = f"http://127.0.0.1:{port}"

@@ -54,6 +54,9 @@ class Attempt(Base):
               sqlite_where=text("state = 'in_progress'"), postgresql_where=text("state = 'in_progress'")),
         # The sweeper's scan.
         Index("ix_exam_attempts_state_deadline", "state", "deadline"),
+        # A physician's attempts (the start's situation, the pre-draw's "none yet"): the unique
+        # constraint above leads with schedule_id and cannot serve this.
+        Index("ix_exam_attempts_registration_id", "registration_id"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     schedule_id: Mapped[int] = mapped_column(ForeignKey("exam_schedules.id"), index=True)
