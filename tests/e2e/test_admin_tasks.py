@@ -58,6 +58,9 @@ def _ok(page, *words: str) -> str:  # type: ignore[no-untyped-def]
     box = page.locator("[data-form-ok]:not([hidden]), [data-done-box]:not([hidden])").first
     for w in words:
         expect(box).to_contain_text(w)
+    # The report comes from app.js on the reloaded page; the page's own script (deferred, after it) must
+    # have run before the next click, or the click lands on a button nothing listens to yet.
+    page.wait_for_load_state("load")
     return box.inner_text()
 
 
@@ -135,6 +138,7 @@ def test_the_admin_runs_the_cycle_accounts_banks_and_papers(make_context, screen
     form.locator("button[type=submit]").click()
     row = page.locator("#added-codes tr", has_text=code)
     row.wait_for()
+    page.wait_for_load_state("load")  # the reloaded page's admin.js listens for the click (see _ok)
     row.locator("[data-code-active]").click()
     confirm_dialog(page, expect=code)
     _ok(page, f"已停用代码“{code}”")
