@@ -8,7 +8,7 @@ import asyncio
 from typing import Any
 
 import pytest
-from sqlalchemy import event, func, select, update
+from sqlalchemy import delete, event, func, select, update
 
 from exam_server.banks.models import BankQuestion, Paper
 from exam_server.demo.exams import exam_login
@@ -226,3 +226,45 @@ async def test_the_attempt_page_rebuilds_its_paper_holding_no_connection(exams, 
     cache.papers.clear()
     results = await asyncio.gather(*(doctor.get(f"/api/v1/attempts/{attempt_id}?device={DEVICE}") for _ in range(100)))
     assert [s for s, _ in results] == [200] * 100
+
+
+async def test_a_complete_schedule_is_searched_again_only_when_the_roster_or_its_basis_changes(  # type: ignore[no-untyped-def]
+        exams, monkeypatch) -> None:
+    app = exams.app
+    schedule_id = await humanities_schedule(app)
+    searches: list[int] = []
+    undrawn = predraw._undrawn
+
+    def counted(schedule: ExamSchedule, limit: int) -> Any:
+        searches.append(schedule.id)
+        return undrawn(schedule, limit)
+
+    monkeypatch.setattr(predraw, "_undrawn", counted)
+    complete: dict[int, Any] = {}
+
+    async def pass_once() -> int:
+        async with app[sessionmaker_key]() as session:
+            roster = await predraw.roster_mark(session)
+        return await predraw.fill_schedule(app[sessionmaker_key], app[paper_cache_key], schedule_id,
+                                           roster=roster, complete=complete)
+
+    assert await pass_once() > 0 and schedule_id in complete
+    searches.clear()
+    assert await pass_once() == 0 and searches == []  # nothing changed: not searched
+    # A physician approved since (here: one taken off the roster and put back with no paper drawn).
+    reg = await registration_of(app, SIMPLE)
+    async with app[sessionmaker_key]() as session, session.begin():
+        await session.execute(update(Registration).where(Registration.id == reg).values(state="SUBMITTED"))
+        await session.execute(delete(PredrawnPaper).where(PredrawnPaper.registration_id == reg))
+    assert await pass_once() == 0 and searches == [schedule_id]  # the roster changed: searched, nobody new
+    searches.clear()
+    async with app[sessionmaker_key]() as session, session.begin():
+        await session.execute(update(Registration).where(Registration.id == reg).values(state="APPROVED"))
+    assert await pass_once() == 1 and searches  # approved again: searched and drawn
+    assert len(await predrawn_of(app, reg)) == 1
+    # The paper's basis changes (its time limit): searched again although the roster did not change.
+    searches.clear()
+    async with app[sessionmaker_key]() as session, session.begin():
+        await session.execute(update(ExamSchedule).where(ExamSchedule.id == schedule_id)
+                              .values(time_limit_minutes=ExamSchedule.time_limit_minutes + 1))
+    assert await pass_once() > 0 and searches
