@@ -99,13 +99,13 @@ class PaperCache:
         return hit[1] if hit and time.monotonic() - hit[0] < POOL_TTL else None
 
     async def pool_of(self, session: AsyncSession, paper_id: int, bank_ids: Sequence[int]) -> Pool:
-        hit = self.pools.get(paper_id)
-        if hit and time.monotonic() - hit[0] < POOL_TTL:
-            return hit[1]
+        cached = self.cached_pool(paper_id)
+        if cached is not None:
+            return cached
         async with self.pool_locks.setdefault(paper_id, asyncio.Lock()):  # one load when a crowd starts at once
-            hit = self.pools.get(paper_id)
-            if hit and time.monotonic() - hit[0] < POOL_TTL:
-                return hit[1]
+            cached = self.cached_pool(paper_id)
+            if cached is not None:
+                return cached
             pool = await bank_pool(session, bank_ids)
             self.pools[paper_id] = (time.monotonic(), pool)
             return pool

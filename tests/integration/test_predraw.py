@@ -17,6 +17,7 @@ from exam_server.exam.keys import paper_cache_key
 from exam_server.exam.models import Attempt, ExamSchedule, PredrawnPaper
 from exam_server.web.keys import engine_key, sessionmaker_key, settings_key
 from registry.models import Physician, Registration
+from registry.states import State
 
 from ..exam_flows import DEVICE, GENERAL, SIMPLE, correct_answers, exam_doctor, paper_of, seed_exams, start
 
@@ -254,12 +255,12 @@ async def test_a_complete_schedule_is_searched_again_only_when_the_roster_or_its
     # A physician approved since (here: one taken off the roster and put back with no paper drawn).
     reg = await registration_of(app, SIMPLE)
     async with app[sessionmaker_key]() as session, session.begin():
-        await session.execute(update(Registration).where(Registration.id == reg).values(state="SUBMITTED"))
+        await session.execute(update(Registration).where(Registration.id == reg).values(state=State.SUBMITTED))
         await session.execute(delete(PredrawnPaper).where(PredrawnPaper.registration_id == reg))
     assert await pass_once() == 0 and searches == [schedule_id]  # the roster changed: searched, nobody new
     searches.clear()
     async with app[sessionmaker_key]() as session, session.begin():
-        await session.execute(update(Registration).where(Registration.id == reg).values(state="APPROVED"))
+        await session.execute(update(Registration).where(Registration.id == reg).values(state=State.APPROVED))
     assert await pass_once() == 1 and searches  # approved again: searched and drawn
     assert len(await predrawn_of(app, reg)) == 1
     # The paper's basis changes (its time limit): searched again although the roster did not change.
